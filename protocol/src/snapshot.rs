@@ -1,0 +1,176 @@
+//! A validated snapshot: the agent's exact JSON text plus its typed known fields.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::error::{ErrorBody, ErrorCode};
+use crate::fields::{SnapshotFields, TOO_MANY_PROCESSES};
+use crate::limits::{MAX_MESSAGE_BYTES, MAX_PROCESSES};
+
+/// A snapshot as an agent sent it.
+///
+/// `raw()` is the exact JSON text received — every key, in order, with numbers as written — so
+/// relaying it to dashboards or `/data` changes nothing. `fields()` is the validated typed view.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    raw: Box<RawValue>,
+    fields: SnapshotFields,
+}
+
+/// Why a snapshot was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct SnapshotError {
+    /// Machine-readable reason.
+    pub code: ErrorCode,
+    /// Human-readable reason naming the field at fault.
+    pub message: String,
+}
+
+impl SnapshotError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The wire error body for this refusal.
+    #[must_use]
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(self.code, self.message.clone())
+    }
+}
+
+impl Snapshot {
+    /// Parses and validates JSON text, keeping it verbatim.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the first rule the text breaks.
+    pub fn parse(text: &str) -> Result<Self, SnapshotError> {
+        check_size_and_shape(text)?;
+        let fields = parse_fields(text)?;
+        let raw = RawValue::from_string(text.trim().to_owned())
+            .map_err(|e| SnapshotError::new(ErrorCode::InvalidJson, e.to_string()))?;
+        Ok(Self { raw, fields })
+    }
+
+    /// Validates an already-delimited JSON value without copying it.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the first rule the value breaks.
+    pub fn from_raw(raw: Box<RawValue>) -> Result<Self, SnapshotError> {
+        check_size_and_shape(raw.get())?;
+        let fields = parse_fields(raw.get())?;
+        Ok(Self { raw, fields })
+    }
+
+    /// The exact JSON text the agent sent.
+    #[must_use]
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
+    /// The typed, validated known fields.
+    #[must_use]
+    pub fn fields(&self) -> &SnapshotFields {
+        &self.fields
+    }
+
+    /// The reporting host.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.fields.host
+    }
+
+    /// Size of the JSON text in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.raw.get().len()
+    }
+
+    /// Always false: a valid snapshot holds at least `{"host": ...}`.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.raw.get().is_empty()
+    }
+}
+
+fn check_size_and_shape(text: &str) -> Result<(), SnapshotError> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(SnapshotError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "snapshot is {} bytes; at most {MAX_MESSAGE_BYTES} are accepted",
+                text.len()
+            ),
+        ));
+    }
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => Ok(()),
+        Some(b'[') => Err(not_an_object("an array")),
+        Some(b'"') => Err(not_an_object("a string")),
+        Some(b'n') => Err(not_an_object("null")),
+        Some(b't' | b'f') => Err(not_an_object("a boolean")),
+        Some(_) => Err(not_an_object("a number")),
+        None => Err(SnapshotError::new(
+            ErrorCode::InvalidPayload,
+            "snapshot is empty",
+        )),
+    }
+}
+
+fn not_an_object(what: &str) -> SnapshotError {
+    SnapshotError::new(
+        ErrorCode::InvalidPayload,
+        format!("a snapshot must be a JSON object with at least `host`, got {what}"),
+    )
+}
+
+fn parse_fields(text: &str) -> Result<SnapshotFields, SnapshotError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let fields: SnapshotFields = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return SnapshotError::new(ErrorCode::InvalidJson, format!("not valid JSON: {inner}"));
+        }
+        let msg = inner.to_string();
+        if msg.starts_with(TOO_MANY_PROCESSES) {
+            return SnapshotError::new(
+                ErrorCode::TooManyProcesses,
+                format!("`processes` lists more than {MAX_PROCESSES} entries"),
+            );
+        }
+        if path == "." || path.is_empty() {
+            SnapshotError::new(ErrorCode::InvalidField, msg)
+        } else {
+            SnapshotError::new(ErrorCode::InvalidField, format!("`{path}`: {msg}"))
+        }
+    })?;
+    fields.check_ranges().map_err(|(field, why)| {
+        SnapshotError::new(ErrorCode::InvalidField, format!("`{field}` {why}"))
+    })?;
+    Ok(fields)
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        Self::from_raw(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.raw.get())
+    }
+}
