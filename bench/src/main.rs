@@ -1,1 +1,3 @@
+//! `idlewatch-bench`: load generator.
+
 fn main() {}

@@ -1,1 +1,1 @@
-//! placeholder
+//! Idlewatch store schema versions: ordered upgrade functions run before the server serves.

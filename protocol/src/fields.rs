@@ -77,7 +77,7 @@ pub struct SnapshotFields {
 }
 
 /// The state of one watched application, as the agent reports it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct WatchedApp {
     /// Any process of the app is running.
     #[serde(default)]
@@ -95,6 +95,27 @@ pub struct WatchedApp {
     #[serde(default)]
     pub state: Option<WatchedState>,
 }
+
+impl WatchedApp {
+    /// The state as reported, or derived from the flags when the agent did not classify:
+    /// in focus and active is `interactive`; running otherwise is `idle` (without CPU figures
+    /// a solver cannot be told apart); not running is `not_running`.
+    #[must_use]
+    pub fn effective_state(&self) -> Option<WatchedState> {
+        if self.state.is_some() {
+            return self.state;
+        }
+        match (self.running, self.in_focus, self.user_active) {
+            (_, Some(true), Some(true)) => Some(WatchedState::Interactive),
+            (Some(true), ..) => Some(WatchedState::Idle),
+            (Some(false), ..) => Some(WatchedState::NotRunning),
+            _ => None,
+        }
+    }
+}
+
+/// The apps of the Python original's hard-coded watch list, with their legacy flat fields.
+pub const LEGACY_APPS: [&str; 2] = ["rocky", "ansys"];
 
 /// What a watched application is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -145,6 +166,39 @@ impl SnapshotFields {
                 _ => None,
             }
         })
+    }
+
+    /// Watched apps in the agent's order, each with its effective state; for agents of the
+    /// Python original, built from the legacy flat `rocky_*` / `ansys_*` fields.
+    #[must_use]
+    pub fn watched_apps(&self) -> Vec<(String, WatchedApp)> {
+        if let Some(watched) = &self.watched {
+            return watched
+                .iter()
+                .map(|(name, app)| {
+                    let mut app = app.clone();
+                    app.state = app.effective_state();
+                    (name.clone(), app)
+                })
+                .collect();
+        }
+        LEGACY_APPS
+            .iter()
+            .filter_map(|name| {
+                let mut app = WatchedApp {
+                    running: self.legacy_flag(name, "running"),
+                    in_focus: self.legacy_flag(name, "in_focus"),
+                    user_active: self.legacy_flag(name, "user_active"),
+                    cpu_percent: None,
+                    state: None,
+                };
+                if app.running.is_none() && app.in_focus.is_none() && app.user_active.is_none() {
+                    return None;
+                }
+                app.state = app.effective_state();
+                Some(((*name).to_owned(), app))
+            })
+            .collect()
     }
 
     /// Checks the value ranges that types alone do not express.

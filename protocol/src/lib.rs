@@ -17,7 +17,7 @@ mod snapshot;
 mod timestamp;
 
 pub use error::{Ack, ErrorBody, ErrorCode};
-pub use fields::{SnapshotFields, WatchedApp, WatchedState};
+pub use fields::{LEGACY_APPS, SnapshotFields, WatchedApp, WatchedState};
 pub use register::AgentRegister;
 pub use snapshot::{Snapshot, SnapshotError};
 pub use timestamp::CapturedAt;

@@ -50,7 +50,7 @@ impl Snapshot {
     /// # Errors
     /// A [`SnapshotError`] naming the first rule the text breaks.
     pub fn parse(text: &str) -> Result<Self, SnapshotError> {
-        check_size_and_shape(text)?;
+        check_size_and_shape(text, MAX_MESSAGE_BYTES)?;
         let fields = parse_fields(text)?;
         let raw = RawValue::from_string(text.trim().to_owned())
             .map_err(|e| SnapshotError::new(ErrorCode::InvalidJson, e.to_string()))?;
@@ -62,7 +62,16 @@ impl Snapshot {
     /// # Errors
     /// A [`SnapshotError`] naming the first rule the value breaks.
     pub fn from_raw(raw: Box<RawValue>) -> Result<Self, SnapshotError> {
-        check_size_and_shape(raw.get())?;
+        Self::from_raw_limited(raw, MAX_MESSAGE_BYTES)
+    }
+
+    /// As [`Snapshot::from_raw`], with a size limit other than the default
+    /// [`MAX_MESSAGE_BYTES`] (a server configured for larger messages).
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the first rule the value breaks.
+    pub fn from_raw_limited(raw: Box<RawValue>, max_bytes: usize) -> Result<Self, SnapshotError> {
+        check_size_and_shape(raw.get(), max_bytes)?;
         let fields = parse_fields(raw.get())?;
         Ok(Self { raw, fields })
     }
@@ -98,12 +107,12 @@ impl Snapshot {
     }
 }
 
-fn check_size_and_shape(text: &str) -> Result<(), SnapshotError> {
-    if text.len() > MAX_MESSAGE_BYTES {
+fn check_size_and_shape(text: &str, max_bytes: usize) -> Result<(), SnapshotError> {
+    if text.len() > max_bytes {
         return Err(SnapshotError::new(
             ErrorCode::TooLarge,
             format!(
-                "snapshot is {} bytes; at most {MAX_MESSAGE_BYTES} are accepted",
+                "snapshot is {} bytes; at most {max_bytes} are accepted",
                 text.len()
             ),
         ));

@@ -65,7 +65,7 @@ impl Visitor<'_> for CapturedAtVisitor {
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<CapturedAt, E> {
         // Agents written in JavaScript or Python may send `Date.now()`-like floats.
-        if !v.is_finite() || v < 0.0 || v > 9.0e15 {
+        if !(0.0..=9.0e15).contains(&v) {
             return Err(E::custom(
                 "epoch milliseconds must be a non-negative number",
             ));

@@ -161,3 +161,38 @@ fn deserializing_validates() {
     let err = serde_json::from_str::<Snapshot>(r#"{"host": 3}"#).unwrap_err();
     assert!(err.to_string().contains("host"));
 }
+
+#[test]
+fn seed_flat_fields_become_watched_apps_with_a_state() {
+    let snap = Snapshot::parse(
+        r#"{"host":"h","user_active":false,"rocky_running":false,"ansys_running":true,"rocky_in_focus":false,"ansys_in_focus":true,"rocky_user_active":false,"ansys_user_active":false}"#,
+    )
+    .unwrap();
+    let apps = snap.fields().watched_apps();
+    let names: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["rocky", "ansys"]);
+    assert_eq!(apps[0].1.state, Some(WatchedState::NotRunning));
+    assert_eq!(
+        apps[1].1.state,
+        Some(WatchedState::Idle),
+        "open, in focus, user away: idle licence"
+    );
+}
+
+#[test]
+fn agent_states_are_kept_and_missing_ones_derived() {
+    let snap = Snapshot::parse(
+        r#"{"host":"h","watched":{"solver":{"running":true,"state":"computing"},"cad":{"running":true,"in_focus":true,"user_active":true}}}"#,
+    )
+    .unwrap();
+    let apps = snap.fields().watched_apps();
+    assert_eq!(apps[0].1.state, Some(WatchedState::Computing));
+    assert_eq!(apps[1].1.state, Some(WatchedState::Interactive));
+    assert!(
+        Snapshot::parse(r#"{"host":"h"}"#)
+            .unwrap()
+            .fields()
+            .watched_apps()
+            .is_empty()
+    );
+}

@@ -1,1 +1,100 @@
-//! placeholder
+//! Idlewatch server: Socket.IO ingest compatible with the Python original, the live state of
+//! every host, and the HTTP API.
+//!
+//! [`App::new`] wires state, Socket.IO and routes; [`run`] serves them on a listener until a
+//! shutdown future resolves, so tests bind port 0 and stop the server for real.
+
+pub mod auth;
+pub mod config;
+mod duration;
+pub mod http;
+pub mod metrics;
+pub mod presented;
+pub mod registry;
+pub mod socket;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tracing::{info, warn};
+
+use crate::state::AppState;
+
+/// How long shutdown waits for open connections before giving up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Extra bytes allowed on the transports beyond the message limit, for Socket.IO framing
+/// (`42["agent_snapshot",` and the ack id).
+const FRAMING_ALLOWANCE: usize = 4096;
+
+/// A ready-to-serve server: routes, the Socket.IO handle and the shared state.
+pub struct App {
+    /// Every HTTP route with Socket.IO mounted at `/socket.io/`.
+    pub router: Router,
+    /// The Socket.IO server handle.
+    pub io: SocketIo,
+    /// The shared state.
+    pub state: AppState,
+}
+
+impl App {
+    /// Wires Socket.IO and the routes around `state`.
+    #[must_use]
+    pub fn new(state: AppState) -> Self {
+        let transport_limit = state.config.limits.max_message_bytes + FRAMING_ALLOWANCE;
+        let (layer, io) = SocketIo::builder()
+            .max_payload(transport_limit as u64)
+            .ws_max_message_size(transport_limit)
+            .ws_max_frame_size(transport_limit)
+            .with_state(state.clone())
+            .build_layer();
+        socket::attach(&io);
+        let router = http::router(state.clone()).layer(layer);
+        Self { router, io, state }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then closes every socket and waits up
+/// to [`SHUTDOWN_GRACE`] for connections to finish.
+///
+/// # Errors
+/// Only I/O errors of the listener itself.
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let service = app
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async {
+        let _ = stop_rx.await;
+    });
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown => {}
+    }
+    info!("shutting down: closing sockets and finishing requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, app.io.close())
+        .await
+        .is_err()
+    {
+        warn!("sockets did not close within {SHUTDOWN_GRACE:?}");
+    }
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            warn!("connections still open after {SHUTDOWN_GRACE:?}; exiting anyway");
+            Ok(())
+        }
+    }
+}

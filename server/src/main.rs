@@ -1,1 +1,151 @@
-fn main() {}
+//! `idlewatch-server`: parses flags, loads the configuration, prepares the data dir and tokens,
+//! binds the listener and serves until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use idlewatch_server::auth::{Auth, TokenSource};
+use idlewatch_server::config::{Config, Overrides};
+use idlewatch_server::state::AppState;
+use idlewatch_server::{App, run};
+use tracing::{info, warn};
+
+/// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// TOML configuration file (see config/server.toml).
+    #[arg(long, env = "IDLEWATCH_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 0.0.0.0:5000].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Directory for the store and generated tokens [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// No authentication, as the Python original: only on a trusted network.
+    #[arg(long)]
+    open: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging();
+    match start(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idlewatch-server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDLEWATCH_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,socketioxide=warn,engineioxide=warn")
+        });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+fn start(args: Args) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        open: args.open,
+    };
+    let config = Config::load(
+        args.config.as_deref(),
+        |k| std::env::var(k).ok(),
+        &overrides,
+    )?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create data dir {}; choose another with --data-dir",
+            config.data_dir.display()
+        )
+    })?;
+    let (auth, source) = Auth::init(&config.auth, &config.data_dir)?;
+    match source {
+        TokenSource::Open => warn!(
+            "running with --open: no authentication, anyone who can reach this port can read \
+             and send data; use only on a trusted network"
+        ),
+        TokenSource::Configured => {
+            info!("using the agent, viewer and admin tokens from configuration")
+        }
+        TokenSource::File {
+            path,
+            generated: true,
+        } => info!(
+            "generated agent, viewer and admin tokens in {} (mode 0600); give agents the \
+             agent_token and dashboards the viewer_token",
+            path.display()
+        ),
+        TokenSource::File {
+            path,
+            generated: false,
+        } => {
+            info!("using tokens from {}", path.display());
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, auth))
+}
+
+async fn serve(config: Config, auth: Auth) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; is another server using the port? choose another with --listen",
+                config.listen
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let app = App::new(AppState::new(config, auth));
+    // Tests and scripts read this exact line to learn the port.
+    info!("idlewatch-server listening on http://{addr}");
+    run(listener, app, shutdown_signal())
+        .await
+        .context("server failed")?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("received SIGINT"),
+        () = terminate => info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,264 @@
+//! The server's typed configuration and its layering:
+//! built-in defaults < `--config` TOML file < `IDLEWATCH_*` environment < command-line flags.
+//!
+//! This module only builds a [`Config`]; it never reads the data dir or binds sockets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration;
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the store and generated tokens.
+    pub data_dir: PathBuf,
+    /// Who may do what.
+    pub auth: AuthConfig,
+    /// Size and time limits.
+    pub limits: LimitsConfig,
+}
+
+/// `[auth]`: the three role tokens, or open mode.
+#[derive(Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// No authentication at all, as the Python original (trusted networks only).
+    pub open: bool,
+    /// Token agents present to register and send snapshots.
+    pub agent_token: Option<String>,
+    /// Token dashboards and viewers present to read.
+    pub viewer_token: Option<String>,
+    /// Token administrators present for everything, exports included.
+    pub admin_token: Option<String>,
+    /// Serve `/metrics` without a token (for scrapers on a trusted network).
+    pub public_metrics: bool,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    // Tokens are secrets: never print them, even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |t: &Option<String>| if t.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("AuthConfig")
+            .field("open", &self.open)
+            .field("agent_token", &shown(&self.agent_token))
+            .field("viewer_token", &shown(&self.viewer_token))
+            .field("admin_token", &shown(&self.admin_token))
+            .field("public_metrics", &self.public_metrics)
+            .finish()
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest Socket.IO message accepted, in bytes, on both transports.
+    pub max_message_bytes: usize,
+    /// Longest an HTTP request may take before it is answered 408.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 5000)),
+            data_dir: PathBuf::from("./data"),
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: idlewatch_protocol::limits::MAX_MESSAGE_BYTES,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this schema (names the key).
+    #[error("config file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, naming the key and line.
+        message: String,
+    },
+    /// An environment variable has a value of the wrong form.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Its value (never a token: token variables cannot be malformed).
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// The combination of settings makes no sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--open`.
+    pub open: bool,
+}
+
+impl Config {
+    /// Builds the configuration from all layers.
+    ///
+    /// `env` looks a variable up (pass `|k| std::env::var(k).ok()`; tests pass a map).
+    ///
+    /// # Errors
+    /// The first layer that cannot be used, naming the file, key or variable at fault.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+        flags: &Overrides,
+    ) -> Result<Self, Error> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        config.apply_env(env)?;
+        config.apply_flags(flags);
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file over the defaults.
+    ///
+    /// # Errors
+    /// [`Error::Read`] or [`Error::Parse`].
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| Error::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses TOML text over the defaults.
+    ///
+    /// # Errors
+    /// The parser's message (it names unknown keys and wrong types with their line).
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
+        let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("IDLEWATCH_LISTEN") {
+            self.listen = v.parse().map_err(|e| Error::Env {
+                name: "IDLEWATCH_LISTEN",
+                value: v.clone(),
+                reason: format!("{e}; expected an address such as 0.0.0.0:5000"),
+            })?;
+        }
+        if let Some(v) = non_empty("IDLEWATCH_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = non_empty("IDLEWATCH_OPEN") {
+            self.auth.open = parse_bool("IDLEWATCH_OPEN", &v)?;
+        }
+        if let Some(v) = non_empty("IDLEWATCH_PUBLIC_METRICS") {
+            self.auth.public_metrics = parse_bool("IDLEWATCH_PUBLIC_METRICS", &v)?;
+        }
+        for (name, slot) in [
+            ("IDLEWATCH_AGENT_TOKEN", &mut self.auth.agent_token),
+            ("IDLEWATCH_VIEWER_TOKEN", &mut self.auth.viewer_token),
+            ("IDLEWATCH_ADMIN_TOKEN", &mut self.auth.admin_token),
+        ] {
+            if let Some(v) = non_empty(name) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = non_empty("IDLEWATCH_MAX_MESSAGE_BYTES") {
+            self.limits.max_message_bytes = v.parse().map_err(|e| Error::Env {
+                name: "IDLEWATCH_MAX_MESSAGE_BYTES",
+                value: v.clone(),
+                reason: format!("{e}; expected a number of bytes"),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, flags: &Overrides) {
+        if let Some(listen) = flags.listen {
+            self.listen = listen;
+        }
+        if let Some(dir) = &flags.data_dir {
+            self.data_dir.clone_from(dir);
+        }
+        if flags.open {
+            self.auth.open = true;
+        }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.limits.max_message_bytes < 1024 {
+            return Err(Error::Invalid(format!(
+                "limits.max_message_bytes = {} is too small; use at least 1024",
+                self.limits.max_message_bytes
+            )));
+        }
+        for (name, token) in [
+            ("agent_token", &self.auth.agent_token),
+            ("viewer_token", &self.auth.viewer_token),
+            ("admin_token", &self.auth.admin_token),
+        ] {
+            if token.as_ref().is_some_and(|t| t.len() < 16) {
+                return Err(Error::Invalid(format!(
+                    "auth.{name} is shorter than 16 characters; use a long random token \
+                     (or leave it unset to have one generated)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_bool(name: &'static str, v: &str) -> Result<bool, Error> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Env {
+            name,
+            value: v.to_owned(),
+            reason: "expected true or false".to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,148 @@
+//! Layering and rejection tests for [`super::Config`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::*;
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn write_toml(text: &str) -> (std::path::PathBuf, impl Drop) {
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let path = std::env::temp_dir().join(format!(
+        "idlewatch-config-{}-{}.toml",
+        std::process::id(),
+        text.len() ^ (text.as_ptr() as usize)
+    ));
+    std::fs::write(&path, text).unwrap();
+    (path.clone(), Cleanup(path))
+}
+
+#[test]
+fn defaults_match_the_design() {
+    let c = Config::load(None, env_of(&[]), &Overrides::default()).unwrap();
+    assert_eq!(c.listen.to_string(), "0.0.0.0:5000");
+    assert_eq!(c.data_dir, std::path::PathBuf::from("./data"));
+    assert!(!c.auth.open);
+    assert_eq!(c.limits.max_message_bytes, 1 << 20);
+}
+
+#[test]
+fn file_then_env_then_flags_win_in_order() {
+    let (path, _guard) = write_toml(
+        "listen = \"127.0.0.1:6000\"\ndata_dir = \"/file\"\n[limits]\nrequest_timeout = \"5s\"\n",
+    );
+    let env = env_of(&[
+        ("IDLEWATCH_DATA_DIR", "/env"),
+        ("IDLEWATCH_LISTEN", "127.0.0.1:7000"),
+    ]);
+    let flags = Overrides {
+        listen: Some("127.0.0.1:8000".parse().unwrap()),
+        ..Overrides::default()
+    };
+    let c = Config::load(Some(&path), env, &flags).unwrap();
+    assert_eq!(
+        c.listen.to_string(),
+        "127.0.0.1:8000",
+        "flag beats env and file"
+    );
+    assert_eq!(
+        c.data_dir,
+        std::path::PathBuf::from("/env"),
+        "env beats file"
+    );
+    assert_eq!(
+        c.limits.request_timeout,
+        Duration::from_secs(5),
+        "file beats default"
+    );
+}
+
+#[test]
+fn unknown_keys_are_rejected_by_name() {
+    let err = Config::from_toml("lissten = \"0.0.0.0:1\"").unwrap_err();
+    assert!(err.contains("lissten"), "{err}");
+    let err = Config::from_toml("[auth]\nopen_mode = true").unwrap_err();
+    assert!(err.contains("open_mode"), "{err}");
+}
+
+#[test]
+fn a_missing_file_names_the_path() {
+    let err = Config::load(
+        Some(std::path::Path::new("/nonexistent/server.toml")),
+        env_of(&[]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/server.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_env_values_name_the_variable() {
+    let err = Config::load(
+        None,
+        env_of(&[("IDLEWATCH_LISTEN", "nowhere")]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("IDLEWATCH_LISTEN"), "{err}");
+    let err = Config::load(
+        None,
+        env_of(&[("IDLEWATCH_OPEN", "maybe")]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("IDLEWATCH_OPEN"), "{err}");
+}
+
+#[test]
+fn tokens_come_from_env_and_are_never_printed() {
+    let env = env_of(&[("IDLEWATCH_VIEWER_TOKEN", "viewer-secret-0123456789")]);
+    let c = Config::load(None, env, &Overrides::default()).unwrap();
+    assert_eq!(
+        c.auth.viewer_token.as_deref(),
+        Some("viewer-secret-0123456789")
+    );
+    assert!(!format!("{c:?}").contains("viewer-secret"));
+}
+
+#[test]
+fn short_tokens_are_refused() {
+    let err = Config::load(
+        None,
+        env_of(&[("IDLEWATCH_ADMIN_TOKEN", "abc")]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("admin_token"), "{err}");
+}
+
+#[test]
+fn open_flag_and_env_enable_open_mode() {
+    let c = Config::load(
+        None,
+        env_of(&[("IDLEWATCH_OPEN", "true")]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert!(c.auth.open);
+    let flags = Overrides {
+        open: true,
+        ..Overrides::default()
+    };
+    assert!(Config::load(None, env_of(&[]), &flags).unwrap().auth.open);
+}

@@ -1,0 +1,53 @@
+//! Durations in config files: plain seconds (`30`) or humantime strings (`"30s"`, `"5m"`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Parses `30`, `"30"`, `"30s"`, `"5m"`, `"1h 30m"`.
+///
+/// # Errors
+/// A message saying which forms are accepted.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); use seconds or e.g. 30s, 5m, 1h"))
+}
+
+/// Serde `deserialize_with` for a [`Duration`] given as a number of seconds or a string.
+///
+/// # Errors
+/// When the value is neither a non-negative number nor a duration string.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(u64),
+        Float(f64),
+        Text(String),
+    }
+    match Raw::deserialize(deserializer)
+        .map_err(|_| serde::de::Error::custom("expected seconds or a duration such as \"30s\""))?
+    {
+        Raw::Secs(s) => Ok(Duration::from_secs(s)),
+        Raw::Float(f) if f.is_finite() && f >= 0.0 => Ok(Duration::from_secs_f64(f)),
+        Raw::Float(f) => Err(serde::de::Error::custom(format!("{f} is not a duration"))),
+        Raw::Text(t) => parse(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_seconds_and_humantime() {
+        assert_eq!(parse("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse("soon").unwrap_err().contains("soon"));
+    }
+}

@@ -1,0 +1,44 @@
+//! `GET /metrics`: Prometheus text format; viewer token unless `auth.public_metrics`.
+
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::access::Viewer;
+use crate::metrics::HostCounts;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    if !state.config.auth.public_metrics {
+        let (mut parts, _) = request.into_parts();
+        if let Err(e) = Viewer::from_request_parts(&mut parts, &state).await {
+            return e.into_response();
+        }
+    }
+    let views = state.registry.views(SystemTime::now());
+    let online = views.iter().filter(|v| v.online).count();
+    let hosts = HostCounts {
+        online,
+        offline: views.len() - online,
+    };
+    let text = state
+        .metrics
+        .render(hosts, state.started.elapsed().as_secs_f64());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}

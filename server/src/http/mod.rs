@@ -1,0 +1,36 @@
+//! The HTTP API: one router per resource module, merged here with the shared layers.
+
+mod access;
+mod dashboard;
+mod data;
+mod error;
+mod hosts;
+mod metrics;
+mod root;
+mod timefmt;
+
+use axum::Router;
+use axum::http::StatusCode;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ApiError;
+pub use hosts::{HostSummary, HostsAnswer};
+
+use crate::state::AppState;
+
+/// Every route, with the request timeout, bound to `state`.
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config.limits.request_timeout;
+    Router::new()
+        .merge(root::routes())
+        .merge(data::routes())
+        .merge(hosts::routes())
+        .merge(metrics::routes())
+        .merge(dashboard::routes())
+        .fallback(error::fallback)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}

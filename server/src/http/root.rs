@@ -1,0 +1,77 @@
+//! `GET /` (the Python original's status answer, or the dashboard for a browser) and
+//! `GET /healthz`.
+
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::timefmt::epoch_secs;
+use crate::registry::HostView;
+use crate::state::AppState;
+use idlewatch_protocol::LEGACY_APPS;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/healthz", get(healthz))
+}
+
+async fn root(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        // Keep `?token=` so a bookmarked link still signs the dashboard in.
+        let target = match uri.query() {
+            Some(q) => format!("/dashboard?{q}"),
+            None => "/dashboard".to_owned(),
+        };
+        return Redirect::to(&target).into_response();
+    }
+    let agents: Map<String, Value> = state
+        .registry
+        .views(SystemTime::now())
+        .iter()
+        .map(|view| (view.host.clone(), seed_summary(view)))
+        .collect();
+    Json(json!({ "status": "ok", "agents": agents })).into_response()
+}
+
+/// The per-host summary the Python original's `GET /` gave: `ts` (epoch seconds of the last
+/// report) and the latest values, with the legacy `rocky_*` / `ansys_*` flags.
+fn seed_summary(view: &HostView) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "ts".into(),
+        json!(
+            view.latest_received
+                .map_or_else(|| epoch_secs(view.last_seen), epoch_secs)
+        ),
+    );
+    let Some(latest) = &view.latest else {
+        return Value::Object(out);
+    };
+    let f = latest.fields();
+    out.insert("idle_seconds".into(), json!(f.idle()));
+    out.insert("user_active".into(), json!(f.user_active));
+    out.insert("cpu_percent".into(), json!(f.cpu_percent));
+    out.insert("memory_percent".into(), json!(f.memory_percent));
+    out.insert("foreground_process".into(), json!(f.foreground_process));
+    for what in ["running", "in_focus", "user_active"] {
+        for app in LEGACY_APPS {
+            out.insert(format!("{app}_{what}"), json!(f.legacy_flag(app, what)));
+        }
+    }
+    Value::Object(out)
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}

@@ -1,0 +1,179 @@
+//! Process-wide counters, rendered in the Prometheus text format by `GET /metrics`.
+//!
+//! Plain atomics: incremented on the ingest path without locks.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use idlewatch_protocol::ErrorCode;
+
+/// Error codes counted separately in `idlewatch_snapshots_rejected_total`.
+const REJECT_CODES: [ErrorCode; 6] = [
+    ErrorCode::InvalidJson,
+    ErrorCode::InvalidPayload,
+    ErrorCode::InvalidField,
+    ErrorCode::TooLarge,
+    ErrorCode::TooManyProcesses,
+    ErrorCode::Forbidden,
+];
+
+/// The counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Snapshots accepted.
+    pub snapshots_accepted: AtomicU64,
+    /// Bytes of accepted snapshot JSON.
+    pub snapshot_bytes: AtomicU64,
+    rejected: [AtomicU64; REJECT_CODES.len()],
+    /// Snapshots relayed as `telemetry` (once per broadcast, not per dashboard).
+    pub telemetry_broadcasts: AtomicU64,
+    /// Replayed snapshots older than the host's latest (not relayed).
+    pub snapshots_older: AtomicU64,
+    /// `agent_register` events accepted.
+    pub registrations: AtomicU64,
+    /// Socket.IO connections refused for lack of a valid token.
+    pub connects_refused: AtomicU64,
+    /// Socket.IO sockets connected as dashboards right now.
+    pub dashboards_connected: AtomicU64,
+    /// Socket.IO sockets registered as agents right now.
+    pub agents_connected: AtomicU64,
+    /// HTTP requests refused with 401 or 403.
+    pub http_refused: AtomicU64,
+}
+
+/// Host counts at render time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostCounts {
+    /// Online hosts.
+    pub online: usize,
+    /// Known but offline hosts.
+    pub offline: usize,
+}
+
+impl Metrics {
+    /// Counts a refused snapshot or register under its code.
+    pub fn reject(&self, code: ErrorCode) {
+        if let Some(i) = REJECT_CODES.iter().position(|c| *c == code) {
+            self.rejected[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Refused snapshots with `code`.
+    #[must_use]
+    pub fn rejected(&self, code: ErrorCode) -> u64 {
+        REJECT_CODES
+            .iter()
+            .position(|c| *c == code)
+            .map_or(0, |i| self.rejected[i].load(Relaxed))
+    }
+
+    /// Renders the Prometheus text exposition.
+    #[must_use]
+    pub fn render(&self, hosts: HostCounts, uptime_secs: f64) -> String {
+        let mut out = String::with_capacity(2048);
+        let mut counter = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        };
+        counter(
+            "idlewatch_snapshots_accepted_total",
+            "Snapshots accepted from agents.",
+            self.snapshots_accepted.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshot_bytes_total",
+            "Bytes of accepted snapshot JSON.",
+            self.snapshot_bytes.load(Relaxed),
+        );
+        counter(
+            "idlewatch_telemetry_broadcasts_total",
+            "Snapshots relayed to dashboards as telemetry.",
+            self.telemetry_broadcasts.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshots_older_total",
+            "Replayed snapshots older than the host's latest, stored but not relayed.",
+            self.snapshots_older.load(Relaxed),
+        );
+        counter(
+            "idlewatch_registrations_total",
+            "agent_register events accepted.",
+            self.registrations.load(Relaxed),
+        );
+        counter(
+            "idlewatch_connects_refused_total",
+            "Socket.IO connections refused for a missing or invalid token.",
+            self.connects_refused.load(Relaxed),
+        );
+        counter(
+            "idlewatch_http_refused_total",
+            "HTTP requests answered 401 or 403.",
+            self.http_refused.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP idlewatch_snapshots_rejected_total Snapshots and registrations refused, by error code.\n\
+             # TYPE idlewatch_snapshots_rejected_total counter"
+        );
+        for (code, n) in REJECT_CODES.iter().zip(&self.rejected) {
+            let _ = writeln!(
+                out,
+                "idlewatch_snapshots_rejected_total{{code=\"{code}\"}} {}",
+                n.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP idlewatch_sockets Socket.IO sockets connected now, by kind.\n\
+             # TYPE idlewatch_sockets gauge\n\
+             idlewatch_sockets{{kind=\"agent\"}} {}\n\
+             idlewatch_sockets{{kind=\"dashboard\"}} {}",
+            self.agents_connected.load(Relaxed),
+            self.dashboards_connected.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP idlewatch_hosts Known hosts, by state.\n# TYPE idlewatch_hosts gauge\n\
+             idlewatch_hosts{{state=\"online\"}} {}\nidlewatch_hosts{{state=\"offline\"}} {}",
+            hosts.online, hosts.offline
+        );
+        let _ = writeln!(
+            out,
+            "# HELP idlewatch_uptime_seconds Seconds since the server started.\n\
+             # TYPE idlewatch_uptime_seconds gauge\nidlewatch_uptime_seconds {uptime_secs:.3}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP idlewatch_build_info Server version.\n# TYPE idlewatch_build_info gauge\n\
+             idlewatch_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_lists_counters_and_rejections_by_code() {
+        let m = Metrics::default();
+        m.snapshots_accepted.fetch_add(3, Relaxed);
+        m.reject(ErrorCode::InvalidField);
+        m.reject(ErrorCode::InvalidField);
+        let text = m.render(
+            HostCounts {
+                online: 2,
+                offline: 1,
+            },
+            1.5,
+        );
+        assert!(text.contains("idlewatch_snapshots_accepted_total 3\n"));
+        assert!(text.contains("idlewatch_snapshots_rejected_total{code=\"invalid_field\"} 2\n"));
+        assert!(text.contains("idlewatch_hosts{state=\"online\"} 2\n"));
+        assert_eq!(m.rejected(ErrorCode::InvalidField), 2);
+    }
+}

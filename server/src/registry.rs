@@ -1,0 +1,210 @@
+//! The in-memory latest state of every host: its latest snapshot, when it was first and last
+//! seen, how often it reports, and how many agent sockets it has connected.
+//!
+//! A std `RwLock` guards the map: every critical section is a few map operations and nothing
+//! awaits while holding it. Time is passed in by callers so tests control it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use idlewatch_protocol::Snapshot;
+
+/// Report interval assumed until a host has sent two snapshots.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// A host silent for this many intervals is offline even with its socket connected.
+pub const OFFLINE_AFTER_INTERVALS: u32 = 3;
+
+/// All known hosts.
+#[derive(Debug, Default)]
+pub struct HostRegistry {
+    hosts: RwLock<HashMap<String, HostEntry>>,
+}
+
+#[derive(Debug)]
+struct HostEntry {
+    latest: Option<Arc<Snapshot>>,
+    latest_received: Option<SystemTime>,
+    first_seen: SystemTime,
+    last_seen: SystemTime,
+    interval: Option<Duration>,
+    agents: u32,
+}
+
+impl HostEntry {
+    fn new(now: SystemTime) -> Self {
+        Self {
+            latest: None,
+            latest_received: None,
+            first_seen: now,
+            last_seen: now,
+            interval: None,
+            agents: 0,
+        }
+    }
+}
+
+/// A point-in-time view of one host.
+#[derive(Debug, Clone)]
+pub struct HostView {
+    /// Host name.
+    pub host: String,
+    /// Connected and reporting within [`OFFLINE_AFTER_INTERVALS`] × its interval.
+    pub online: bool,
+    /// Agent sockets connected for this host.
+    pub agents: u32,
+    /// First register or snapshot this process has seen.
+    pub first_seen: SystemTime,
+    /// Last register or snapshot.
+    pub last_seen: SystemTime,
+    /// Estimated report interval.
+    pub interval: Duration,
+    /// Latest snapshot, if any.
+    pub latest: Option<Arc<Snapshot>>,
+    /// When the latest snapshot was received.
+    pub latest_received: Option<SystemTime>,
+}
+
+/// What [`HostRegistry::record`] did with a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// It is now the host's latest state.
+    Latest,
+    /// It is older than the latest (a replay): kept out of the live state.
+    Older,
+}
+
+fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
+    // A panic while holding the lock cannot leave the map half-updated in a way that matters
+    // more than losing all live state, so keep serving with what is there.
+    e.into_inner()
+}
+
+impl HostRegistry {
+    /// An empty registry.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An agent socket for `host` connected. Returns true when it is the host's first.
+    pub fn agent_connected(&self, host: &str, now: SystemTime) -> bool {
+        let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
+        let entry = hosts
+            .entry(host.to_owned())
+            .or_insert_with(|| HostEntry::new(now));
+        entry.agents += 1;
+        entry.last_seen = entry.last_seen.max(now);
+        entry.agents == 1
+    }
+
+    /// An agent socket for `host` went away. Returns true when it was the host's last.
+    pub fn agent_disconnected(&self, host: &str) -> bool {
+        let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
+        match hosts.get_mut(host) {
+            Some(entry) if entry.agents > 0 => {
+                entry.agents -= 1;
+                entry.agents == 0
+            }
+            _ => false,
+        }
+    }
+
+    /// Records an accepted snapshot received at `now`.
+    pub fn record(&self, snapshot: Arc<Snapshot>, now: SystemTime) -> Recorded {
+        let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
+        let entry = hosts
+            .entry(snapshot.host().to_owned())
+            .or_insert_with(|| HostEntry::new(now));
+        entry.last_seen = entry.last_seen.max(now);
+        let captured = snapshot.fields().captured_at;
+        if let Some(prev) = &entry.latest {
+            let prev_captured = prev.fields().captured_at;
+            if let (Some(new), Some(old)) = (captured, prev_captured)
+                && new < old
+            {
+                return Recorded::Older;
+            }
+            // Prefer the agent's own clock: replayed snapshots arrive in a burst but were taken
+            // one interval apart.
+            let gap = match (captured, prev_captured) {
+                (Some(new), Some(old)) => {
+                    Duration::from_millis(u64::try_from(new.0 - old.0).unwrap_or(0))
+                }
+                _ => entry
+                    .latest_received
+                    .and_then(|t| now.duration_since(t).ok())
+                    .unwrap_or_default(),
+            };
+            entry.interval = estimate_interval(entry.interval, gap);
+        }
+        entry.latest = Some(snapshot);
+        entry.latest_received = Some(now);
+        Recorded::Latest
+    }
+
+    /// Hosts with at least one connected agent socket, sorted.
+    #[must_use]
+    pub fn connected_hosts(&self) -> Vec<String> {
+        let hosts = self.hosts.read().unwrap_or_else(poisoned);
+        let mut names: Vec<String> = hosts
+            .iter()
+            .filter(|(_, e)| e.agents > 0)
+            .map(|(h, _)| h.clone())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Every known host as of `now`, sorted by name.
+    #[must_use]
+    pub fn views(&self, now: SystemTime) -> Vec<HostView> {
+        let hosts = self.hosts.read().unwrap_or_else(poisoned);
+        let mut views: Vec<HostView> = hosts
+            .iter()
+            .map(|(host, e)| {
+                let interval = e.interval.unwrap_or(DEFAULT_INTERVAL);
+                let silent = now.duration_since(e.last_seen).unwrap_or_default();
+                HostView {
+                    host: host.clone(),
+                    online: e.agents > 0 && silent <= interval * OFFLINE_AFTER_INTERVALS,
+                    agents: e.agents,
+                    first_seen: e.first_seen,
+                    last_seen: e.last_seen,
+                    interval,
+                    latest: e.latest.clone(),
+                    latest_received: e.latest_received,
+                }
+            })
+            .collect();
+        views.sort_unstable_by(|a, b| a.host.cmp(&b.host));
+        views
+    }
+
+    /// Number of known hosts.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.hosts.read().unwrap_or_else(poisoned).len()
+    }
+
+    /// Whether no host is known.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Exponentially weighted estimate of the report interval, ignoring implausible gaps
+/// (duplicates, and outages longer than an hour).
+fn estimate_interval(current: Option<Duration>, gap: Duration) -> Option<Duration> {
+    if gap < Duration::from_millis(100) || gap > Duration::from_secs(3600) {
+        return current;
+    }
+    Some(match current {
+        None => gap,
+        Some(c) => c.mul_f64(0.7) + gap.mul_f64(0.3),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+//! Connect middleware: who is this socket? Reads the token from the Socket.IO `auth` object
+//! (`{"token": "..."}`), the `?token=` query parameter, or an `Authorization: Bearer` header,
+//! refuses the connection with a clear `connect_error` message when it grants no role, and
+//! otherwise sets the socket up before the client hears it is connected.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+
+use axum::extract::ConnectInfo;
+use serde::Deserialize;
+use socketioxide::extract::{SocketRef, State, TryData};
+use tracing::{info, warn};
+
+use super::ingest::{RegisterHandler, SnapshotHandler};
+use super::kind::SocketKind;
+use crate::auth::Refusal;
+use crate::presented::token_from_parts;
+use crate::state::AppState;
+use idlewatch_protocol::events;
+
+/// The Socket.IO `auth` object.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AuthObject {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Peer address of the socket's HTTP request, for logs.
+pub fn peer(parts: &axum::http::request::Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "?".to_owned(), |c| c.0.to_string())
+}
+
+pub(super) async fn authenticate(
+    socket: SocketRef,
+    State(state): State<AppState>,
+    TryData(auth): TryData<Option<AuthObject>>,
+) -> Result<(), Refusal> {
+    let parts = socket.req_parts();
+    let presented = auth
+        .ok()
+        .flatten()
+        .and_then(|a| a.token)
+        .or_else(|| token_from_parts(parts));
+    let role = match state.auth.role_for(presented.as_deref()) {
+        Ok(role) => role,
+        Err(refusal) => {
+            state.metrics.connects_refused.fetch_add(1, Relaxed);
+            warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
+            return Err(refusal);
+        }
+    };
+    if role.can_view() {
+        SocketKind::make_dashboard(&socket, &state);
+    }
+    // Handlers are installed for every role: one that may not report gets a `forbidden`
+    // answer rather than silence.
+    socket.on(
+        events::AGENT_REGISTER,
+        RegisterHandler::new(state.clone(), role),
+    );
+    socket.on(
+        events::AGENT_SNAPSHOT,
+        SnapshotHandler::new(state.clone(), role),
+    );
+    socket.on_disconnect(super::on_disconnect);
+    info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), transport = ?socket.transport_type(), "socket connected");
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! `agent_register` and `agent_snapshot`: validate, update the live state, relay to dashboards,
+//! answer.
+//!
+//! These are hand-written [`MessageHandler`]s rather than async closures: socketioxide spawns a
+//! task per event for closures, so two snapshots of one agent could be handled out of order.
+//! Here all the work runs synchronously in the socket's receive path, in arrival order, and the
+//! broadcast goes out before the next event is read.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use idlewatch_protocol::{Ack, AgentRegister, ErrorBody, ErrorCode, Snapshot, events};
+use serde_json::json;
+use serde_json::value::RawValue;
+use socketioxide::SocketIo;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::{AckSender, TryData};
+use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
+use socketioxide::socket::Socket;
+use tracing::{debug, info};
+
+use super::kind::SocketKind;
+use super::{broadcast, broadcast_agent_list, now};
+use crate::auth::Role;
+use crate::registry::Recorded;
+use crate::state::AppState;
+
+/// Marker distinguishing these handlers from socketioxide's closure handlers.
+pub struct Synchronous;
+
+type Sock = Arc<Socket<LocalAdapter>>;
+
+/// Handles `agent_snapshot`.
+pub struct SnapshotHandler {
+    state: AppState,
+    role: Role,
+}
+
+impl SnapshotHandler {
+    pub fn new(state: AppState, role: Role) -> Self {
+        Self { state, role }
+    }
+}
+
+/// Handles `agent_register`.
+pub struct RegisterHandler {
+    state: AppState,
+    role: Role,
+}
+
+impl RegisterHandler {
+    pub fn new(state: AppState, role: Role) -> Self {
+        Self { state, role }
+    }
+}
+
+/// How to answer one event: through its ack when the client asked for one, otherwise (for
+/// refusals only) with an `error` event.
+struct Reply {
+    socket: Sock,
+    ack: Option<AckSender<LocalAdapter>>,
+    event: &'static str,
+}
+
+impl Reply {
+    fn new(socket: &Sock, v: &mut Value, ack_id: Option<i64>, event: &'static str) -> Self {
+        let ack = ack_id.map(
+            |_| match AckSender::from_message_parts(socket, v, &ack_id) {
+                Ok(sender) => sender,
+                Err(never) => match never {},
+            },
+        );
+        Self {
+            socket: socket.clone(),
+            ack,
+            event,
+        }
+    }
+
+    fn accept(self, body: &serde_json::Value) {
+        if let Some(ack) = self.ack {
+            let _ = ack.send(body);
+        }
+    }
+
+    fn refuse(self, state: &AppState, error: ErrorBody) {
+        state.metrics.reject(error.code);
+        log_refusal(&self.socket, self.event, &error);
+        match self.ack {
+            Some(ack) => {
+                let _ = ack.send(&Ack::Err(error));
+            }
+            None => {
+                let _ = self.socket.emit(
+                    events::ERROR,
+                    &json!({ "event": self.event, "error": error }),
+                );
+            }
+        }
+    }
+}
+
+/// Logs the first refusal of each socket at info (it tells an operator that an agent is broken)
+/// and the rest at debug, so a misbehaving client cannot flood the log.
+fn log_refusal(socket: &Sock, event: &str, error: &ErrorBody) {
+    #[derive(Clone)]
+    struct Logged;
+    if socket.extensions.get::<Logged>().is_none() {
+        socket.extensions.insert(Logged);
+        info!(sid = %socket.id, event, code = %error.code, "refused: {} (further refusals on this socket are logged at debug)", error.message);
+    } else {
+        debug!(sid = %socket.id, event, code = %error.code, "refused: {}", error.message);
+    }
+}
+
+fn payload<T: serde::de::DeserializeOwned>(
+    socket: &Sock,
+    v: &mut Value,
+    ack_id: Option<i64>,
+    event: &str,
+) -> Result<T, ErrorBody> {
+    let TryData(data) = match TryData::<T>::from_message_parts(socket, v, &ack_id) {
+        Ok(data) => data,
+        Err(never) => match never {},
+    };
+    data.map_err(|e| {
+        ErrorBody::new(
+            ErrorCode::InvalidPayload,
+            format!("{event} needs one JSON object argument ({e})"),
+        )
+    })
+}
+
+fn io_of(socket: &Sock, v: &mut Value, ack_id: Option<i64>) -> SocketIo {
+    match SocketIo::from_message_parts(socket, v, &ack_id) {
+        Ok(io) => io,
+        Err(never) => match never {},
+    }
+}
+
+impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
+    fn call(&self, socket: Sock, mut v: Value, ack_id: Option<i64>) {
+        let state = &self.state;
+        let reply = Reply::new(&socket, &mut v, ack_id, events::AGENT_SNAPSHOT);
+        if !self.role.can_report() {
+            let msg = format!(
+                "a {} token may not send snapshots; agents need the agent token",
+                self.role.as_str()
+            );
+            return reply.refuse(state, ErrorBody::new(ErrorCode::Forbidden, msg));
+        }
+        // A 1-tuple: socketioxide's parser hands a bare `RawValue` the whole `[event, data]`
+        // array, but a tuple gets the arguments after the event name.
+        let snapshot =
+            match payload::<(Box<RawValue>,)>(&socket, &mut v, ack_id, events::AGENT_SNAPSHOT)
+                .and_then(|(raw,)| {
+                    Snapshot::from_raw_limited(raw, state.config.limits.max_message_bytes)
+                        .map_err(|e| e.body())
+                }) {
+                Ok(s) => Arc::new(s),
+                Err(error) => return reply.refuse(state, error),
+            };
+        let io = io_of(&socket, &mut v, ack_id);
+        if SocketKind::bind_agent(&socket, state, snapshot.host()) {
+            // A socket that reports without registering is that host's agent all the same.
+            broadcast_agent_list(&io, state);
+        }
+        let seq = state.next_seq();
+        state.metrics.snapshots_accepted.fetch_add(1, Relaxed);
+        state
+            .metrics
+            .snapshot_bytes
+            .fetch_add(snapshot.len() as u64, Relaxed);
+        match state.registry.record(snapshot.clone(), now()) {
+            Recorded::Latest => {
+                broadcast(&io, events::TELEMETRY, snapshot.raw());
+                state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
+            }
+            Recorded::Older => {
+                state.metrics.snapshots_older.fetch_add(1, Relaxed);
+            }
+        }
+        reply.accept(&json!({ "ok": true, "seq": seq }));
+    }
+}
+
+impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
+    fn call(&self, socket: Sock, mut v: Value, ack_id: Option<i64>) {
+        let state = &self.state;
+        let reply = Reply::new(&socket, &mut v, ack_id, events::AGENT_REGISTER);
+        if !self.role.can_report() {
+            let msg = format!(
+                "a {} token may not register as an agent; agents need the agent token",
+                self.role.as_str()
+            );
+            return reply.refuse(state, ErrorBody::new(ErrorCode::Forbidden, msg));
+        }
+        let register =
+            match payload::<serde_json::Value>(&socket, &mut v, ack_id, events::AGENT_REGISTER)
+                .and_then(|value| AgentRegister::from_value(value).map_err(|e| e.body()))
+            {
+                Ok(r) => r,
+                Err(error) => return reply.refuse(state, error),
+            };
+        let io = io_of(&socket, &mut v, ack_id);
+        state.metrics.registrations.fetch_add(1, Relaxed);
+        let changed = SocketKind::bind_agent(&socket, state, &register.host);
+        let _ = socket.emit(events::REGISTERED, &json!({ "host": register.host }));
+        if changed {
+            info!(sid = %socket.id, host = %register.host, "agent registered");
+        }
+        // The Python original sent the list on every register, changed or not.
+        broadcast_agent_list(&io, state);
+        reply.accept(&json!({ "ok": true, "host": register.host }));
+    }
+}

@@ -1,0 +1,59 @@
+//! What a connected socket is — dashboard, agent of a host, or neither — kept in the socket's
+//! extensions, with the metrics gauges and room membership that follow from it.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use socketioxide::adapter::Adapter;
+use socketioxide::socket::Socket;
+
+use super::DASHBOARDS;
+use crate::state::AppState;
+
+/// The role a socket plays now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketKind {
+    /// Receives `telemetry` and `agent_list`.
+    Dashboard,
+    /// The agent socket of this host.
+    Agent(String),
+    /// Neither: an agent-token socket that has not registered yet.
+    Unbound,
+}
+
+impl SocketKind {
+    /// The kind recorded on `socket` (unbound when none is).
+    pub fn of<A: Adapter>(socket: &Socket<A>) -> Self {
+        socket.extensions.get::<Self>().unwrap_or(Self::Unbound)
+    }
+
+    /// Makes `socket` a dashboard.
+    pub fn make_dashboard<A: Adapter>(socket: &Socket<A>, state: &AppState) {
+        socket.join(DASHBOARDS);
+        socket.extensions.insert(Self::Dashboard);
+        state.metrics.dashboards_connected.fetch_add(1, Relaxed);
+    }
+
+    /// Binds `socket` as the agent of `host`: it leaves the dashboards (agents never receive
+    /// other agents' telemetry) and counts as a connected agent of `host`.
+    ///
+    /// Returns false when it already was that host's agent (nothing changed).
+    pub fn bind_agent<A: Adapter>(socket: &Socket<A>, state: &AppState, host: &str) -> bool {
+        match Self::of(socket) {
+            Self::Agent(current) if current == host => return false,
+            Self::Agent(previous) => {
+                state.registry.agent_disconnected(&previous);
+            }
+            Self::Dashboard => {
+                socket.leave(DASHBOARDS);
+                state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
+                state.metrics.agents_connected.fetch_add(1, Relaxed);
+            }
+            Self::Unbound => {
+                state.metrics.agents_connected.fetch_add(1, Relaxed);
+            }
+        }
+        state.registry.agent_connected(host, super::now());
+        socket.extensions.insert(Self::Agent(host.to_owned()));
+        true
+    }
+}

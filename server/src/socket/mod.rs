@@ -1,0 +1,89 @@
+//! The Socket.IO side: the Python original's events on namespace `/`, plus acks and errors.
+//!
+//! Connection set-up (auth, rooms, handler registration) happens in a connect middleware, which
+//! runs before the client is told it is connected, so no event sent right after connecting can
+//! miss its handler. Message handlers run synchronously in arrival order ([`ingest`]).
+
+mod auth;
+mod ingest;
+mod kind;
+
+use std::time::SystemTime;
+
+use futures_util::FutureExt;
+use idlewatch_protocol::events;
+use serde::Serialize;
+use serde_json::json;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, State};
+use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
+use tracing::{debug, info, warn};
+
+use crate::state::AppState;
+use kind::SocketKind;
+
+/// Room holding every dashboard socket (those that did not register as agents).
+pub const DASHBOARDS: &str = "dashboards";
+
+/// Installs the namespace `/` handlers on `io`.
+pub fn attach(io: &SocketIo) {
+    io.ns("/", on_connect.with(auth::authenticate));
+}
+
+async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
+    let _ = socket.emit(events::HELLO, &json!({ "msg": events::HELLO_MESSAGE }));
+    if SocketKind::of(&socket) == SocketKind::Dashboard {
+        // Not in the Python original, which only sent the list on changes: a dashboard that
+        // connects between changes would otherwise show no hosts until the next one.
+        let hosts = state.registry.connected_hosts();
+        let _ = socket.emit(events::AGENT_LIST, &json!({ "hosts": hosts }));
+    }
+}
+
+async fn on_disconnect(
+    socket: SocketRef,
+    io: SocketIo,
+    State(state): State<AppState>,
+    reason: DisconnectReason,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    match SocketKind::of(&socket) {
+        SocketKind::Dashboard => {
+            state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
+            debug!(sid = %socket.id, ?reason, "dashboard disconnected");
+        }
+        SocketKind::Agent(host) => {
+            state.metrics.agents_connected.fetch_sub(1, Relaxed);
+            state.registry.agent_disconnected(&host);
+            info!(sid = %socket.id, %host, ?reason, "agent disconnected");
+            broadcast_agent_list(&io, &state);
+        }
+        SocketKind::Unbound => debug!(sid = %socket.id, ?reason, "socket disconnected"),
+    }
+}
+
+/// Sends `agent_list` to every dashboard.
+fn broadcast_agent_list(io: &SocketIo, state: &AppState) {
+    let hosts = state.registry.connected_hosts();
+    broadcast(io, events::AGENT_LIST, &json!({ "hosts": hosts }));
+}
+
+/// Sends `event` to the dashboards room now, on the caller's thread when the adapter allows it
+/// (the local adapter always does), so events leave in the order they were produced.
+fn broadcast<T: Serialize + ?Sized>(io: &SocketIo, event: &'static str, data: &T) {
+    match io.to(DASHBOARDS).emit(event, data).now_or_never() {
+        Some(Ok(())) => {}
+        Some(Err(e)) => debug!(event, "broadcast failed: {e}"),
+        // The local adapter this server uses completes broadcasts immediately; an adapter that
+        // needs I/O would have to be driven by a task here.
+        None => warn!(
+            event,
+            "broadcast did not complete synchronously and was dropped"
+        ),
+    }
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
