@@ -61,6 +61,9 @@ impl std::fmt::Debug for AuthConfig {
 pub struct LimitsConfig {
     /// Largest Socket.IO message accepted, in bytes, on both transports.
     pub max_message_bytes: usize,
+    /// Packets queued per socket before further events to it are dropped (and counted in
+    /// `idlewatch_events_dropped_total`): what a slow client may fall behind by.
+    pub socket_buffer: usize,
     /// Longest an HTTP request may take before it is answered 408.
     #[serde(with = "duration")]
     pub request_timeout: Duration,
@@ -81,6 +84,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
             max_message_bytes: idlewatch_protocol::limits::MAX_MESSAGE_BYTES,
+            socket_buffer: 1024,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -231,6 +235,11 @@ impl Config {
                 "limits.max_message_bytes = {} is too small; use at least 1024",
                 self.limits.max_message_bytes
             )));
+        }
+        if self.limits.socket_buffer == 0 {
+            return Err(Error::Invalid(
+                "limits.socket_buffer must be at least 1 packet".to_owned(),
+            ));
         }
         for (name, token) in [
             ("agent_token", &self.auth.agent_token),

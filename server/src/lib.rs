@@ -51,6 +51,7 @@ impl App {
             .max_payload(transport_limit as u64)
             .ws_max_message_size(transport_limit)
             .ws_max_frame_size(transport_limit)
+            .max_buffer_size(state.config.limits.socket_buffer)
             .with_state(state.clone())
             .build_layer();
         socket::attach(&io);

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub dashboards_connected: AtomicU64,
     /// Socket.IO sockets registered as agents right now.
     pub agents_connected: AtomicU64,
+    /// Events and acks not sent because a socket's buffer was full.
+    pub events_dropped: AtomicU64,
     /// HTTP requests refused with 401 or 403.
     pub http_refused: AtomicU64,
 }
@@ -111,6 +113,11 @@ impl Metrics {
             "idlewatch_http_refused_total",
             "HTTP requests answered 401 or 403.",
             self.http_refused.load(Relaxed),
+        );
+        counter(
+            "idlewatch_events_dropped_total",
+            "Events and acks not sent because a client's socket buffer was full.",
+            self.events_dropped.load(Relaxed),
         );
         let _ = writeln!(
             out,

@@ -1,2 +1,62 @@
 //! Shared harness of the end-to-end tests: starting the real `idlewatch-server` binary and
 //! driving real Socket.IO clients (python-socketio, socket.io-client) against it.
+//!
+//! Binaries are found next to the test executable (`target/<profile>/`); build them first with
+//! `cargo build --workspace --bins` (the test command does). Outside clients are installed by
+//! `scripts/install-test-deps`.
+
+mod http;
+mod peer;
+mod server;
+
+pub use http::{HttpAnswer, get};
+pub use peer::{Connect, Peer, PeerKind};
+pub use server::{Server, Tokens};
+
+use std::path::PathBuf;
+
+/// The workspace root.
+#[must_use]
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Path of a workspace binary built in the same profile as the running test.
+///
+/// # Panics
+/// When the binary was not built, with the command that builds it.
+#[must_use]
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile> directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo build --workspace --bins`",
+        path.display()
+    );
+    path
+}
+
+/// The fixture payloads of the Python original, by shape name.
+#[must_use]
+pub fn seed_payloads() -> serde_json::Map<String, serde_json::Value> {
+    let text = include_str!("../fixtures/seed_payloads.json");
+    let mut all: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).expect("seed fixture parses");
+    all.remove("about");
+    all
+}
+
+/// Canonical text of a JSON value, keeping key order (to compare "same keys, same order").
+#[must_use]
+pub fn ordered_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).expect("serializable")
+}

@@ -146,3 +146,10 @@ fn open_flag_and_env_enable_open_mode() {
     };
     assert!(Config::load(None, env_of(&[]), &flags).unwrap().auth.open);
 }
+
+#[test]
+fn the_documented_example_is_valid_and_shows_the_defaults() {
+    let text = include_str!("../../../config/server.toml");
+    let parsed = Config::from_toml(text).unwrap();
+    assert_eq!(parsed, Config::default());
+}

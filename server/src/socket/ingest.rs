@@ -77,25 +77,29 @@ impl Reply {
         }
     }
 
-    fn accept(self, body: &serde_json::Value) {
-        if let Some(ack) = self.ack {
-            let _ = ack.send(body);
+    fn accept(self, state: &AppState, body: &serde_json::Value) {
+        if let Some(ack) = self.ack
+            && ack.send(body).is_err()
+        {
+            state.metrics.events_dropped.fetch_add(1, Relaxed);
         }
     }
 
     fn refuse(self, state: &AppState, error: ErrorBody) {
         state.metrics.reject(error.code);
         log_refusal(&self.socket, self.event, &error);
-        match self.ack {
-            Some(ack) => {
-                let _ = ack.send(&Ack::Err(error));
-            }
-            None => {
-                let _ = self.socket.emit(
+        let sent = match self.ack {
+            Some(ack) => ack.send(&Ack::Err(error)).is_ok(),
+            None => self
+                .socket
+                .emit(
                     events::ERROR,
                     &json!({ "event": self.event, "error": error }),
-                );
-            }
+                )
+                .is_ok(),
+        };
+        if !sent {
+            state.metrics.events_dropped.fetch_add(1, Relaxed);
         }
     }
 }
@@ -161,8 +165,11 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                 Err(error) => return reply.refuse(state, error),
             };
         let io = io_of(&socket, &mut v, ack_id);
-        if SocketKind::bind_agent(&socket, state, snapshot.host()) {
-            // A socket that reports without registering is that host's agent all the same.
+        if !matches!(SocketKind::of(&socket), SocketKind::Agent(_))
+            && SocketKind::bind_agent(&socket, state, snapshot.host())
+        {
+            // A socket that reports without registering is that host's agent all the same. One
+            // that registered keeps its host even when it relays snapshots of others.
             broadcast_agent_list(&io, state);
         }
         let seq = state.next_seq();
@@ -173,14 +180,14 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             .fetch_add(snapshot.len() as u64, Relaxed);
         match state.registry.record(snapshot.clone(), now()) {
             Recorded::Latest => {
-                broadcast(&io, events::TELEMETRY, snapshot.raw());
+                broadcast(&io, state, events::TELEMETRY, snapshot.raw());
                 state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
             }
             Recorded::Older => {
                 state.metrics.snapshots_older.fetch_add(1, Relaxed);
             }
         }
-        reply.accept(&json!({ "ok": true, "seq": seq }));
+        reply.accept(state, &json!({ "ok": true, "seq": seq }));
     }
 }
 
@@ -205,12 +212,17 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
         let io = io_of(&socket, &mut v, ack_id);
         state.metrics.registrations.fetch_add(1, Relaxed);
         let changed = SocketKind::bind_agent(&socket, state, &register.host);
-        let _ = socket.emit(events::REGISTERED, &json!({ "host": register.host }));
+        if socket
+            .emit(events::REGISTERED, &json!({ "host": register.host }))
+            .is_err()
+        {
+            state.metrics.events_dropped.fetch_add(1, Relaxed);
+        }
         if changed {
             info!(sid = %socket.id, host = %register.host, "agent registered");
         }
         // The Python original sent the list on every register, changed or not.
         broadcast_agent_list(&io, state);
-        reply.accept(&json!({ "ok": true, "host": register.host }));
+        reply.accept(state, &json!({ "ok": true, "host": register.host }));
     }
 }

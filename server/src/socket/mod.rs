@@ -8,16 +8,17 @@ mod auth;
 mod ingest;
 mod kind;
 
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use futures_util::FutureExt;
 use idlewatch_protocol::events;
 use serde::Serialize;
 use serde_json::json;
-use socketioxide::SocketIo;
 use socketioxide::extract::{SocketRef, State};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::socket::DisconnectReason;
+use socketioxide::{BroadcastError, SocketIo};
 use tracing::{debug, info, warn};
 
 use crate::state::AppState;
@@ -47,7 +48,7 @@ async fn on_disconnect(
     State(state): State<AppState>,
     reason: DisconnectReason,
 ) {
-    use std::sync::atomic::Ordering::Relaxed;
+    use Ordering::Relaxed;
     match SocketKind::of(&socket) {
         SocketKind::Dashboard => {
             state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
@@ -66,14 +67,31 @@ async fn on_disconnect(
 /// Sends `agent_list` to every dashboard.
 fn broadcast_agent_list(io: &SocketIo, state: &AppState) {
     let hosts = state.registry.connected_hosts();
-    broadcast(io, events::AGENT_LIST, &json!({ "hosts": hosts }));
+    broadcast(io, state, events::AGENT_LIST, &json!({ "hosts": hosts }));
 }
 
 /// Sends `event` to the dashboards room now, on the caller's thread when the adapter allows it
 /// (the local adapter always does), so events leave in the order they were produced.
-fn broadcast<T: Serialize + ?Sized>(io: &SocketIo, event: &'static str, data: &T) {
+fn broadcast<T: Serialize + ?Sized>(
+    io: &SocketIo,
+    state: &AppState,
+    event: &'static str,
+    data: &T,
+) {
     match io.to(DASHBOARDS).emit(event, data).now_or_never() {
         Some(Ok(())) => {}
+        Some(Err(BroadcastError::Socket(failed))) => {
+            // Each failure is one dashboard whose buffer is full (a slow reader) or closing.
+            state
+                .metrics
+                .events_dropped
+                .fetch_add(failed.len() as u64, Ordering::Relaxed);
+            debug!(
+                event,
+                dropped = failed.len(),
+                "broadcast not delivered to every dashboard"
+            );
+        }
         Some(Err(e)) => debug!(event, "broadcast failed: {e}"),
         // The local adapter this server uses completes broadcasts immediately; an adapter that
         // needs I/O would have to be driven by a task here.

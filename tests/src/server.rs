@@ -1,0 +1,242 @@
+//! A real `idlewatch-server` process on port 0 with its own temporary data dir.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::http::{HttpAnswer, get};
+
+/// The three role tokens of a server started with authentication.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    /// For agents.
+    pub agent: String,
+    /// For dashboards.
+    pub viewer: String,
+    /// For administrators.
+    pub admin: String,
+}
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    log: Arc<Mutex<Vec<String>>>,
+    /// Tokens read from the generated token file (`None` in open mode).
+    pub tokens: Option<Tokens>,
+}
+
+/// Why a server did not come up.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+}
+
+impl Server {
+    /// A server with generated tokens.
+    ///
+    /// # Panics
+    /// When it does not start.
+    #[must_use]
+    pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    /// A server in open mode (no auth), as the Python original.
+    ///
+    /// # Panics
+    /// When it does not start.
+    #[must_use]
+    pub fn start_open() -> Self {
+        Self::start_with(&["--open"], &[])
+    }
+
+    /// A server with extra flags and environment.
+    ///
+    /// # Panics
+    /// When it does not start.
+    #[must_use]
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::try_start(args, env, None)
+            .unwrap_or_else(|f| panic!("server did not start ({}):\n{}", f.status, f.stderr))
+    }
+
+    /// Starts a server; `data_dir` defaults to a fresh temporary directory.
+    ///
+    /// # Errors
+    /// When the process exits before listening.
+    ///
+    /// # Panics
+    /// When the process cannot be spawned or says nothing for 20 s.
+    pub fn try_start(
+        args: &[&str],
+        env: &[(&str, &str)],
+        data_dir: Option<&Path>,
+    ) -> Result<Self, StartFailure> {
+        let temp = match data_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .or_else(|| temp.as_ref().map(|t| t.path().join("data")))
+            .expect("a data dir");
+        let mut command = Command::new(crate::binary("idlewatch-server"));
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        command
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(args)
+            .env_remove("IDLEWATCH_CONFIG")
+            .env("IDLEWATCH_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn idlewatch-server");
+        let stderr = child.stderr.take().expect("stderr pipe");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                let addr = addr.parse().expect("listening address");
+                let tokens = read_tokens(&data_dir);
+                return Ok(Self {
+                    child,
+                    addr,
+                    data_dir,
+                    _temp: temp,
+                    log,
+                    tokens,
+                });
+            }
+            if let Some(status) = child.try_wait().expect("wait") {
+                std::thread::sleep(Duration::from_millis(100));
+                let stderr = log.lock().expect("log lock").join("\n");
+                return Err(StartFailure { status, stderr });
+            }
+            assert!(Instant::now() < deadline, "server silent for 20 s");
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The data dir.
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The generated tokens.
+    ///
+    /// # Panics
+    /// In open mode.
+    #[must_use]
+    pub fn tokens(&self) -> &Tokens {
+        self.tokens.as_ref().expect("server has tokens")
+    }
+
+    /// `GET path` with a bearer token.
+    #[must_use]
+    pub fn get(&self, path: &str, token: Option<&str>) -> HttpAnswer {
+        match token {
+            Some(t) => get(
+                self.addr,
+                path,
+                &[("Authorization", &format!("Bearer {t}"))],
+            ),
+            None => get(self.addr, path, &[]),
+        }
+    }
+
+    /// Everything logged so far.
+    #[must_use]
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").join("\n")
+    }
+
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends `signal` (e.g. "TERM", "INT", "KILL") and waits up to `timeout` for the exit.
+    ///
+    /// # Panics
+    /// When it does not exit in time.
+    pub fn signal_and_wait(&mut self, signal: &str, timeout: Duration) -> ExitStatus {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server still running {timeout:?} after SIG{signal}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_tokens(data_dir: &Path) -> Option<Tokens> {
+    let text = std::fs::read_to_string(data_dir.join("tokens.toml")).ok()?;
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    Some(Tokens {
+        agent: value("agent_token")?,
+        viewer: value("viewer_token")?,
+        admin: value("admin_token")?,
+    })
+}
