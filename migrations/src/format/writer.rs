@@ -1,0 +1,227 @@
+//! Appending snapshots inside a caller's write transaction: host interning, duplicate
+//! detection, keyframe/delta choice, the time index and the server sequence number.
+//!
+//! A [`RecordWriter`] caches, per host, its id, next record number and last JSON (the next
+//! delta's dictionary). The cache is only valid for committed state: after a transaction fails,
+//! call [`RecordWriter::forget`].
+
+use std::collections::HashMap;
+
+use idlewatch_protocol::Snapshot;
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::codec::{Encoder, FrameKind, RecordHeader};
+use super::reader::{HostChain, read_header};
+use super::{
+    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY, RECORDS,
+};
+use crate::error::Error;
+
+/// What happened to an appended snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Its server sequence number (the earlier one, for a duplicate).
+    pub seq: u64,
+    /// It was already stored (an agent replay) and was not stored again.
+    pub duplicate: bool,
+}
+
+struct HostCursor {
+    id: u32,
+    next_n: u64,
+    last_json: Option<Vec<u8>>,
+}
+
+/// Appends records; keep one for the life of the writer thread.
+#[derive(Default)]
+pub struct RecordWriter {
+    encoder: Encoder,
+    hosts: HashMap<String, HostCursor>,
+}
+
+/// The tables of one write transaction, opened once for a batch of appends.
+pub struct Batch<'w, 't> {
+    writer: &'w mut RecordWriter,
+    meta: Table<'t, &'static str, u64>,
+    host_ids: Table<'t, &'static str, u32>,
+    host_names: Table<'t, u32, &'static str>,
+    records: Table<'t, (u32, u64), &'static [u8]>,
+    by_time: Table<'t, (u32, i64, u64), ()>,
+    dedup_seq: Table<'t, (u32, u64), u64>,
+    next_seq: u64,
+}
+
+impl RecordWriter {
+    /// A writer with an empty cache.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Drops every cached cursor (after a failed or aborted transaction).
+    pub fn forget(&mut self) {
+        self.hosts.clear();
+    }
+
+    /// Opens the tables of `txn` for appending.
+    ///
+    /// # Errors
+    /// When the tables cannot be opened.
+    pub fn batch<'w, 't>(&'w mut self, txn: &'t WriteTransaction) -> Result<Batch<'w, 't>, Error> {
+        let meta = txn.open_table(META)?;
+        let next_seq = meta.get(NEXT_SEQ_KEY)?.map_or(1, |v| v.value());
+        Ok(Batch {
+            writer: self,
+            meta,
+            host_ids: txn.open_table(HOST_IDS)?,
+            host_names: txn.open_table(HOST_NAMES)?,
+            records: txn.open_table(RECORDS)?,
+            by_time: txn.open_table(BY_TIME)?,
+            dedup_seq: txn.open_table(DEDUP_SEQ)?,
+            next_seq,
+        })
+    }
+}
+
+impl Batch<'_, '_> {
+    /// Appends `snapshot`, received at `received_ms`, unless it is already stored.
+    ///
+    /// # Errors
+    /// On storage failure; the transaction should then be aborted and the writer forgotten.
+    pub fn append(&mut self, snapshot: &Snapshot, received_ms: i64) -> Result<Appended, Error> {
+        let fields = snapshot.fields();
+        let captured_ms = fields.captured_at.map_or(received_ms, |c| c.epoch_ms());
+        let host = snapshot.host();
+        if !self.writer.hosts.contains_key(host) {
+            let cursor = self.load_cursor(host)?;
+            self.writer.hosts.insert(host.to_owned(), cursor);
+        }
+        let id = self.writer.hosts[host].id;
+        if let Some(seq) =
+            self.find_duplicate(id, fields.captured_at.is_some(), captured_ms, fields.seq)?
+        {
+            return Ok(Appended {
+                seq,
+                duplicate: true,
+            });
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let cursor = self
+            .writer
+            .hosts
+            .get_mut(host)
+            .ok_or_else(|| Error::Corrupt {
+                what: host.to_owned(),
+                reason: "host cursor vanished".to_owned(),
+            })?;
+        let n = cursor.next_n;
+        let base = if n % KEYFRAME_INTERVAL == 0 {
+            None
+        } else {
+            cursor.last_json.as_deref()
+        };
+        let header = RecordHeader {
+            seq,
+            received_ms,
+            captured_ms,
+            agent_seq: fields.seq,
+            kind: if base.is_some() {
+                FrameKind::Delta
+            } else {
+                FrameKind::Key
+            },
+        };
+        let json = snapshot.raw().get().as_bytes();
+        let bytes = self.writer.encoder.encode(&header, json, base)?;
+        self.records.insert((id, n), bytes.as_slice())?;
+        self.by_time.insert((id, captured_ms, n), ())?;
+        if fields.captured_at.is_none()
+            && let Some(agent_seq) = fields.seq
+        {
+            self.dedup_seq.insert((id, agent_seq), n)?;
+        }
+        cursor.next_n = n + 1;
+        cursor.last_json = Some(json.to_vec());
+        Ok(Appended {
+            seq,
+            duplicate: false,
+        })
+    }
+
+    /// Writes the sequence counter; call before committing.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn finish(mut self) -> Result<(), Error> {
+        self.meta.insert(NEXT_SEQ_KEY, self.next_seq)?;
+        Ok(())
+    }
+
+    fn find_duplicate(
+        &self,
+        id: u32,
+        has_captured: bool,
+        captured_ms: i64,
+        agent_seq: Option<u64>,
+    ) -> Result<Option<u64>, Error> {
+        if has_captured {
+            // Same host and capture time (and the same agent seq, when there is one): a replay.
+            for entry in self
+                .by_time
+                .range((id, captured_ms, 0)..=(id, captured_ms, u64::MAX))?
+            {
+                let (key, _) = entry?;
+                let n = key.value().2;
+                if let Some(bytes) = self.records.get((id, n))? {
+                    let header = read_header(bytes.value())?;
+                    if agent_seq.is_none() || header.agent_seq == agent_seq {
+                        return Ok(Some(header.seq));
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        let Some(agent_seq) = agent_seq else {
+            return Ok(None);
+        };
+        let Some(n) = self.dedup_seq.get((id, agent_seq))?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        Ok(match self.records.get((id, n))? {
+            Some(bytes) => Some(read_header(bytes.value())?.seq),
+            None => None,
+        })
+    }
+
+    fn load_cursor(&mut self, host: &str) -> Result<HostCursor, Error> {
+        if let Some(id) = self.host_ids.get(host)?.map(|v| v.value()) {
+            let last = self
+                .records
+                .range((id, 0)..=(id, u64::MAX))?
+                .next_back()
+                .transpose()?
+                .map(|(k, _)| k.value().1);
+            let (next_n, last_json) = match last {
+                Some(n) => (n + 1, Some(HostChain::new().get(&self.records, id, n)?.1)),
+                None => (0, None),
+            };
+            return Ok(HostCursor {
+                id,
+                next_n,
+                last_json,
+            });
+        }
+        let id = self
+            .host_names
+            .last()?
+            .map_or(0, |(k, _)| k.value().saturating_add(1));
+        self.host_ids.insert(host, id)?;
+        self.host_names.insert(id, host)?;
+        Ok(HostCursor {
+            id,
+            next_n: 0,
+            last_json: None,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Schema versions, each an upgrade function run in order, and [`migrate`], which brings a file
+//! to [`CURRENT_VERSION`] before it is used.
+
+pub mod v1;
+mod v2;
+
+use redb::{Database, ReadableDatabase, WriteTransaction};
+
+use crate::error::Error;
+use crate::format::{META, SCHEMA_VERSION_KEY};
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: u64 = 2;
+
+type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
+
+/// Upgrade `i` brings a file from version `i` to `i + 1` (version 0 is an empty file).
+const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
+    ("v1_initial", v1::v1_initial),
+    ("v2_compact", v2::v2_compact),
+];
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Version found (0 for a new, empty file).
+    pub from: u64,
+    /// Version now.
+    pub to: u64,
+    /// Names of the upgrades run, in order.
+    pub applied: Vec<&'static str>,
+}
+
+/// The schema version recorded in `db` (0 when the file is new).
+///
+/// # Errors
+/// On storage failure.
+pub fn schema_version(db: &impl ReadableDatabase) -> Result<u64, Error> {
+    let txn = db.begin_read()?;
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(meta.get(SCHEMA_VERSION_KEY)?.map_or(0, |v| v.value()))
+}
+
+/// Upgrades `db` in place to [`CURRENT_VERSION`], one committed transaction per version, so an
+/// interrupted upgrade resumes where it stopped.
+///
+/// # Errors
+/// [`Error::TooNew`] for a file of a newer schema; storage errors otherwise.
+pub fn migrate(db: &Database) -> Result<Outcome, Error> {
+    let from = schema_version(db)?;
+    if from > CURRENT_VERSION {
+        return Err(Error::TooNew {
+            found: from,
+            supported: CURRENT_VERSION,
+        });
+    }
+    let mut applied = Vec::new();
+    for version in from..CURRENT_VERSION {
+        let (name, upgrade) = UPGRADES[usize::try_from(version).unwrap_or(usize::MAX)];
+        let txn = db.begin_write()?;
+        upgrade(&txn)?;
+        txn.open_table(META)?
+            .insert(SCHEMA_VERSION_KEY, version + 1)?;
+        txn.commit()?;
+        applied.push(name);
+    }
+    Ok(Outcome {
+        from,
+        to: CURRENT_VERSION,
+        applied,
+    })
+}

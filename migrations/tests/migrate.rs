@@ -1,0 +1,115 @@
+//! Schema upgrades: a fresh file, the checked-in v1 fixture, and a file from the future.
+
+use idlewatch_migrations::format::{
+    BY_TIME, HOST_IDS, HostChain, META, NEXT_SEQ_KEY, RECORDS, SCHEMA_VERSION_KEY, read_header,
+};
+use idlewatch_migrations::legacy::V1_SNAPSHOTS;
+use idlewatch_migrations::{CURRENT_VERSION, Error, migrate, schema_version};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+fn fixture_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/v1.redb"),
+        &path,
+    )
+    .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_new_file_gets_every_version_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("new.redb")).unwrap();
+    let outcome = migrate(&db).unwrap();
+    assert_eq!(outcome.from, 0);
+    assert_eq!(outcome.to, CURRENT_VERSION);
+    assert_eq!(outcome.applied, ["v1_initial", "v2_compact"]);
+    assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
+    let again = migrate(&db).unwrap();
+    assert!(again.applied.is_empty(), "migrating twice is a no-op");
+}
+
+#[test]
+fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
+    let (_dir, path) = fixture_copy();
+    let db = Database::create(&path).unwrap();
+    assert_eq!(schema_version(&db).unwrap(), 1);
+    let v1_rows: Vec<(u64, String, i64, String)> = {
+        let txn = db.begin_read().unwrap();
+        let table = txn.open_table(V1_SNAPSHOTS).unwrap();
+        table
+            .iter()
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                let (h, t, j) = v.value();
+                (k.value(), h.to_owned(), t, j.to_owned())
+            })
+            .collect()
+    };
+    assert_eq!(v1_rows.len(), 5);
+
+    let outcome = migrate(&db).unwrap();
+    assert_eq!((outcome.from, outcome.to), (1, 2));
+    assert_eq!(outcome.applied, ["v2_compact"]);
+
+    let txn = db.begin_read().unwrap();
+    assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
+    let meta = txn.open_table(META).unwrap();
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 2);
+    let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
+    assert_eq!(
+        meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),
+        max_seq + 1
+    );
+    let host_ids = txn.open_table(HOST_IDS).unwrap();
+    let records = txn.open_table(RECORDS).unwrap();
+    let by_time = txn.open_table(BY_TIME).unwrap();
+    assert_eq!(by_time.len().unwrap(), 5);
+    let mut chain = HostChain::new();
+    for (seq, host, received_ms, json) in &v1_rows {
+        let id = host_ids.get(host.as_str()).unwrap().unwrap().value();
+        let found = records
+            .range((id, 0)..=(id, u64::MAX))
+            .unwrap()
+            .map(|r| r.unwrap().0.value().1)
+            .find(|n| {
+                read_header(records.get((id, *n)).unwrap().unwrap().value())
+                    .unwrap()
+                    .seq
+                    == *seq
+            })
+            .unwrap_or_else(|| panic!("seq {seq} lost"));
+        let (header, decoded) = chain.get(&records, id, found).unwrap();
+        assert_eq!(header.received_ms, *received_ms);
+        assert_eq!(String::from_utf8(decoded).unwrap(), *json, "seq {seq}");
+    }
+}
+
+#[test]
+fn a_file_from_a_newer_version_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("future.redb")).unwrap();
+    migrate(&db).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(META)
+        .unwrap()
+        .insert(SCHEMA_VERSION_KEY, 99)
+        .unwrap();
+    txn.commit().unwrap();
+    let err = migrate(&db).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooNew {
+                found: 99,
+                supported: 2
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer"), "{err}");
+    assert_eq!(schema_version(&db).unwrap(), 99);
+}

@@ -1,0 +1,1 @@
+//! Idlewatch durable journal.
