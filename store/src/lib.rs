@@ -1,1 +1,91 @@
-//! Idlewatch durable journal.
+//! Idlewatch's durable journal: every accepted snapshot stored in a redb file in the data dir.
+//!
+//! One writer: [`Store`] is a clonable handle sending work over a bounded channel to a single
+//! thread that owns every write transaction and commits in groups (everything queued, up to a
+//! bound, per transaction, durability `Immediate`). Each append's completion callback runs only
+//! after the commit that holds it, so an ack sent from it means "on disk". Reads open their own
+//! read transactions (`begin_read`) concurrently with the writer; call them off the async
+//! runtime. The on-disk format is [`idlewatch_migrations::format`].
+
+mod error;
+mod journal;
+mod open;
+mod prune;
+mod query;
+
+pub use error::Error;
+pub use journal::{AppendDone, Appended};
+pub use open::{OpenOptions, STORE_FILE};
+pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoredSnapshot};
+
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+
+use idlewatch_protocol::Snapshot;
+use redb::Database;
+
+use crate::journal::Command;
+
+/// A handle on the store; clones share the writer thread and the database.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    commands: SyncSender<Command>,
+    path: std::path::PathBuf,
+}
+
+/// The append queue is full: the writer is behind. The caller should answer `busy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the store's write queue is full")]
+pub struct Busy;
+
+impl Store {
+    /// Queues `snapshot`, received at `received_ms`, for the next group commit; `done` runs on
+    /// the writer thread after that commit (or failure).
+    ///
+    /// # Errors
+    /// [`Busy`] when the queue is full (the snapshot is not stored) or the writer has stopped.
+    pub fn try_append(
+        &self,
+        snapshot: Arc<Snapshot>,
+        received_ms: i64,
+        done: AppendDone,
+    ) -> Result<(), Busy> {
+        let command = Command::Append {
+            snapshot,
+            received_ms,
+            done,
+        };
+        match self.commands.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Busy),
+        }
+    }
+
+    /// Asks the writer to delete snapshots received before `cutoff_ms`, a little at a time
+    /// between group commits.
+    pub fn prune_before(&self, cutoff_ms: i64) {
+        // A full queue means the writer is busy with ingest; pruning can wait for the next round.
+        let _ = self.commands.try_send(Command::Prune { cutoff_ms });
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub fn flush(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.commands.send(Command::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Size of the database file in bytes.
+    #[must_use]
+    pub fn file_size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+}

@@ -1,0 +1,237 @@
+//! The writer thread: it owns every write transaction, commits appends in groups with
+//! durability `Immediate`, runs each append's completion after its commit, and prunes old
+//! snapshots a little at a time when there is nothing to append.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use idlewatch_migrations::format::RecordWriter;
+use idlewatch_protocol::Snapshot;
+use redb::{Database, Durability};
+use tracing::{error, info};
+
+use crate::Error;
+use crate::open::OpenOptions;
+use crate::prune::Pruner;
+
+/// What happened to an append.
+pub type Appended = idlewatch_migrations::format::Appended;
+
+/// Completion of an append, run on the writer thread after the commit holding it (keep it
+/// short: it delays the next group).
+pub type AppendDone = Box<dyn FnOnce(Result<Appended, Error>) + Send>;
+
+pub(crate) enum Command {
+    Append {
+        snapshot: Arc<Snapshot>,
+        received_ms: i64,
+        done: AppendDone,
+    },
+    Prune {
+        cutoff_ms: i64,
+    },
+    Flush(mpsc::Sender<()>),
+    Stop,
+}
+
+/// The running writer thread; [`Writer::stop`] commits what is queued and ends it.
+pub struct Writer {
+    thread: Option<JoinHandle<()>>,
+    commands: SyncSender<Command>,
+}
+
+impl Writer {
+    /// Commits everything queued, then stops the thread and waits for it.
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.commands.send(Command::Stop);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+pub(crate) fn start(db: Arc<Database>, options: &OpenOptions) -> (SyncSender<Command>, Writer) {
+    let (tx, rx) = mpsc::sync_channel(options.queue.max(1));
+    let max_batch = options.max_batch.max(1);
+    let thread = std::thread::Builder::new()
+        .name("idlewatch-store".to_owned())
+        .spawn(move || Journal::new(db, max_batch).run(&rx))
+        .ok();
+    if thread.is_none() {
+        error!("cannot start the store writer thread; snapshots will be answered busy");
+    }
+    (
+        tx.clone(),
+        Writer {
+            thread,
+            commands: tx,
+        },
+    )
+}
+
+struct Journal {
+    db: Arc<Database>,
+    writer: RecordWriter,
+    pruner: Option<Pruner>,
+    max_batch: usize,
+}
+
+impl Journal {
+    fn new(db: Arc<Database>, max_batch: usize) -> Self {
+        Self {
+            db,
+            writer: RecordWriter::new(),
+            pruner: None,
+            max_batch,
+        }
+    }
+
+    fn run(mut self, rx: &Receiver<Command>) {
+        loop {
+            // With pruning pending, wait briefly and prune while idle; otherwise block.
+            let first = if self.pruner.is_some() {
+                match rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.prune_step();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                }
+            };
+            let mut appends = Vec::new();
+            let mut flushes = Vec::new();
+            let mut stop = false;
+            let mut next = Some(first);
+            while let Some(command) = next.take() {
+                match command {
+                    Command::Append {
+                        snapshot,
+                        received_ms,
+                        done,
+                    } => appends.push((snapshot, received_ms, done)),
+                    Command::Prune { cutoff_ms } => {
+                        self.pruner = Some(Pruner::new(cutoff_ms));
+                    }
+                    Command::Flush(reply) => flushes.push(reply),
+                    Command::Stop => stop = true,
+                }
+                if appends.len() < self.max_batch && !stop {
+                    next = rx.try_recv().ok();
+                }
+            }
+            if !appends.is_empty() {
+                self.commit_group(appends);
+            }
+            for reply in flushes {
+                let _ = reply.send(());
+            }
+            if stop {
+                // Commit whatever arrived before the stop request.
+                let rest: Vec<_> = rx
+                    .try_iter()
+                    .filter_map(|c| match c {
+                        Command::Append {
+                            snapshot,
+                            received_ms,
+                            done,
+                        } => Some((snapshot, received_ms, done)),
+                        _ => None,
+                    })
+                    .collect();
+                if !rest.is_empty() {
+                    self.commit_group(rest);
+                }
+                info!("store writer stopped");
+                return;
+            }
+        }
+    }
+
+    fn commit_group(&mut self, appends: Vec<(Arc<Snapshot>, i64, AppendDone)>) {
+        let results = self.write_group(&appends);
+        match results {
+            Ok(results) => {
+                for ((_, _, done), result) in appends.into_iter().zip(results) {
+                    done(Ok(result));
+                }
+            }
+            Err(e) => {
+                // Nothing of this group is stored: the cache may be ahead of the file.
+                self.writer.forget();
+                error!(
+                    "store commit failed; {} snapshots not stored: {e}",
+                    appends.len()
+                );
+                let message = e.to_string();
+                for (_, _, done) in appends {
+                    done(Err(Error::Storage(message.clone())));
+                }
+            }
+        }
+    }
+
+    fn write_group(
+        &mut self,
+        appends: &[(Arc<Snapshot>, i64, AppendDone)],
+    ) -> Result<Vec<Appended>, Error> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        let results = {
+            let mut batch = self.writer.batch(&txn)?;
+            let results = appends
+                .iter()
+                .map(|(snapshot, received_ms, _)| batch.append(snapshot, *received_ms))
+                .collect::<Result<Vec<_>, _>>()?;
+            batch.finish()?;
+            results
+        };
+        txn.commit()?;
+        Ok(results)
+    }
+
+    fn prune_step(&mut self) {
+        let Some(pruner) = self.pruner.as_mut() else {
+            return;
+        };
+        let before = pruner.removed();
+        let result = pruner.step(&self.db);
+        if pruner.removed() > before {
+            // A host whose whole history was old may have lost the record its cached cursor
+            // would use as the next delta's base: reload cursors from the file.
+            self.writer.forget();
+        }
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                let removed = pruner.removed();
+                if removed > 0 {
+                    info!("retention: removed {removed} old snapshots");
+                }
+                self.pruner = None;
+            }
+            Err(e) => {
+                error!("retention pruning failed, will retry next round: {e}");
+                self.pruner = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Opening the store file: exclusive lock with a clear "in use" error naming the holder,
+//! migration to the current schema, and the writer thread's start.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use idlewatch_migrations::{Outcome, migrate};
+use redb::{Database, DatabaseError};
+
+use crate::journal::{self, Writer};
+use crate::{Error, Store};
+
+/// The database file's name inside the data dir.
+pub const STORE_FILE: &str = "idlewatch.redb";
+/// File recording the pid of the server holding the store.
+const PID_FILE: &str = "server.pid";
+
+/// Tuning of the store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Appends queued before `try_append` answers busy.
+    pub queue: usize,
+    /// Most appends committed in one transaction.
+    pub max_batch: usize,
+    /// redb page cache, bytes.
+    pub cache_bytes: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            max_batch: 2048,
+            cache_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, upgrades it to the current schema and
+    /// starts the writer thread.
+    ///
+    /// # Errors
+    /// [`Error::InUse`] when another process holds it, [`Error::Format`] for a file of a newer
+    /// schema, [`Error::Open`] otherwise.
+    pub fn open(data_dir: &Path, options: &OpenOptions) -> Result<(Self, Writer, Outcome), Error> {
+        let path = data_dir.join(STORE_FILE);
+        let db = Database::builder()
+            .set_cache_size(options.cache_bytes)
+            .create(&path)
+            .map_err(|e| match e {
+                DatabaseError::DatabaseAlreadyOpen => Error::InUse {
+                    dir: data_dir.to_owned(),
+                    pid: read_pid(data_dir),
+                },
+                other => Error::Open {
+                    path: path.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
+        let outcome = migrate(&db)?;
+        write_pid(data_dir);
+        let db = Arc::new(db);
+        let (commands, writer) = journal::start(db.clone(), options);
+        Ok((Self { db, commands, path }, writer, outcome))
+    }
+
+    /// Opens a store in memory (tests).
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn in_memory(options: &OpenOptions) -> Result<(Self, Writer), Error> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| Error::Open {
+                path: PathBuf::from(":memory:"),
+                reason: e.to_string(),
+            })?;
+        migrate(&db)?;
+        let db = Arc::new(db);
+        let (commands, writer) = journal::start(db.clone(), options);
+        Ok((
+            Self {
+                db,
+                commands,
+                path: PathBuf::new(),
+            },
+            writer,
+        ))
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
+    }
+}
+
+fn read_pid(data_dir: &Path) -> Option<u32> {
+    std::fs::read_to_string(data_dir.join(PID_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn write_pid(data_dir: &Path) {
+    // Only informative (it names the holder in the "in use" error); failing to write it is fine.
+    let _ = std::fs::write(data_dir.join(PID_FILE), format!("{}\n", std::process::id()));
+}

@@ -1,0 +1,139 @@
+//! Reads: a host's history in capture-time order with paging, and every host's latest
+//! snapshot (to rebuild the live state at start). Each runs in its own read transaction,
+//! concurrently with the writer; call them off the async runtime.
+
+use idlewatch_migrations::format::{
+    BY_TIME, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, latest_of_host,
+};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use crate::{Error, Store};
+
+/// One stored snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// Server sequence number.
+    pub seq: u64,
+    /// When the server received it, epoch ms.
+    pub received_ms: i64,
+    /// The agent's capture time (or the receive time), epoch ms.
+    pub captured_ms: i64,
+    /// The JSON text exactly as the agent sent it.
+    pub json: String,
+}
+
+/// What to read of a host's history.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery {
+    /// The host.
+    pub host: String,
+    /// Earliest capture time, inclusive, epoch ms.
+    pub from_ms: Option<i64>,
+    /// Latest capture time, exclusive, epoch ms.
+    pub to_ms: Option<i64>,
+    /// Most snapshots returned.
+    pub limit: usize,
+    /// Continue after this position (from a previous page's `next`).
+    pub after: Option<(i64, u64)>,
+}
+
+/// A page of history, oldest first.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    /// The snapshots.
+    pub snapshots: Vec<StoredSnapshot>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<(i64, u64)>,
+}
+
+/// A host's latest stored snapshot.
+#[derive(Debug, Clone)]
+pub struct LatestOfHost {
+    /// The host.
+    pub host: String,
+    /// Its latest snapshot.
+    pub snapshot: StoredSnapshot,
+}
+
+fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error> {
+    Ok(StoredSnapshot {
+        seq: header.seq,
+        received_ms: header.received_ms,
+        captured_ms: header.captured_ms,
+        json: String::from_utf8(json)
+            .map_err(|_| Error::Storage(format!("record {} is not UTF-8", header.seq)))?,
+    })
+}
+
+impl Store {
+    /// A page of `query.host`'s snapshots in capture-time order.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHost`] when nothing of that host is stored; storage errors.
+    pub fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
+        let txn = self.db().begin_read()?;
+        let ids = txn.open_table(HOST_IDS)?;
+        let Some(id) = ids.get(query.host.as_str())?.map(|v| v.value()) else {
+            return Err(Error::UnknownHost(query.host.clone()));
+        };
+        let records = txn.open_table(RECORDS)?;
+        let by_time = txn.open_table(BY_TIME)?;
+        let start = match query.after {
+            Some((t, n)) => (id, t, n.saturating_add(1)),
+            None => (id, query.from_ms.unwrap_or(i64::MIN), 0),
+        };
+        let end = (id, query.to_ms.unwrap_or(i64::MAX), 0);
+        let mut chain = HostChain::new();
+        let mut snapshots = Vec::with_capacity(query.limit.min(4096));
+        let mut next = None;
+        if start < end {
+            for entry in by_time.range(start..end)? {
+                let (key, _) = entry?;
+                let (_, captured_ms, n) = key.value();
+                if snapshots.len() == query.limit {
+                    next = snapshots
+                        .last()
+                        .map(|s: &(i64, u64, StoredSnapshot)| (s.0, s.1));
+                    break;
+                }
+                let (header, json) = chain.get(&records, id, n)?;
+                snapshots.push((captured_ms, n, stored(&header, json)?));
+            }
+        }
+        Ok(HistoryPage {
+            snapshots: snapshots.into_iter().map(|(_, _, s)| s).collect(),
+            next,
+        })
+    }
+
+    /// Every stored host's latest snapshot by capture time.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn latest_per_host(&self) -> Result<Vec<LatestOfHost>, Error> {
+        let txn = self.db().begin_read()?;
+        let names = txn.open_table(HOST_NAMES)?;
+        let records = txn.open_table(RECORDS)?;
+        let by_time = txn.open_table(BY_TIME)?;
+        let mut out = Vec::new();
+        for entry in names.iter()? {
+            let (id, name) = entry?;
+            if let Some((_, header, json)) = latest_of_host(&records, &by_time, id.value())? {
+                out.push(LatestOfHost {
+                    host: name.value().to_owned(),
+                    snapshot: stored(&header, json)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of stored snapshots.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn snapshot_count(&self) -> Result<u64, Error> {
+        let txn = self.db().begin_read()?;
+        Ok(txn.open_table(RECORDS)?.len()?)
+    }
+}
