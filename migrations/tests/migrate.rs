@@ -113,3 +113,14 @@ fn a_file_from_a_newer_version_is_refused_untouched() {
     assert!(err.to_string().contains("newer"), "{err}");
     assert_eq!(schema_version(&db).unwrap(), 99);
 }
+
+#[test]
+fn a_new_store_has_every_table_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("new.redb")).unwrap();
+    migrate(&db).unwrap();
+    let txn = db.begin_read().unwrap();
+    assert!(txn.open_table(RECORDS).unwrap().is_empty().unwrap());
+    assert!(txn.open_table(BY_TIME).unwrap().is_empty().unwrap());
+    assert!(txn.open_table(HOST_IDS).unwrap().is_empty().unwrap());
+}

@@ -14,10 +14,12 @@ mod fields;
 pub mod limits;
 mod register;
 mod snapshot;
+mod timearg;
 mod timestamp;
 
 pub use error::{Ack, ErrorBody, ErrorCode};
 pub use fields::{LEGACY_APPS, SnapshotFields, WatchedApp, WatchedState};
 pub use register::AgentRegister;
 pub use snapshot::{Snapshot, SnapshotError};
+pub use timearg::parse_time_arg;
 pub use timestamp::CapturedAt;

@@ -23,6 +23,22 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Size and time limits.
     pub limits: LimitsConfig,
+    /// How long history is kept.
+    pub retention: RetentionConfig,
+}
+
+/// `[retention]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Snapshots received more than this many days ago are deleted (0 keeps everything).
+    pub days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { days: 90 }
+    }
 }
 
 /// `[auth]`: the three role tokens, or open mode.
@@ -64,6 +80,8 @@ pub struct LimitsConfig {
     /// Packets queued per socket before further events to it are dropped (and counted in
     /// `idlewatch_events_dropped_total`): what a slow client may fall behind by.
     pub socket_buffer: usize,
+    /// Snapshots waiting for the store before further ones are answered `busy`.
+    pub store_queue: usize,
     /// Longest an HTTP request may take before it is answered 408.
     #[serde(with = "duration")]
     pub request_timeout: Duration,
@@ -76,6 +94,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -85,6 +104,7 @@ impl Default for LimitsConfig {
         Self {
             max_message_bytes: idlewatch_protocol::limits::MAX_MESSAGE_BYTES,
             socket_buffer: 1024,
+            store_queue: 4096,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -207,6 +227,13 @@ impl Config {
                 *slot = Some(v);
             }
         }
+        if let Some(v) = non_empty("IDLEWATCH_RETENTION_DAYS") {
+            self.retention.days = v.parse().map_err(|e| Error::Env {
+                name: "IDLEWATCH_RETENTION_DAYS",
+                value: v.clone(),
+                reason: format!("{e}; expected a number of days (0 keeps everything)"),
+            })?;
+        }
         if let Some(v) = non_empty("IDLEWATCH_MAX_MESSAGE_BYTES") {
             self.limits.max_message_bytes = v.parse().map_err(|e| Error::Env {
                 name: "IDLEWATCH_MAX_MESSAGE_BYTES",
@@ -235,6 +262,11 @@ impl Config {
                 "limits.max_message_bytes = {} is too small; use at least 1024",
                 self.limits.max_message_bytes
             )));
+        }
+        if self.limits.store_queue == 0 {
+            return Err(Error::Invalid(
+                "limits.store_queue must be at least 1".to_owned(),
+            ));
         }
         if self.limits.socket_buffer == 0 {
             return Err(Error::Invalid(

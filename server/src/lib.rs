@@ -16,9 +16,11 @@ pub mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use idlewatch_protocol::Snapshot;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
@@ -60,6 +62,54 @@ impl App {
     }
 }
 
+/// How often retention pruning runs.
+pub const RETENTION_PERIOD: Duration = Duration::from_secs(3600);
+
+/// Loads every stored host's latest snapshot into the live state (hosts show as offline until
+/// their agent reconnects). Returns the number of hosts restored.
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn restore_live_state(state: &AppState) -> Result<usize, idlewatch_store::Error> {
+    let latest = state.store.latest_per_host()?;
+    let limit = state.config.limits.max_message_bytes;
+    for entry in &latest {
+        let parsed = serde_json::value::RawValue::from_string(entry.snapshot.json.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|raw| Snapshot::from_raw_limited(raw, limit).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(snapshot) => {
+                let received = UNIX_EPOCH
+                    + Duration::from_millis(u64::try_from(entry.snapshot.received_ms).unwrap_or(0));
+                state.registry.record(Arc::new(snapshot), received);
+            }
+            Err(e) => {
+                warn!(host = %entry.host, "stored latest snapshot is unreadable, skipped: {e}")
+            }
+        }
+    }
+    Ok(latest.len())
+}
+
+/// Asks the store, now and every [`RETENTION_PERIOD`], to delete snapshots older than the
+/// configured retention.
+async fn retention(state: AppState) {
+    let days = state.config.retention.days;
+    if days == 0 {
+        return std::future::pending().await;
+    }
+    let keep = Duration::from_secs(u64::from(days) * 86_400);
+    let mut tick = tokio::time::interval(RETENTION_PERIOD);
+    loop {
+        tick.tick().await;
+        let cutoff = SystemTime::now()
+            .checked_sub(keep)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+        state.store.prune_before(cutoff);
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then closes every socket and waits up
 /// to [`SHUTDOWN_GRACE`] for connections to finish.
 ///
@@ -79,10 +129,15 @@ pub async fn run(
     });
     let server = server.into_future();
     tokio::pin!(server);
+    let pruning = tokio::spawn(retention(app.state.clone()));
     tokio::select! {
-        result = &mut server => return result,
+        result = &mut server => {
+            pruning.abort();
+            return result;
+        }
         () = shutdown => {}
     }
+    pruning.abort();
     info!("shutting down: closing sockets and finishing requests");
     if tokio::time::timeout(SHUTDOWN_GRACE, app.io.close())
         .await

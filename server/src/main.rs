@@ -10,7 +10,8 @@ use clap::Parser;
 use idlewatch_server::auth::{Auth, TokenSource};
 use idlewatch_server::config::{Config, Overrides};
 use idlewatch_server::state::AppState;
-use idlewatch_server::{App, run};
+use idlewatch_server::{App, restore_live_state, run};
+use idlewatch_store::{OpenOptions, Store};
 use tracing::{info, warn};
 
 /// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
@@ -97,14 +98,40 @@ fn start(args: Args) -> anyhow::Result<()> {
             info!("using tokens from {}", path.display());
         }
     }
+    let options = OpenOptions {
+        queue: config.limits.store_queue,
+        ..OpenOptions::default()
+    };
+    // One clear line (the error's Display) when the data dir is in use or the file is too new.
+    let (store, writer, outcome) = Store::open(&config.data_dir, &options)?;
+    if !outcome.applied.is_empty() {
+        info!(
+            "store {} upgraded from schema {} to {} ({})",
+            store.path().display(),
+            outcome.from,
+            outcome.to,
+            outcome.applied.join(", ")
+        );
+    }
+    let state = AppState::new(config, auth, store);
+    let restored = restore_live_state(&state).context("cannot read the store")?;
+    info!(
+        "store {} open: {restored} hosts restored",
+        state.store.path().display()
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, auth))
+    let served = runtime.block_on(serve(state));
+    // Commit what is still queued before exiting, whatever happened to the listener.
+    drop(runtime);
+    writer.stop();
+    served
 }
 
-async fn serve(config: Config, auth: Auth) -> anyhow::Result<()> {
+async fn serve(state: AppState) -> anyhow::Result<()> {
+    let config = &state.config;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {
@@ -116,7 +143,7 @@ async fn serve(config: Config, auth: Auth) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
-    let app = App::new(AppState::new(config, auth));
+    let app = App::new(state.clone());
     let shutdown = shutdown_signal()?;
     // Tests and scripts read this exact line to learn the port.
     info!("idlewatch-server listening on http://{addr}");

@@ -8,13 +8,15 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use idlewatch_protocol::ErrorCode;
 
 /// Error codes counted separately in `idlewatch_snapshots_rejected_total`.
-const REJECT_CODES: [ErrorCode; 6] = [
+const REJECT_CODES: [ErrorCode; 8] = [
     ErrorCode::InvalidJson,
     ErrorCode::InvalidPayload,
     ErrorCode::InvalidField,
     ErrorCode::TooLarge,
     ErrorCode::TooManyProcesses,
     ErrorCode::Forbidden,
+    ErrorCode::Busy,
+    ErrorCode::Storage,
 ];
 
 /// The counters.
@@ -25,6 +27,10 @@ pub struct Metrics {
     /// Bytes of accepted snapshot JSON.
     pub snapshot_bytes: AtomicU64,
     rejected: [AtomicU64; REJECT_CODES.len()],
+    /// Snapshots committed to the store.
+    pub snapshots_stored: AtomicU64,
+    /// Replays of snapshots already stored (acked, not stored again).
+    pub snapshots_duplicate: AtomicU64,
     /// Snapshots relayed as `telemetry` (once per broadcast, not per dashboard).
     pub telemetry_broadcasts: AtomicU64,
     /// Replayed snapshots older than the host's latest (not relayed).
@@ -71,7 +77,7 @@ impl Metrics {
 
     /// Renders the Prometheus text exposition.
     #[must_use]
-    pub fn render(&self, hosts: HostCounts, uptime_secs: f64) -> String {
+    pub fn render(&self, hosts: HostCounts, store_bytes: u64, uptime_secs: f64) -> String {
         let mut out = String::with_capacity(2048);
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -83,6 +89,16 @@ impl Metrics {
             "idlewatch_snapshots_accepted_total",
             "Snapshots accepted from agents.",
             self.snapshots_accepted.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshots_stored_total",
+            "Snapshots committed to the store.",
+            self.snapshots_stored.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshots_duplicate_total",
+            "Replayed snapshots already stored, acked without storing them again.",
+            self.snapshots_duplicate.load(Relaxed),
         );
         counter(
             "idlewatch_snapshot_bytes_total",
@@ -148,6 +164,11 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP idlewatch_store_bytes Size of the store file.\n# TYPE idlewatch_store_bytes gauge\n\
+             idlewatch_store_bytes {store_bytes}"
+        );
+        let _ = writeln!(
+            out,
             "# HELP idlewatch_uptime_seconds Seconds since the server started.\n\
              # TYPE idlewatch_uptime_seconds gauge\nidlewatch_uptime_seconds {uptime_secs:.3}"
         );
@@ -176,11 +197,13 @@ mod tests {
                 online: 2,
                 offline: 1,
             },
+            4096,
             1.5,
         );
         assert!(text.contains("idlewatch_snapshots_accepted_total 3\n"));
         assert!(text.contains("idlewatch_snapshots_rejected_total{code=\"invalid_field\"} 2\n"));
         assert!(text.contains("idlewatch_hosts{state=\"online\"} 2\n"));
         assert_eq!(m.rejected(ErrorCode::InvalidField), 2);
+        assert!(text.contains("idlewatch_store_bytes 4096\n"));
     }
 }

@@ -181,6 +181,15 @@ impl HostRegistry {
         views
     }
 
+    /// Whether `host` is known (registered or reported since start, or restored from the store).
+    #[must_use]
+    pub fn knows(&self, host: &str) -> bool {
+        self.hosts
+            .read()
+            .unwrap_or_else(poisoned)
+            .contains_key(host)
+    }
+
     /// Number of known hosts.
     #[must_use]
     pub fn len(&self) -> usize {

@@ -1,8 +1,9 @@
 //! `AppState`: the one shared state handed to HTTP routes and Socket.IO handlers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use idlewatch_store::Store;
 
 use crate::auth::Auth;
 use crate::config::Config;
@@ -23,28 +24,24 @@ pub struct Inner {
     pub registry: HostRegistry,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// The durable journal.
+    pub store: Store,
     /// When the server started.
     pub started: Instant,
-    next_seq: AtomicU64,
 }
 
 impl AppState {
     /// Fresh state for a server starting now.
     #[must_use]
-    pub fn new(config: Config, auth: Auth) -> Self {
+    pub fn new(config: Config, auth: Auth, store: Store) -> Self {
         Self(Arc::new(Inner {
             config,
             auth,
             registry: HostRegistry::new(),
             metrics: Metrics::default(),
+            store,
             started: Instant::now(),
-            next_seq: AtomicU64::new(1),
         }))
-    }
-
-    /// The next server sequence number for an accepted snapshot (starts at 1).
-    pub fn next_seq(&self) -> u64 {
-        self.0.next_seq.fetch_add(1, Ordering::Relaxed)
     }
 }
 

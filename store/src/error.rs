@@ -31,6 +31,9 @@ pub enum Error {
     /// A read or write failed.
     #[error("store error: {0}")]
     Storage(String),
+    /// The write queue is full; the snapshot was not stored. Retry later.
+    #[error("the store is busy: its write queue is full; retry later")]
+    Busy,
     /// The requested host has no stored snapshots.
     #[error("no host named {0:?} is known")]
     UnknownHost(String),

@@ -44,7 +44,8 @@ impl Store {
     /// the writer thread after that commit (or failure).
     ///
     /// # Errors
-    /// [`Busy`] when the queue is full (the snapshot is not stored) or the writer has stopped.
+    /// [`Busy`] when the queue is full or the writer has stopped: the snapshot is not stored,
+    /// and `done` has already run, here, with [`Error::Busy`].
     pub fn try_append(
         &self,
         snapshot: Arc<Snapshot>,
@@ -58,7 +59,12 @@ impl Store {
         };
         match self.commands.try_send(command) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(Busy),
+            Err(TrySendError::Full(command) | TrySendError::Disconnected(command)) => {
+                if let Command::Append { done, .. } = command {
+                    done(Err(Error::Busy));
+                }
+                Err(Busy)
+            }
         }
     }
 

@@ -143,7 +143,15 @@ fn a_full_queue_answers_busy_instead_of_growing() {
     entered_rx.recv().unwrap();
     let mut busy = 0;
     for _ in 0..10 {
-        if store.try_append(snap(r#"{"host":"pc"}"#), 0, Box::new(|_| {})) == Err(Busy) {
+        let (tx, rx) = mpsc::channel();
+        let done = Box::new(move |r: Result<Appended, Error>| {
+            tx.send(matches!(r, Err(Error::Busy))).unwrap()
+        });
+        if store.try_append(snap(r#"{"host":"pc"}"#), 0, done) == Err(Busy) {
+            assert!(
+                rx.try_recv().unwrap(),
+                "a refused append's completion says busy at once"
+            );
             busy += 1;
         }
     }

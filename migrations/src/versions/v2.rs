@@ -6,13 +6,21 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::v1::V1_SNAPSHOTS;
 use crate::error::Error;
-use crate::format::{META, NEXT_SEQ_KEY, RecordWriter};
+use crate::format::{
+    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_NAMES, META, NEXT_SEQ_KEY, RECORDS, RecordWriter,
+};
 
 /// Creates the v2 tables and moves v1 data into them.
 ///
 /// # Errors
 /// On storage failure, or a v1 row that is not a valid snapshot.
 pub fn v2_compact(txn: &WriteTransaction) -> Result<(), Error> {
+    // Create every table now, so readers of an empty store find them.
+    txn.open_table(HOST_IDS)?;
+    txn.open_table(HOST_NAMES)?;
+    txn.open_table(RECORDS)?;
+    txn.open_table(BY_TIME)?;
+    txn.open_table(DEDUP_SEQ)?;
     let rows: Vec<(u64, String, i64, String)> = {
         let v1 = txn.open_table(V1_SNAPSHOTS)?;
         v1.iter()?

@@ -30,9 +30,11 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
         online,
         offline: views.len() - online,
     };
-    let text = state
-        .metrics
-        .render(hosts, state.started.elapsed().as_secs_f64());
+    let text = state.metrics.render(
+        hosts,
+        state.store.file_size(),
+        state.started.elapsed().as_secs_f64(),
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -4,6 +4,7 @@ mod access;
 mod dashboard;
 mod data;
 mod error;
+mod history;
 mod hosts;
 mod metrics;
 mod root;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(root::routes())
         .merge(data::routes())
         .merge(hosts::routes())
+        .merge(history::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())
         .fallback(error::fallback)

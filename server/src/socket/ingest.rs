@@ -9,18 +9,19 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use idlewatch_protocol::{Ack, AgentRegister, ErrorBody, ErrorCode, Snapshot, events};
+use idlewatch_protocol::{AgentRegister, ErrorBody, ErrorCode, Snapshot, events};
 use serde_json::json;
 use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 use socketioxide::adapter::LocalAdapter;
-use socketioxide::extract::{AckSender, TryData};
+use socketioxide::extract::TryData;
 use socketioxide::handler::{FromMessageParts, MessageHandler, Value};
 use socketioxide::socket::Socket;
-use tracing::{debug, info};
+use tracing::info;
 
 use super::kind::SocketKind;
-use super::{broadcast, broadcast_agent_list, now};
+use super::reply::Reply;
+use super::{broadcast, broadcast_agent_list, now, now_ms};
 use crate::auth::Role;
 use crate::registry::Recorded;
 use crate::state::AppState;
@@ -51,69 +52,6 @@ pub struct RegisterHandler {
 impl RegisterHandler {
     pub fn new(state: AppState, role: Role) -> Self {
         Self { state, role }
-    }
-}
-
-/// How to answer one event: through its ack when the client asked for one, otherwise (for
-/// refusals only) with an `error` event.
-struct Reply {
-    socket: Sock,
-    ack: Option<AckSender<LocalAdapter>>,
-    event: &'static str,
-}
-
-impl Reply {
-    fn new(socket: &Sock, v: &mut Value, ack_id: Option<i64>, event: &'static str) -> Self {
-        let ack = ack_id.map(
-            |_| match AckSender::from_message_parts(socket, v, &ack_id) {
-                Ok(sender) => sender,
-                Err(never) => match never {},
-            },
-        );
-        Self {
-            socket: socket.clone(),
-            ack,
-            event,
-        }
-    }
-
-    fn accept(self, state: &AppState, body: &serde_json::Value) {
-        if let Some(ack) = self.ack
-            && ack.send(body).is_err()
-        {
-            state.metrics.events_dropped.fetch_add(1, Relaxed);
-        }
-    }
-
-    fn refuse(self, state: &AppState, error: ErrorBody) {
-        state.metrics.reject(error.code);
-        log_refusal(&self.socket, self.event, &error);
-        let sent = match self.ack {
-            Some(ack) => ack.send(&Ack::Err(error)).is_ok(),
-            None => self
-                .socket
-                .emit(
-                    events::ERROR,
-                    &json!({ "event": self.event, "error": error }),
-                )
-                .is_ok(),
-        };
-        if !sent {
-            state.metrics.events_dropped.fetch_add(1, Relaxed);
-        }
-    }
-}
-
-/// Logs the first refusal of each socket at info (it tells an operator that an agent is broken)
-/// and the rest at debug, so a misbehaving client cannot flood the log.
-fn log_refusal(socket: &Sock, event: &str, error: &ErrorBody) {
-    #[derive(Clone)]
-    struct Logged;
-    if socket.extensions.get::<Logged>().is_none() {
-        socket.extensions.insert(Logged);
-        info!(sid = %socket.id, event, code = %error.code, "refused: {} (further refusals on this socket are logged at debug)", error.message);
-    } else {
-        debug!(sid = %socket.id, event, code = %error.code, "refused: {}", error.message);
     }
 }
 
@@ -172,7 +110,6 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             // that registered keeps its host even when it relays snapshots of others.
             broadcast_agent_list(&io, state);
         }
-        let seq = state.next_seq();
         state.metrics.snapshots_accepted.fetch_add(1, Relaxed);
         state
             .metrics
@@ -187,7 +124,8 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                 state.metrics.snapshots_older.fetch_add(1, Relaxed);
             }
         }
-        reply.accept(state, &json!({ "ok": true, "seq": seq }));
+        // Stored by the writer thread; the ack goes out only after the commit that holds it.
+        reply.after_commit(state, snapshot, now_ms());
     }
 }
 

@@ -7,6 +7,7 @@
 mod auth;
 mod ingest;
 mod kind;
+mod reply;
 
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
@@ -104,4 +105,10 @@ fn broadcast<T: Serialize + ?Sized>(
 
 fn now() -> SystemTime {
     SystemTime::now()
+}
+
+fn now_ms() -> i64 {
+    now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

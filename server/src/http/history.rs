@@ -1,0 +1,205 @@
+//! `GET /api/v1/hosts/{host}/history?from=&to=&limit=&cursor=`: stored snapshots of one host,
+//! oldest first by capture time, each exactly as sent plus the server's `received_at`, paged
+//! with an opaque cursor.
+
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use idlewatch_protocol::{ErrorCode, parse_time_arg};
+use idlewatch_store::{Error as StoreError, HistoryPage, HistoryQuery};
+use serde::Deserialize;
+use tracing::error;
+
+use super::access::Viewer;
+use super::error::ApiError;
+use super::timefmt::rfc3339_ms;
+use crate::state::AppState;
+
+/// Snapshots per page unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: usize = 1000;
+/// Most snapshots per page.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/hosts/{host}/history", get(history))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn bad(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
+    let now = now_ms();
+    let time = |name: &str, v: Option<String>| {
+        v.map(|t| parse_time_arg(&t, now).map_err(|e| bad(format!("`{name}`: {e}"))))
+            .transpose()
+    };
+    let from_ms = time("from", params.from)?;
+    let to_ms = time("to", params.to)?;
+    let limit = match params.limit {
+        None => DEFAULT_LIMIT,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(bad(format!(
+                    "`limit` must be a number from 1 to {MAX_LIMIT}, got `{text}`"
+                )));
+            }
+        },
+    };
+    let after = params.cursor.map(|c| decode_cursor(&c)).transpose()?;
+    Ok(HistoryQuery {
+        host,
+        from_ms,
+        to_ms,
+        limit,
+        after,
+    })
+}
+
+fn encode_cursor((captured_ms, n): (i64, u64)) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{captured_ms}.{n}"))
+}
+
+fn decode_cursor(text: &str) -> Result<(i64, u64), ApiError> {
+    let invalid = || bad("`cursor` is not a cursor this server gave out".to_owned());
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (t, n) = text.split_once('.').ok_or_else(invalid)?;
+    Ok((
+        t.parse().map_err(|_| invalid())?,
+        n.parse().map_err(|_| invalid())?,
+    ))
+}
+
+async fn history(
+    _: Viewer,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<impl IntoResponse, ApiError> {
+    let query = parse_query(host.clone(), params)?;
+    let store = state.store.clone();
+    let page = tokio::task::spawn_blocking(move || store.history(&query))
+        .await
+        .map_err(|e| {
+            error!("history query task failed: {e}");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "history query failed",
+            )
+        })?;
+    let page = match page {
+        Ok(page) => page,
+        Err(StoreError::UnknownHost(_)) if state.registry.knows(&host) => HistoryPage {
+            snapshots: Vec::new(),
+            next: None,
+        },
+        Err(StoreError::UnknownHost(_)) => {
+            return Err(ApiError::not_found(format!(
+                "no host named {host:?} is known"
+            )));
+        }
+        Err(e) => {
+            error!(%host, "history query failed: {e}");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "the store cannot be read right now; see the server log",
+            ));
+        }
+    };
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        render(&host, &page),
+    ))
+}
+
+/// `{"host", "snapshots": [...], "next_cursor"}`, written by hand so every snapshot keeps its
+/// exact text; `received_at` is added as its last key.
+fn render(host: &str, page: &HistoryPage) -> String {
+    let size: usize = page.snapshots.iter().map(|s| s.json.len() + 48).sum();
+    let mut out = String::with_capacity(size + 128);
+    out.push_str("{\"host\":");
+    out.push_str(&serde_json::to_string(host).unwrap_or_default());
+    out.push_str(",\"snapshots\":[");
+    for (i, s) in page.snapshots.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let body = s.json.trim_end();
+        let body = body.strip_suffix('}').unwrap_or(body);
+        out.push_str(body);
+        out.push_str(",\"received_at\":\"");
+        out.push_str(&rfc3339_ms(i128::from(s.received_ms)));
+        out.push_str("\"}");
+    }
+    out.push_str("],\"next_cursor\":");
+    match page.next {
+        Some(next) => {
+            out.push('"');
+            out.push_str(&encode_cursor(next));
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let c = encode_cursor((-5, 42));
+        assert_eq!(decode_cursor(&c).unwrap(), (-5, 42));
+        assert!(decode_cursor("not-a-cursor!").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("1.x")).is_err());
+    }
+
+    #[test]
+    fn bad_times_and_limits_say_which_parameter() {
+        let err = parse_query(
+            "h".into(),
+            Params {
+                from: Some("soon".into()),
+                ..Params::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.status_code(), StatusCode::BAD_REQUEST);
+        let err = parse_query(
+            "h".into(),
+            Params {
+                limit: Some("0".into()),
+                ..Params::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.status_code(), StatusCode::BAD_REQUEST);
+    }
+}

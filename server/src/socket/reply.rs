@@ -1,0 +1,120 @@
+//! How the server answers one event: through its ack when the client asked for one,
+//! otherwise (for refusals only) with an `error` event. Answers that cannot be queued because
+//! the client's socket buffer is full are counted as dropped.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use idlewatch_protocol::{Ack, ErrorBody, ErrorCode, Snapshot, events};
+use idlewatch_store::{AppendDone, Error as StoreError};
+use serde_json::json;
+use socketioxide::adapter::LocalAdapter;
+use socketioxide::extract::AckSender;
+use socketioxide::handler::{FromMessageParts, Value};
+use socketioxide::socket::Socket;
+use tracing::{debug, info};
+
+use crate::state::AppState;
+
+type Sock = Arc<Socket<LocalAdapter>>;
+
+/// How to answer one event: through its ack when the client asked for one, otherwise (for
+/// refusals only) with an `error` event.
+pub(super) struct Reply {
+    socket: Sock,
+    ack: Option<AckSender<LocalAdapter>>,
+    event: &'static str,
+}
+
+impl Reply {
+    pub(super) fn new(
+        socket: &Sock,
+        v: &mut Value,
+        ack_id: Option<i64>,
+        event: &'static str,
+    ) -> Self {
+        let ack = ack_id.map(
+            |_| match AckSender::from_message_parts(socket, v, &ack_id) {
+                Ok(sender) => sender,
+                Err(never) => match never {},
+            },
+        );
+        Self {
+            socket: socket.clone(),
+            ack,
+            event,
+        }
+    }
+
+    /// Hands the snapshot to the store; the ack (`{"ok": true, "seq": n}`, or `busy` /
+    /// `storage`) is sent from the writer thread once the outcome is known.
+    pub(super) fn after_commit(self, state: &AppState, snapshot: Arc<Snapshot>, received_ms: i64) {
+        let answer_state = state.clone();
+        let done: AppendDone = Box::new(move |result| match result {
+            Ok(appended) => {
+                let counter = if appended.duplicate {
+                    &answer_state.metrics.snapshots_duplicate
+                } else {
+                    &answer_state.metrics.snapshots_stored
+                };
+                counter.fetch_add(1, Relaxed);
+                self.accept(&answer_state, &json!({ "ok": true, "seq": appended.seq }));
+            }
+            Err(StoreError::Busy) => self.refuse(
+                &answer_state,
+                ErrorBody::new(
+                    ErrorCode::Busy,
+                    "the server is saturated and did not store this snapshot; send it again later",
+                ),
+            ),
+            Err(e) => self.refuse(
+                &answer_state,
+                ErrorBody::new(
+                    ErrorCode::Storage,
+                    format!("the snapshot was not stored ({e}); send it again later"),
+                ),
+            ),
+        });
+        // A full queue runs `done` at once with `Busy`.
+        let _ = state.store.try_append(snapshot, received_ms, done);
+    }
+
+    pub(super) fn accept(self, state: &AppState, body: &serde_json::Value) {
+        if let Some(ack) = self.ack
+            && ack.send(body).is_err()
+        {
+            state.metrics.events_dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(super) fn refuse(self, state: &AppState, error: ErrorBody) {
+        state.metrics.reject(error.code);
+        log_refusal(&self.socket, self.event, &error);
+        let sent = match self.ack {
+            Some(ack) => ack.send(&Ack::Err(error)).is_ok(),
+            None => self
+                .socket
+                .emit(
+                    events::ERROR,
+                    &json!({ "event": self.event, "error": error }),
+                )
+                .is_ok(),
+        };
+        if !sent {
+            state.metrics.events_dropped.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// Logs the first refusal of each socket at info (it tells an operator that an agent is broken)
+/// and the rest at debug, so a misbehaving client cannot flood the log.
+fn log_refusal(socket: &Sock, event: &str, error: &ErrorBody) {
+    #[derive(Clone)]
+    struct Logged;
+    if socket.extensions.get::<Logged>().is_none() {
+        socket.extensions.insert(Logged);
+        info!(sid = %socket.id, event, code = %error.code, "refused: {} (further refusals on this socket are logged at debug)", error.message);
+    } else {
+        debug!(sid = %socket.id, event, code = %error.code, "refused: {}", error.message);
+    }
+}

@@ -1,0 +1,306 @@
+//! In-process tests of the HTTP routes: `App::new(state).router.oneshot(request)`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use idlewatch_protocol::Snapshot;
+use idlewatch_server::App;
+use idlewatch_server::auth::{Auth, RoleTokens};
+use idlewatch_server::config::Config;
+use idlewatch_server::state::AppState;
+use idlewatch_store::{OpenOptions, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const VIEWER: &str = "viewer-token-0123456789";
+const AGENT: &str = "agent-token-01234567890";
+
+fn state() -> AppState {
+    let (store, writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    // The writer thread lives as long as the test process; each test has its own store.
+    std::mem::forget(writer);
+    AppState::new(
+        Config::default(),
+        Auth::Tokens(RoleTokens {
+            agent_token: AGENT.to_owned(),
+            viewer_token: VIEWER.to_owned(),
+            admin_token: "admin-token-0123456789".to_owned(),
+        }),
+        store,
+    )
+}
+
+/// Stores a snapshot as the ingest path does, and waits for the commit.
+fn store(state: &AppState, text: &str, received_ms: i64) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    state
+        .store
+        .try_append(
+            Arc::new(Snapshot::parse(text).unwrap()),
+            received_ms,
+            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+        )
+        .unwrap();
+    assert!(rx.recv().unwrap());
+}
+
+async fn call(
+    state: &AppState,
+    request: Request<Body>,
+) -> (StatusCode, Vec<(String, String)>, String) {
+    let response = App::new(state.clone())
+        .router
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn get(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(t) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+fn record(state: &AppState, text: &str) {
+    state
+        .registry
+        .record(Arc::new(Snapshot::parse(text).unwrap()), SystemTime::now());
+}
+
+#[tokio::test]
+async fn data_returns_each_latest_snapshot_verbatim() {
+    let state = state();
+    let text = r#"{"host":"b","z":1.50,"a":[1,{"y":true}]}"#;
+    record(&state, text);
+    record(&state, r#"{"host":"a"}"#);
+    let (status, _, body) = call(&state, get("/data", Some(VIEWER))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, format!(r#"{{"a":{{"host":"a"}},"b":{text}}}"#));
+}
+
+#[tokio::test]
+async fn data_escapes_host_names_as_json_keys() {
+    let state = state();
+    record(&state, r#"{"host":"lab \"7\" é"}"#);
+    let (_, _, body) = call(&state, get("/data", Some(VIEWER))).await;
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["lab \"7\" é"]["host"], "lab \"7\" é");
+}
+
+#[tokio::test]
+async fn agent_tokens_may_not_read() {
+    let state = state();
+    let (status, _, body) = call(&state, get("/api/v1/hosts", Some(AGENT))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["error"]["code"], "forbidden");
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("viewer")
+    );
+}
+
+#[tokio::test]
+async fn a_query_token_works_for_browser_links() {
+    let state = state();
+    let (status, _, _) = call(&state, get(&format!("/api/v1/hosts?token={VIEWER}"), None)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn root_summarises_hosts_like_the_python_original() {
+    let state = state();
+    record(
+        &state,
+        r#"{"host":"pc","idle_seconds":3,"watched":{"ansys":{"running":true,"in_focus":true,"user_active":true}}}"#,
+    );
+    let (status, _, body) = call(&state, get("/", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let value: Value = serde_json::from_str(&body).unwrap();
+    let pc = &value["agents"]["pc"];
+    assert_eq!(pc["idle_seconds"], 3.0);
+    assert_eq!(pc["ansys_running"], true);
+    assert_eq!(pc["ansys_user_active"], true);
+    assert_eq!(pc["rocky_running"], Value::Null);
+}
+
+#[tokio::test]
+async fn hosts_reports_counts_and_derived_watched_state() {
+    let state = state();
+    record(
+        &state,
+        r#"{"host":"pc","ansys_running":true,"ansys_in_focus":false}"#,
+    );
+    let (_, _, body) = call(&state, get("/api/v1/hosts", Some(VIEWER))).await;
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["online"], 0, "no agent socket: offline");
+    assert_eq!(value["offline"], 1);
+    assert_eq!(value["hosts"][0]["watched"]["ansys"]["state"], "idle");
+    assert_eq!(
+        value["hosts"][0]["watched"],
+        json!({"ansys": {"running": true, "in_focus": false, "user_active": null, "cpu_percent": null, "state": "idle"}})
+    );
+}
+
+#[tokio::test]
+async fn healthz_and_unknown_routes() {
+    let state = state();
+    assert_eq!(call(&state, get("/healthz", None)).await.0, StatusCode::OK);
+    let (status, _, body) = call(&state, get("/nowhere", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("not_found"));
+}
+
+#[tokio::test]
+async fn metrics_need_a_viewer_token_by_default() {
+    let state = state();
+    assert_eq!(
+        call(&state, get("/metrics", None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, headers, body) = call(&state, get("/metrics", Some(VIEWER))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("text/plain"))
+    );
+    assert!(body.contains("idlewatch_http_refused_total 1"), "{body}");
+}
+
+#[tokio::test]
+async fn history_pages_oldest_first_with_received_at_appended() {
+    let state = state();
+    for i in 0..5 {
+        store(
+            &state,
+            &format!(
+                r#"{{"host":"pc","captured_at":{},"n":{i}}}"#,
+                1_795_680_000_000i64 + i * 5000
+            ),
+            1_795_680_000_000 + i * 5000 + 7,
+        );
+    }
+    let (status, _, body) = call(
+        &state,
+        get("/api/v1/hosts/pc/history?limit=2", Some(VIEWER)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.starts_with(r#"{"host":"pc","snapshots":[{"host":"pc","captured_at":1795680000000,"n":0,"received_at":"2026-11-26T08:00:00.007Z"},"#),
+        "{body}"
+    );
+    let mut seen = Vec::new();
+    let mut next: Value = serde_json::from_str::<Value>(&body).unwrap()["next_cursor"].clone();
+    let first: Value = serde_json::from_str(&body).unwrap();
+    seen.extend(
+        first["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["n"].as_i64().unwrap()),
+    );
+    while let Some(cursor) = next.as_str() {
+        let (_, _, body) = call(
+            &state,
+            get(
+                &format!("/api/v1/hosts/pc/history?limit=2&cursor={cursor}"),
+                Some(VIEWER),
+            ),
+        )
+        .await;
+        let page: Value = serde_json::from_str(&body).unwrap();
+        seen.extend(
+            page["snapshots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["n"].as_i64().unwrap()),
+        );
+        next = page["next_cursor"].clone();
+    }
+    assert_eq!(seen, [0, 1, 2, 3, 4]);
+
+    let (_, _, body) = call(
+        &state,
+        get(
+            "/api/v1/hosts/pc/history?from=2026-11-26T08:00:05Z&to=2026-11-26T08:00:15Z",
+            Some(VIEWER),
+        ),
+    )
+    .await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    let ns: Vec<i64> = page["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ns, [1, 2], "from inclusive, to exclusive");
+}
+
+#[tokio::test]
+async fn history_errors_are_json_with_the_reason() {
+    let state = state();
+    store(&state, r#"{"host":"pc"}"#, 1);
+    let (status, _, body) = call(&state, get("/api/v1/hosts/nobody/history", Some(VIEWER))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("nobody"), "{body}");
+    let (status, _, body) = call(
+        &state,
+        get("/api/v1/hosts/pc/history?from=yesterday", Some(VIEWER)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["error"]["code"], "bad_request");
+    assert!(
+        value["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`from`"),
+        "{body}"
+    );
+    let (status, _, _) = call(
+        &state,
+        get("/api/v1/hosts/pc/history?cursor=zzz", Some(VIEWER)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(&state, get("/api/v1/hosts/pc/history", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn restoring_live_state_shows_stored_hosts_offline() {
+    let state = state();
+    store(
+        &state,
+        r#"{"host":"old-pc","idle_seconds":9}"#,
+        1_795_680_000_000,
+    );
+    assert_eq!(idlewatch_server::restore_live_state(&state).unwrap(), 1);
+    let (_, _, body) = call(&state, get("/api/v1/hosts", Some(VIEWER))).await;
+    let value: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(value["hosts"][0]["host"], "old-pc");
+    assert_eq!(value["hosts"][0]["online"], false);
+    assert_eq!(value["hosts"][0]["received_at"], "2026-11-26T08:00:00.000Z");
+    let (_, _, body) = call(&state, get("/data", Some(VIEWER))).await;
+    assert_eq!(body, r#"{"old-pc":{"host":"old-pc","idle_seconds":9}}"#);
+}
