@@ -22,6 +22,7 @@ mod event;
 mod tasks;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -45,7 +46,7 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// How long [`PendingAck::wait`] waits.
     pub ack_timeout: Duration,
-    /// Events held for the user before the connection stops reading.
+    /// Events held for the user; more are dropped (see [`Events`]).
     pub event_buffer: usize,
     /// Packets queued for the writer before `emit` waits.
     pub send_buffer: usize,
@@ -59,7 +60,7 @@ impl Default for ClientOptions {
             token: None,
             connect_timeout: Duration::from_secs(10),
             ack_timeout: Duration::from_secs(10),
-            event_buffer: 256,
+            event_buffer: 1024,
             send_buffer: 64,
             read_buffer_bytes: 16 * 1024,
         }
@@ -114,6 +115,7 @@ impl Client {
         let (tx, rx) = mpsc::channel(options.send_buffer.max(1));
         let (events_tx, events_rx) = mpsc::channel(options.event_buffer.max(1));
         let shared = Arc::new(Shared::new());
+        let events_dropped = Arc::new(AtomicU64::new(0));
         let liveness =
             Duration::from_millis(open.ping_interval + open.ping_timeout) + Duration::from_secs(5);
         tokio::spawn(tasks::write(sink, rx, shared.clone()));
@@ -122,6 +124,7 @@ impl Client {
             ReaderContext {
                 shared: shared.clone(),
                 events: events_tx,
+                events_dropped: events_dropped.clone(),
                 pong: tx.downgrade(),
                 liveness,
             },
@@ -132,7 +135,7 @@ impl Client {
             ack_timeout: options.ack_timeout,
             sid: sid.into(),
         };
-        Ok((client, Events::new(events_rx)))
+        Ok((client, Events::new(events_rx, events_dropped)))
     }
 
     /// The Socket.IO session id the server gave this connection.

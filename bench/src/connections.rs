@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::client::ClientOptions;
-use crate::measure::{BenchClock, Latency};
+use crate::measure::{BenchClock, Latency, SharedLatency};
 use crate::peers::{AckTally, Agent};
 use crate::resources;
 use idlewatch_protocol::events;
@@ -58,7 +58,6 @@ pub enum Error {
 struct HoldTally {
     sent: u64,
     acks: AckTally,
-    ack_latency: Latency,
     disconnected: bool,
 }
 
@@ -85,13 +84,15 @@ pub async fn run(options: &ConnectionsOptions) -> Result<ConnectionsReport, Erro
     let start = Instant::now();
     let end = start + options.duration;
     let count = ramp.agents.len().max(1);
+    let ack_latency = SharedLatency::default();
     let holders: Vec<_> = ramp
         .agents
         .into_iter()
         .enumerate()
         .map(|(i, agent)| {
             let first = start + options.interval.mul_f64(i as f64 / count as f64);
-            tokio::spawn(hold(agent, clock, first, options.interval, end))
+            let latency = ack_latency.clone();
+            tokio::spawn(hold(agent, clock, latency, first, options.interval, end))
         })
         .collect();
     let mut agents = Vec::with_capacity(holders.len());
@@ -119,6 +120,7 @@ pub async fn run(options: &ConnectionsOptions) -> Result<ConnectionsReport, Erro
             ramp_seconds: ramp.seconds,
             hold_seconds: start.elapsed().as_secs_f64(),
             tallies,
+            ack_latency: ack_latency.snapshot(),
             baseline,
             connected: connected_usage,
             end: end_usage,
@@ -180,6 +182,7 @@ async fn ramp(options: &ConnectionsOptions) -> Ramp {
 async fn hold(
     mut agent: Agent,
     clock: BenchClock,
+    ack_latency: SharedLatency,
     first: Instant,
     interval: Duration,
     end: Instant,
@@ -205,9 +208,7 @@ async fn hold(
         tally.sent += 1;
         tally.acks.count(&result);
         if result.is_ok() {
-            tally
-                .ack_latency
-                .record(clock.now_us().saturating_sub(sent_us));
+            ack_latency.record(clock.now_us().saturating_sub(sent_us));
         }
         if agent.client.is_closed() {
             tally.disconnected = true;

@@ -50,6 +50,9 @@ pub struct IngestOptions {
     pub ack_window: usize,
     /// Server process to watch in `/proc`.
     pub server_pid: Option<u32>,
+    /// Snapshots each agent renders before the run and then sends in turn; 0 renders each
+    /// one fresh (see [`Agent::prerender`]).
+    pub prerender: usize,
     /// Seed of the generated snapshots.
     pub seed: u64,
 }
@@ -78,14 +81,21 @@ pub async fn run(options: &IngestOptions) -> Result<IngestReport, Error> {
     let dashboard_options = ClientOptions {
         token: options.viewer_token.clone(),
         read_buffer_bytes: 64 * 1024,
-        event_buffer: 1024,
+        // Seconds of telemetry at the highest rates seen: the dashboards only scan the first
+        // bytes of each event, so they fall this far behind only when starved of CPU.
+        event_buffer: 16 * 1024,
         ..ClientOptions::default()
     };
     let mut dashboards = Vec::with_capacity(options.dashboards);
     for index in 0..options.dashboards {
         dashboards.push(peers::join_dashboard(&options.server, &dashboard_options, index).await?);
     }
-    let agents = join_agents(options).await?;
+    let mut agents = join_agents(options).await?;
+    if options.prerender > 0 {
+        for agent in &mut agents {
+            agent.prerender(options.prerender);
+        }
+    }
 
     let start_us = clock.now_us();
     let from_us = start_us + micros(options.warmup);

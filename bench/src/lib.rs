@@ -2,8 +2,9 @@
 //!
 //! - [`client`]: a minimal Socket.IO v5 client, also used by the server's tests as a real peer;
 //! - [`snapshot_gen`]: realistic, deterministic agent snapshots with churn between them;
-//! - [`ingest`] and [`connections`]: the two measurements the `idlewatch-bench` binary runs;
-//! - [`procfs`] and [`spawn`]: watching (or starting) the server process under test.
+//! - [`ingest`] and [`connections`]: the two measurements the `idlewatch-bench` binary runs,
+//!   built from the simulated [`peers`] and the [`measure`] clock and histograms;
+//! - [`resources`] and [`spawn`]: watching (or starting) the server process under test.
 
 pub mod client;
 pub mod connections;

@@ -3,7 +3,8 @@
 //! its report (a summary, or one JSON line with `--json`).
 //!
 //! Exit status: 0 for a clean run, 1 when the run failed or finished with failures (agents
-//! that could not connect, acks that did not come back `ok`), 2 for bad usage.
+//! that could not connect, acks that did not come back `ok`, a spawned server that panicked or
+//! did not stop cleanly), 2 for bad usage.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use idlewatch_bench::connections::{self, ConnectionsOptions};
 use idlewatch_bench::ingest::{self, IngestOptions};
 use idlewatch_bench::resources;
-use idlewatch_bench::spawn::{ServerExit, SpawnedServer};
+use idlewatch_bench::spawn::{AuthMode, ServerExit, SpawnedServer, Tokens};
 use serde::Serialize;
 
 /// Load generator for the Idlewatch server: simulated agents and dashboards over Socket.IO.
@@ -43,6 +44,10 @@ struct Target {
     /// the run, watch it, and stop it at the end.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["server", "server_pid"])]
     spawn_server: Option<PathBuf>,
+    /// Run the spawned server with token auth (tokens it generates in its data dir, used by
+    /// the agents and dashboards) instead of --open.
+    #[arg(long, requires = "spawn_server")]
+    spawn_auth: bool,
     /// Pid of the server process, to report its CPU time and memory from /proc.
     #[arg(long, value_name = "PID")]
     server_pid: Option<u32>,
@@ -92,6 +97,11 @@ struct IngestArgs {
     /// Acks one agent may await at once.
     #[arg(long, default_value_t = 8, value_name = "N")]
     ack_window: usize,
+    /// Render N snapshots per agent before the run and send them in turn (with fresh seq,
+    /// captured_at and send time): leaves the bench's CPU to the server on small machines, but
+    /// the process churn repeats every N snapshots. 0 renders every snapshot fresh.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    prerender: usize,
 }
 
 #[derive(Debug, Args)]
@@ -172,9 +182,14 @@ async fn run(command: Command) -> anyhow::Result<bool> {
     };
     // One descriptor per socket, plus a margin for the runtime, logs and /proc reads.
     resources::ensure_file_limit(sockets as u64 + 64)?;
+    let auth = if target.spawn_auth {
+        AuthMode::Tokens
+    } else {
+        AuthMode::Open
+    };
     let spawned = match &target.spawn_server {
         Some(path) => Some(
-            SpawnedServer::start(path)
+            SpawnedServer::start(path, auth)
                 .await
                 .context("cannot start the server under test")?,
         ),
@@ -192,7 +207,8 @@ async fn run(command: Command) -> anyhow::Result<bool> {
     if let Some(s) = &spawned {
         eprintln!("idlewatch-bench: started {} (pid {})", s.url(), s.pid());
     }
-    let outcome = measure(&command, url, pid).await;
+    let tokens = spawned.as_ref().and_then(SpawnedServer::tokens).cloned();
+    let outcome = measure(&command, url, pid, tokens).await;
     let exit = match spawned {
         Some(server) => Some(server.stop().await),
         None => None,
@@ -201,7 +217,7 @@ async fn run(command: Command) -> anyhow::Result<bool> {
     print(&report, exit.as_ref(), target.json)?;
     let server_ok = exit
         .as_ref()
-        .is_none_or(|e| e.graceful && e.code == Some(0));
+        .is_none_or(|e| e.graceful && e.code == Some(0) && e.log.panics == 0);
     Ok(clean && server_ok)
 }
 
@@ -211,17 +227,29 @@ enum Report {
     Connections(connections::ConnectionsReport),
 }
 
+/// Runs the measurement against `server`; `tokens`, from a spawned server, replace the ones
+/// given on the command line.
 async fn measure(
     command: &Command,
     server: String,
     pid: Option<u32>,
+    tokens: Option<Tokens>,
 ) -> anyhow::Result<(Report, bool)> {
+    let agent_token = |given: &Option<String>| {
+        tokens
+            .as_ref()
+            .map(|t| t.agent_token.clone())
+            .or_else(|| given.clone())
+    };
     match command {
         Command::Ingest(a) => {
             let options = IngestOptions {
                 server,
-                agent_token: a.target.agent_token.clone(),
-                viewer_token: a.viewer_token.clone(),
+                agent_token: agent_token(&a.target.agent_token),
+                viewer_token: tokens
+                    .as_ref()
+                    .map(|t| t.viewer_token.clone())
+                    .or_else(|| a.viewer_token.clone()),
                 agents: a.agents,
                 dashboards: a.dashboards,
                 rate: a.rate.max(0.0),
@@ -230,6 +258,7 @@ async fn measure(
                 processes: a.processes,
                 ack: a.ack,
                 ack_window: a.ack_window,
+                prerender: a.prerender,
                 server_pid: pid,
                 seed: a.target.seed,
             };
@@ -240,7 +269,7 @@ async fn measure(
         Command::Connections(a) => {
             let options = ConnectionsOptions {
                 server,
-                agent_token: a.target.agent_token.clone(),
+                agent_token: agent_token(&a.target.agent_token),
                 agents: a.agents,
                 interval: a.interval,
                 duration: a.duration,
@@ -262,7 +291,11 @@ fn print(report: &Report, exit: Option<&ServerExit>, json: bool) -> anyhow::Resu
         Report::Connections(r) => r.to_string(),
     };
     if let Some(exit) = exit {
-        summary.push_str(&describe_exit(exit));
+        let snapshots = match report {
+            Report::Ingest(r) => r.snapshots_sent_total,
+            Report::Connections(r) => r.snapshots_sent,
+        };
+        summary.push_str(&describe_exit(exit, snapshots));
     }
     if !json {
         print!("{summary}");
@@ -290,18 +323,32 @@ fn print(report: &Report, exit: Option<&ServerExit>, json: bool) -> anyhow::Resu
     Ok(())
 }
 
-fn describe_exit(exit: &ServerExit) -> String {
+fn describe_exit(exit: &ServerExit, snapshots: u64) -> String {
     let how = match (exit.graceful, exit.code) {
         (true, Some(0)) => "stopped cleanly on SIGTERM".to_owned(),
         (true, code) => format!("exited with {code:?} on SIGTERM"),
         (false, _) => "did not stop on SIGTERM in time and was killed".to_owned(),
     };
     let mut text = format!(
-        "  spawned server {how}; {} log lines, {} warnings/errors after start-up\n",
-        exit.log.lines, exit.log.warnings
+        "  spawned server {how}; {} log lines, {} warnings/errors after start-up, {} panics\n",
+        exit.log.lines, exit.log.warnings, exit.log.panics
     );
-    for line in &exit.log.first_warnings {
-        text.push_str(&format!("    {line}\n"));
+    if let Some(bytes) = exit.data_dir_bytes {
+        let per = if snapshots > 0 {
+            format!(
+                ", {:.0} B per snapshot sent",
+                bytes as f64 / snapshots as f64
+            )
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "  its data dir held {:.1} MiB after exit ({snapshots} snapshots sent{per})\n",
+            bytes as f64 / 1_048_576.0
+        ));
+    }
+    for (line, count) in &exit.log.first_warnings {
+        text.push_str(&format!("    {count} × {line}\n"));
     }
     text
 }

@@ -66,6 +66,9 @@ pub struct Agent {
     /// The connection.
     pub client: Client,
     generator: SnapshotGenerator,
+    /// Snapshot bodies rendered ahead of time, sent in turn; empty to render each one fresh.
+    rendered: Vec<String>,
+    seq: u64,
 }
 
 impl Agent {
@@ -86,8 +89,8 @@ impl Agent {
             host: host.clone(),
             source,
         };
-        // Agents ignore server events: dropping `Events` discards them.
-        let (client, _events) = Client::connect_with(url, options)
+        // Agents ignore server events: dropping `Events` at once discards them.
+        let (client, _) = Client::connect_with(url, options)
             .await
             .map_err(agent_error)?;
         let generator = SnapshotGenerator::new(host.clone(), processes, seed ^ index as u64);
@@ -106,7 +109,20 @@ impl Agent {
                 answer: answer.to_string(),
             });
         }
-        Ok(Self { client, generator })
+        Ok(Self {
+            client,
+            generator,
+            rendered: Vec::new(),
+            seq: 0,
+        })
+    }
+
+    /// Renders `count` consecutive snapshot bodies now and from then on sends them in turn
+    /// (with fresh `seq`, `captured_at` and stamp) instead of rendering one per send: the
+    /// bench then spends almost no CPU per snapshot, at the price of the churn repeating every
+    /// `count` snapshots.
+    pub fn prerender(&mut self, count: usize) {
+        self.rendered = (0..count).map(|_| self.generator.next_body()).collect();
     }
 
     /// The host this agent plays.
@@ -118,26 +134,52 @@ impl Agent {
     /// The next snapshot as JSON, stamped with the time it is built, and that time. The stamp
     /// is taken after generating, just before the caller sends it.
     pub fn next_snapshot(&mut self, clock: &BenchClock) -> (String, u64) {
-        let body = self.generator.next_json(wall_clock_ms());
-        let sent_us = clock.now_us();
-        (stamp(&body, sent_us), sent_us)
+        self.seq += 1;
+        let fresh;
+        let body = if self.rendered.is_empty() {
+            fresh = self.generator.next_body();
+            &fresh
+        } else {
+            let turn = (self.seq - 1) % self.rendered.len() as u64;
+            &self.rendered[turn as usize]
+        };
+        let stamp = Stamp {
+            sent_us: clock.now_us(),
+            seq: self.seq,
+            captured_at_ms: wall_clock_ms(),
+        };
+        (stamp.apply(body), stamp.sent_us)
     }
 }
 
-/// `body`, a JSON object, with [`SENT_KEY`] added as its first field.
-#[must_use]
-pub fn stamp(body: &str, sent_us: u64) -> String {
-    let rest = body.strip_prefix('{').unwrap_or(body);
-    let mut out = String::with_capacity(body.len() + 40);
-    out.push_str("{\"");
-    out.push_str(SENT_KEY);
-    out.push_str("\":");
-    out.push_str(&sent_us.to_string());
-    if !rest.trim_start().starts_with('}') {
-        out.push(',');
+/// The per-send fields of a snapshot, put in front of its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp {
+    /// Send time on the bench clock, µs: [`SENT_KEY`].
+    pub sent_us: u64,
+    /// The agent's sequence number.
+    pub seq: u64,
+    /// Capture time, ms since the Unix epoch.
+    pub captured_at_ms: u64,
+}
+
+impl Stamp {
+    /// `body`, a JSON object, with [`SENT_KEY`], `seq` and `captured_at` added as its first
+    /// fields, in that order.
+    #[must_use]
+    pub fn apply(&self, body: &str) -> String {
+        let rest = body.strip_prefix('{').unwrap_or(body);
+        let mut out = String::with_capacity(body.len() + 80);
+        out.push_str(&format!(
+            "{{\"{SENT_KEY}\":{},\"seq\":{},\"captured_at\":{}",
+            self.sent_us, self.seq, self.captured_at_ms
+        ));
+        if !rest.trim_start().starts_with('}') {
+            out.push(',');
+        }
+        out.push_str(rest);
+        out
     }
-    out.push_str(rest);
-    out
 }
 
 /// The stamp in the text of a telemetry event, if it has one near the start.
@@ -191,6 +233,8 @@ pub struct DashboardTally {
     pub received_of_window: u64,
     /// `telemetry` events received in all.
     pub received_total: u64,
+    /// Events the dashboard's own client dropped, its buffer full (the bench fell behind).
+    pub dropped_here: u64,
     /// Telemetry delay (dashboard receive − agent send) of snapshots sent during the window.
     pub latency: Latency,
 }
@@ -209,18 +253,21 @@ pub async fn watch_telemetry(
             event = events.recv() => event,
             _ = stop.wait_for(|stop| *stop) => break,
         };
-        let Some(event) = event else { return tally };
+        let Some(event) = event else {
+            tally.dropped_here = events.dropped();
+            return tally;
+        };
         tally.record(&event, &clock, window);
     }
     let give_up = tokio::time::Instant::now() + DRAIN_MAX;
-    while let Ok(Some(event)) = tokio::time::timeout_at(
-        give_up.min(tokio::time::Instant::now() + DRAIN_IDLE),
-        events.recv(),
-    )
-    .await
-    {
-        tally.record(&event, &clock, window);
+    loop {
+        let idle_until = give_up.min(tokio::time::Instant::now() + DRAIN_IDLE);
+        match tokio::time::timeout_at(idle_until, events.recv()).await {
+            Ok(Some(event)) => tally.record(&event, &clock, window),
+            Ok(None) | Err(_) => break,
+        }
     }
+    tally.dropped_here = events.dropped();
     tally
 }
 
@@ -302,9 +349,20 @@ mod tests {
 
     #[test]
     fn the_stamp_comes_first_and_is_found_again() {
-        let stamped = stamp(r#"{"host":"a","n":1}"#, 123_456);
-        assert_eq!(stamped, r#"{"bench_sent_us":123456,"host":"a","n":1}"#);
-        assert_eq!(stamp("{}", 7), r#"{"bench_sent_us":7}"#);
+        let stamp = Stamp {
+            sent_us: 123_456,
+            seq: 9,
+            captured_at_ms: 1_700_000_000_000,
+        };
+        let stamped = stamp.apply(r#"{"host":"a","n":1}"#);
+        assert_eq!(
+            stamped,
+            r#"{"bench_sent_us":123456,"seq":9,"captured_at":1700000000000,"host":"a","n":1}"#
+        );
+        assert_eq!(
+            stamp.apply("{}"),
+            r#"{"bench_sent_us":123456,"seq":9,"captured_at":1700000000000}"#
+        );
         let event = format!(r#"["telemetry",{stamped}]"#);
         assert_eq!(sent_us(&event), Some(123_456));
         assert_eq!(sent_us(r#"["telemetry",{"host":"a"}]"#), None);

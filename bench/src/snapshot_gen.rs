@@ -11,12 +11,14 @@
 //! Only the caller's `captured_at` comes from outside; everything else comes from the seed.
 
 mod catalog;
+mod shape;
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
-use serde::Serialize;
 
 use catalog::{Account, Platform, Program};
+pub use shape::Snapshot;
+use shape::{Process, Watched, WatchedApp};
 
 /// The `agent_version` of generated snapshots.
 pub const AGENT_VERSION: &str = concat!("idlewatch-bench/", env!("CARGO_PKG_VERSION"));
@@ -27,22 +29,6 @@ const STEP_SECONDS: f64 = 5.0;
 const ACTIVE_THRESHOLD: f64 = 60.0;
 /// CPU percent of a watched application's processes above which it is computing.
 const COMPUTING_CPU: f64 = 20.0;
-
-/// One process as the agent reports it.
-#[derive(Debug, Clone, Serialize)]
-struct Process {
-    pid: u32,
-    name: &'static str,
-    /// `None` where psutil is denied the owner: other accounts' processes when the agent runs
-    /// unelevated, as the Python agent did.
-    username: Option<&'static str>,
-    cpu_percent: f64,
-    memory_bytes: u64,
-    #[serde(skip)]
-    program: &'static Program,
-    #[serde(skip)]
-    from_boot: bool,
-}
 
 /// Plays one host, producing its successive snapshots.
 #[derive(Debug, Clone)]
@@ -114,6 +100,22 @@ impl SnapshotGenerator {
     /// The next snapshot, captured at `captured_at_ms` (milliseconds since the Unix epoch).
     /// The first call describes the host as booted; each later one moves 5 s on.
     pub fn next_snapshot(&mut self, captured_at_ms: u64) -> Snapshot<'_> {
+        self.step(Some(captured_at_ms))
+    }
+
+    /// The next snapshot as JSON text (about 100 bytes per process).
+    pub fn next_json(&mut self, captured_at_ms: u64) -> String {
+        to_json(&self.next_snapshot(captured_at_ms))
+    }
+
+    /// The next snapshot as JSON without its `seq` and `captured_at`: the part that does not
+    /// depend on when it is sent, for a caller that renders snapshots ahead of time and adds
+    /// those two when sending.
+    pub fn next_body(&mut self) -> String {
+        to_json(&self.step(None))
+    }
+
+    fn step(&mut self, captured_at_ms: Option<u64>) -> Snapshot<'_> {
         if self.seq > 0 {
             self.advance();
         }
@@ -130,7 +132,7 @@ impl SnapshotGenerator {
         let watched = |app: &str| self.watched(app, foreground, user_active);
         Snapshot {
             host: &self.host,
-            seq: self.seq,
+            seq: captured_at_ms.map(|_| self.seq),
             captured_at: captured_at_ms,
             agent_version: AGENT_VERSION,
             os: self.platform.os,
@@ -145,13 +147,6 @@ impl SnapshotGenerator {
             },
             processes: &self.processes,
         }
-    }
-
-    /// The next snapshot as JSON text (about 70 bytes per process).
-    pub fn next_json(&mut self, captured_at_ms: u64) -> String {
-        let snapshot = self.next_snapshot(captured_at_ms);
-        // Every field is a number, a bool or a string: serialization cannot fail.
-        serde_json::to_string(&snapshot).unwrap_or_default()
     }
 
     fn boot(&mut self) {
@@ -354,55 +349,13 @@ impl SnapshotGenerator {
     }
 }
 
+fn to_json(snapshot: &Snapshot<'_>) -> String {
+    // Every field is a number, a bool or a string: serialization cannot fail.
+    serde_json::to_string(snapshot).unwrap_or_default()
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
-}
-
-/// One generated snapshot, borrowing the generator's process list; serializes to the agent's
-/// JSON shape with the fields in the order a real agent sends them.
-#[derive(Debug, Serialize)]
-pub struct Snapshot<'a> {
-    host: &'a str,
-    seq: u64,
-    captured_at: u64,
-    agent_version: &'static str,
-    os: &'static str,
-    idle_seconds: f64,
-    user_active: bool,
-    cpu_percent: f64,
-    memory_percent: f64,
-    foreground_process: &'static str,
-    watched: Watched,
-    processes: &'a [Process],
-}
-
-impl Snapshot<'_> {
-    /// The per-host sequence number (1 for the first snapshot).
-    #[must_use]
-    pub fn seq(&self) -> u64 {
-        self.seq
-    }
-
-    /// How many processes it lists.
-    #[must_use]
-    pub fn process_count(&self) -> usize {
-        self.processes.len()
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct Watched {
-    ansys: WatchedApp,
-    rocky: WatchedApp,
-}
-
-#[derive(Debug, Serialize)]
-struct WatchedApp {
-    running: bool,
-    in_focus: bool,
-    user_active: bool,
-    cpu_percent: f64,
-    state: &'static str,
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! that only counts events or looks for one key never parses a 20 KB snapshot.
 
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -124,17 +126,26 @@ fn excerpt(text: &str) -> String {
 /// The stream of events from the server, in arrival order; `None` once the connection is
 /// closed.
 ///
-/// Either keep receiving or drop it: events are delivered with back-pressure, so an undrained
-/// `Events` eventually stops the connection from reading (and acks from resolving). Dropping it
-/// discards further events.
+/// The connection never waits for its reader: up to [`ClientOptions::event_buffer`] events are
+/// held, and events arriving while the buffer is full are dropped and counted in
+/// [`Events::dropped`]. Dropping `Events` discards every further event.
+///
+/// [`ClientOptions::event_buffer`]: super::ClientOptions::event_buffer
 #[derive(Debug)]
 pub struct Events {
     rx: mpsc::Receiver<Event>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Events {
-    pub(super) fn new(rx: mpsc::Receiver<Event>) -> Self {
-        Self { rx }
+    pub(super) fn new(rx: mpsc::Receiver<Event>, dropped: Arc<AtomicU64>) -> Self {
+        Self { rx, dropped }
+    }
+
+    /// Events dropped so far because the buffer was full.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// The next event, or `None` when the connection has closed and every event was received.

@@ -6,14 +6,19 @@
 //! error or when the reader ends; it then sends the close frame and raises the shared `closed`
 //! flag. The reader ends on the server's close, a read error, silence past the server's
 //! ping deadline, or a short grace after the writer closed; it then fails every pending ack.
+//!
+//! The reader never waits for the user: events that find the user's buffer full are dropped
+//! and counted, as a browser would never push back on the server either.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
@@ -110,18 +115,40 @@ pub(super) async fn write(
     mut rx: mpsc::Receiver<Outgoing>,
     shared: Arc<Shared>,
 ) {
+    let end = pump(&mut sink, &mut rx, &shared).await;
+    // Refuse further packets before announcing the close, so that a send after `close`
+    // returned fails instead of queueing into a channel nobody reads.
+    rx.close();
+    if end == WriterEnd::Graceful {
+        let _ = sink.close().await;
+    }
+    shared.closed.send_replace(true);
+}
+
+/// Why the writer stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriterEnd {
+    /// Asked to, or every handle is gone: send the close frame.
+    Graceful,
+    /// The reader ended or the socket failed: nothing more can be sent.
+    Broken,
+}
+
+async fn pump(
+    sink: &mut SplitSink<Socket, Message>,
+    rx: &mut mpsc::Receiver<Outgoing>,
+    shared: &Shared,
+) -> WriterEnd {
     let mut reader_gone = shared.closed.subscribe();
-    let mut reader_done = false;
     loop {
         let first = tokio::select! {
             biased;
             cmd = rx.recv() => cmd,
-            _ = reader_gone.wait_for(|closed| *closed) => {
-                reader_done = true;
-                None
-            }
+            _ = reader_gone.wait_for(|closed| *closed) => return WriterEnd::Broken,
         };
-        let Some(first) = first else { break };
+        let Some(first) = first else {
+            return WriterEnd::Graceful;
+        };
         let mut closing = false;
         let mut next = Some(first);
         let mut batch = 0;
@@ -130,7 +157,7 @@ pub(super) async fn write(
                 Outgoing::Packet(text) => {
                     if let Err(e) = sink.feed(Message::text(text)).await {
                         debug!("socket write failed: {e}");
-                        return finish(sink, &shared, false).await;
+                        return WriterEnd::Broken;
                     }
                 }
                 Outgoing::Close => {
@@ -146,26 +173,20 @@ pub(super) async fn write(
         }
         if let Err(e) = sink.flush().await {
             debug!("socket flush failed: {e}");
-            return finish(sink, &shared, false).await;
+            return WriterEnd::Broken;
         }
         if closing {
-            break;
+            return WriterEnd::Graceful;
         }
     }
-    finish(sink, &shared, !reader_done).await;
-}
-
-async fn finish(mut sink: SplitSink<Socket, Message>, shared: &Shared, send_close: bool) {
-    if send_close {
-        let _ = sink.close().await;
-    }
-    shared.closed.send_replace(true);
 }
 
 /// What the reader needs besides the socket.
 pub(super) struct ReaderContext {
     pub shared: Arc<Shared>,
     pub events: mpsc::Sender<Event>,
+    /// Events dropped because the user's buffer was full.
+    pub events_dropped: Arc<AtomicU64>,
     /// For pongs; weak so that it alone does not keep the writer alive.
     pub pong: mpsc::WeakSender<Outgoing>,
     /// The server pings every `pingInterval` and gives up after `pingTimeout` more: silence for
@@ -178,6 +199,7 @@ pub(super) async fn read(mut stream: SplitStream<Socket>, cx: ReaderContext) {
     let ReaderContext {
         shared,
         events,
+        events_dropped,
         pong,
         liveness,
     } = cx;
@@ -222,11 +244,15 @@ pub(super) async fn read(mut stream: SplitStream<Socket>, cx: ReaderContext) {
                 let Some(tx) = &events else { continue };
                 let range = offset_in(&text, array);
                 match Event::new(text, range) {
-                    Ok(event) => {
-                        if tx.send(event).await.is_err() {
-                            events = None;
+                    // Never wait for the user here: a user awaiting an ack while not reading
+                    // events would deadlock, and pings would go unanswered.
+                    Ok(event) => match tx.try_send(event) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            events_dropped.fetch_add(1, Ordering::Relaxed);
                         }
-                    }
+                        Err(TrySendError::Closed(_)) => events = None,
+                    },
                     Err(e) => debug!("dropping event: {e}"),
                 }
             }

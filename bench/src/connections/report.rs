@@ -85,6 +85,7 @@ pub(super) struct Phases {
     pub ramp_seconds: f64,
     pub hold_seconds: f64,
     pub tallies: Vec<HoldTally>,
+    pub ack_latency: Latency,
     pub baseline: Option<Usage>,
     pub connected: Option<Usage>,
     pub end: Option<Usage>,
@@ -94,13 +95,11 @@ pub(super) struct Phases {
 pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> ConnectionsReport {
     let connected = phases.tallies.len();
     let mut acks = AckTally::default();
-    let mut ack_latency = Latency::new();
     let mut sent = 0;
     let mut disconnected = 0;
     for tally in &phases.tallies {
         sent += tally.sent;
         acks.add(&tally.acks);
-        ack_latency.merge(&tally.ack_latency);
         disconnected += u64::from(tally.disconnected);
     }
     let per_connection = match (phases.baseline, phases.connected) {
@@ -138,7 +137,7 @@ pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> Connections
         processes: options.processes,
         snapshots_sent: sent,
         acks,
-        ack_latency: ack_latency.summary(),
+        ack_latency: phases.ack_latency.summary(),
         disconnected,
         server_baseline: phases.baseline.map(Into::into),
         server_connected: phases.connected.map(Into::into),

@@ -49,6 +49,8 @@ pub struct IngestReport {
     pub snapshot_bytes: u64,
     /// Snapshots sent during the window.
     pub snapshots_sent: u64,
+    /// Snapshots sent in all, warm-up included.
+    pub snapshots_sent_total: u64,
     /// Snapshots sent per second during the window.
     pub snapshots_per_s: f64,
     /// Snapshot payload sent per second, MiB.
@@ -62,6 +64,9 @@ pub struct IngestReport {
     /// Snapshots sent during the window that some dashboard never received, summed over
     /// dashboards.
     pub telemetry_missing: u64,
+    /// Of those, events the bench's own dashboards dropped because they fell behind; the rest
+    /// the server did not deliver.
+    pub telemetry_dropped_by_bench: u64,
     /// Agent send to dashboard receive delay.
     pub latency: LatencySummary,
     /// Agents whose connection failed while sending.
@@ -87,7 +92,9 @@ pub(super) fn build(
     let mut latency = Latency::new();
     let mut received = 0;
     let mut missing = 0;
+    let mut dropped_here = 0;
     for tally in seen {
+        dropped_here += tally.dropped_here;
         latency.merge(&tally.latency);
         received += tally.received_in_window;
         missing += sent.sent_in_window.saturating_sub(tally.received_of_window);
@@ -110,8 +117,9 @@ pub(super) fn build(
     }
     if missing > 0 {
         notes.push(format!(
-            "{missing} telemetry events never reached a dashboard (dropped by the server, or \
-             still queued after the drain)"
+            "{missing} telemetry events never reached a dashboard: {dropped_here} dropped by the \
+             bench's own clients (they fell behind), the rest not delivered by the server \
+             (compare its idlewatch_events_dropped_total)"
         ));
     }
     if sent.disconnected > 0 || agents_lost > 0 {
@@ -140,6 +148,7 @@ pub(super) fn build(
             .checked_div(sent.sent_in_window)
             .unwrap_or(0),
         snapshots_sent: sent.sent_in_window,
+        snapshots_sent_total: sent.sent_total,
         snapshots_per_s: sent.sent_in_window as f64 / seconds,
         mib_per_s: sent.bytes_in_window as f64 / MIB / seconds,
         acks: sent.acks,
@@ -150,6 +159,7 @@ pub(super) fn build(
             received as f64 / seen.len() as f64 / seconds
         },
         telemetry_missing: missing,
+        telemetry_dropped_by_bench: dropped_here,
         latency: latency.summary(),
         disconnected: sent.disconnected + agents_lost as u64,
         server,
@@ -195,8 +205,8 @@ impl fmt::Display for IngestReport {
         }
         writeln!(
             f,
-            "  telemetry   {:>10.1} events/s per dashboard  ({} missing)",
-            self.telemetry_per_s, self.telemetry_missing
+            "  telemetry   {:>10.1} events/s per dashboard  ({} missing, {} of them dropped by the bench)",
+            self.telemetry_per_s, self.telemetry_missing, self.telemetry_dropped_by_bench
         )?;
         writeln!(f, "  delay       {}", self.latency)?;
         if let Some(s) = &self.server {

@@ -125,3 +125,20 @@ fn the_user_comes_and_goes_and_watched_apps_change_state() {
     assert!(activity.contains(&Some(true)) && activity.contains(&Some(false)));
     assert!(states.len() >= 3, "{states:?}");
 }
+
+#[test]
+fn a_body_is_the_snapshot_without_seq_and_captured_at() {
+    let mut a = SnapshotGenerator::new("pc-1", 300, 5);
+    let mut b = SnapshotGenerator::new("pc-1", 300, 5);
+    for i in 0..3 {
+        let mut full: serde_json::Value =
+            serde_json::from_str(&a.next_json(T0 + i)).unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_str(&b.next_body()).unwrap_or_default();
+        assert_eq!(full["seq"], i + 1);
+        if let Some(map) = full.as_object_mut() {
+            map.remove("seq");
+            map.remove("captured_at");
+        }
+        assert_eq!(full, body);
+    }
+}
