@@ -124,20 +124,29 @@ pub async fn run(
     let service = app
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
+    // Small Socket.IO packets (acks, `registered`) must not wait for the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, service).with_graceful_shutdown(async {
         let _ = stop_rx.await;
     });
     let server = server.into_future();
     tokio::pin!(server);
     let pruning = tokio::spawn(retention(app.state.clone()));
+    let agent_lists = tokio::spawn(socket::agent_list_broadcaster(
+        app.io.clone(),
+        app.state.clone(),
+    ));
+    let background = [pruning, agent_lists];
     tokio::select! {
         result = &mut server => {
-            pruning.abort();
+            background.iter().for_each(tokio::task::JoinHandle::abort);
             return result;
         }
         () = shutdown => {}
     }
-    pruning.abort();
+    background.iter().for_each(tokio::task::JoinHandle::abort);
     info!("shutting down: closing sockets and finishing requests");
     if tokio::time::timeout(SHUTDOWN_GRACE, app.io.close())
         .await

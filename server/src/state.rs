@@ -26,6 +26,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// The durable journal.
     pub store: Store,
+    /// Set when the list of hosts with a connected agent may have changed.
+    pub agent_list_dirty: tokio::sync::Notify,
     /// When the server started.
     pub started: Instant,
 }
@@ -40,8 +42,16 @@ impl AppState {
             registry: HostRegistry::new(),
             metrics: Metrics::default(),
             store,
+            agent_list_dirty: tokio::sync::Notify::new(),
             started: Instant::now(),
         }))
+    }
+}
+
+impl AppState {
+    /// Marks the agent list as changed; dashboards get it shortly.
+    pub fn agent_list_changed(&self) {
+        self.agent_list_dirty.notify_one();
     }
 }
 

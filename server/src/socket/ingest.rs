@@ -21,7 +21,7 @@ use tracing::info;
 
 use super::kind::SocketKind;
 use super::reply::Reply;
-use super::{broadcast, broadcast_agent_list, now, now_ms};
+use super::{broadcast, now, now_ms};
 use crate::auth::Role;
 use crate::registry::Recorded;
 use crate::state::AppState;
@@ -108,7 +108,7 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
         {
             // A socket that reports without registering is that host's agent all the same. One
             // that registered keeps its host even when it relays snapshots of others.
-            broadcast_agent_list(&io, state);
+            state.agent_list_changed();
         }
         state.metrics.snapshots_accepted.fetch_add(1, Relaxed);
         state
@@ -147,7 +147,6 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
                 Ok(r) => r,
                 Err(error) => return reply.refuse(state, error),
             };
-        let io = io_of(&socket, &mut v, ack_id);
         state.metrics.registrations.fetch_add(1, Relaxed);
         let changed = SocketKind::bind_agent(&socket, state, &register.host);
         if socket
@@ -160,7 +159,7 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
             info!(sid = %socket.id, host = %register.host, "agent registered");
         }
         // The Python original sent the list on every register, changed or not.
-        broadcast_agent_list(&io, state);
+        state.agent_list_changed();
         reply.accept(state, &json!({ "ok": true, "host": register.host }));
     }
 }

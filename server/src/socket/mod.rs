@@ -10,7 +10,7 @@ mod kind;
 mod reply;
 
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use idlewatch_protocol::events;
@@ -43,12 +43,7 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
     }
 }
 
-async fn on_disconnect(
-    socket: SocketRef,
-    io: SocketIo,
-    State(state): State<AppState>,
-    reason: DisconnectReason,
-) {
+async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     use Ordering::Relaxed;
     match SocketKind::of(&socket) {
         SocketKind::Dashboard => {
@@ -59,16 +54,26 @@ async fn on_disconnect(
             state.metrics.agents_connected.fetch_sub(1, Relaxed);
             state.registry.agent_disconnected(&host);
             info!(sid = %socket.id, %host, ?reason, "agent disconnected");
-            broadcast_agent_list(&io, &state);
+            state.agent_list_changed();
         }
         SocketKind::Unbound => debug!(sid = %socket.id, ?reason, "socket disconnected"),
     }
 }
 
-/// Sends `agent_list` to every dashboard.
-fn broadcast_agent_list(io: &SocketIo, state: &AppState) {
-    let hosts = state.registry.connected_hosts();
-    broadcast(io, state, events::AGENT_LIST, &json!({ "hosts": hosts }));
+/// Shortest time between two `agent_list` broadcasts.
+pub const AGENT_LIST_MIN_GAP: Duration = Duration::from_millis(200);
+
+/// Sends `agent_list` to every dashboard whenever the list may have changed, at most once per
+/// [`AGENT_LIST_MIN_GAP`]: the first change goes out at once, later ones within the gap are
+/// folded into one. Without this, a reconnect storm of N agents costs O(N²) messages (in open
+/// mode every new socket is a dashboard until it registers). Runs until aborted.
+pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
+    loop {
+        state.agent_list_dirty.notified().await;
+        let hosts = state.registry.connected_hosts();
+        broadcast(&io, &state, events::AGENT_LIST, &json!({ "hosts": hosts }));
+        tokio::time::sleep(AGENT_LIST_MIN_GAP).await;
+    }
 }
 
 /// Sends `event` to the dashboards room now, on the caller's thread when the adapter allows it
@@ -79,7 +84,12 @@ fn broadcast<T: Serialize + ?Sized>(
     event: &'static str,
     data: &T,
 ) {
-    match io.to(DASHBOARDS).emit(event, data).now_or_never() {
+    // `io.of` rather than `io.to`: during shutdown the namespace is already gone, and `to`
+    // would panic.
+    let Some(root) = io.of("/") else {
+        return;
+    };
+    match root.to(DASHBOARDS).emit(event, data).now_or_never() {
         Some(Ok(())) => {}
         Some(Err(BroadcastError::Socket(failed))) => {
             // Each failure is one dashboard whose buffer is full (a slow reader) or closing.
