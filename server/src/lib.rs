@@ -16,7 +16,6 @@ pub mod state;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -81,7 +80,7 @@ pub fn restore_live_state(state: &AppState) -> Result<usize, idlewatch_store::Er
             Ok(snapshot) => {
                 let received = UNIX_EPOCH
                     + Duration::from_millis(u64::try_from(entry.snapshot.received_ms).unwrap_or(0));
-                state.registry.record(Arc::new(snapshot), received);
+                state.registry.record(&snapshot, received);
             }
             Err(e) => {
                 warn!(host = %entry.host, "stored latest snapshot is unreadable, skipped: {e}")

@@ -77,7 +77,7 @@ fn get(path: &str, token: Option<&str>) -> Request<Body> {
 fn record(state: &AppState, text: &str) {
     state
         .registry
-        .record(Arc::new(Snapshot::parse(text).unwrap()), SystemTime::now());
+        .record(&Snapshot::parse(text).unwrap(), SystemTime::now());
 }
 
 #[tokio::test]

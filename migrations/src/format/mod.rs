@@ -11,10 +11,12 @@
 //! - `dedup_seq`: `(host_id, agent_seq)` → `n`, only for snapshots without `captured_at`.
 
 mod codec;
+mod packed;
 mod reader;
 mod writer;
 
 pub use codec::{Decoder, Encoder, FrameKind, RecordHeader};
+pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};
 pub use writer::{Appended, RecordWriter};
 

@@ -11,6 +11,7 @@ use idlewatch_protocol::Snapshot;
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::codec::{Encoder, FrameKind, RecordHeader};
+use super::packed::PackedJson;
 use super::reader::{HostChain, read_header};
 use super::{
     BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY, RECORDS,
@@ -29,7 +30,8 @@ pub struct Appended {
 struct HostCursor {
     id: u32,
     next_n: u64,
-    last_json: Option<Vec<u8>>,
+    /// The last record's JSON, packed: the next delta's dictionary.
+    last_json: Option<PackedJson>,
 }
 
 /// Appends records; keep one for the life of the writer thread.
@@ -119,7 +121,7 @@ impl Batch<'_, '_> {
         let base = if n % KEYFRAME_INTERVAL == 0 {
             None
         } else {
-            cursor.last_json.as_deref()
+            cursor.last_json.as_ref().map(PackedJson::unpack)
         };
         let header = RecordHeader {
             seq,
@@ -133,7 +135,7 @@ impl Batch<'_, '_> {
             },
         };
         let json = snapshot.raw().get().as_bytes();
-        let bytes = self.writer.encoder.encode(&header, json, base)?;
+        let bytes = self.writer.encoder.encode(&header, json, base.as_deref())?;
         self.records.insert((id, n), bytes.as_slice())?;
         self.by_time.insert((id, captured_ms, n), ())?;
         if fields.captured_at.is_none()
@@ -142,7 +144,7 @@ impl Batch<'_, '_> {
             self.dedup_seq.insert((id, agent_seq), n)?;
         }
         cursor.next_n = n + 1;
-        cursor.last_json = Some(json.to_vec());
+        cursor.last_json = Some(PackedJson::pack(json));
         Ok(Appended {
             seq,
             duplicate: false,
@@ -203,7 +205,12 @@ impl Batch<'_, '_> {
                 .transpose()?
                 .map(|(k, _)| k.value().1);
             let (next_n, last_json) = match last {
-                Some(n) => (n + 1, Some(HostChain::new().get(&self.records, id, n)?.1)),
+                Some(n) => (
+                    n + 1,
+                    Some(PackedJson::pack(
+                        &HostChain::new().get(&self.records, id, n)?.1,
+                    )),
+                ),
                 None => (0, None),
             };
             return Ok(HostCursor {

@@ -23,7 +23,7 @@ async fn data(_: Viewer, State(state): State<AppState>) -> impl IntoResponse {
     let mut body = String::with_capacity(
         2 + views
             .iter()
-            .map(|v| v.host.len() + 4 + v.latest.as_ref().map_or(4, |s| s.len()))
+            .map(|v| v.host.len() + 4 + v.latest.as_ref().map_or(4, |s| s.json_len()))
             .sum::<usize>(),
     );
     body.push('{');
@@ -36,7 +36,7 @@ async fn data(_: Viewer, State(state): State<AppState>) -> impl IntoResponse {
         first = false;
         body.push_str(&serde_json::to_string(&view.host).unwrap_or_default());
         body.push(':');
-        body.push_str(latest.raw().get());
+        body.push_str(&latest.json());
     }
     body.push('}');
     ([(header::CONTENT_TYPE, "application/json")], body)

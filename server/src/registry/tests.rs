@@ -1,6 +1,5 @@
 //! Tests of the live host state.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use idlewatch_protocol::Snapshot;
@@ -11,12 +10,12 @@ fn t(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + secs)
 }
 
-fn snap(host: &str, captured_ms: Option<i64>) -> Arc<Snapshot> {
+fn snap(host: &str, captured_ms: Option<i64>) -> Snapshot {
     let text = match captured_ms {
         Some(ms) => format!(r#"{{"host":"{host}","captured_at":{ms}}}"#),
         None => format!(r#"{{"host":"{host}"}}"#),
     };
-    Arc::new(Snapshot::parse(&text).unwrap())
+    Snapshot::parse(&text).unwrap()
 }
 
 #[test]
@@ -40,8 +39,8 @@ fn connected_hosts_follow_register_and_disconnect() {
 fn a_host_goes_offline_after_three_silent_intervals() {
     let r = HostRegistry::new();
     r.agent_connected("pc", t(0));
-    r.record(snap("pc", None), t(0));
-    r.record(snap("pc", None), t(10));
+    r.record(&snap("pc", None), t(0));
+    r.record(&snap("pc", None), t(10));
     let view = |now| r.views(now).pop().unwrap();
     assert_eq!(view(t(10)).interval, Duration::from_secs(10));
     assert!(view(t(40)).online);
@@ -52,7 +51,7 @@ fn a_host_goes_offline_after_three_silent_intervals() {
 fn a_disconnected_host_is_offline_at_once() {
     let r = HostRegistry::new();
     r.agent_connected("pc", t(0));
-    r.record(snap("pc", None), t(0));
+    r.record(&snap("pc", None), t(0));
     assert!(r.views(t(1))[0].online);
     r.agent_disconnected("pc");
     assert!(!r.views(t(1))[0].online);
@@ -62,17 +61,18 @@ fn a_disconnected_host_is_offline_at_once() {
 #[test]
 fn replayed_older_snapshots_do_not_replace_the_latest() {
     let r = HostRegistry::new();
-    assert_eq!(r.record(snap("pc", Some(20_000)), t(0)), Recorded::Latest);
-    assert_eq!(r.record(snap("pc", Some(10_000)), t(1)), Recorded::Older);
+    assert_eq!(r.record(&snap("pc", Some(20_000)), t(0)), Recorded::Latest);
+    assert_eq!(r.record(&snap("pc", Some(10_000)), t(1)), Recorded::Older);
     let latest = r.views(t(1))[0].latest.clone().unwrap();
     assert_eq!(latest.fields().captured_at.unwrap().0, 20_000);
+    assert_eq!(latest.json(), r#"{"host":"pc","captured_at":20000}"#);
 }
 
 #[test]
 fn interval_uses_capture_times_for_bursts() {
     let r = HostRegistry::new();
     for i in 0..5 {
-        r.record(snap("pc", Some(i * 5_000)), t(100));
+        r.record(&snap("pc", Some(i * 5_000)), t(100));
     }
     assert_eq!(r.views(t(100))[0].interval, Duration::from_secs(5));
 }
@@ -80,7 +80,7 @@ fn interval_uses_capture_times_for_bursts() {
 #[test]
 fn snapshots_without_agents_make_a_known_but_offline_host() {
     let r = HostRegistry::new();
-    r.record(snap("pc", None), t(0));
+    r.record(&snap("pc", None), t(0));
     let v = &r.views(t(0))[0];
     assert!(!v.online);
     assert_eq!(v.first_seen, t(0));

@@ -115,7 +115,7 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             .metrics
             .snapshot_bytes
             .fetch_add(snapshot.len() as u64, Relaxed);
-        match state.registry.record(snapshot.clone(), now()) {
+        match state.registry.record(&snapshot, now()) {
             Recorded::Latest => {
                 broadcast(&io, state, events::TELEMETRY, snapshot.raw());
                 state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
