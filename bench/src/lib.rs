@@ -4,7 +4,8 @@
 //! - [`snapshot_gen`]: realistic, deterministic agent snapshots with churn between them;
 //! - [`ingest`] and [`connections`]: the two measurements the `idlewatch-bench` binary runs,
 //!   built from the simulated [`peers`] and the [`measure`] clock and histograms;
-//! - [`resources`] and [`spawn`]: watching (or starting) the server process under test.
+//! - [`resources`] and [`spawn`]: watching (or starting) the server process under test;
+//! - [`store_bench`]: the durable store measured on its own (`idlewatch-store-bench`).
 
 pub mod client;
 pub mod connections;
@@ -15,3 +16,4 @@ pub mod peers;
 pub mod resources;
 pub mod snapshot_gen;
 pub mod spawn;
+pub mod store_bench;

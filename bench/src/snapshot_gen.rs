@@ -272,7 +272,10 @@ impl SnapshotGenerator {
         } else {
             round1((cpu * rng.random_range(0.6..1.5)).clamp(0.1, program.cpu_max.max(0.1)))
         };
-        if rng.random_bool(0.25) {
+        // Working sets move with activity: a process using CPU often changes its memory
+        // within 5 s; an idle one (most of a desktop's ~300) rarely does.
+        let drift_chance = if process.cpu_percent > 0.0 { 0.5 } else { 0.03 };
+        if rng.random_bool(drift_chance) {
             // Drift within the program's usual range, so long runs do not creep upwards.
             let (lo, hi) = program.memory_mib;
             let (lo, hi) = (f64::from(lo) * 1_048_576.0, f64::from(hi) * 1_048_576.0);

@@ -80,22 +80,25 @@ fn every_record_decodes_exactly_through_its_chain() {
     let txn = db.begin_read().unwrap();
     let records = txn.open_table(RECORDS).unwrap();
     let mut keyframes = 0;
-    for n in 0..150u64 {
-        let header = read_header(records.get((0, n)).unwrap().unwrap().value()).unwrap();
-        if header.kind == FrameKind::Key {
+    for seq in 1..=150u64 {
+        let header = read_header(seq, records.get(seq).unwrap().unwrap().value()).unwrap();
+        assert_eq!(header.n, seq - 1);
+        if header.kind() == FrameKind::Key {
             keyframes += 1;
-            assert_eq!(n % KEYFRAME_INTERVAL, 0);
+            assert_eq!(header.n % KEYFRAME_INTERVAL, 0);
+        } else {
+            assert_eq!(header.base, Some(seq - 1));
         }
     }
-    assert_eq!(keyframes, 3);
+    assert_eq!(keyframes, 2);
     // Random access (a fresh chain each time) and sequential access agree with the input.
-    for n in [149u64, 0, 64, 63, 100, 1] {
-        let (_, json) = HostChain::new().get(&records, 0, n).unwrap();
-        assert_eq!(String::from_utf8(json).unwrap(), texts[n as usize]);
+    for seq in [150u64, 1, 129, 128, 100, 2] {
+        let (_, json) = HostChain::new().get(&records, seq).unwrap();
+        assert_eq!(String::from_utf8(json).unwrap(), texts[seq as usize - 1]);
     }
     let mut chain = HostChain::new();
-    for (n, text) in texts.iter().enumerate() {
-        let (_, json) = chain.get(&records, 0, n as u64).unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let (_, json) = chain.get(&records, i as u64 + 1).unwrap();
         assert_eq!(&String::from_utf8(json).unwrap(), text);
     }
 }
@@ -115,12 +118,14 @@ fn hosts_get_separate_chains_and_ids() {
     );
     let txn = db.begin_read().unwrap();
     let records = txn.open_table(RECORDS).unwrap();
+    let (header, json) = HostChain::new().get(&records, 3).unwrap();
+    assert_eq!(json, br#"{"host":"a","x":3}"#);
     assert_eq!(
-        HostChain::new().get(&records, 0, 1).unwrap().1,
-        br#"{"host":"a","x":3}"#
+        (header.host, header.n, header.base),
+        (0, 1, Some(1)),
+        "a's delta on a's first"
     );
-    assert_eq!(
-        HostChain::new().get(&records, 1, 0).unwrap().1,
-        br#"{"host":"b","x":2}"#
-    );
+    let (header, json) = HostChain::new().get(&records, 2).unwrap();
+    assert_eq!(json, br#"{"host":"b","x":2}"#);
+    assert_eq!((header.host, header.n, header.base), (1, 0, None));
 }

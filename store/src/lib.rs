@@ -16,7 +16,7 @@ mod query;
 pub use error::Error;
 pub use journal::{AppendDone, Appended};
 pub use open::{OpenOptions, STORE_FILE};
-pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoredSnapshot};
+pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot};
 
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};

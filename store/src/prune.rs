@@ -1,24 +1,32 @@
-//! Retention: deleting snapshots received before a cutoff, host by host, in small
+//! Retention: deleting snapshots received before a cutoff, oldest first, in small
 //! transactions so that ingest is never held up for long.
 //!
-//! A delta needs the records back to its keyframe, so for each host only records before the
-//! keyframe that starts the oldest kept record's chain are removed (at most
-//! `KEYFRAME_INTERVAL - 1` extra old records stay).
+//! Records are keyed by sequence number, so the oldest are at the start of the table. A delta
+//! needs its host's records back to the keyframe it starts from, so a host's old records are
+//! deleted only up to its latest keyframe that is itself older than the cutoff: what comes
+//! after it (fewer than `KEYFRAME_INTERVAL` records) stays until a later keyframe also ages out —
+//! unless the host has sent nothing since: then all of it goes.
+
+use std::collections::HashMap;
 
 use idlewatch_migrations::format::{
-    BY_TIME, DEDUP_SEQ, FrameKind, HOST_NAMES, RECORDS, read_header,
+    BY_TIME, DEDUP_SEQ, HOST_LAST, RECORDS, RecordHeader, read_header,
 };
 use redb::{Database, ReadableTable};
 
 use crate::Error;
 
-/// Most records deleted per transaction.
-const CHUNK: usize = 500;
+/// Most records examined per transaction.
+const CHUNK: usize = 1000;
 
 /// Progress of one pruning round.
 pub(crate) struct Pruner {
     cutoff_ms: i64,
-    next_host: u32,
+    /// Where the next step starts reading.
+    next_seq: u64,
+    /// Per host, old records seen since its latest old keyframe (kept unless a later old
+    /// keyframe of the host turns up).
+    waiting: HashMap<u32, Vec<RecordHeader>>,
     removed: u64,
 }
 
@@ -26,7 +34,8 @@ impl Pruner {
     pub(crate) fn new(cutoff_ms: i64) -> Self {
         Self {
             cutoff_ms,
-            next_host: 0,
+            next_seq: 0,
+            waiting: HashMap::new(),
             removed: 0,
         }
     }
@@ -35,75 +44,59 @@ impl Pruner {
         self.removed
     }
 
-    /// Deletes up to [`CHUNK`] records of the current host in one transaction. Returns whether
-    /// work remains.
+    /// Examines up to [`CHUNK`] old records in one transaction, deleting those no kept record
+    /// needs. Returns whether work remains.
     pub(crate) fn step(&mut self, db: &Database) -> Result<bool, Error> {
         let txn = db.begin_write()?;
         let more = {
-            let names = txn.open_table(HOST_NAMES)?;
-            let Some(host) = names
-                .range(self.next_host..)?
-                .next()
-                .transpose()?
-                .map(|(k, _)| k.value())
-            else {
-                return Ok(false);
-            };
             let mut records = txn.open_table(RECORDS)?;
             let mut by_time = txn.open_table(BY_TIME)?;
             let mut dedup = txn.open_table(DEDUP_SEQ)?;
-            // Walk the host's oldest records: everything before the last keyframe seen while
-            // still under the cutoff can go.
-            let mut scanned = Vec::new();
-            let mut delete_below = None;
-            let mut reached_kept = false;
-            for entry in records.range((host, 0)..=(host, u64::MAX))? {
+            let mut doomed = Vec::new();
+            let mut examined = 0;
+            let mut reached_new = false;
+            for entry in records.range(self.next_seq..)? {
                 let (key, value) = entry?;
-                let n = key.value().1;
-                let header = read_header(value.value())?;
-                if header.kind == FrameKind::Key {
-                    delete_below = Some(n);
-                }
+                let header = read_header(key.value(), value.value())?;
+                self.next_seq = header.seq + 1;
                 if header.received_ms >= self.cutoff_ms {
-                    reached_kept = true;
+                    reached_new = true;
                     break;
                 }
-                scanned.push((n, header));
-                if scanned.len() > CHUNK {
+                let waiting = self.waiting.entry(header.host).or_default();
+                if header.base.is_none() {
+                    // A keyframe: nothing after it needs what came before it.
+                    doomed.append(waiting);
+                }
+                waiting.push(header);
+                examined += 1;
+                if examined == CHUNK {
                     break;
                 }
             }
-            // All old: the whole host goes. Otherwise stop at the keyframe the kept ones need.
-            let all_old = !reached_kept && scanned.len() <= CHUNK;
-            let limit = if all_old {
-                u64::MAX
-            } else {
-                delete_below.unwrap_or(0)
-            };
-            let doomed: Vec<_> = scanned
-                .into_iter()
-                .filter(|(n, _)| *n < limit)
-                .take(CHUNK)
-                .collect();
-            for (n, header) in &doomed {
-                records.remove((host, *n))?;
-                by_time.remove((host, header.captured_ms, *n))?;
+            let more = !reached_new && examined == CHUNK;
+            if !more {
+                // End of the round: hosts whose last record is old need none of it.
+                let mut host_last = txn.open_table(HOST_LAST)?;
+                for (host, waiting) in &mut self.waiting {
+                    let last = host_last.get(*host)?.map(|v| v.value());
+                    if waiting.last().map(|h| h.seq) == last {
+                        host_last.remove(*host)?;
+                        doomed.append(waiting);
+                    }
+                }
+            }
+            for header in &doomed {
+                records.remove(header.seq)?;
+                by_time.remove((header.host, header.captured_ms, header.seq))?;
                 if let Some(agent_seq) = header.agent_seq
-                    && dedup.get((host, agent_seq))?.map(|v| v.value()) == Some(*n)
+                    && dedup.get((header.host, agent_seq))?.map(|v| v.value()) == Some(header.seq)
                 {
-                    dedup.remove((host, agent_seq))?;
+                    dedup.remove((header.host, agent_seq))?;
                 }
             }
             self.removed += doomed.len() as u64;
-            // A scan cut short by CHUNK resumes on the same host next step (a keyframe comes
-            // every KEYFRAME_INTERVAL < CHUNK records, so each step removes something).
-            if reached_kept || all_old {
-                self.next_host = host.saturating_add(1);
-                if host == u32::MAX {
-                    return Ok(false);
-                }
-            }
-            true
+            more
         };
         txn.commit()?;
         Ok(more)

@@ -89,15 +89,15 @@ impl Store {
         if start < end {
             for entry in by_time.range(start..end)? {
                 let (key, _) = entry?;
-                let (_, captured_ms, n) = key.value();
+                let (_, captured_ms, seq) = key.value();
                 if snapshots.len() == query.limit {
                     next = snapshots
                         .last()
                         .map(|s: &(i64, u64, StoredSnapshot)| (s.0, s.1));
                     break;
                 }
-                let (header, json) = chain.get(&records, id, n)?;
-                snapshots.push((captured_ms, n, stored(&header, json)?));
+                let (header, json) = chain.get(&records, seq)?;
+                snapshots.push((captured_ms, seq, stored(&header, json)?));
             }
         }
         Ok(HistoryPage {
@@ -118,7 +118,7 @@ impl Store {
         let mut out = Vec::new();
         for entry in names.iter()? {
             let (id, name) = entry?;
-            if let Some((_, header, json)) = latest_of_host(&records, &by_time, id.value())? {
+            if let Some((header, json)) = latest_of_host(&records, &by_time, id.value())? {
                 out.push(LatestOfHost {
                     host: name.value().to_owned(),
                     snapshot: stored(&header, json)?,
@@ -135,5 +135,39 @@ impl Store {
     pub fn snapshot_count(&self) -> Result<u64, Error> {
         let txn = self.db().begin_read()?;
         Ok(txn.open_table(RECORDS)?.len()?)
+    }
+}
+
+/// How the file's space is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Bytes of pages in use (allocated), whatever the file's size.
+    pub allocated_bytes: u64,
+    /// Bytes of keys and values stored.
+    pub stored_bytes: u64,
+    /// Bytes of index keys and other metadata.
+    pub metadata_bytes: u64,
+    /// Bytes lost to fragmentation inside allocated pages.
+    pub fragmented_bytes: u64,
+    /// Size of the file (it grows in large steps ahead of use).
+    pub file_bytes: u64,
+}
+
+impl Store {
+    /// Space accounting. Waits for the writer's current transaction.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn stats(&self) -> Result<StoreStats, Error> {
+        let txn = self.db().begin_write()?;
+        let stats = txn.stats()?;
+        txn.abort()?;
+        Ok(StoreStats {
+            allocated_bytes: stats.allocated_pages() * stats.page_size() as u64,
+            stored_bytes: stats.stored_bytes(),
+            metadata_bytes: stats.metadata_bytes(),
+            fragmented_bytes: stats.fragmented_bytes(),
+            file_bytes: self.file_size(),
+        })
     }
 }

@@ -184,10 +184,11 @@ fn latest_per_host_is_the_newest_by_capture_time() {
 #[test]
 fn retention_removes_old_snapshots_but_keeps_what_newer_ones_need() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    // A host that stopped reporting long ago, then one that reports every second.
+    append(&store, r#"{"host":"gone","i":0}"#, 0);
     for i in 0..200i64 {
-        append(&store, &format!(r#"{{"host":"pc","i":{i}}}"#), i * 1000);
+        append(&store, &format!(r#"{{"host":"pc","i":{i}}}"#), 1 + i * 1000);
     }
-    append(&store, r#"{"host":"gone","i":0}"#, 1);
     store.prune_before(150_000);
     // Pruning runs while the writer is idle; wait until it is done.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -198,7 +199,8 @@ fn retention_removes_old_snapshots_but_keeps_what_newer_ones_need() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Records 0..128 go (128 is the keyframe before record 150); 128..200 stay and decode.
+    // pc's records 0..128 go (its keyframe 128 is the last one before the cutoff, at record
+    // 150); 128..200 stay and decode. All of "gone" goes.
     let kept = history(&store, "pc", None, None, 1000);
     assert_eq!(kept.len(), 72);
     assert_eq!(kept[0], r#"{"host":"pc","i":128}"#);

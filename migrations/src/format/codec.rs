@@ -1,7 +1,8 @@
-//! Encoding of one stored snapshot: a small header (sequence number, times, the agent's `seq`)
-//! followed by a zstd frame of the snapshot's exact JSON text, compressed alone (a keyframe) or
-//! with the host's previous snapshot as a raw-content dictionary (a delta: a process list
-//! barely changes in 5 s, so ~20 KB of JSON shrinks to a few hundred bytes).
+//! Encoding of one stored snapshot (the value under its sequence number): a small header (host,
+//! the host's record ordinal, the base record, times, the agent's `seq`) followed by a zstd
+//! frame of the snapshot's exact JSON text, compressed alone (a keyframe) or with the host's
+//! previous snapshot as a raw-content dictionary (a delta: a process list barely changes in
+//! 5 s, so ~30 KB of JSON shrinks to a few hundred bytes).
 
 use zstd_safe::{CCtx, DCtx};
 
@@ -22,16 +23,32 @@ pub enum FrameKind {
 /// Metadata stored in front of every record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader {
-    /// Server sequence number (the one acked to the agent).
+    /// Server sequence number (the one acked to the agent): the record's key.
     pub seq: u64,
+    /// The host's id.
+    pub host: u32,
+    /// The host's record ordinal (0, 1, 2, ... in arrival order).
+    pub n: u64,
+    /// For a delta, the sequence number of the host's previous record (its dictionary).
+    pub base: Option<u64>,
     /// When the server received it, epoch ms.
     pub received_ms: i64,
     /// The agent's `captured_at`, or `received_ms` when it sent none, epoch ms.
     pub captured_ms: i64,
     /// The agent's own `seq`, when sent.
     pub agent_seq: Option<u64>,
+}
+
+impl RecordHeader {
     /// Keyframe or delta.
-    pub kind: FrameKind,
+    #[must_use]
+    pub fn kind(&self) -> FrameKind {
+        if self.base.is_some() {
+            FrameKind::Delta
+        } else {
+            FrameKind::Key
+        }
+    }
 }
 
 /// Compresses records; keep one per writer (it reuses its zstd context).
@@ -61,22 +78,35 @@ impl Default for Decoder {
 }
 
 impl Encoder {
-    /// Encodes `json` with `header`; a delta when `base` (the previous record's JSON) is given.
+    /// Encodes `json` with `header`; a delta when `base` (the JSON of the record that
+    /// `header.base` names) is given.
     ///
     /// # Errors
-    /// Only if zstd fails, which it does not for valid input sizes.
+    /// Only if zstd fails, which it does not for valid input sizes; or when `base` and
+    /// `header.base` disagree.
     pub fn encode(
         &mut self,
         header: &RecordHeader,
         json: &[u8],
         base: Option<&[u8]>,
     ) -> Result<Vec<u8>, Error> {
+        if base.is_some() != header.base.is_some() {
+            return Err(Error::Corrupt {
+                what: format!("seq {}", header.seq),
+                reason: "a delta needs its base record and only a delta has one".to_owned(),
+            });
+        }
         let mut out = Vec::with_capacity(32 + zstd_safe::compress_bound(json.len()));
         out.push(match base {
             Some(_) => 2,
             None => 1,
         });
-        put_varint(&mut out, header.seq);
+        put_varint(&mut out, u64::from(header.host));
+        put_varint(&mut out, header.n);
+        put_varint(
+            &mut out,
+            header.base.map_or(0, |b| header.seq.saturating_sub(b)),
+        );
         put_varint(&mut out, zigzag(header.received_ms));
         put_varint(
             &mut out,
@@ -104,12 +134,17 @@ impl Encoder {
 }
 
 impl Decoder {
-    /// Decodes a record's JSON; `base` must be the previous record's JSON for a delta.
+    /// Decodes the JSON of record `seq`; `base` must be its base record's JSON for a delta.
     ///
     /// # Errors
     /// [`Error::Corrupt`] when the bytes are not a record, or a delta comes without its base.
-    pub fn decode(&mut self, bytes: &[u8], base: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-        let (header, offset) = parse_header(bytes)?;
+    pub fn decode(
+        &mut self,
+        seq: u64,
+        bytes: &[u8],
+        base: Option<&[u8]>,
+    ) -> Result<Vec<u8>, Error> {
+        let (header, offset) = parse_header(seq, bytes)?;
         let frame = &bytes[offset..];
         let corrupt = |reason: String| Error::Corrupt {
             what: format!("seq {}", header.seq),
@@ -120,7 +155,7 @@ impl Decoder {
             _ => return Err(corrupt("zstd frame without content size".into())),
         };
         let mut out = Vec::with_capacity(size);
-        let result = match (header.kind, base) {
+        let result = match (header.kind(), base) {
             (FrameKind::Key, _) => self.dctx.decompress(&mut out, frame),
             (FrameKind::Delta, Some(dict)) => {
                 self.dctx.decompress_using_dict(&mut out, frame, dict)
@@ -134,34 +169,43 @@ impl Decoder {
     }
 }
 
-/// Reads a record's header without decompressing it.
+/// Reads the header of record `seq` without decompressing it.
 ///
 /// # Errors
 /// [`Error::Corrupt`] when the bytes are not a record.
-pub fn parse_header(bytes: &[u8]) -> Result<(RecordHeader, usize), Error> {
+pub fn parse_header(seq: u64, bytes: &[u8]) -> Result<(RecordHeader, usize), Error> {
     let corrupt = |reason: &str| Error::Corrupt {
         what: "record header".to_owned(),
         reason: reason.to_owned(),
     };
-    let kind = match bytes.first() {
-        Some(1) => FrameKind::Key,
-        Some(2) => FrameKind::Delta,
+    let delta = match bytes.first() {
+        Some(1) => false,
+        Some(2) => true,
         Some(_) => return Err(corrupt("unknown record kind")),
         None => return Err(corrupt("empty record")),
     };
     let mut pos = 1;
     let mut next = || get_varint(bytes, &mut pos).ok_or_else(|| corrupt("truncated header"));
-    let seq = next()?;
+    let host = u32::try_from(next()?).map_err(|_| corrupt("host id out of range"))?;
+    let n = next()?;
+    let gap = next()?;
+    let base = match (delta, gap) {
+        (false, 0) => None,
+        (true, g) if g > 0 && g <= seq => Some(seq - g),
+        _ => return Err(corrupt("inconsistent base record")),
+    };
     let received_ms = unzigzag(next()?);
     let captured_ms = received_ms.wrapping_add(unzigzag(next()?));
     let agent_seq = next()?.checked_sub(1);
     Ok((
         RecordHeader {
             seq,
+            host,
+            n,
+            base,
             received_ms,
             captured_ms,
             agent_seq,
-            kind,
         },
         pos,
     ))
@@ -200,13 +244,17 @@ fn get_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
 mod tests {
     use super::*;
 
+    const SEQ: u64 = 123_456;
+
     fn header(kind: FrameKind) -> RecordHeader {
         RecordHeader {
-            seq: 123_456,
+            seq: SEQ,
+            host: 7,
+            n: 65,
+            base: (kind == FrameKind::Delta).then_some(SEQ - 3),
             received_ms: 1_795_680_000_250,
             captured_ms: 1_795_679_999_000,
             agent_seq: Some(0),
-            kind,
         }
     }
 
@@ -216,8 +264,8 @@ mod tests {
         let bytes = Encoder::default()
             .encode(&header(FrameKind::Key), json, None)
             .unwrap();
-        assert_eq!(parse_header(&bytes).unwrap().0, header(FrameKind::Key));
-        assert_eq!(Decoder::default().decode(&bytes, None).unwrap(), json);
+        assert_eq!(parse_header(SEQ, &bytes).unwrap().0, header(FrameKind::Key));
+        assert_eq!(Decoder::default().decode(SEQ, &bytes, None).unwrap(), json);
     }
 
     #[test]
@@ -233,19 +281,27 @@ mod tests {
             "a near-copy compresses to almost nothing: {}",
             bytes.len()
         );
+        assert_eq!(
+            parse_header(SEQ, &bytes).unwrap().0,
+            header(FrameKind::Delta)
+        );
         let mut decoder = Decoder::default();
-        assert_eq!(decoder.decode(&bytes, Some(&base)).unwrap(), next);
-        assert!(decoder.decode(&bytes, None).is_err());
+        assert_eq!(decoder.decode(SEQ, &bytes, Some(&base)).unwrap(), next);
+        assert!(decoder.decode(SEQ, &bytes, None).is_err());
     }
 
     #[test]
     fn garbage_is_reported_not_panicking() {
-        assert!(Decoder::default().decode(&[9, 1, 2], None).is_err());
-        assert!(Decoder::default().decode(&[1, 0x80], None).is_err());
+        let mut d = Decoder::default();
+        assert!(d.decode(1, &[9, 1, 2], None).is_err());
+        assert!(d.decode(1, &[1, 0x80], None).is_err());
         assert!(
-            Decoder::default()
-                .decode(&[1, 1, 2, 0, 0, 0xff, 0xfe], None)
+            d.decode(1, &[1, 1, 2, 0, 0, 0, 0, 0xff, 0xfe], None)
                 .is_err()
+        );
+        assert!(
+            d.decode(1, &[2, 1, 2, 5, 0, 0, 0], None).is_err(),
+            "base after itself"
         );
     }
 

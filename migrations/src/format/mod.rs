@@ -2,23 +2,26 @@
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
-//! - `records`: `(host_id, n)` → one encoded snapshot, `n` counting that host's records in
-//!   arrival order. Each record is zstd-compressed with the host's previous record as the
-//!   dictionary, except every [`KEYFRAME_INTERVAL`]th, compressed alone: any record decodes
-//!   from its keyframe with at most `KEYFRAME_INTERVAL - 1` further steps.
-//! - `by_time`: `(host_id, captured_ms, n)` → `()`, for time-range history queries and for
+//! - `records`: server `seq` → one encoded snapshot. Keys grow with every append, so pages
+//!   fill completely whatever the number of hosts (keying by host would split pages half-empty
+//!   as hosts interleave). Each record is zstd-compressed with its host's previous record as the
+//!   dictionary (its header names that base record), except every [`KEYFRAME_INTERVAL`]th of a
+//!   host, compressed alone: any record decodes from its keyframe in fewer than
+//!   `KEYFRAME_INTERVAL` steps.
+//! - `by_time`: `(host_id, captured_ms, seq)` → `()`, for time-range history queries and for
 //!   recognising a replayed snapshot (same host and `captured_at`).
-//! - `dedup_seq`: `(host_id, agent_seq)` → `n`, only for snapshots without `captured_at`.
+//! - `host_last`: `host_id` → `seq` of its last record by arrival (the next delta's base).
+//! - `dedup_seq`: `(host_id, agent_seq)` → `seq`, only for snapshots without `captured_at`.
 
 mod codec;
 mod packed;
 mod reader;
 mod writer;
 
-pub use codec::{Decoder, Encoder, FrameKind, RecordHeader};
+pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header};
 pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};
-pub use writer::{Appended, RecordWriter};
+pub use writer::{Appended, Batch, RecordWriter};
 
 use redb::TableDefinition;
 
@@ -28,11 +31,13 @@ pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const HOST_IDS: TableDefinition<&str, u32> = TableDefinition::new("host_ids");
 /// Host id → name.
 pub const HOST_NAMES: TableDefinition<u32, &str> = TableDefinition::new("host_names");
-/// `(host_id, n)` → encoded record.
-pub const RECORDS: TableDefinition<(u32, u64), &[u8]> = TableDefinition::new("records");
-/// `(host_id, captured_ms, n)` → `()`.
+/// `seq` → encoded record.
+pub const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
+/// `(host_id, captured_ms, seq)` → `()`.
 pub const BY_TIME: TableDefinition<(u32, i64, u64), ()> = TableDefinition::new("by_time");
-/// `(host_id, agent_seq)` → `n`, for snapshots without `captured_at`.
+/// `host_id` → `seq` of its last record by arrival.
+pub const HOST_LAST: TableDefinition<u32, u64> = TableDefinition::new("host_last");
+/// `(host_id, agent_seq)` → `seq`, for snapshots without `captured_at`.
 pub const DEDUP_SEQ: TableDefinition<(u32, u64), u64> = TableDefinition::new("dedup_seq");
 
 /// `meta` key of the schema version.
@@ -41,4 +46,4 @@ pub const SCHEMA_VERSION_KEY: &str = "schema_version";
 pub const NEXT_SEQ_KEY: &str = "next_seq";
 
 /// One record in this many per host is a keyframe.
-pub const KEYFRAME_INTERVAL: u64 = 64;
+pub const KEYFRAME_INTERVAL: u64 = 128;

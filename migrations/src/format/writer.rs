@@ -1,20 +1,21 @@
 //! Appending snapshots inside a caller's write transaction: host interning, duplicate
-//! detection, keyframe/delta choice, the time index and the server sequence number.
+//! detection, keyframe/delta choice, the indexes and the server sequence number.
 //!
-//! A [`RecordWriter`] caches, per host, its id, next record number and last JSON (the next
-//! delta's dictionary). The cache is only valid for committed state: after a transaction fails,
-//! call [`RecordWriter::forget`].
+//! A [`RecordWriter`] caches, per host, its id, next ordinal, last record and that record's
+//! JSON (packed; the next delta's dictionary). The cache is only valid for committed state:
+//! after a transaction fails, call [`RecordWriter::forget`].
 
 use std::collections::HashMap;
 
 use idlewatch_protocol::Snapshot;
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::codec::{Encoder, FrameKind, RecordHeader};
+use super::codec::{Encoder, RecordHeader};
 use super::packed::PackedJson;
 use super::reader::{HostChain, read_header};
 use super::{
-    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY, RECORDS,
+    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY,
+    RECORDS,
 };
 use crate::error::Error;
 
@@ -30,8 +31,8 @@ pub struct Appended {
 struct HostCursor {
     id: u32,
     next_n: u64,
-    /// The last record's JSON, packed: the next delta's dictionary.
-    last_json: Option<PackedJson>,
+    /// The host's last record and its JSON, packed.
+    last: Option<(u64, PackedJson)>,
 }
 
 /// Appends records; keep one for the life of the writer thread.
@@ -47,7 +48,8 @@ pub struct Batch<'w, 't> {
     meta: Table<'t, &'static str, u64>,
     host_ids: Table<'t, &'static str, u32>,
     host_names: Table<'t, u32, &'static str>,
-    records: Table<'t, (u32, u64), &'static [u8]>,
+    host_last: Table<'t, u32, u64>,
+    records: Table<'t, u64, &'static [u8]>,
     by_time: Table<'t, (u32, i64, u64), ()>,
     dedup_seq: Table<'t, (u32, u64), u64>,
     next_seq: u64,
@@ -60,7 +62,7 @@ impl RecordWriter {
         Self::default()
     }
 
-    /// Drops every cached cursor (after a failed or aborted transaction).
+    /// Drops every cached cursor (after a failed or aborted transaction, or pruning).
     pub fn forget(&mut self) {
         self.hosts.clear();
     }
@@ -77,6 +79,7 @@ impl RecordWriter {
             meta,
             host_ids: txn.open_table(HOST_IDS)?,
             host_names: txn.open_table(HOST_NAMES)?,
+            host_last: txn.open_table(HOST_LAST)?,
             records: txn.open_table(RECORDS)?,
             by_time: txn.open_table(BY_TIME)?,
             dedup_seq: txn.open_table(DEDUP_SEQ)?,
@@ -99,9 +102,8 @@ impl Batch<'_, '_> {
             self.writer.hosts.insert(host.to_owned(), cursor);
         }
         let id = self.writer.hosts[host].id;
-        if let Some(seq) =
-            self.find_duplicate(id, fields.captured_at.is_some(), captured_ms, fields.seq)?
-        {
+        let has_captured = fields.captured_at.is_some();
+        if let Some(seq) = self.find_duplicate(id, has_captured, captured_ms, fields.seq)? {
             return Ok(Appended {
                 seq,
                 duplicate: true,
@@ -118,33 +120,34 @@ impl Batch<'_, '_> {
                 reason: "host cursor vanished".to_owned(),
             })?;
         let n = cursor.next_n;
-        let base = if n % KEYFRAME_INTERVAL == 0 {
-            None
-        } else {
-            cursor.last_json.as_ref().map(PackedJson::unpack)
+        let base = match &cursor.last {
+            Some((base_seq, json)) if n % KEYFRAME_INTERVAL != 0 => {
+                Some((*base_seq, json.unpack()))
+            }
+            _ => None,
         };
         let header = RecordHeader {
             seq,
+            host: id,
+            n,
+            base: base.as_ref().map(|(s, _)| *s),
             received_ms,
             captured_ms,
             agent_seq: fields.seq,
-            kind: if base.is_some() {
-                FrameKind::Delta
-            } else {
-                FrameKind::Key
-            },
         };
         let json = snapshot.raw().get().as_bytes();
-        let bytes = self.writer.encoder.encode(&header, json, base.as_deref())?;
-        self.records.insert((id, n), bytes.as_slice())?;
-        self.by_time.insert((id, captured_ms, n), ())?;
-        if fields.captured_at.is_none()
-            && let Some(agent_seq) = fields.seq
-        {
-            self.dedup_seq.insert((id, agent_seq), n)?;
+        let bytes =
+            self.writer
+                .encoder
+                .encode(&header, json, base.as_ref().map(|(_, j)| j.as_slice()))?;
+        self.records.insert(seq, bytes.as_slice())?;
+        self.by_time.insert((id, captured_ms, seq), ())?;
+        self.host_last.insert(id, seq)?;
+        if !has_captured && let Some(agent_seq) = fields.seq {
+            self.dedup_seq.insert((id, agent_seq), seq)?;
         }
         cursor.next_n = n + 1;
-        cursor.last_json = Some(PackedJson::pack(json));
+        cursor.last = Some((seq, PackedJson::pack(json)));
         Ok(Appended {
             seq,
             duplicate: false,
@@ -174,11 +177,11 @@ impl Batch<'_, '_> {
                 .range((id, captured_ms, 0)..=(id, captured_ms, u64::MAX))?
             {
                 let (key, _) = entry?;
-                let n = key.value().2;
-                if let Some(bytes) = self.records.get((id, n))? {
-                    let header = read_header(bytes.value())?;
+                let seq = key.value().2;
+                if let Some(bytes) = self.records.get(seq)? {
+                    let header = read_header(seq, bytes.value())?;
                     if agent_seq.is_none() || header.agent_seq == agent_seq {
-                        return Ok(Some(header.seq));
+                        return Ok(Some(seq));
                     }
                 }
             }
@@ -187,36 +190,34 @@ impl Batch<'_, '_> {
         let Some(agent_seq) = agent_seq else {
             return Ok(None);
         };
-        let Some(n) = self.dedup_seq.get((id, agent_seq))?.map(|v| v.value()) else {
+        let Some(seq) = self.dedup_seq.get((id, agent_seq))?.map(|v| v.value()) else {
             return Ok(None);
         };
-        Ok(match self.records.get((id, n))? {
-            Some(bytes) => Some(read_header(bytes.value())?.seq),
-            None => None,
-        })
+        Ok(self.records.get(seq)?.is_some().then_some(seq))
     }
 
     fn load_cursor(&mut self, host: &str) -> Result<HostCursor, Error> {
         if let Some(id) = self.host_ids.get(host)?.map(|v| v.value()) {
-            let last = self
-                .records
-                .range((id, 0)..=(id, u64::MAX))?
-                .next_back()
-                .transpose()?
-                .map(|(k, _)| k.value().1);
-            let (next_n, last_json) = match last {
-                Some(n) => (
-                    n + 1,
-                    Some(PackedJson::pack(
-                        &HostChain::new().get(&self.records, id, n)?.1,
-                    )),
-                ),
-                None => (0, None),
+            let last = self.host_last.get(id)?.map(|v| v.value());
+            let last = match last {
+                Some(seq) if self.records.get(seq)?.is_some() => {
+                    let (header, json) = HostChain::new().get(&self.records, seq)?;
+                    Some((header, json))
+                }
+                // Pruned away entirely: start a fresh chain.
+                _ => None,
             };
-            return Ok(HostCursor {
-                id,
-                next_n,
-                last_json,
+            return Ok(match last {
+                Some((header, json)) => HostCursor {
+                    id,
+                    next_n: header.n + 1,
+                    last: Some((header.seq, PackedJson::pack(&json))),
+                },
+                None => HostCursor {
+                    id,
+                    next_n: 0,
+                    last: None,
+                },
             });
         }
         let id = self
@@ -228,7 +229,7 @@ impl Batch<'_, '_> {
         Ok(HostCursor {
             id,
             next_n: 0,
-            last_json: None,
+            last: None,
         })
     }
 }

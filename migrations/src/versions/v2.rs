@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 use super::v1::V1_SNAPSHOTS;
 use crate::error::Error;
 use crate::format::{
-    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_NAMES, META, NEXT_SEQ_KEY, RECORDS, RecordWriter,
+    BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, META, NEXT_SEQ_KEY, RECORDS, RecordWriter,
 };
 
 /// Creates the v2 tables and moves v1 data into them.
@@ -20,6 +20,7 @@ pub fn v2_compact(txn: &WriteTransaction) -> Result<(), Error> {
     txn.open_table(HOST_NAMES)?;
     txn.open_table(RECORDS)?;
     txn.open_table(BY_TIME)?;
+    txn.open_table(HOST_LAST)?;
     txn.open_table(DEDUP_SEQ)?;
     let rows: Vec<(u64, String, i64, String)> = {
         let v1 = txn.open_table(V1_SNAPSHOTS)?;

@@ -1,0 +1,257 @@
+//! The store measurement: durable append rate through the real journal (one writer thread,
+//! group commits, fsync), bytes on disk per snapshot at steady state with realistic churn, the
+//! time to read one host-day of history, and the time to reopen the store and restore every
+//! host's latest snapshot — optionally after growing the file to a target size.
+//!
+//! No network: this isolates the store from Socket.IO; `ingest --ack` measures both together.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use idlewatch_protocol::Snapshot;
+use idlewatch_store::{Error as StoreError, HistoryQuery, OpenOptions, Store};
+use serde::Serialize;
+
+use crate::snapshot_gen::SnapshotGenerator;
+
+/// Simulated report interval.
+const INTERVAL_MS: u64 = 5_000;
+/// A fixed simulated start: 2026-11-02T00:00:00Z.
+const START_MS: u64 = 1_793_577_600_000;
+/// Snapshots of one host per day at a 5 s interval.
+pub const HOST_DAY: u64 = 17_280;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct StoreBenchOptions {
+    /// Simulated hosts.
+    pub hosts: usize,
+    /// Snapshots per host in the measured fill.
+    pub per_host: u64,
+    /// Processes per snapshot.
+    pub processes: usize,
+    /// After the fill, keep appending until the file is at least this large (bytes).
+    pub grow_to: Option<u64>,
+    /// Seed of the generated snapshots.
+    pub seed: u64,
+}
+
+/// The figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreReport {
+    /// Snapshots appended in the measured fill.
+    pub appended: u64,
+    /// Average JSON size of a snapshot, bytes.
+    pub json_bytes_per_snapshot: f64,
+    /// Durable appends per second (acked after commit).
+    pub appends_per_s: f64,
+    /// Appends answered busy (retried).
+    pub busy_retries: u64,
+    /// Growth of allocated pages per snapshot over the second half of the fill, bytes.
+    pub disk_bytes_per_snapshot_steady: f64,
+    /// Allocated bytes / snapshots after the fill.
+    pub disk_bytes_per_snapshot_overall: f64,
+    /// Bytes of keys and values (records and indexes) per snapshot, without page overhead.
+    pub stored_bytes_per_snapshot: f64,
+    /// Bytes lost to fragmentation inside pages, per snapshot.
+    pub fragmented_bytes_per_snapshot: f64,
+    /// Bytes of branch keys and other metadata, per snapshot.
+    pub metadata_bytes_per_snapshot: f64,
+    /// The file's size after the fill (redb grows it ahead of use).
+    pub file_bytes_after_fill: u64,
+    /// Snapshots returned by the one-host-day history read.
+    pub history_snapshots: usize,
+    /// Time to read them all (pages of 10,000), milliseconds.
+    pub history_ms: f64,
+    /// File size when reopened, bytes.
+    pub reopen_file_bytes: u64,
+    /// Open + migrate check + latest snapshot of every host, milliseconds.
+    pub reopen_ms: f64,
+}
+
+struct Filler {
+    store: Store,
+    generators: Vec<SnapshotGenerator>,
+    step: u64,
+    busy: u64,
+}
+
+impl Filler {
+    /// Appends one snapshot per host for the next `steps` steps, keeping the queue full.
+    fn fill(&mut self, steps: u64) -> anyhow::Result<(u64, u64)> {
+        let (tx, rx) = mpsc::channel::<Result<(), StoreError>>();
+        let mut in_flight = 0usize;
+        let mut appended = 0u64;
+        let mut json_bytes = 0u64;
+        for _ in 0..steps {
+            let captured = START_MS + self.step * INTERVAL_MS;
+            self.step += 1;
+            for generator in &mut self.generators {
+                let json = generator.next_json(captured);
+                json_bytes += json.len() as u64;
+                let snapshot = Arc::new(Snapshot::parse(&json)?);
+                loop {
+                    while in_flight >= 2048 {
+                        rx.recv()??;
+                        in_flight -= 1;
+                    }
+                    let tx = tx.clone();
+                    let done = Box::new(move |r: Result<_, StoreError>| {
+                        let _ = tx.send(r.map(|_| ()));
+                    });
+                    match self
+                        .store
+                        .try_append(snapshot.clone(), i64::try_from(captured)?, done)
+                    {
+                        Ok(()) => {
+                            in_flight += 1;
+                            break;
+                        }
+                        Err(_) => {
+                            // `done` already reported busy; wait for one commit and retry.
+                            match rx.recv()? {
+                                Err(StoreError::Busy) => self.busy += 1,
+                                other => {
+                                    other?;
+                                    in_flight -= 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                appended += 1;
+            }
+        }
+        while in_flight > 0 {
+            match rx.recv()? {
+                Err(StoreError::Busy) => {}
+                other => {
+                    other?;
+                    in_flight -= 1;
+                }
+            }
+        }
+        Ok((appended, json_bytes))
+    }
+}
+
+/// Runs the measurement in `dir` (which should be empty).
+///
+/// # Errors
+/// Any store failure.
+pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreReport> {
+    let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
+    let generators = (0..options.hosts)
+        .map(|i| {
+            SnapshotGenerator::new(
+                format!("lab-{i:03}"),
+                options.processes,
+                options.seed + i as u64,
+            )
+        })
+        .collect();
+    let mut filler = Filler {
+        store: store.clone(),
+        generators,
+        step: 0,
+        busy: 0,
+    };
+    let started = Instant::now();
+    let half = options.per_host / 2;
+    let (first, bytes_a) = filler.fill(half)?;
+    let size_half = store.stats()?;
+    let (second, bytes_b) = filler.fill(options.per_host - half)?;
+    let elapsed = started.elapsed();
+    let size_full = store.stats()?;
+    let appended = first + second;
+
+    let history_started = Instant::now();
+    let mut history_snapshots = 0;
+    let mut after = None;
+    loop {
+        let page = store.history(&HistoryQuery {
+            host: "lab-000".to_owned(),
+            from_ms: Some(i64::try_from(START_MS)?),
+            to_ms: Some(i64::try_from(START_MS + HOST_DAY * INTERVAL_MS)?),
+            limit: 10_000,
+            after,
+        })?;
+        history_snapshots += page.snapshots.len();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let history_ms = history_started.elapsed().as_secs_f64() * 1000.0;
+
+    if let Some(target) = options.grow_to {
+        while store.file_size() < target {
+            filler.fill(200)?;
+        }
+    }
+    let busy_retries = filler.busy;
+    drop(filler);
+    writer.stop();
+    drop(store);
+
+    let reopen_started = Instant::now();
+    let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
+    let latest = store.latest_per_host()?;
+    for entry in &latest {
+        Snapshot::parse(&entry.snapshot.json)?;
+    }
+    let reopen_ms = reopen_started.elapsed().as_secs_f64() * 1000.0;
+    let reopen_file_bytes = store.file_size();
+    writer.stop();
+
+    Ok(StoreReport {
+        appended,
+        json_bytes_per_snapshot: (bytes_a + bytes_b) as f64 / appended.max(1) as f64,
+        appends_per_s: appended as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
+        busy_retries,
+        disk_bytes_per_snapshot_steady: size_full
+            .allocated_bytes
+            .saturating_sub(size_half.allocated_bytes)
+            as f64
+            / second.max(1) as f64,
+        disk_bytes_per_snapshot_overall: size_full.allocated_bytes as f64 / appended.max(1) as f64,
+        stored_bytes_per_snapshot: size_full.stored_bytes as f64 / appended.max(1) as f64,
+        fragmented_bytes_per_snapshot: size_full.fragmented_bytes as f64 / appended.max(1) as f64,
+        metadata_bytes_per_snapshot: size_full.metadata_bytes as f64 / appended.max(1) as f64,
+        file_bytes_after_fill: size_full.file_bytes,
+        history_snapshots,
+        history_ms,
+        reopen_file_bytes,
+        reopen_ms,
+    })
+}
+
+/// Human summary of a report.
+#[must_use]
+pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
+    let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
+    format!(
+        "store: {} hosts x {} snapshots, {} processes each ({:.0} B of JSON per snapshot)\n\
+         \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
+         \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
+         \x20 history          {} snapshots of one host-day read in {:.1} ms\n\
+         \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored)",
+        options.hosts,
+        options.per_host,
+        options.processes,
+        r.json_bytes_per_snapshot,
+        r.appends_per_s,
+        r.busy_retries,
+        r.disk_bytes_per_snapshot_steady,
+        r.disk_bytes_per_snapshot_overall,
+        r.stored_bytes_per_snapshot,
+        mib(r.file_bytes_after_fill),
+        r.history_snapshots,
+        r.history_ms,
+        r.reopen_ms,
+        mib(r.reopen_file_bytes),
+        options.hosts,
+    )
+}

@@ -1,0 +1,73 @@
+//! `idlewatch-store-bench`: measures the durable store on its own (see `store_bench`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use idlewatch_bench::store_bench::{self, StoreBenchOptions};
+
+/// Durable append rate, bytes per snapshot, history read time and reopen time of the store.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Directory for the store (a temporary one when not given; it must be empty).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Simulated hosts.
+    #[arg(long, default_value_t = 4)]
+    hosts: usize,
+    /// Snapshots per host (17280 = one day at a 5 s interval).
+    #[arg(long, default_value_t = store_bench::HOST_DAY)]
+    per_host: u64,
+    /// Processes per snapshot.
+    #[arg(long, default_value_t = 300)]
+    processes: usize,
+    /// Then keep appending until the file has this many MiB, before measuring the reopen.
+    #[arg(long, value_name = "MIB")]
+    grow_to_mib: Option<u64>,
+    /// Seed of the generated snapshots.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the report as one JSON line on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let temp = match &cli.dir {
+        Some(_) => None,
+        None => match tempfile::tempdir() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("idlewatch-store-bench: error: cannot create a temporary dir: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let dir = cli
+        .dir
+        .clone()
+        .or_else(|| temp.as_ref().map(|t| t.path().to_path_buf()))
+        .unwrap_or_default();
+    let options = StoreBenchOptions {
+        hosts: cli.hosts,
+        per_host: cli.per_host,
+        processes: cli.processes,
+        grow_to: cli.grow_to_mib.map(|m| m << 20),
+        seed: cli.seed,
+    };
+    match store_bench::run(&dir, &options) {
+        Ok(report) => {
+            eprintln!("{}", store_bench::summary(&report, &options));
+            if cli.json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("idlewatch-store-bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
