@@ -139,8 +139,22 @@ fn not_an_object(what: &str) -> SnapshotError {
 }
 
 fn parse_fields(text: &str) -> Result<SnapshotFields, SnapshotError> {
+    // Valid snapshots (nearly all) take the fast path; only a failure is parsed again with
+    // path tracking, to name the field at fault.
+    let fields = match serde_json::from_str::<SnapshotFields>(text) {
+        Ok(fields) => fields,
+        Err(_) => explain_failure(text)?,
+    };
+    fields.check_ranges().map_err(|(field, why)| {
+        SnapshotError::new(ErrorCode::InvalidField, format!("`{field}` {why}"))
+    })?;
+    Ok(fields)
+}
+
+/// Parses `text` again with path tracking to build the error naming the field at fault.
+fn explain_failure(text: &str) -> Result<SnapshotFields, SnapshotError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    let fields: SnapshotFields = serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -158,11 +172,7 @@ fn parse_fields(text: &str) -> Result<SnapshotFields, SnapshotError> {
         } else {
             SnapshotError::new(ErrorCode::InvalidField, format!("`{path}`: {msg}"))
         }
-    })?;
-    fields.check_ranges().map_err(|(field, why)| {
-        SnapshotError::new(ErrorCode::InvalidField, format!("`{field}` {why}"))
-    })?;
-    Ok(fields)
+    })
 }
 
 impl Serialize for Snapshot {

@@ -27,7 +27,7 @@ pub struct HostRegistry {
 #[derive(Debug)]
 pub struct Latest {
     fields: SnapshotFields,
-    json: PackedJson,
+    json: Arc<PackedJson>,
 }
 
 impl Latest {
@@ -36,8 +36,14 @@ impl Latest {
     pub fn of(snapshot: &Snapshot) -> Self {
         Self {
             fields: snapshot.fields().clone(),
-            json: PackedJson::pack(snapshot.raw().get().as_bytes()),
+            json: Arc::new(PackedJson::pack(snapshot.raw().get().as_bytes())),
         }
+    }
+
+    /// The packed JSON, to share with the store's writer (one packed copy per host).
+    #[must_use]
+    pub fn packed(&self) -> Arc<PackedJson> {
+        self.json.clone()
     }
 
     /// The typed known fields.
@@ -151,9 +157,18 @@ impl HostRegistry {
 
     /// Records an accepted snapshot received at `now`.
     pub fn record(&self, snapshot: &Snapshot, now: SystemTime) -> Recorded {
+        self.record_latest(snapshot, Arc::new(Latest::of(snapshot)), now)
+    }
+
+    /// As [`HostRegistry::record`], with the snapshot already packed by the caller (packing
+    /// happens outside the lock).
+    pub fn record_latest(
+        &self,
+        snapshot: &Snapshot,
+        latest: Arc<Latest>,
+        now: SystemTime,
+    ) -> Recorded {
         let captured = snapshot.fields().captured_at;
-        // Pack outside the lock; only a replay (older than the latest) wastes the work.
-        let latest = Arc::new(Latest::of(snapshot));
         let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
         let entry = hosts
             .entry(snapshot.host().to_owned())

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use idlewatch_migrations::format::RecordWriter;
+use idlewatch_migrations::format::{PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
 use redb::{Database, Durability};
 use tracing::{error, info};
@@ -26,6 +26,7 @@ pub type AppendDone = Box<dyn FnOnce(Result<Appended, Error>) + Send>;
 pub(crate) enum Command {
     Append {
         snapshot: Arc<Snapshot>,
+        packed: Option<Arc<PackedJson>>,
         received_ms: i64,
         done: AppendDone,
     },
@@ -34,6 +35,14 @@ pub(crate) enum Command {
     },
     Flush(mpsc::Sender<()>),
     Stop,
+}
+
+/// One queued append.
+struct Pending {
+    snapshot: Arc<Snapshot>,
+    packed: Option<Arc<PackedJson>>,
+    received_ms: i64,
+    done: AppendDone,
 }
 
 /// The running writer thread; [`Writer::stop`] commits what is queued and ends it.
@@ -124,9 +133,15 @@ impl Journal {
                 match command {
                     Command::Append {
                         snapshot,
+                        packed,
                         received_ms,
                         done,
-                    } => appends.push((snapshot, received_ms, done)),
+                    } => appends.push(Pending {
+                        snapshot,
+                        packed,
+                        received_ms,
+                        done,
+                    }),
                     Command::Prune { cutoff_ms } => {
                         self.pruner = Some(Pruner::new(cutoff_ms));
                     }
@@ -150,9 +165,15 @@ impl Journal {
                     .filter_map(|c| match c {
                         Command::Append {
                             snapshot,
+                            packed,
                             received_ms,
                             done,
-                        } => Some((snapshot, received_ms, done)),
+                        } => Some(Pending {
+                            snapshot,
+                            packed,
+                            received_ms,
+                            done,
+                        }),
                         _ => None,
                     })
                     .collect();
@@ -165,12 +186,12 @@ impl Journal {
         }
     }
 
-    fn commit_group(&mut self, appends: Vec<(Arc<Snapshot>, i64, AppendDone)>) {
+    fn commit_group(&mut self, appends: Vec<Pending>) {
         let results = self.write_group(&appends);
         match results {
             Ok(results) => {
-                for ((_, _, done), result) in appends.into_iter().zip(results) {
-                    done(Ok(result));
+                for (pending, result) in appends.into_iter().zip(results) {
+                    (pending.done)(Ok(result));
                 }
             }
             Err(e) => {
@@ -181,17 +202,14 @@ impl Journal {
                     appends.len()
                 );
                 let message = e.to_string();
-                for (_, _, done) in appends {
-                    done(Err(Error::Storage(message.clone())));
+                for pending in appends {
+                    (pending.done)(Err(Error::Storage(message.clone())));
                 }
             }
         }
     }
 
-    fn write_group(
-        &mut self,
-        appends: &[(Arc<Snapshot>, i64, AppendDone)],
-    ) -> Result<Vec<Appended>, Error> {
+    fn write_group(&mut self, appends: &[Pending]) -> Result<Vec<Appended>, Error> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| Error::Storage(e.to_string()))?;
@@ -199,7 +217,7 @@ impl Journal {
             let mut batch = self.writer.batch(&txn)?;
             let results = appends
                 .iter()
-                .map(|(snapshot, received_ms, _)| batch.append(snapshot, *received_ms))
+                .map(|p| batch.append_packed(&p.snapshot, p.packed.clone(), p.received_ms))
                 .collect::<Result<Vec<_>, _>>()?;
             batch.finish()?;
             results

@@ -21,6 +21,7 @@ pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnaps
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 
+use idlewatch_migrations::format::PackedJson;
 use idlewatch_protocol::Snapshot;
 use redb::Database;
 
@@ -52,8 +53,24 @@ impl Store {
         received_ms: i64,
         done: AppendDone,
     ) -> Result<(), Busy> {
+        self.try_append_packed(snapshot, None, received_ms, done)
+    }
+
+    /// As [`Store::try_append`], with the snapshot's JSON already packed by the caller (the
+    /// writer keeps it as the host's next delta base instead of packing it again).
+    ///
+    /// # Errors
+    /// As [`Store::try_append`].
+    pub fn try_append_packed(
+        &self,
+        snapshot: Arc<Snapshot>,
+        packed: Option<Arc<PackedJson>>,
+        received_ms: i64,
+        done: AppendDone,
+    ) -> Result<(), Busy> {
         let command = Command::Append {
             snapshot,
+            packed,
             received_ms,
             done,
         };

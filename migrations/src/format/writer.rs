@@ -6,6 +6,7 @@
 //! after a transaction fails, call [`RecordWriter::forget`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use idlewatch_protocol::Snapshot;
 use redb::{ReadableTable, Table, WriteTransaction};
@@ -31,8 +32,8 @@ pub struct Appended {
 struct HostCursor {
     id: u32,
     next_n: u64,
-    /// The host's last record and its JSON, packed.
-    last: Option<(u64, PackedJson)>,
+    /// The host's last record and its JSON, packed (shared with the server's live state).
+    last: Option<(u64, Arc<PackedJson>)>,
 }
 
 /// Appends records; keep one for the life of the writer thread.
@@ -94,6 +95,20 @@ impl Batch<'_, '_> {
     /// # Errors
     /// On storage failure; the transaction should then be aborted and the writer forgotten.
     pub fn append(&mut self, snapshot: &Snapshot, received_ms: i64) -> Result<Appended, Error> {
+        self.append_packed(snapshot, None, received_ms)
+    }
+
+    /// As [`Batch::append`], given the snapshot's JSON already packed (kept as the host's next
+    /// delta base without packing it again).
+    ///
+    /// # Errors
+    /// As [`Batch::append`].
+    pub fn append_packed(
+        &mut self,
+        snapshot: &Snapshot,
+        packed: Option<Arc<PackedJson>>,
+        received_ms: i64,
+    ) -> Result<Appended, Error> {
         let fields = snapshot.fields();
         let captured_ms = fields.captured_at.map_or(received_ms, |c| c.epoch_ms());
         let host = snapshot.host();
@@ -147,7 +162,8 @@ impl Batch<'_, '_> {
             self.dedup_seq.insert((id, agent_seq), seq)?;
         }
         cursor.next_n = n + 1;
-        cursor.last = Some((seq, PackedJson::pack(json)));
+        let packed = packed.unwrap_or_else(|| Arc::new(PackedJson::pack(json)));
+        cursor.last = Some((seq, packed));
         Ok(Appended {
             seq,
             duplicate: false,
@@ -211,7 +227,7 @@ impl Batch<'_, '_> {
                 Some((header, json)) => HostCursor {
                     id,
                     next_n: header.n + 1,
-                    last: Some((header.seq, PackedJson::pack(&json))),
+                    last: Some((header.seq, Arc::new(PackedJson::pack(&json)))),
                 },
                 None => HostCursor {
                     id,

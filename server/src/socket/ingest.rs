@@ -23,7 +23,7 @@ use super::kind::SocketKind;
 use super::reply::Reply;
 use super::{broadcast, now, now_ms};
 use crate::auth::Role;
-use crate::registry::Recorded;
+use crate::registry::{Latest, Recorded};
 use crate::state::AppState;
 
 /// Marker distinguishing these handlers from socketioxide's closure handlers.
@@ -115,7 +115,9 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             .metrics
             .snapshot_bytes
             .fetch_add(snapshot.len() as u64, Relaxed);
-        match state.registry.record(&snapshot, now()) {
+        let latest = Arc::new(Latest::of(&snapshot));
+        let packed = latest.packed();
+        match state.registry.record_latest(&snapshot, latest, now()) {
             Recorded::Latest => {
                 broadcast(&io, state, events::TELEMETRY, snapshot.raw());
                 state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
@@ -125,7 +127,7 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             }
         }
         // Stored by the writer thread; the ack goes out only after the commit that holds it.
-        reply.after_commit(state, snapshot, now_ms());
+        reply.after_commit(state, snapshot, packed, now_ms());
     }
 }
 

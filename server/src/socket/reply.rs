@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
+use idlewatch_migrations::format::PackedJson;
 use idlewatch_protocol::{Ack, ErrorBody, ErrorCode, Snapshot, events};
 use idlewatch_store::{AppendDone, Error as StoreError};
 use serde_json::json;
@@ -48,7 +49,13 @@ impl Reply {
 
     /// Hands the snapshot to the store; the ack (`{"ok": true, "seq": n}`, or `busy` /
     /// `storage`) is sent from the writer thread once the outcome is known.
-    pub(super) fn after_commit(self, state: &AppState, snapshot: Arc<Snapshot>, received_ms: i64) {
+    pub(super) fn after_commit(
+        self,
+        state: &AppState,
+        snapshot: Arc<Snapshot>,
+        packed: Arc<PackedJson>,
+        received_ms: i64,
+    ) {
         let answer_state = state.clone();
         let done: AppendDone = Box::new(move |result| match result {
             Ok(appended) => {
@@ -76,7 +83,9 @@ impl Reply {
             ),
         });
         // A full queue runs `done` at once with `Busy`.
-        let _ = state.store.try_append(snapshot, received_ms, done);
+        let _ = state
+            .store
+            .try_append_packed(snapshot, Some(packed), received_ms, done);
     }
 
     pub(super) fn accept(self, state: &AppState, body: &serde_json::Value) {
