@@ -32,7 +32,7 @@ pub struct StoreBenchOptions {
     pub per_host: u64,
     /// Processes per snapshot.
     pub processes: usize,
-    /// After the fill, keep appending until the file is at least this large (bytes).
+    /// After the fill, keep appending until this many bytes of pages are in use.
     pub grow_to: Option<u64>,
     /// Seed of the generated snapshots.
     pub seed: u64,
@@ -187,7 +187,9 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
     let history_ms = history_started.elapsed().as_secs_f64() * 1000.0;
 
     if let Some(target) = options.grow_to {
-        while store.file_size() < target {
+        // Allocated pages, not the file's size: redb grows the file ahead of use in large
+        // steps and trims it when reopened.
+        while store.stats()?.allocated_bytes < target {
             filler.fill(200)?;
         }
     }

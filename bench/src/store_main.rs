@@ -22,7 +22,8 @@ struct Cli {
     /// Processes per snapshot.
     #[arg(long, default_value_t = 300)]
     processes: usize,
-    /// Then keep appending until the file has this many MiB, before measuring the reopen.
+    /// Then keep appending until the store uses this many MiB of pages, before measuring the
+    /// reopen.
     #[arg(long, value_name = "MIB")]
     grow_to_mib: Option<u64>,
     /// Seed of the generated snapshots.
