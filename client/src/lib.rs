@@ -6,8 +6,8 @@
 //! the load generator and the server's integration tests, which use it as a real client.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), idlewatch_bench::client::Error> {
-//! use idlewatch_bench::client::Client;
+//! # async fn demo() -> Result<(), idlewatch_client::Error> {
+//! use idlewatch_client::Client;
 //! let (client, _events) = Client::connect("http://127.0.0.1:5000", Some("agent-token")).await?;
 //! let ack = client
 //!     .emit_with_ack("agent_snapshot", &serde_json::json!({"host": "pc-1"}))
@@ -19,6 +19,7 @@
 
 mod error;
 mod event;
+mod frame;
 mod tasks;
 
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub use error::Error;
 pub use event::{Event, Events};
 
-use crate::frame::{self, Inbound};
+use crate::frame::Inbound;
 use tasks::{AckReply, Outgoing, ReaderContext, Shared, Socket};
 
 /// How to connect. [`Default`] suits one client; lower the buffers for thousands.

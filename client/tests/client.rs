@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use idlewatch_bench::client::{Client, ClientOptions, Error};
+use idlewatch_client::{Client, ClientOptions, Error};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;

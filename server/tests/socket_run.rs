@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use idlewatch_bench::client::Client;
+use idlewatch_client::Client;
 use idlewatch_server::auth::Auth;
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use idlewatch_bench::client::Client;
+use idlewatch_client::Client;
 use idlewatch_tests::{Connect, Peer, PeerKind, Server};
 use serde_json::{Value, json};
 
