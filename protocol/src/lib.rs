@@ -8,6 +8,7 @@
 //! same keys, order and numbers, unknown fields included) next to a typed, validated view of the
 //! fields Idlewatch itself understands ([`SnapshotFields`]).
 
+pub mod duration;
 mod error;
 pub mod events;
 mod fields;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::duration;
+use idlewatch_protocol::duration;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -6,7 +6,6 @@
 
 pub mod auth;
 pub mod config;
-mod duration;
 pub mod http;
 pub mod metrics;
 pub mod presented;

@@ -1,4 +1,5 @@
-//! Durations in config files: plain seconds (`30`) or humantime strings (`"30s"`, `"5m"`).
+//! Durations in config files and flags: plain seconds (`30`) or humantime strings (`"30s"`,
+//! `"5m"`), for the server, the agent and the admin CLI alike.
 
 use std::time::Duration;
 

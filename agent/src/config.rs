@@ -1,0 +1,294 @@
+//! The agent's configuration: built-in defaults < `agent.toml` (`--config`) < `IDLEWATCH_*`
+//! environment < flags. Unknown keys in the file are refused by name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use idlewatch_protocol::duration;
+use serde::Deserialize;
+
+/// Everything the agent needs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The server's base URL.
+    pub server: String,
+    /// The agent token (not needed when the server runs `--open`).
+    pub token: Option<String>,
+    /// Time between two snapshots.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub interval: Duration,
+    /// Idle below this is an active user.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub idle_threshold: Duration,
+    /// CPU percent of a watched app's processes from which it counts as computing.
+    pub busy_cpu: f64,
+    /// Where unacked snapshots and the agent's identity are kept.
+    pub spool_dir: PathBuf,
+    /// Send the foreground window's title (off by default: privacy).
+    pub collect_titles: bool,
+    /// The host name to report (default: the machine's).
+    pub host: Option<String>,
+    /// The lab or room this machine belongs to.
+    pub group: Option<String>,
+    /// Oldest unacked snapshot kept; older ones are dropped (counted in the log).
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub spool_max_age: Duration,
+    /// Most bytes of unacked snapshots kept; the oldest go first beyond it.
+    pub spool_max_bytes: u64,
+    /// Watched applications: name → executable names.
+    pub watch: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            server: "http://127.0.0.1:5000".to_owned(),
+            token: None,
+            interval: Duration::from_secs(5),
+            idle_threshold: Duration::from_secs(60),
+            busy_cpu: 5.0,
+            spool_dir: default_spool_dir(),
+            collect_titles: false,
+            host: None,
+            group: None,
+            spool_max_age: Duration::from_secs(24 * 3600),
+            spool_max_bytes: 100 << 20,
+            watch: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_spool_dir() -> PathBuf {
+    if cfg!(windows) {
+        std::env::var_os("ProgramData")
+            .map(|p| PathBuf::from(p).join("idlewatch").join("spool"))
+            .unwrap_or_else(|| PathBuf::from("spool"))
+    } else {
+        PathBuf::from("/var/lib/idlewatch-agent/spool")
+    }
+}
+
+/// A configuration that cannot be used, with what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid for this schema (names the key).
+    #[error("config file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value given on the command line or in the environment is malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Values from the command line and environment; `None` means not given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--server` / `IDLEWATCH_SERVER`.
+    pub server: Option<String>,
+    /// `--token` / `IDLEWATCH_AGENT_TOKEN`.
+    pub token: Option<String>,
+    /// `--interval`.
+    pub interval: Option<Duration>,
+    /// `--idle-threshold`.
+    pub idle_threshold: Option<Duration>,
+    /// `--busy-cpu`.
+    pub busy_cpu: Option<f64>,
+    /// `--spool-dir`.
+    pub spool_dir: Option<PathBuf>,
+    /// `--collect-titles`.
+    pub collect_titles: bool,
+    /// `--host`.
+    pub host: Option<String>,
+    /// `--group`.
+    pub group: Option<String>,
+    /// `--watch NAME=exe1,exe2`, repeatable.
+    pub watch: Vec<String>,
+}
+
+impl AgentConfig {
+    /// Builds the configuration from the file (if any) and the overrides.
+    ///
+    /// # Errors
+    /// The first layer that cannot be used, naming the file, key or flag.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Error> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Self::from_toml(&text).map_err(|message| Error::Parse {
+                    path: path.to_owned(),
+                    message,
+                })?
+            }
+            None => Self::default(),
+        };
+        config.apply(overrides)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text over the defaults.
+    ///
+    /// # Errors
+    /// The parser's message, naming unknown keys and wrong types.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+    }
+
+    fn apply(&mut self, o: &Overrides) -> Result<(), Error> {
+        if let Some(v) = &o.server {
+            self.server.clone_from(v);
+        }
+        if let Some(v) = &o.token {
+            self.token = Some(v.clone());
+        }
+        if let Some(v) = o.interval {
+            self.interval = v;
+        }
+        if let Some(v) = o.idle_threshold {
+            self.idle_threshold = v;
+        }
+        if let Some(v) = o.busy_cpu {
+            self.busy_cpu = v;
+        }
+        if let Some(v) = &o.spool_dir {
+            self.spool_dir.clone_from(v);
+        }
+        if o.collect_titles {
+            self.collect_titles = true;
+        }
+        if let Some(v) = &o.host {
+            self.host = Some(v.clone());
+        }
+        if let Some(v) = &o.group {
+            self.group = Some(v.clone());
+        }
+        for rule in &o.watch {
+            let (name, exes) = parse_watch(rule)?;
+            self.watch.insert(name, exes);
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if !(self.server.starts_with("http://") || self.server.starts_with("https://")) {
+            return Err(Error::Invalid(format!(
+                "server {:?} must be an http:// or https:// URL, e.g. http://monitor:5000",
+                self.server
+            )));
+        }
+        if self.interval < Duration::from_millis(200) {
+            return Err(Error::Invalid(
+                "interval must be at least 200 ms (e.g. --interval 5)".to_owned(),
+            ));
+        }
+        if !self.busy_cpu.is_finite() || self.busy_cpu < 0.0 {
+            return Err(Error::Invalid(
+                "busy_cpu must be a non-negative percentage".to_owned(),
+            ));
+        }
+        for (name, exes) in &self.watch {
+            if name.is_empty() || exes.iter().all(|e| e.trim().is_empty()) {
+                return Err(Error::Invalid(format!(
+                    "watch entry {name:?} needs a name and at least one executable"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `NAME=exe1,exe2`.
+///
+/// # Errors
+/// A message showing the expected form.
+pub fn parse_watch(rule: &str) -> Result<(String, Vec<String>), Error> {
+    let invalid = || {
+        Error::Invalid(format!(
+            "--watch {rule:?} is not NAME=exe1,exe2 (e.g. --watch ansys=ansys.exe,runwb2.exe)"
+        ))
+    };
+    let (name, exes) = rule.split_once('=').ok_or_else(invalid)?;
+    let name = name.trim().to_ascii_lowercase();
+    let exes: Vec<String> = exes
+        .split(',')
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if name.is_empty() || exes.is_empty() {
+        return Err(invalid());
+    }
+    Ok((name, exes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = AgentConfig::default();
+        assert_eq!(c.interval, Duration::from_secs(5));
+        assert_eq!(c.idle_threshold, Duration::from_secs(60));
+        assert!((c.busy_cpu - 5.0).abs() < f64::EPSILON);
+        assert_eq!(c.spool_max_bytes, 100 << 20);
+    }
+
+    #[test]
+    fn file_then_flags() {
+        let mut c = AgentConfig::from_toml(
+            "server = \"http://a:5000\"\ninterval = \"10s\"\n[watch]\nansys = [\"ansys.exe\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.interval, Duration::from_secs(10));
+        let o = Overrides {
+            interval: Some(Duration::from_secs(2)),
+            watch: vec!["rocky=Rocky.exe,rocky".to_owned()],
+            ..Overrides::default()
+        };
+        c.apply(&o).unwrap();
+        assert_eq!(c.interval, Duration::from_secs(2));
+        assert_eq!(c.watch["ansys"], ["ansys.exe"]);
+        assert_eq!(c.watch["rocky"], ["Rocky.exe", "rocky"]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_rules_are_named() {
+        assert!(
+            AgentConfig::from_toml("intervall = 5")
+                .unwrap_err()
+                .contains("intervall")
+        );
+        assert!(
+            parse_watch("ansys")
+                .unwrap_err()
+                .to_string()
+                .contains("NAME=exe1,exe2")
+        );
+        assert!(parse_watch("=a.exe").is_err());
+        let bad = AgentConfig::load(
+            None,
+            &Overrides {
+                server: Some("monitor:5000".to_owned()),
+                ..Overrides::default()
+            },
+        );
+        assert!(bad.unwrap_err().to_string().contains("http://"));
+    }
+}

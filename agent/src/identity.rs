@@ -1,0 +1,100 @@
+//! What makes this agent itself across restarts: a stable `agent_id` (a UUID) and the next
+//! snapshot `seq`, kept in `agent.json` in the spool dir.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file inside the spool dir.
+pub const IDENTITY_FILE: &str = "agent.json";
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    agent_id: String,
+    next_seq: u64,
+}
+
+/// The agent's id and sequence counter.
+#[derive(Debug)]
+pub struct Identity {
+    /// Stable across restarts and reinstalls of the binary (not of the spool dir).
+    pub agent_id: String,
+    next_seq: u64,
+    path: PathBuf,
+}
+
+impl Identity {
+    /// Loads `agent.json` from `dir`, or creates it with a new UUID. `at_least` raises the
+    /// counter (the highest `seq` found in the spool, plus one).
+    ///
+    /// # Errors
+    /// When the file cannot be read or written, naming it.
+    pub fn load_or_create(dir: &Path, at_least: u64) -> Result<Self, String> {
+        let path = dir.join(IDENTITY_FILE);
+        let stored = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str::<Stored>(&text).map_err(|e| {
+                format!(
+                    "{} is not a valid agent identity ({e}); delete it to start a new one",
+                    path.display()
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored {
+                agent_id: uuid::Uuid::new_v4().to_string(),
+                next_seq: 1,
+            },
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let mut me = Self {
+            agent_id: stored.agent_id,
+            next_seq: stored.next_seq.max(at_least).max(1),
+            path,
+        };
+        me.save()?;
+        Ok(me)
+    }
+
+    /// Takes the next sequence number, persisting the counter first so it never repeats.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn take_seq(&mut self) -> Result<u64, String> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.save()?;
+        Ok(seq)
+    }
+
+    fn save(&mut self) -> Result<(), String> {
+        let text = serde_json::to_string(&Stored {
+            agent_id: self.agent_id.clone(),
+            next_seq: self.next_seq,
+        })
+        .map_err(|e| e.to_string())?;
+        crate::spool::write_atomically(&self.path, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_and_counter_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Identity::load_or_create(dir.path(), 0).unwrap();
+        assert_eq!(a.take_seq().unwrap(), 1);
+        assert_eq!(a.take_seq().unwrap(), 2);
+        let id = a.agent_id.clone();
+        drop(a);
+        let mut b = Identity::load_or_create(dir.path(), 0).unwrap();
+        assert_eq!(b.agent_id, id);
+        assert_eq!(b.take_seq().unwrap(), 3);
+        let mut c = Identity::load_or_create(dir.path(), 10).unwrap();
+        assert_eq!(
+            c.take_seq().unwrap(),
+            10,
+            "raised past the spool's highest seq"
+        );
+    }
+}

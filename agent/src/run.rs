@@ -1,0 +1,195 @@
+//! The agent's main loop: every interval, collect on a blocking thread, build the snapshot,
+//! spool it, and wake the sender.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use tokio::sync::Notify;
+use tracing::{error, info};
+
+use crate::collect::Collectors;
+use crate::config::AgentConfig;
+use crate::identity::Identity;
+use crate::sender::{self, Registration};
+use crate::snapshot::{self, SnapshotParts};
+use crate::spool::Spool;
+use crate::watch::{self, WatchRule};
+
+/// The collecting half: sources, rules and who we are.
+struct Collector {
+    collectors: Collectors,
+    rules: Vec<WatchRule>,
+    host: String,
+    os: String,
+    group: Option<String>,
+    idle_threshold: f64,
+    busy_cpu: f64,
+    collect_titles: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The machine's host name, or the configured one.
+fn host_name(config: &AgentConfig) -> String {
+    config
+        .host
+        .clone()
+        .or_else(|| sysinfo::System::host_name().ok())
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
+fn os_name() -> String {
+    sysinfo::System::long_os_version()
+        .ok()
+        .unwrap_or_else(|| std::env::consts::OS.to_owned())
+}
+
+impl Collector {
+    fn new(config: &AgentConfig) -> Result<Self, String> {
+        Ok(Self {
+            collectors: Collectors::detect()?,
+            rules: watch::rules(&config.watch),
+            host: host_name(config),
+            os: os_name(),
+            group: config.group.clone(),
+            idle_threshold: config.idle_threshold.as_secs_f64(),
+            busy_cpu: config.busy_cpu,
+            collect_titles: config.collect_titles,
+        })
+    }
+
+    /// One snapshot's JSON text.
+    fn snapshot(&mut self, agent_id: &str, seq: u64, captured_ms: i64) -> String {
+        let idle = self.collectors.idle.idle();
+        let sample = self.collectors.processes.sample();
+        let foreground = self.collectors.foreground.foreground(self.collect_titles);
+        // Unknown idle time (no display): nobody is at the keyboard, as the Python agent said.
+        let user_active = idle.seconds.is_some_and(|s| s < self.idle_threshold);
+        let watched = watch::evaluate(
+            &self.rules,
+            &sample.processes,
+            foreground.as_ref().map(|f| f.pid),
+            user_active,
+            self.busy_cpu,
+        );
+        let parts = SnapshotParts {
+            host: &self.host,
+            group: self.group.as_deref(),
+            agent_id,
+            seq,
+            captured_ms,
+            os: &self.os,
+            idle: &idle,
+            user_active,
+            sample: &sample,
+            foreground: foreground.as_ref(),
+            watched: &watched,
+        };
+        snapshot::build(&parts).to_string()
+    }
+}
+
+/// Takes one snapshot and returns its JSON (for `--once`): samples twice, a quarter second
+/// apart, so CPU figures mean something. Touches no spool.
+///
+/// # Errors
+/// When the async runtime cannot be used for the idle source.
+pub async fn collect_once(config: &AgentConfig) -> anyhow::Result<String> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut collector = Collector::new(&config).map_err(anyhow::Error::msg)?;
+        collector.collectors.processes.sample();
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.max(Duration::from_millis(250)));
+        Ok(collector.snapshot("once", 0, now_ms()))
+    })
+    .await
+    .context("the collector thread failed")?
+}
+
+/// Runs the agent until `shutdown` resolves.
+///
+/// # Errors
+/// When the spool dir or the agent identity cannot be used (with what to fix).
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let spool = Spool::open(
+        &config.spool_dir,
+        config.spool_max_bytes,
+        config.spool_max_age,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut identity =
+        Identity::load_or_create(&config.spool_dir, spool.highest_seq().map_or(0, |s| s + 1))
+            .map_err(anyhow::Error::msg)?;
+    if !spool.is_empty() {
+        info!(
+            waiting = spool.len(),
+            "unsent snapshots found in the spool; they go first"
+        );
+    }
+    let spool = Arc::new(Mutex::new(spool));
+    let wake = Arc::new(Notify::new());
+    let setup = config.clone();
+    let mut collector = tokio::task::spawn_blocking(move || Collector::new(&setup))
+        .await
+        .context("the collector thread failed")?
+        .map_err(anyhow::Error::msg)?;
+    let registration = Registration {
+        host: collector.host.clone(),
+        agent_id: identity.agent_id.clone(),
+        os: collector.os.clone(),
+    };
+    info!(host = %registration.host, server = %config.server, interval = ?config.interval, "agent started");
+    let sender = tokio::spawn(sender::run(
+        config.clone(),
+        registration,
+        spool.clone(),
+        wake.clone(),
+    ));
+    let mut tick = tokio::time::interval(config.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = tick.tick() => {}
+        }
+        let seq = match identity.take_seq() {
+            Ok(seq) => seq,
+            Err(e) => {
+                error!("cannot record the snapshot counter, skipping this snapshot: {e}");
+                continue;
+            }
+        };
+        let agent_id = identity.agent_id.clone();
+        let captured_ms = now_ms();
+        let (back, json) = tokio::task::spawn_blocking(move || {
+            let json = collector.snapshot(&agent_id, seq, captured_ms);
+            (collector, json)
+        })
+        .await
+        .context("the collector thread failed")?;
+        collector = back;
+        let pushed = spool
+            .lock()
+            .map_err(|_| anyhow::anyhow!("spool lock poisoned"))?
+            .push(seq, captured_ms, &json, captured_ms);
+        match pushed {
+            Ok(()) => wake.notify_one(),
+            Err(e) => error!("snapshot {seq} lost: {e}"),
+        }
+    }
+    sender.abort();
+    info!(
+        "agent stopped; {} snapshots wait in the spool",
+        spool.lock().map_or(0, |s| s.len())
+    );
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Sending spooled snapshots: connect (with exponential backoff and jitter, capped at 60 s),
+//! register, then send the spool oldest first with an ack each, up to a window in flight.
+//! A snapshot leaves the spool only when its ack says `ok`; an ack that does not come within
+//! the timeout means the connection is presumed dead and everything unacked is sent again on
+//! the next one (the server stores a resent snapshot once).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use idlewatch_client::{Client, ClientOptions, Error as ClientError, PendingAck};
+use rand::RngExt;
+use serde_json::json;
+use tokio::sync::Notify;
+use tracing::{debug, error, info, warn};
+
+use crate::config::AgentConfig;
+use crate::snapshot::AGENT_VERSION;
+use crate::spool::Spool;
+
+/// Snapshots awaiting their ack at once.
+const WINDOW: usize = 16;
+/// Longest wait for one ack.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest pause between two connection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What the agent tells the server about itself.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Host name.
+    pub host: String,
+    /// Stable agent id.
+    pub agent_id: String,
+    /// Operating system.
+    pub os: String,
+}
+
+/// Doubling backoff with ±25 % jitter, from 1 s up to [`MAX_BACKOFF`].
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            next: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Backoff {
+    /// The pause before the next attempt (then doubles it).
+    pub fn next_delay(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(MAX_BACKOFF);
+        let jitter = rand::rng().random_range(0.75..1.25);
+        base.mul_f64(jitter).min(MAX_BACKOFF)
+    }
+
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.next = Duration::from_secs(1);
+    }
+}
+
+enum SessionEnd {
+    /// The connection failed or an ack timed out: reconnect.
+    Lost(String),
+    /// The server is saturated or its store failed: wait, then go on.
+    Busy,
+}
+
+/// Runs until aborted.
+pub async fn run(
+    config: AgentConfig,
+    registration: Registration,
+    spool: Arc<Mutex<Spool>>,
+    wake: Arc<Notify>,
+) {
+    let options = ClientOptions {
+        token: config.token.clone(),
+        ack_timeout: ACK_TIMEOUT,
+        ..ClientOptions::default()
+    };
+    let mut backoff = Backoff::default();
+    let mut was_connected = true;
+    loop {
+        let (client, _events) = match Client::connect_with(&config.server, &options).await {
+            Ok(c) => c,
+            Err(e) => {
+                let delay = backoff.next_delay();
+                if was_connected {
+                    warn!(server = %config.server, "cannot reach the server ({e}); snapshots are kept in the spool; retrying");
+                    was_connected = false;
+                } else {
+                    debug!("connect failed ({e}); retrying in {delay:?}");
+                }
+                if matches!(e, ClientError::Refused { .. }) {
+                    error!(
+                        "the server refused this agent: {e}; check --token (the server's agent_token)"
+                    );
+                }
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        info!(server = %config.server, "connected");
+        was_connected = true;
+        backoff.reset();
+        let register = json!({
+            "host": registration.host,
+            "agent_id": registration.agent_id,
+            "agent_version": AGENT_VERSION,
+            "os": registration.os,
+        });
+        if let Err(e) = client.emit("agent_register", &register).await {
+            warn!("registering failed ({e}); reconnecting");
+            continue;
+        }
+        match session(&client, &spool, &wake).await {
+            SessionEnd::Lost(why) => {
+                warn!("connection lost ({why}); unsent snapshots stay in the spool");
+                client.close().await;
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            SessionEnd::Busy => {
+                client.close().await;
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+        }
+    }
+}
+
+/// Sends the spool on one connection until it fails.
+async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> SessionEnd {
+    let mut in_flight: VecDeque<(u64, PendingAck)> = VecDeque::new();
+    loop {
+        // Top up the window with the oldest snapshots not yet in flight, in order.
+        let after = in_flight.back().map(|(s, _)| *s);
+        let next = match spool.lock() {
+            Ok(s) => s.oldest(WINDOW - in_flight.len(), after),
+            Err(_) => return SessionEnd::Lost("spool lock poisoned".to_owned()),
+        };
+        for seq in next {
+            let text = match spool.lock().map(|s| s.read(seq)) {
+                Ok(Ok(text)) => text,
+                Ok(Err(e)) => {
+                    error!("dropping unreadable spooled snapshot {seq}: {e}");
+                    if let Ok(mut s) = spool.lock() {
+                        s.remove(seq);
+                    }
+                    continue;
+                }
+                Err(_) => return SessionEnd::Lost("spool lock poisoned".to_owned()),
+            };
+            match client.send_with_ack("agent_snapshot", &text).await {
+                Ok(pending) => in_flight.push_back((seq, pending)),
+                Err(e) => return SessionEnd::Lost(e.to_string()),
+            }
+        }
+        let Some((seq, pending)) = in_flight.pop_front() else {
+            // Nothing to send: wait for the next snapshot (or notice a dead connection).
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(5)) => {
+                    if client.is_closed() {
+                        return SessionEnd::Lost("closed by the server".to_owned());
+                    }
+                }
+            }
+            continue;
+        };
+        let ack = match pending.wait().await {
+            Ok(ack) => ack,
+            Err(e) => return SessionEnd::Lost(e.to_string()),
+        };
+        if ack["ok"] == true {
+            if let Ok(mut s) = spool.lock() {
+                s.remove(seq);
+            }
+            continue;
+        }
+        let code = ack["error"]["code"].as_str().unwrap_or("unknown");
+        let message = ack["error"]["message"].as_str().unwrap_or("");
+        match code {
+            "busy" | "storage" | "unavailable" => {
+                debug!(
+                    seq,
+                    code, "server could not store the snapshot yet; will resend"
+                );
+                return SessionEnd::Busy;
+            }
+            "unauthorized" | "forbidden" => {
+                error!(seq, "the server refuses this agent's snapshots: {message}");
+                return SessionEnd::Busy;
+            }
+            _ => {
+                // The server will never accept it as it is: keeping it would block the spool.
+                error!(
+                    seq,
+                    code, "the server rejected snapshot {seq}, dropping it: {message}"
+                );
+                if let Ok(mut s) = spool.lock() {
+                    s.remove(seq);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let mut b = Backoff::default();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(750) && first <= Duration::from_millis(1250));
+        let second = b.next_delay();
+        assert!(second >= Duration::from_millis(1500) && second <= Duration::from_millis(2500));
+        for _ in 0..20 {
+            assert!(b.next_delay() <= MAX_BACKOFF);
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(1250));
+    }
+}
