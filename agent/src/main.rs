@@ -101,13 +101,17 @@ fn start(args: Args) -> anyhow::Result<()> {
         println!("{json}");
         return Ok(());
     }
-    runtime.block_on(idlewatch_agent::run(config, shutdown_signal()?))
+    // Signal handlers are registered now, inside the runtime, before any work starts.
+    let shutdown = {
+        let _context = runtime.enter();
+        shutdown_signal()?
+    };
+    runtime.block_on(idlewatch_agent::run(config, shutdown))
 }
 
 #[cfg(unix)]
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let _guard = tokio::runtime::Handle::try_current().ok();
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     Ok(async move {

@@ -1,14 +1,17 @@
-//! Shared harness of the end-to-end tests: starting the real `idlewatch-server` binary and
-//! driving real Socket.IO clients (python-socketio, socket.io-client) against it.
+//! Shared harness of the end-to-end tests: starting the real `idlewatch-server` and
+//! `idlewatch-agent` binaries and driving real Socket.IO clients (python-socketio,
+//! socket.io-client) against them.
 //!
 //! Binaries are found next to the test executable (`target/<profile>/`); build them first with
 //! `cargo build --workspace --bins` (the test command does). Outside clients are installed by
 //! `scripts/install-test-deps`.
 
+mod agent;
 mod http;
 mod peer;
 mod server;
 
+pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get};
 pub use peer::{Connect, Peer, PeerKind};
 pub use server::{Server, Tokens};

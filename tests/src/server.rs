@@ -177,6 +177,32 @@ impl Server {
         }
     }
 
+    /// Every stored snapshot of `host`, oldest first, paging through the history API (in open
+    /// mode, or with the viewer token).
+    ///
+    /// # Panics
+    /// On an answer other than 200.
+    #[must_use]
+    pub fn history(&self, host: &str) -> Vec<serde_json::Value> {
+        let token = self.tokens.as_ref().map(|t| t.viewer.clone());
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/hosts/{host}/history?limit=500&cursor={c}"),
+                None => format!("/api/v1/hosts/{host}/history?limit=500"),
+            };
+            let page = self.get(&path, token.as_deref());
+            assert_eq!(page.status, 200, "{}", page.body);
+            let page = page.json();
+            all.extend(page["snapshots"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+        }
+    }
+
     /// Everything logged so far.
     #[must_use]
     pub fn log(&self) -> String {

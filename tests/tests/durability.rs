@@ -26,27 +26,16 @@ fn snapshot(host: &str, k: u64) -> Value {
     })
 }
 
-/// Every stored agent `seq` of `host`, paging through the history API.
+/// Every stored agent `seq` of `host`, oldest first.
 fn stored_seqs(server: &Server, host: &str) -> Vec<u64> {
-    let mut seqs = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/hosts/{host}/history?limit=500&cursor={c}"),
-            None => format!("/api/v1/hosts/{host}/history?limit=500"),
-        };
-        let page = server.get(&path, None);
-        assert_eq!(page.status, 200, "{}", page.body);
-        let page = page.json();
-        for s in page["snapshots"].as_array().unwrap() {
+    server
+        .history(host)
+        .iter()
+        .map(|s| {
             assert!(s["received_at"].is_string());
-            seqs.push(s["seq"].as_u64().unwrap());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return seqs,
-        }
-    }
+            s["seq"].as_u64().unwrap()
+        })
+        .collect()
 }
 
 /// Sends snapshots 0.. with acks, up to 8 in flight, until the connection fails; returns the
