@@ -292,3 +292,14 @@ mod tests {
         assert!(bad.unwrap_err().to_string().contains("http://"));
     }
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod example {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_valid_and_shows_the_defaults() {
+        let text = include_str!("../../config/agent.toml");
+        assert_eq!(AgentConfig::from_toml(text).unwrap(), AgentConfig::default());
+    }
+}
