@@ -300,6 +300,9 @@ mod example {
     #[test]
     fn the_documented_example_is_valid_and_shows_the_defaults() {
         let text = include_str!("../../config/agent.toml");
-        assert_eq!(AgentConfig::from_toml(text).unwrap(), AgentConfig::default());
+        assert_eq!(
+            AgentConfig::from_toml(text).unwrap(),
+            AgentConfig::default()
+        );
     }
 }

@@ -64,13 +64,16 @@ impl Identity {
         Ok(seq)
     }
 
+    /// Written by rename without fsync: after a power cut the counter may step back a little,
+    /// which is harmless (the server tells snapshots apart by `captured_at` as well as `seq`),
+    /// and it spares a disk flush every interval.
     fn save(&mut self) -> Result<(), String> {
         let text = serde_json::to_string(&Stored {
             agent_id: self.agent_id.clone(),
             next_seq: self.next_seq,
         })
         .map_err(|e| e.to_string())?;
-        crate::spool::write_atomically(&self.path, text.as_bytes())
+        crate::spool::replace_file(&self.path, text.as_bytes(), false)
             .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 }

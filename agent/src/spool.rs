@@ -31,16 +31,19 @@ pub struct Spool {
     dropped: u64,
 }
 
-/// Writes `data` to `path` so that a crash leaves either the old or the new content.
+/// Writes `data` to `path` through a temporary file and a rename, so that a crash leaves either
+/// the old or the new content; with `durable`, the data is on disk before the rename.
 ///
 /// # Errors
 /// I/O errors.
-pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+pub fn replace_file(path: &Path, data: &[u8], durable: bool) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(data)?;
-        file.sync_all()?;
+        if durable {
+            file.sync_all()?;
+        }
     }
     std::fs::rename(&tmp, path)
 }
@@ -107,7 +110,8 @@ impl Spool {
         now_ms: i64,
     ) -> Result<(), String> {
         let path = self.dir.join(file_name(seq, captured_ms));
-        write_atomically(&path, json.as_bytes())
+        // Durable: a spooled snapshot must survive a power cut as well as a crash.
+        replace_file(&path, json.as_bytes(), true)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         let size = json.len() as u64;
         self.entries.insert(

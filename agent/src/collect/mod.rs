@@ -7,6 +7,8 @@ mod idle;
 #[cfg(target_os = "linux")]
 mod mutter;
 mod processes;
+#[cfg(target_os = "linux")]
+mod procfs;
 #[cfg(windows)]
 mod win32;
 #[cfg(target_os = "linux")]
@@ -35,7 +37,7 @@ impl Collectors {
     /// # Errors
     /// Only when the process list cannot be read at all.
     pub fn detect() -> Result<Self, String> {
-        let processes = SysinfoProcesses::new()?;
+        let processes = process_source()?;
         let (idle, foreground) = platform_sources();
         info!(
             idle_source = idle.name(),
@@ -45,9 +47,19 @@ impl Collectors {
         Ok(Self {
             idle,
             foreground,
-            processes: Box::new(processes),
+            processes,
         })
     }
+}
+
+#[cfg(target_os = "linux")]
+fn process_source() -> Result<Box<dyn ProcessSource>, String> {
+    Ok(Box::new(procfs::ProcFs::new()?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_source() -> Result<Box<dyn ProcessSource>, String> {
+    Ok(Box::new(SysinfoProcesses::new()?))
 }
 
 #[cfg(target_os = "linux")]
