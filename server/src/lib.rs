@@ -10,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod presented;
 pub mod registry;
+pub mod report;
 pub mod socket;
 pub mod state;
 

@@ -1,0 +1,8 @@
+//! Reports: utilization defined once, for the XLSX export, Google Sheets and the admin CLI.
+//!
+//! - [`hours`]: the lab's opening hours (`Mon-Fri 08:00-22:00; Sat 09:00-13:00`);
+//! - [`usage`]: per host per local day, the time active, idle and offline, the time of each
+//!   watched application in each state, and utilization as a share of opening hours.
+
+pub mod hours;
+pub mod usage;

@@ -1,0 +1,195 @@
+//! Utilization on hand-made timelines, checked against figures computed by hand.
+
+use super::*;
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+/// 2026-11-23T00:00:00Z, a Monday.
+const MONDAY: i64 = 1_795_392_000_000;
+
+fn point(at_ms: i64, active: bool) -> Point {
+    Point {
+        at_ms,
+        user_active: active,
+        apps: Vec::new(),
+    }
+}
+
+fn utc(open: &str) -> Rules {
+    Rules {
+        interval_ms: 5_000,
+        time_zone: TimeZone::UTC,
+        open: OpenHours::parse(open).unwrap(),
+    }
+}
+
+/// A point every 5 s from `start` for `count` points.
+fn run(start: i64, count: i64, active: bool) -> Vec<Point> {
+    (0..count)
+        .map(|i| point(start + i * 5_000, active))
+        .collect()
+}
+
+#[test]
+fn a_steady_hour_is_all_active_and_the_rest_offline() {
+    let points = run(MONDAY + 9 * HOUR, 720, true); // 09:00–10:00
+    let days = host_days(&points, MONDAY, MONDAY + 24 * HOUR, &utc("")).unwrap();
+    assert_eq!(days.len(), 1);
+    let d = &days[0];
+    // 719 points cover 5 s each up to the next; the last one covers 3 × 5 s.
+    assert_eq!(d.active_ms, HOUR - 5_000 + 15_000);
+    assert_eq!(d.idle_ms, 0);
+    assert_eq!(d.offline_ms, 24 * HOUR - d.active_ms);
+}
+
+#[test]
+fn silence_beyond_three_intervals_is_offline() {
+    // 08:00 one point, next at 08:10: covers 15 s, then offline until 08:10.
+    let points = vec![
+        point(MONDAY + 8 * HOUR, false),
+        point(MONDAY + 8 * HOUR + 10 * MIN, false),
+    ];
+    let days = host_days(&points, MONDAY + 8 * HOUR, MONDAY + 9 * HOUR, &utc("")).unwrap();
+    let d = &days[0];
+    assert_eq!(d.idle_ms, 15_000 + 15_000);
+    assert_eq!(d.offline_ms, HOUR - 30_000);
+    assert_eq!(d.active_ms, 0);
+}
+
+#[test]
+fn utilization_counts_active_time_inside_opening_hours() {
+    // Active 07:00–09:00 (1 h before opening at 08:00), idle 09:00–10:00.
+    let mut points = run(MONDAY + 7 * HOUR, 1440, true);
+    points.extend(run(MONDAY + 9 * HOUR, 720, false));
+    let days = host_days(
+        &points,
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &utc("Mon-Fri 08:00-22:00"),
+    )
+    .unwrap();
+    let d = &days[0];
+    assert_eq!(d.open_ms, 14 * HOUR);
+    assert_eq!(d.active_open_ms, HOUR);
+    assert!((d.utilization().unwrap() - 1.0 / 14.0).abs() < 1e-9);
+    assert_eq!(d.active_ms, 2 * HOUR);
+    assert_eq!(d.idle_ms, HOUR - 5_000 + 15_000);
+}
+
+#[test]
+fn closed_days_have_no_utilization() {
+    let sunday = MONDAY - 24 * HOUR;
+    let days = host_days(
+        &run(sunday + HOUR, 10, true),
+        sunday,
+        MONDAY,
+        &utc("Mon-Fri 08:00-22:00"),
+    )
+    .unwrap();
+    assert_eq!(days[0].open_ms, 0);
+    assert_eq!(days[0].utilization(), None);
+}
+
+#[test]
+fn watched_apps_accumulate_time_per_state() {
+    let mut points = Vec::new();
+    for i in 0..120 {
+        let state = if i < 60 {
+            WatchedState::Interactive
+        } else {
+            WatchedState::Idle
+        };
+        points.push(Point {
+            at_ms: MONDAY + 10 * HOUR + i * 5_000,
+            user_active: i < 60,
+            apps: vec![
+                ("ansys".to_owned(), state),
+                ("rocky".to_owned(), WatchedState::NotRunning),
+            ],
+        });
+    }
+    let days = host_days(&points, MONDAY, MONDAY + 24 * HOUR, &utc("")).unwrap();
+    let ansys = days[0].apps["ansys"];
+    assert_eq!(ansys.interactive_ms, 300_000);
+    assert_eq!(ansys.idle_ms, 59 * 5_000 + 15_000);
+    assert_eq!(
+        days[0].apps["rocky"].not_running_ms,
+        600_000 - 5_000 + 15_000
+    );
+}
+
+#[test]
+fn a_span_across_midnight_is_split_between_the_days_of_the_time_zone() {
+    // São Paulo is UTC-3: local midnight is 03:00 UTC.
+    let tz = TimeZone::get("America/Sao_Paulo").unwrap();
+    let rules = Rules {
+        interval_ms: HOUR,
+        time_zone: tz,
+        open: OpenHours::always(),
+    };
+    let local_midnight = MONDAY + 3 * HOUR; // Monday 00:00 in São Paulo
+    let points = vec![
+        point(local_midnight - HOUR, true),
+        point(local_midnight, true),
+    ];
+    let days = host_days(
+        &points,
+        local_midnight - 2 * HOUR,
+        local_midnight + 2 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    assert_eq!(days.len(), 2);
+    assert_eq!(days[0].date.to_string(), "2026-11-22");
+    assert_eq!(days[0].active_ms, HOUR);
+    assert_eq!(days[0].offline_ms, HOUR);
+    assert_eq!(days[1].date.to_string(), "2026-11-23");
+    assert_eq!(
+        days[1].active_ms,
+        2 * HOUR,
+        "covered until the end of the range"
+    );
+}
+
+#[test]
+fn groups_total_their_hosts_day_by_day() {
+    let rules = utc("Mon-Fri 08:00-22:00");
+    let a = host_days(
+        &run(MONDAY + 9 * HOUR, 720, true),
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    let b = host_days(
+        &run(MONDAY + 9 * HOUR, 720, false),
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    let c = host_days(
+        &run(MONDAY + 12 * HOUR, 720, true),
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    let totals = group_totals([
+        (Some("lab"), a.as_slice()),
+        (Some("lab"), b.as_slice()),
+        (None, c.as_slice()),
+    ]);
+    let lab = &totals[&("lab".to_owned(), a[0].date)];
+    assert_eq!(lab.active_ms, a[0].active_ms);
+    assert_eq!(lab.idle_ms, b[0].idle_ms);
+    assert_eq!(lab.open_ms, 28 * HOUR, "two hosts' opening hours");
+    assert!(
+        (lab.utilization().unwrap() - a[0].active_open_ms as f64 / (28 * HOUR) as f64).abs()
+            < 1e-12
+    );
+    assert_eq!(
+        totals[&(String::new(), c[0].date)].active_ms,
+        c[0].active_ms
+    );
+}
