@@ -281,11 +281,11 @@ impl DashboardTally {
         if window.contains(now) {
             self.received_in_window += 1;
         }
-        if let Some(sent) = sent_us(event.array()) {
-            if window.contains(sent) {
-                self.received_of_window += 1;
-                self.latency.record(now.saturating_sub(sent));
-            }
+        if let Some(sent) = sent_us(event.array())
+            && window.contains(sent)
+        {
+            self.received_of_window += 1;
+            self.latency.record(now.saturating_sub(sent));
         }
     }
 }

@@ -25,6 +25,34 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// How long history is kept.
     pub retention: RetentionConfig,
+    /// How reports count time.
+    pub report: ReportConfig,
+}
+
+/// `[report]`: how utilization is counted in exports.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// IANA time zone whose days reports use (e.g. `America/Sao_Paulo`).
+    pub time_zone: String,
+    /// Opening hours, e.g. `Mon-Fri 08:00-22:00; Sat 09:00-13:00`; empty means always open.
+    pub open_hours: String,
+    /// The agents' report interval: a snapshot covers at most 3 × this.
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    /// Groups (labs, rooms): name → host names. A host's `group` field counts too.
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".to_owned(),
+            open_hours: String::new(),
+            interval: Duration::from_secs(5),
+            groups: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 /// `[retention]`.
@@ -95,6 +123,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             retention: RetentionConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -263,6 +292,15 @@ impl Config {
                 self.limits.max_message_bytes
             )));
         }
+        jiff::tz::TimeZone::get(&self.report.time_zone).map_err(|e| {
+            Error::Invalid(format!(
+                "report.time_zone {:?} is not a known time zone ({e}); use an IANA name such as \
+                 \"America/Sao_Paulo\" or \"UTC\"",
+                self.report.time_zone
+            ))
+        })?;
+        crate::report::hours::OpenHours::parse(&self.report.open_hours)
+            .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
         if self.limits.store_queue == 0 {
             return Err(Error::Invalid(
                 "limits.store_queue must be at least 1".to_owned(),

@@ -246,6 +246,13 @@ impl HostRegistry {
             .contains_key(host)
     }
 
+    /// The group a host's latest snapshot names, if any.
+    #[must_use]
+    pub fn group_of(&self, host: &str) -> Option<String> {
+        let hosts = self.hosts.read().unwrap_or_else(poisoned);
+        hosts.get(host)?.latest.as_ref()?.fields().group.clone()
+    }
+
     /// Number of known hosts.
     #[must_use]
     pub fn len(&self) -> usize {

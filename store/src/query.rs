@@ -171,3 +171,20 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Every host that has ever stored a snapshot, sorted.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn host_names(&self) -> Result<Vec<String>, Error> {
+        let txn = self.db().begin_read()?;
+        let names = txn.open_table(HOST_NAMES)?;
+        let mut out = names
+            .iter()?
+            .map(|e| e.map(|(_, v)| v.value().to_owned()))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_unstable();
+        Ok(out)
+    }
+}

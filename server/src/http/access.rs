@@ -1,4 +1,4 @@
-//! Role-checking extractors for routes: [`Viewer`] (viewer or admin token).
+//! Role-checking extractors for routes: [`Viewer`] (viewer or admin token) and [`Admin`].
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -33,6 +33,27 @@ impl FromRequestParts<AppState> for Viewer {
             state.metrics.http_refused.fetch_add(1, Relaxed);
             Err(ApiError::forbidden(format!(
                 "the {} token may not read; use the viewer or admin token",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+/// The caller holds the admin token.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let role = role_of(parts, state)?;
+        if role.can_admin() {
+            Ok(Self)
+        } else {
+            state.metrics.http_refused.fetch_add(1, Relaxed);
+            Err(ApiError::forbidden(format!(
+                "the {} token may not do this; exports need the admin token",
                 role.as_str()
             )))
         }

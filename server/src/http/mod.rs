@@ -4,6 +4,7 @@ mod access;
 mod dashboard;
 mod data;
 mod error;
+mod export;
 mod history;
 mod hosts;
 mod metrics;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(history::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())
+        .merge(export::routes())
         .fallback(error::fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -6,3 +6,4 @@
 
 pub mod hours;
 pub mod usage;
+pub mod xlsx;

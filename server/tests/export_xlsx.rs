@@ -1,0 +1,243 @@
+//! `GET /export.xlsx` read back by an independent reader (calamine): sheets, types, row counts,
+//! the chart, and utilization figures equal to the hand-computed ones.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+use http_body_util::BodyExt;
+use idlewatch_protocol::Snapshot;
+use idlewatch_server::App;
+use idlewatch_server::auth::{Auth, RoleTokens};
+use idlewatch_server::config::Config;
+use idlewatch_server::state::AppState;
+use idlewatch_store::{OpenOptions, Store};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789";
+/// 2026-11-23T00:00:00Z, a Monday.
+const MONDAY: i64 = 1_795_392_000_000;
+const HOUR: i64 = 3_600_000;
+
+fn state(open_hours: &str) -> AppState {
+    let (store, writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    std::mem::forget(writer);
+    let mut config = Config::default();
+    config.report.open_hours = open_hours.to_owned();
+    AppState::new(
+        config,
+        Auth::Tokens(RoleTokens {
+            agent_token: "agent-token-01234567890".to_owned(),
+            viewer_token: VIEWER.to_owned(),
+            admin_token: ADMIN.to_owned(),
+        }),
+        store,
+    )
+}
+
+fn store(state: &AppState, text: &str, received_ms: i64) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    state
+        .store
+        .try_append(
+            Arc::new(Snapshot::parse(text).unwrap()),
+            received_ms,
+            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+        )
+        .unwrap();
+    assert!(rx.recv().unwrap());
+}
+
+async fn get(
+    state: &AppState,
+    path: &str,
+    token: &str,
+) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+    let request = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = App::new(state.clone())
+        .router
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+/// pc-1: active 09:00–10:00 with Ansys interactive; pc-2: idle 09:00–09:30 with Ansys open.
+fn fill(state: &AppState) {
+    for i in 0..720 {
+        let at = MONDAY + 9 * HOUR + i * 5_000;
+        store(
+            state,
+            &format!(
+                r#"{{"host":"pc-1","captured_at":{at},"user_active":true,"idle_seconds":1,"cpu_percent":12.5,"memory_percent":40,"foreground_process":"ansysedt.exe","processes":[{{"pid":1}},{{"pid":2}}],"watched":{{"ansys":{{"running":true,"in_focus":true,"user_active":true,"state":"interactive"}}}}}}"#
+            ),
+            at + 20,
+        );
+    }
+    for i in 0..360 {
+        let at = MONDAY + 9 * HOUR + i * 5_000;
+        store(
+            state,
+            &format!(
+                r#"{{"host":"pc-2","captured_at":{at},"user_active":false,"idle_seconds":900,"ansys_running":true,"ansys_in_focus":false,"ansys_user_active":false}}"#
+            ),
+            at + 20,
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_workbook_has_typed_rows_a_chart_and_exact_utilization() {
+    let state = state("Mon-Fri 08:00-22:00");
+    fill(&state);
+    let (status, headers, body) =
+        get(&state, "/export.xlsx?from=2026-11-23&to=2026-11-24", ADMIN).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let disposition = &headers
+        .iter()
+        .find(|(k, _)| k == "content-disposition")
+        .unwrap()
+        .1;
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"idlewatch-2026-11-23-2026-11-24.xlsx\""
+    );
+
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(body.clone())).unwrap();
+    assert_eq!(book.sheet_names(), ["Snapshots", "Utilization", "Apps"]);
+
+    let snapshots = book.worksheet_range("Snapshots").unwrap();
+    assert_eq!(
+        snapshots.height(),
+        1 + 720 + 360,
+        "header + one row per snapshot"
+    );
+    let header: Vec<String> = snapshots
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(&header[..4], ["Received", "Captured", "Host", "Idle (s)"]);
+    let first = snapshots.rows().nth(1).unwrap();
+    assert!(
+        matches!(first[0], Data::DateTime(_)),
+        "received is a real date: {:?}",
+        first[0]
+    );
+    assert!(matches!(first[1], Data::DateTime(_)));
+    assert_eq!(first[2], Data::String("pc-1".to_owned()));
+    assert_eq!(first[4], Data::Bool(true));
+    assert_eq!(first[5], Data::Float(12.5));
+    assert_eq!(first[8], Data::Float(2.0), "process count");
+    let ansys_col = header.iter().position(|h| h == "ansys").unwrap();
+    assert_eq!(first[ansys_col], Data::String("interactive".to_owned()));
+    let pc2_first = snapshots.rows().nth(721).unwrap();
+    assert_eq!(
+        pc2_first[ansys_col],
+        Data::String("idle".to_owned()),
+        "derived from flat fields"
+    );
+    if let Data::DateTime(captured) = &first[1] {
+        // 2026-11-23T09:00:00Z as an Excel serial (UTC report zone).
+        let expected = (MONDAY + 9 * HOUR) as f64 / 86_400_000.0 + 25_569.0;
+        assert!((captured.as_f64() - expected).abs() < 1e-9);
+    }
+
+    let days = book.worksheet_range("Utilization").unwrap();
+    let row = |host: &str| {
+        days.rows()
+            .find(|r| r[0] == Data::String(host.to_owned()) && matches!(r[1], Data::DateTime(_)))
+            .unwrap()
+            .to_vec()
+    };
+    let f = |d: &Data| match d {
+        Data::Float(v) => *v,
+        other => panic!("not a number: {other:?}"),
+    };
+    let pc1 = row("pc-1");
+    // 719 × 5 s + 15 s (the last snapshot covers 3 intervals) = 3,610 s active.
+    assert!((f(&pc1[2]) - 3610.0 / 3600.0).abs() < 1e-9, "{pc1:?}");
+    assert!((f(&pc1[3]) - 0.0).abs() < 1e-9);
+    assert!((f(&pc1[4]) - (24.0 - 3610.0 / 3600.0)).abs() < 1e-9);
+    assert!((f(&pc1[5]) - 14.0).abs() < 1e-9, "open 08:00–22:00");
+    assert!(
+        (f(&pc1[7]) - 100.0 * (3610.0 / 3600.0) / 14.0).abs() < 1e-9,
+        "utilization %"
+    );
+    let pc2 = row("pc-2");
+    assert!(
+        (f(&pc2[3]) - 1810.0 / 3600.0).abs() < 1e-9,
+        "idle 359 × 5 s + 15 s"
+    );
+    assert!(matches!(pc2[7], Data::Float(v) if v == 0.0));
+
+    let apps = book.worksheet_range("Apps").unwrap();
+    let ansys = apps
+        .rows()
+        .find(|r| {
+            r[0] == Data::String("pc-2".to_owned()) && r[2] == Data::String("ansys".to_owned())
+        })
+        .unwrap();
+    assert!(
+        (f(&ansys[5]) - 1810.0 / 3600.0).abs() < 1e-9,
+        "an idle licence for half an hour"
+    );
+
+    let zip = zip::ZipArchive::new(Cursor::new(body)).unwrap();
+    assert!(
+        zip.file_names()
+            .any(|n| matches!(n.as_deref(), Ok("xl/charts/chart1.xml"))),
+        "the chart is there"
+    );
+}
+
+#[tokio::test]
+async fn exports_need_the_admin_token_and_check_their_parameters() {
+    let state = state("");
+    fill(&state);
+    assert_eq!(
+        get(&state, "/export.xlsx", VIEWER).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, _, body) = get(&state, "/export.xlsx?from=soon", ADMIN).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&body).contains("`from`"));
+    assert_eq!(
+        get(&state, "/export.xlsx?host=nobody", ADMIN).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, body) = get(
+        &state,
+        "/export.xlsx?from=2026-11-23&to=2026-11-24&host=pc-2",
+        ADMIN,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(body)).unwrap();
+    assert_eq!(
+        book.worksheet_range("Snapshots").unwrap().height(),
+        1 + 360,
+        "only pc-2"
+    );
+}
