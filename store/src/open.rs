@@ -37,13 +37,17 @@ impl Default for OpenOptions {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `data_dir`, upgrades it to the current schema and
+    /// Opens (creating it and `data_dir` if needed) the store in `data_dir`, upgrades it to the current schema and
     /// starts the writer thread.
     ///
     /// # Errors
     /// [`Error::InUse`] when another process holds it, [`Error::Format`] for a file of a newer
     /// schema, [`Error::Open`] otherwise.
     pub fn open(data_dir: &Path, options: &OpenOptions) -> Result<(Self, Writer, Outcome), Error> {
+        std::fs::create_dir_all(data_dir).map_err(|e| Error::Open {
+            path: data_dir.to_owned(),
+            reason: format!("cannot create the data dir: {e}"),
+        })?;
         let path = data_dir.join(STORE_FILE);
         let db = Database::builder()
             .set_cache_size(options.cache_bytes)
