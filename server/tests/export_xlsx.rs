@@ -2,54 +2,29 @@
 //! the chart, and utilization figures equal to the hand-computed ones.
 
 use std::io::Cursor;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use http_body_util::BodyExt;
-use idlewatch_protocol::Snapshot;
 use idlewatch_server::App;
-use idlewatch_server::auth::{Auth, RoleTokens};
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
-use idlewatch_store::{OpenOptions, Store};
 use tower::ServiceExt;
 
-const ADMIN: &str = "admin-token-0123456789";
-const VIEWER: &str = "viewer-token-0123456789";
+mod common;
+
 /// 2026-11-23T00:00:00Z, a Monday.
 const MONDAY: i64 = 1_795_392_000_000;
 const HOUR: i64 = 3_600_000;
 
 fn state(open_hours: &str) -> AppState {
-    let (store, writer) = Store::in_memory(&OpenOptions::default()).unwrap();
-    std::mem::forget(writer);
     let mut config = Config::default();
     config.report.open_hours = open_hours.to_owned();
-    AppState::new(
-        config,
-        Auth::Tokens(RoleTokens {
-            agent_token: "agent-token-01234567890".to_owned(),
-            viewer_token: VIEWER.to_owned(),
-            admin_token: ADMIN.to_owned(),
-        }),
-        store,
-    )
+    common::state_with(config)
 }
 
-fn store(state: &AppState, text: &str, received_ms: i64) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    state
-        .store
-        .try_append(
-            Arc::new(Snapshot::parse(text).unwrap()),
-            received_ms,
-            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
-        )
-        .unwrap();
-    assert!(rx.recv().unwrap());
-}
+use common::{ADMIN, VIEWER, store};
 
 async fn get(
     state: &AppState,

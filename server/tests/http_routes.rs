@@ -1,6 +1,5 @@
 //! In-process tests of the HTTP routes: `App::new(state).router.oneshot(request)`.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
@@ -8,44 +7,18 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use idlewatch_protocol::Snapshot;
 use idlewatch_server::App;
-use idlewatch_server::auth::{Auth, RoleTokens};
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
-use idlewatch_store::{OpenOptions, Store};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const VIEWER: &str = "viewer-token-0123456789";
-const AGENT: &str = "agent-token-01234567890";
+mod common;
 
 fn state() -> AppState {
-    let (store, writer) = Store::in_memory(&OpenOptions::default()).unwrap();
-    // The writer thread lives as long as the test process; each test has its own store.
-    std::mem::forget(writer);
-    AppState::new(
-        Config::default(),
-        Auth::Tokens(RoleTokens {
-            agent_token: AGENT.to_owned(),
-            viewer_token: VIEWER.to_owned(),
-            admin_token: "admin-token-0123456789".to_owned(),
-        }),
-        store,
-    )
+    common::state_with(Config::default())
 }
 
-/// Stores a snapshot as the ingest path does, and waits for the commit.
-fn store(state: &AppState, text: &str, received_ms: i64) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    state
-        .store
-        .try_append(
-            Arc::new(Snapshot::parse(text).unwrap()),
-            received_ms,
-            Box::new(move |r| tx.send(r.is_ok()).unwrap()),
-        )
-        .unwrap();
-    assert!(rx.recv().unwrap());
-}
+use common::{AGENT, VIEWER, store};
 
 async fn call(
     state: &AppState,

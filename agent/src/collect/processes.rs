@@ -56,14 +56,7 @@ impl SysinfoProcesses {
     /// # Errors
     /// When the system cannot be read at all.
     pub fn new() -> Result<Self, String> {
-        let system = System::new_with_specifics(
-            RefreshKind::nothing()
-                .with_cpu(CpuRefreshKind::nothing().with_usage())
-                .with_memory(MemoryRefreshKind::nothing().with_ram()),
-        )
-        .map_err(|e| format!("cannot read the process list: {e}"))?;
-        let users = Users::new_with_refreshed_list()
-            .map_err(|e| format!("cannot read the user list: {e}"))?;
+        let (system, users) = machine()?;
         let mut me = Self {
             system,
             users,
@@ -74,6 +67,7 @@ impl SysinfoProcesses {
     }
 
     fn refresh(&mut self) {
+        // Whole-machine CPU and memory are refreshed by `machine_load`.
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
@@ -83,8 +77,6 @@ impl SysinfoProcesses {
                 .with_user(UpdateKind::OnlyIfNotSet)
                 .without_tasks(),
         );
-        self.system.refresh_cpu_usage();
-        self.system.refresh_memory();
     }
 
     fn user_name(&mut self, uid: &sysinfo::Uid) -> Option<String> {
@@ -132,17 +124,42 @@ impl ProcessSource for SysinfoProcesses {
             })
             .collect();
         processes.sort_unstable_by_key(|p| p.pid);
-        let total = self.system.total_memory();
+        let (cpu_percent, memory_percent) = machine_load(&mut self.system);
         SystemSample {
             processes,
-            cpu_percent: round1(f64::from(self.system.global_cpu_usage())),
-            memory_percent: if total == 0 {
-                0.0
-            } else {
-                round1(self.system.used_memory() as f64 * 100.0 / total as f64)
-            },
+            cpu_percent,
+            memory_percent,
         }
     }
+}
+
+/// sysinfo's view of the whole machine (CPU and memory only) and its user list.
+///
+/// # Errors
+/// When either cannot be read.
+pub(super) fn machine() -> Result<(System, Users), String> {
+    let system = System::new_with_specifics(
+        RefreshKind::nothing()
+            .with_cpu(CpuRefreshKind::nothing().with_usage())
+            .with_memory(MemoryRefreshKind::nothing().with_ram()),
+    )
+    .map_err(|e| format!("cannot read the system figures: {e}"))?;
+    let users =
+        Users::new_with_refreshed_list().map_err(|e| format!("cannot read the user list: {e}"))?;
+    Ok((system, users))
+}
+
+/// Whole-machine CPU and memory use now, percent.
+pub(super) fn machine_load(system: &mut System) -> (f64, f64) {
+    system.refresh_cpu_usage();
+    system.refresh_memory();
+    let total = system.total_memory();
+    let memory = if total == 0 {
+        0.0
+    } else {
+        round1(system.used_memory() as f64 * 100.0 / total as f64)
+    };
+    (round1(f64::from(system.global_cpu_usage())), memory)
 }
 
 /// One decimal: what people read, and what keeps snapshots small and stable.

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::time::Instant;
 
-use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System, Users};
+use sysinfo::{System, Users};
 
-use super::processes::{ProcessInfo, ProcessSource, SystemSample, round1};
+use super::processes::{ProcessInfo, ProcessSource, SystemSample, machine, machine_load, round1};
 
 /// Reads `/proc`, plus sysinfo for the whole machine's CPU and memory.
 pub struct ProcFs {
@@ -67,14 +67,7 @@ impl ProcFs {
     /// When `/proc` or the system figures cannot be read.
     pub fn new() -> Result<Self, String> {
         std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
-        let system = System::new_with_specifics(
-            RefreshKind::nothing()
-                .with_cpu(CpuRefreshKind::nothing().with_usage())
-                .with_memory(MemoryRefreshKind::nothing().with_ram()),
-        )
-        .map_err(|e| format!("cannot read the system figures: {e}"))?;
-        let users = Users::new_with_refreshed_list()
-            .map_err(|e| format!("cannot read the user list: {e}"))?;
+        let (system, users) = machine()?;
         let mut me = Self {
             system,
             users,
@@ -176,17 +169,11 @@ impl ProcessSource for ProcFs {
         processes.sort_unstable_by_key(|p| p.pid);
         self.previous = current;
         self.previous_at = Some(now);
-        self.system.refresh_cpu_usage();
-        self.system.refresh_memory();
-        let total = self.system.total_memory();
+        let (cpu_percent, memory_percent) = machine_load(&mut self.system);
         SystemSample {
             processes,
-            cpu_percent: round1(f64::from(self.system.global_cpu_usage())),
-            memory_percent: if total == 0 {
-                0.0
-            } else {
-                round1(self.system.used_memory() as f64 * 100.0 / total as f64)
-            },
+            cpu_percent,
+            memory_percent,
         }
     }
 }
