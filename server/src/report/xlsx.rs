@@ -50,6 +50,8 @@ pub struct ExportCounts {
 }
 
 const HOUR_MS: f64 = 3_600_000.0;
+/// Snapshots read from the store at a time: a page holds their JSON (~30 KB each) in memory.
+const EXPORT_PAGE: usize = 128;
 const SNAPSHOT_COLUMNS: [&str; 9] = [
     "Received",
     "Captured",
@@ -204,7 +206,7 @@ where
                 host: host.clone(),
                 from_ms: Some(request.from_ms),
                 to_ms: Some(request.to_ms),
-                limit: 2_000,
+                limit: EXPORT_PAGE,
                 after,
             }) {
                 Ok(page) => page,
