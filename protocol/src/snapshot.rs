@@ -138,6 +138,17 @@ fn not_an_object(what: &str) -> SnapshotError {
     )
 }
 
+impl SnapshotFields {
+    /// The known fields of a snapshot's JSON text, validated, without keeping the text: for
+    /// readers of stored snapshots (reports) that need the fields only.
+    ///
+    /// # Errors
+    /// A [`SnapshotError`] naming the first rule the text breaks.
+    pub fn parse(text: &str) -> Result<Self, SnapshotError> {
+        parse_fields(text)
+    }
+}
+
 fn parse_fields(text: &str) -> Result<SnapshotFields, SnapshotError> {
     // Valid snapshots (nearly all) take the fast path; only a failure is parsed again with
     // path tracking, to name the field at fault.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use idlewatch_protocol::{Snapshot, WatchedState};
+use idlewatch_protocol::{SnapshotFields, WatchedState};
 use idlewatch_store::{HistoryQuery, Store};
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
@@ -124,8 +124,8 @@ fn app_columns(store: &Store, request: &ExportRequest) -> Result<Vec<String>, Er
         });
         if let Ok(page) = page {
             for s in &page.snapshots {
-                if let Ok(snap) = Snapshot::parse(&s.json) {
-                    apps.extend(snap.fields().watched_apps().into_iter().map(|(n, _)| n));
+                if let Ok(fields) = SnapshotFields::parse(&s.json) {
+                    apps.extend(fields.watched_apps().into_iter().map(|(n, _)| n));
                 }
             }
         }
@@ -215,10 +215,10 @@ where
             };
             let sheet = workbook.worksheet_from_index(0)?;
             for stored in &page.snapshots {
-                let Ok(snapshot) = Snapshot::parse(&stored.json) else {
+                // One parse of the known fields: the text itself is not needed here.
+                let Ok(f) = SnapshotFields::parse(&stored.json) else {
                     continue;
                 };
-                let f = snapshot.fields();
                 let watched = f.watched_apps();
                 let r = snapshot_row;
                 sheet.write_number_with_format(
