@@ -302,14 +302,15 @@ fn watched_apps_get_their_state_from_real_processes() {
             "--watch",
             "absent=nothere",
             "--busy-cpu",
-            "20",
+            "5",
         ],
         &[],
     );
     let watched = &snapshot["watched"];
     assert_eq!(watched["solver"]["state"], "computing", "{watched}");
+    // A busy loop gets well over 5 % of a core even on a loaded 2-core machine.
     assert!(
-        watched["solver"]["cpu_percent"].as_f64().unwrap() >= 20.0,
+        watched["solver"]["cpu_percent"].as_f64().unwrap() >= 5.0,
         "{watched}"
     );
     assert_eq!(
