@@ -3,14 +3,10 @@
 
 use std::io::Cursor;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
-use http_body_util::BodyExt;
-use idlewatch_server::App;
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
-use tower::ServiceExt;
 
 mod common;
 
@@ -31,29 +27,7 @@ async fn get(
     path: &str,
     token: &str,
 ) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
-    let request = Request::get(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let response = App::new(state.clone())
-        .router
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
+    common::call(state, common::get_request(path, Some(token))).await
 }
 
 /// pc-1: active 09:00–10:00 with Ansys interactive; pc-2: idle 09:00–09:30 with Ansys open.

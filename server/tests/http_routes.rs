@@ -3,14 +3,11 @@
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Request, StatusCode};
 use idlewatch_protocol::Snapshot;
-use idlewatch_server::App;
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 mod common;
 
@@ -20,31 +17,17 @@ fn state() -> AppState {
 
 use common::{AGENT, VIEWER, store};
 
+/// [`common::call`] with the body as text.
 async fn call(
     state: &AppState,
     request: Request<Body>,
 ) -> (StatusCode, Vec<(String, String)>, String) {
-    let response = App::new(state.clone())
-        .router
-        .oneshot(request)
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-        .collect();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    let (status, headers, body) = common::call(state, request).await;
+    (status, headers, String::from_utf8(body).unwrap())
 }
 
 fn get(path: &str, token: Option<&str>) -> Request<Body> {
-    let mut builder = Request::get(path);
-    if let Some(t) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    builder.body(Body::empty()).unwrap()
+    common::get_request(path, token)
 }
 
 fn record(state: &AppState, text: &str) {

@@ -87,20 +87,10 @@ async fn export(
         let store = store.clone();
         tokio::task::spawn_blocking(move || store.host_names())
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ErrorCode::Internal,
-                    "export failed",
-                )
-            })?
+            .map_err(|_| ApiError::internal("export failed"))?
             .map_err(|e| {
                 error!("export: cannot list hosts: {e}");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::Unavailable,
-                    "the store cannot be read right now",
-                )
+                ApiError::unavailable("the store cannot be read right now")
             })?
     };
     for host in &wanted {
@@ -154,20 +144,10 @@ async fn export(
         Ok(file)
     })
     .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "export failed",
-        )
-    })?
+    .map_err(|_| ApiError::internal("export failed"))?
     .map_err(|e| {
         error!("XLSX export failed: {e}");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "the export failed; see the server log",
-        )
+        ApiError::unavailable("the export failed; see the server log")
     })?;
     let name = format!(
         "idlewatch-{}-{}.xlsx",

@@ -105,11 +105,7 @@ async fn history(
         .await
         .map_err(|e| {
             error!("history query task failed: {e}");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "history query failed",
-            )
+            ApiError::internal("history query failed")
         })?;
     let page = match page {
         Ok(page) => page,
@@ -124,9 +120,7 @@ async fn history(
         }
         Err(e) => {
             error!(%host, "history query failed: {e}");
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unavailable,
+            return Err(ApiError::unavailable(
                 "the store cannot be read right now; see the server log",
             ));
         }

@@ -6,11 +6,16 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
 use idlewatch_protocol::Snapshot;
+use idlewatch_server::App;
 use idlewatch_server::auth::{Auth, RoleTokens};
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
 use idlewatch_store::{OpenOptions, Store};
+use tower::ServiceExt;
 
 /// The agent token of [`state_with`].
 pub const AGENT: &str = "agent-token-01234567890";
@@ -47,4 +52,39 @@ pub fn store(state: &AppState, text: &str, received_ms: i64) {
         )
         .unwrap();
     assert!(rx.recv().unwrap());
+}
+
+/// A GET request, with a bearer token when given.
+pub fn get_request(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(t) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// Runs `request` through the app: status, headers and body.
+pub async fn call(
+    state: &AppState,
+    request: Request<Body>,
+) -> (StatusCode, Vec<(String, String)>, Vec<u8>) {
+    let response = App::new(state.clone())
+        .router
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
 }
