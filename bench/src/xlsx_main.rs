@@ -92,11 +92,10 @@ fn bound_to_data(store: &Store, mut request: ExportRequest) -> anyhow::Result<Ex
         if let Some(s) = page.snapshots.first() {
             first = first.min(s.captured_ms);
         }
-        if let Some(latest) = store
-            .latest_per_host()?
-            .into_iter()
-            .find(|l| &l.host == host)
-        {
+    }
+    // Every host's latest snapshot, read once.
+    for latest in store.latest_per_host()? {
+        if request.hosts.contains(&latest.host) {
             last = last.max(latest.snapshot.captured_ms);
         }
     }

@@ -10,12 +10,24 @@ use crate::auth::Role;
 use crate::presented::token_from_parts;
 use crate::state::AppState;
 
-fn role_of(parts: &Parts, state: &AppState) -> Result<Role, ApiError> {
+/// The caller's role if it passes `allowed`: 401 without a valid token, 403 with `denied`
+/// (given the role's name) otherwise. Both count in `idlewatch_http_refused_total`.
+fn require(
+    parts: &Parts,
+    state: &AppState,
+    allowed: fn(Role) -> bool,
+    denied: fn(&str) -> String,
+) -> Result<Role, ApiError> {
     let token = token_from_parts(parts);
-    state.auth.role_for(token.as_deref()).map_err(|refusal| {
+    let checked = match state.auth.role_for(token.as_deref()) {
+        Err(refusal) => Err(ApiError::unauthorized(refusal.to_string())),
+        Ok(role) if allowed(role) => Ok(role),
+        Ok(role) => Err(ApiError::forbidden(denied(role.as_str()))),
+    };
+    if checked.is_err() {
         state.metrics.http_refused.fetch_add(1, Relaxed);
-        ApiError::unauthorized(refusal.to_string())
-    })
+    }
+    checked
 }
 
 /// The caller holds the viewer or admin token.
@@ -26,16 +38,10 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let role = role_of(parts, state)?;
-        if role.can_view() {
-            Ok(Self)
-        } else {
-            state.metrics.http_refused.fetch_add(1, Relaxed);
-            Err(ApiError::forbidden(format!(
-                "the {} token may not read; use the viewer or admin token",
-                role.as_str()
-            )))
-        }
+        require(parts, state, Role::can_view, |role| {
+            format!("the {role} token may not read; use the viewer or admin token")
+        })
+        .map(|_| Self)
     }
 }
 
@@ -47,15 +53,9 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let role = role_of(parts, state)?;
-        if role.can_admin() {
-            Ok(Self)
-        } else {
-            state.metrics.http_refused.fetch_add(1, Relaxed);
-            Err(ApiError::forbidden(format!(
-                "the {} token may not do this; exports need the admin token",
-                role.as_str()
-            )))
-        }
+        require(parts, state, Role::can_admin, |role| {
+            format!("the {role} token may not do this; exports need the admin token")
+        })
+        .map(|_| Self)
     }
 }
