@@ -35,6 +35,10 @@ pub enum ErrorCode {
     Unavailable,
     /// A server-side fault; details are in the server log.
     Internal,
+    /// An outside service the server depends on (Google Sheets) failed or refused.
+    Upstream,
+    /// The feature asked for is not configured on this server.
+    NotConfigured,
 }
 
 impl ErrorCode {
@@ -55,6 +59,8 @@ impl ErrorCode {
             Self::BadRequest => "bad_request",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
+            Self::Upstream => "upstream",
+            Self::NotConfigured => "not_configured",
         }
     }
 }

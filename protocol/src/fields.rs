@@ -131,6 +131,19 @@ pub enum WatchedState {
     NotRunning,
 }
 
+impl WatchedState {
+    /// The state as it appears on the wire (`interactive`, `computing`, `idle`, `not_running`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interactive => "interactive",
+            Self::Computing => "computing",
+            Self::Idle => "idle",
+            Self::NotRunning => "not_running",
+        }
+    }
+}
+
 impl SnapshotFields {
     /// Idle seconds from `idle_seconds`, or from the legacy `idle_time`.
     #[must_use]

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod presented;
 pub mod registry;
 pub mod report;
+pub mod sheets;
 pub mod socket;
 pub mod state;
 
@@ -137,7 +138,8 @@ pub async fn run(
         app.io.clone(),
         app.state.clone(),
     ));
-    let background = [pruning, agent_lists];
+    let uploads = tokio::spawn(sheets::schedule(app.state.clone()));
+    let background = [pruning, agent_lists, uploads];
     tokio::select! {
         result = &mut server => {
             background.iter().for_each(tokio::task::JoinHandle::abort);

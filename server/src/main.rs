@@ -114,6 +114,15 @@ fn start(args: Args) -> anyhow::Result<()> {
         );
     }
     let state = AppState::new(config, auth, store);
+    if let Some(e) = state.sheets.setup_error() {
+        anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");
+    }
+    if let Some(email) = state.sheets.status().service_account {
+        info!(
+            "Google Sheets uploads every {:?} as {email} (share the spreadsheet with it)",
+            state.config.sheets.interval
+        );
+    }
     let restored = restore_live_state(&state).context("cannot read the store")?;
     info!(
         "store {} open: {restored} hosts restored",

@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
+use crate::sheets::Sheets;
 
 /// Cheap to clone; everything inside is shared.
 #[derive(Clone)]
@@ -30,13 +31,17 @@ pub struct Inner {
     pub agent_list_dirty: tokio::sync::Notify,
     /// When the server started.
     pub started: Instant,
+    /// The Google Sheets uploader.
+    pub sheets: Sheets,
 }
 
 impl AppState {
     /// Fresh state for a server starting now.
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
+        let sheets = Sheets::new(&config);
         Self(Arc::new(Inner {
+            sheets,
             config,
             auth,
             registry: HostRegistry::new(),
@@ -52,6 +57,18 @@ impl AppState {
     /// Marks the agent list as changed; dashboards get it shortly.
     pub fn agent_list_changed(&self) {
         self.agent_list_dirty.notify_one();
+    }
+
+    /// A host's group: the first `[report.groups]` entry listing it, else its own `group`.
+    #[must_use]
+    pub fn host_group(&self, host: &str) -> Option<String> {
+        self.config
+            .report
+            .groups
+            .iter()
+            .find(|(_, hosts)| hosts.iter().any(|h| h == host))
+            .map(|(g, _)| g.clone())
+            .or_else(|| self.registry.group_of(host))
     }
 }
 

@@ -42,15 +42,38 @@ impl HttpAnswer {
 /// On connection failure or a malformed response.
 #[must_use]
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpAnswer {
+    request(addr, "GET", path, headers, None)
+}
+
+/// Any request, with an optional JSON body; waits up to 60 s for the answer.
+///
+/// # Panics
+/// On connection failure or a malformed response.
+#[must_use]
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json_body: Option<&str>,
+) -> HttpAnswer {
     let mut stream = TcpStream::connect(addr).expect("connect to server");
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    let body = json_body.unwrap_or_default();
+    if json_body.is_some() || method != "GET" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
     request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).expect("send request");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");

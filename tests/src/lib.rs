@@ -7,12 +7,13 @@
 //! `scripts/install-test-deps`.
 
 mod agent;
+pub mod google;
 mod http;
 mod peer;
 mod server;
 
 pub use agent::{Agent, once, spooled};
-pub use http::{HttpAnswer, get};
+pub use http::{HttpAnswer, get, request};
 pub use peer::{Connect, Peer, PeerKind};
 pub use server::{Server, Tokens};
 

@@ -19,7 +19,6 @@ use tracing::{error, info};
 
 use super::access::Admin;
 use super::error::ApiError;
-use crate::report::hours::OpenHours;
 use crate::report::usage::Rules;
 use crate::report::xlsx::{ExportRequest, write_report};
 use crate::state::AppState;
@@ -33,16 +32,6 @@ const WEEK_MS: i64 = 7 * 86_400_000;
 
 fn bad(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
-
-/// The report rules from `[report]` (validated at start).
-pub fn rules(state: &AppState) -> Rules {
-    let report = &state.config.report;
-    Rules {
-        interval_ms: i64::try_from(report.interval.as_millis()).unwrap_or(5_000),
-        time_zone: TimeZone::get(&report.time_zone).unwrap_or(TimeZone::UTC),
-        open: OpenHours::parse(&report.open_hours).unwrap_or_default(),
-    }
 }
 
 fn local_date(ms: i64, tz: &TimeZone) -> String {
@@ -81,7 +70,7 @@ async fn export(
         .collect();
     let group = value("group").map(str::to_owned);
     let store = state.store.clone();
-    let rules = rules(&state);
+    let rules = Rules::from_config(&state.config.report);
     let tz = rules.time_zone.clone();
     let known = {
         let store = store.clone();

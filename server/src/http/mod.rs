@@ -5,11 +5,12 @@ mod dashboard;
 mod data;
 mod error;
 mod export;
+mod exports;
 mod history;
 mod hosts;
 mod metrics;
 mod root;
-mod timefmt;
+pub mod timefmt;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(dashboard::routes())
         .merge(export::routes())
+        .merge(exports::routes())
         .fallback(error::fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

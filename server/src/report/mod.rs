@@ -2,8 +2,13 @@
 //!
 //! - [`hours`]: the lab's opening hours (`Mon-Fri 08:00-22:00; Sat 09:00-13:00`);
 //! - [`usage`]: per host per local day, the time active, idle and offline, the time of each
-//!   watched application in each state, and utilization as a share of opening hours.
+//!   watched application in each state, and utilization as a share of opening hours;
+//! - [`scan`]: a host's stored snapshots over a range, page by page;
+//! - [`daily`]: many hosts' usage over whole local days (Sheets, the usage API);
+//! - [`xlsx`]: the XLSX workbook.
 
+pub mod daily;
 pub mod hours;
+pub mod scan;
 pub mod usage;
 pub mod xlsx;

@@ -6,11 +6,12 @@
 
 use std::collections::BTreeSet;
 
-use idlewatch_protocol::{SnapshotFields, WatchedState};
+use idlewatch_protocol::SnapshotFields;
 use idlewatch_store::{HistoryQuery, Store};
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
+use super::scan::each_snapshot;
 use super::usage::{DayUsage, Point, Rules, host_days};
 
 /// What to export.
@@ -50,8 +51,6 @@ pub struct ExportCounts {
 }
 
 const HOUR_MS: f64 = 3_600_000.0;
-/// Snapshots read from the store at a time: a page holds their JSON (~30 KB each) in memory.
-const EXPORT_PAGE: usize = 128;
 const SNAPSHOT_COLUMNS: [&str; 9] = [
     "Received",
     "Captured",
@@ -133,16 +132,6 @@ fn app_columns(store: &Store, request: &ExportRequest) -> Result<Vec<String>, Er
     Ok(apps.into_iter().collect())
 }
 
-fn state_name(state: Option<WatchedState>) -> &'static str {
-    match state {
-        Some(WatchedState::Interactive) => "interactive",
-        Some(WatchedState::Computing) => "computing",
-        Some(WatchedState::Idle) => "idle",
-        Some(WatchedState::NotRunning) => "not_running",
-        None => "",
-    }
-}
-
 /// Writes the report for `request` into `out`.
 ///
 /// # Errors
@@ -200,84 +189,42 @@ where
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
         let mut points = Vec::new();
-        let mut after = None;
-        loop {
-            let page = match store.history(&HistoryQuery {
-                host: host.clone(),
-                from_ms: Some(request.from_ms),
-                to_ms: Some(request.to_ms),
-                limit: EXPORT_PAGE,
-                after,
-            }) {
-                Ok(page) => page,
-                Err(idlewatch_store::Error::UnknownHost(_)) => break,
-                Err(e) => return Err(e.into()),
-            };
-            let sheet = workbook.worksheet_from_index(0)?;
-            for stored in &page.snapshots {
-                // One parse of the known fields: the text itself is not needed here.
-                let Ok(f) = SnapshotFields::parse(&stored.json) else {
-                    continue;
-                };
-                let watched = f.watched_apps();
-                let r = snapshot_row;
-                sheet.write_number_with_format(
-                    r,
-                    0,
-                    excel_date(stored.received_ms, tz),
-                    &datetime,
-                )?;
-                sheet.write_number_with_format(
-                    r,
-                    1,
-                    excel_date(stored.captured_ms, tz),
-                    &datetime,
-                )?;
-                sheet.write_string(r, 2, host)?;
-                if let Some(idle) = f.idle() {
-                    sheet.write_number(r, 3, idle)?;
-                }
-                if let Some(active) = f.user_active {
-                    sheet.write_boolean(r, 4, active)?;
-                }
-                if let Some(cpu) = f.cpu_percent {
-                    sheet.write_number(r, 5, cpu)?;
-                }
-                if let Some(mem) = f.memory_percent {
-                    sheet.write_number(r, 6, mem)?;
-                }
-                if let Some(fg) = &f.foreground_process {
-                    sheet.write_string(r, 7, fg)?;
-                }
-                if let Some(n) = f.processes() {
-                    sheet.write_number(r, 8, n as f64)?;
-                }
-                for (i, app) in apps.iter().enumerate() {
-                    let state = watched
-                        .iter()
-                        .find(|(n, _)| n == app)
-                        .and_then(|(_, w)| w.state);
-                    if state.is_some() {
-                        let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
-                        sheet.write_string(r, col, state_name(state))?;
-                    }
-                }
-                snapshot_row += 1;
-                counts.snapshots += 1;
-                points.push(Point {
-                    at_ms: stored.captured_ms,
-                    user_active: f.user_active.unwrap_or(false),
-                    apps: watched
-                        .into_iter()
-                        .filter_map(|(n, w)| Some((n, w.state?)))
-                        .collect(),
-                });
+        let sheet = workbook.worksheet_from_index(0)?;
+        each_snapshot(store, host, request.from_ms, request.to_ms, |stored, f| {
+            let r = snapshot_row;
+            sheet.write_number_with_format(r, 0, excel_date(stored.received_ms, tz), &datetime)?;
+            sheet.write_number_with_format(r, 1, excel_date(stored.captured_ms, tz), &datetime)?;
+            sheet.write_string(r, 2, host)?;
+            if let Some(idle) = f.idle() {
+                sheet.write_number(r, 3, idle)?;
             }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
+            if let Some(active) = f.user_active {
+                sheet.write_boolean(r, 4, active)?;
             }
-        }
+            if let Some(cpu) = f.cpu_percent {
+                sheet.write_number(r, 5, cpu)?;
+            }
+            if let Some(mem) = f.memory_percent {
+                sheet.write_number(r, 6, mem)?;
+            }
+            if let Some(fg) = &f.foreground_process {
+                sheet.write_string(r, 7, fg)?;
+            }
+            if let Some(n) = f.processes() {
+                sheet.write_number(r, 8, n as f64)?;
+            }
+            let point = Point::of(stored.captured_ms, &f);
+            for (i, app) in apps.iter().enumerate() {
+                if let Some((_, state)) = point.apps.iter().find(|(n, _)| n == app) {
+                    let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
+                    sheet.write_string(r, col, state.as_str())?;
+                }
+            }
+            snapshot_row += 1;
+            counts.snapshots += 1;
+            points.push(point);
+            Ok::<(), Error>(())
+        })?;
         let days = host_days(&points, request.from_ms, request.to_ms, rules)?;
         let (mut active, mut idle, mut offline) = (0.0, 0.0, 0.0);
         {

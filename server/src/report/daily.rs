@@ -1,0 +1,79 @@
+//! Utilization of many hosts over whole local days, read from the store: the rows of the
+//! Sheets `Utilization` tab and of `GET /api/v1/usage`. One host's points are held at a time.
+
+use idlewatch_store::Store;
+use jiff::civil::Date;
+
+use super::scan::{each_snapshot, first_capture};
+use super::usage::{DayUsage, Point, Rules, host_days};
+
+/// Why a report could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store could not be read.
+    #[error("reading the store: {0}")]
+    Store(#[from] idlewatch_store::Error),
+    /// A time outside the time zone library's range.
+    #[error("time conversion: {0}")]
+    Time(#[from] jiff::Error),
+}
+
+/// One host's days.
+#[derive(Debug, Clone)]
+pub struct HostDays {
+    /// The host.
+    pub host: String,
+    /// Its days, in order; none before the host's first snapshot.
+    pub days: Vec<DayUsage>,
+}
+
+/// The epoch ms where local date `date` starts in the rules' time zone.
+///
+/// # Errors
+/// A date outside the time zone library's range.
+pub fn day_start_ms(date: Date, rules: &Rules) -> Result<i64, jiff::Error> {
+    Ok(date
+        .to_zoned_datetime(rules.time_zone.clone())?
+        .timestamp()
+        .as_millisecond())
+}
+
+/// Per host, each local day from `first` to `last` (inclusive) — skipping the days before the
+/// host's first stored snapshot, and hosts with no snapshot by the end of `last`.
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn usage_by_day(
+    store: &Store,
+    hosts: &[String],
+    first: Date,
+    last: Date,
+    rules: &Rules,
+) -> Result<Vec<HostDays>, Error> {
+    let from_ms = day_start_ms(first, rules)?;
+    let to_ms = day_start_ms(last.tomorrow()?, rules)?;
+    let mut out = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let Some(first_ms) = first_capture(store, host)? else {
+            continue;
+        };
+        if first_ms >= to_ms {
+            continue;
+        }
+        let mut points = Vec::new();
+        each_snapshot(store, host, from_ms, to_ms, |stored, fields| {
+            points.push(Point::of(stored.captured_ms, &fields));
+            Ok::<(), Error>(())
+        })?;
+        let mut days = host_days(&points, from_ms, to_ms, rules)?;
+        let first_day = jiff::Timestamp::from_millisecond(first_ms)?
+            .to_zoned_datetime(rules.time_zone.clone())
+            .date();
+        days.retain(|d| d.date >= first_day);
+        out.push(HostDays {
+            host: host.clone(),
+            days,
+        });
+    }
+    Ok(out)
+}

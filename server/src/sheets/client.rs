@@ -1,0 +1,389 @@
+//! The Sheets REST v4 client: a cached OAuth access token, JSON requests with retries (see
+//! [`super::retry`]), and Google's error answers turned into one line that names the cause.
+//! It counts the requests and retries of each run.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::credentials::{SPREADSHEETS_SCOPE, ServiceAccount};
+use super::error::SheetsError;
+use super::retry;
+
+/// A token is renewed this long before Google says it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(120);
+
+struct CachedToken {
+    value: String,
+    renew_at: Instant,
+}
+
+/// Requests and retries made since the last [`Google::take_counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// HTTP requests sent to the Sheets API (token requests not included).
+    pub requests: u32,
+    /// Of those, repeated attempts after a 429, 5xx or network failure.
+    pub retries: u32,
+    /// Requests to the token endpoint.
+    pub token_requests: u32,
+}
+
+/// One spreadsheet on one Sheets API, as one service account.
+pub struct Google {
+    http: reqwest::Client,
+    account: ServiceAccount,
+    spreadsheet: Url,
+    spreadsheet_id: String,
+    max_attempts: u32,
+    token: Mutex<Option<CachedToken>>,
+    requests: AtomicU32,
+    retries: AtomicU32,
+    token_requests: AtomicU32,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// The two error shapes Google uses: `{"error": {"code", "message", "status"}}` for APIs,
+/// `{"error": "invalid_grant", "error_description": "..."}` for the token endpoint.
+fn google_reason(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        let text: String = body.chars().take(200).collect();
+        return text.trim().to_owned();
+    };
+    match v.get("error") {
+        Some(Value::Object(e)) => {
+            let status = e.get("status").and_then(Value::as_str).unwrap_or_default();
+            let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
+            format!("{status} {message}").trim().to_owned()
+        }
+        Some(Value::String(code)) => {
+            let description = v
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!("{code} {description}").trim().to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+impl Google {
+    /// A client for `spreadsheet_id` under `api_base`.
+    ///
+    /// # Errors
+    /// When `api_base` is not a URL or the HTTP client cannot be built.
+    pub fn new(
+        account: ServiceAccount,
+        api_base: &str,
+        spreadsheet_id: &str,
+        request_timeout: Duration,
+        max_attempts: u32,
+    ) -> Result<Self, SheetsError> {
+        let mut spreadsheet = Url::parse(api_base.trim_end_matches('/'))
+            .map_err(|e| SheetsError::Local(format!("sheets.api_base {api_base:?}: {e}")))?;
+        spreadsheet
+            .path_segments_mut()
+            .map_err(|()| {
+                SheetsError::Local(format!("sheets.api_base {api_base:?} is not usable"))
+            })?
+            .pop_if_empty()
+            .extend(["v4", "spreadsheets", spreadsheet_id]);
+        let http = reqwest::Client::builder()
+            .timeout(request_timeout)
+            .connect_timeout(request_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("idlewatch-server/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| SheetsError::Local(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            account,
+            spreadsheet,
+            spreadsheet_id: spreadsheet_id.to_owned(),
+            max_attempts: max_attempts.max(1),
+            token: Mutex::new(None),
+            requests: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
+            token_requests: AtomicU32::new(0),
+        })
+    }
+
+    /// The service account's email (the spreadsheet must be shared with it).
+    #[must_use]
+    pub fn account_email(&self) -> &str {
+        &self.account.client_email
+    }
+
+    /// The counts since the last call, and resets them.
+    pub fn take_counts(&self) -> Counts {
+        Counts {
+            requests: self.requests.swap(0, Ordering::Relaxed),
+            retries: self.retries.swap(0, Ordering::Relaxed),
+            token_requests: self.token_requests.swap(0, Ordering::Relaxed),
+        }
+    }
+
+    /// The spreadsheet's address with `tail` as further path segments.
+    #[must_use]
+    pub fn url(&self, tail: &[&str]) -> Url {
+        let mut url = self.spreadsheet.clone();
+        if let Some(last) = tail.first()
+            && last.starts_with(':')
+        {
+            // `{id}:batchUpdate` is one segment.
+            let id = format!("{}{last}", self.spreadsheet_id);
+            url.path_segments_mut()
+                .map(|mut s| {
+                    s.pop().push(&id).extend(&tail[1..]);
+                })
+                .ok();
+            return url;
+        }
+        url.path_segments_mut()
+            .map(|mut s| {
+                s.extend(tail);
+            })
+            .ok();
+        url
+    }
+
+    async fn access_token(&self) -> Result<String, SheetsError> {
+        let mut cached = self.token.lock().await;
+        if let Some(t) = cached.as_ref()
+            && Instant::now() < t.renew_at
+        {
+            return Ok(t.value.clone());
+        }
+        let fresh = self.fetch_token().await?;
+        let value = fresh.access_token.clone();
+        let lifetime = Duration::from_secs(fresh.expires_in.unwrap_or(3600));
+        *cached = Some(CachedToken {
+            value: fresh.access_token,
+            renew_at: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN),
+        });
+        Ok(value)
+    }
+
+    async fn forget_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    async fn fetch_token(&self) -> Result<TokenAnswer, SheetsError> {
+        let uri = &self.account.token_uri;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+            let assertion = self
+                .account
+                .assertion(SPREADSHEETS_SCOPE, now)
+                .map_err(SheetsError::Credentials)?;
+            self.token_requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(uri)
+                .form(&[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                    ("assertion", assertion.as_str()),
+                ])
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(answer) if answer.status().is_success() => {
+                    return answer.json::<TokenAnswer>().await.map_err(|e| {
+                        SheetsError::Unreachable(format!(
+                            "the token endpoint {uri} answered something that is not a token: {e}"
+                        ))
+                    });
+                }
+                Ok(answer) if !retry::retryable(answer.status()) => {
+                    let status = answer.status();
+                    let reason = google_reason(&answer.text().await.unwrap_or_default());
+                    return Err(SheetsError::Credentials(format!(
+                        "the token endpoint {uri} refused the service-account key of {} ({} \
+                         {reason}): the key may have been deleted or disabled (download a new \
+                         one into sheets.credentials_file), or this machine's clock is wrong",
+                        self.account.client_email,
+                        status.as_u16()
+                    )));
+                }
+                Ok(answer) => {
+                    let status = answer.status();
+                    let headers = answer.headers().clone();
+                    let reason = google_reason(&answer.text().await.unwrap_or_default());
+                    (format!("{} {reason}", status.as_u16()), Some(headers))
+                }
+                Err(e) => (describe(&e), None),
+            };
+            self.give_up_or_wait(attempt, uri.as_str(), failure).await?;
+        }
+    }
+
+    /// Waits before the next attempt, or fails when the attempts are spent.
+    async fn give_up_or_wait(
+        &self,
+        attempt: u32,
+        what: &str,
+        (reason, headers): (String, Option<reqwest::header::HeaderMap>),
+    ) -> Result<(), SheetsError> {
+        if attempt >= self.max_attempts {
+            return Err(SheetsError::Unreachable(format!(
+                "{what}: still failing after {attempt} attempts ({}); the next run tries again",
+                reason.trim()
+            )));
+        }
+        let pause = retry::pause(attempt, headers.as_ref(), SystemTime::now());
+        if pause > retry::MAX_RETRY_AFTER {
+            return Err(SheetsError::Unreachable(format!(
+                "{what}: Google asks to wait {}s ({}); the next run tries again",
+                pause.as_secs(),
+                reason.trim()
+            )));
+        }
+        warn!(
+            "Sheets upload: {what} failed ({}), attempt {attempt} of {}; retrying in {:.1}s",
+            reason.trim(),
+            self.max_attempts,
+            pause.as_secs_f64()
+        );
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(pause).await;
+        Ok(())
+    }
+
+    /// Sends one API request (with retries) and returns its JSON answer.
+    ///
+    /// # Errors
+    /// A final refusal with its cause, or [`SheetsError::Unreachable`] when attempts run out.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<Value, SheetsError> {
+        let what = format!("{method} {}", url.path());
+        let mut attempt = 0;
+        let mut renewed = false;
+        loop {
+            attempt += 1;
+            let token = self.access_token().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            debug!("Sheets upload: {what}");
+            let failure = match request.send().await {
+                Ok(answer) if answer.status().is_success() => {
+                    return answer.json::<Value>().await.map_err(|e| {
+                        SheetsError::Unreachable(format!("{what}: unreadable answer: {e}"))
+                    });
+                }
+                Ok(answer) if answer.status() == StatusCode::UNAUTHORIZED && !renewed => {
+                    // The token was revoked or expired early: one retry with a fresh one.
+                    renewed = true;
+                    self.forget_token().await;
+                    attempt -= 1;
+                    continue;
+                }
+                Ok(answer) if !retry::retryable(answer.status()) => {
+                    let status = answer.status();
+                    let reason = google_reason(&answer.text().await.unwrap_or_default());
+                    return Err(SheetsError::Refused(self.explain(status, &reason)));
+                }
+                Ok(answer) => {
+                    let status = answer.status();
+                    let headers = answer.headers().clone();
+                    let reason = google_reason(&answer.text().await.unwrap_or_default());
+                    (format!("{} {reason}", status.as_u16()), Some(headers))
+                }
+                Err(e) => (describe(&e), None),
+            };
+            self.give_up_or_wait(attempt, &what, failure).await?;
+        }
+    }
+
+    /// One line naming the likely cause of a final 4xx.
+    fn explain(&self, status: StatusCode, reason: &str) -> String {
+        let id = &self.spreadsheet_id;
+        let code = status.as_u16();
+        match status {
+            StatusCode::FORBIDDEN => format!(
+                "Google refused access to spreadsheet {id} ({code} {reason}): share the \
+                 spreadsheet with {} as an Editor, and enable the Google Sheets API in the \
+                 service account's project",
+                self.account.client_email
+            ),
+            StatusCode::NOT_FOUND => format!(
+                "spreadsheet {id} was not found ({code} {reason}): check sheets.spreadsheet_id \
+                 (the part of the spreadsheet's address between /d/ and /edit)"
+            ),
+            StatusCode::UNAUTHORIZED => format!(
+                "Google did not accept the access token for {} ({code} {reason}): check the \
+                 service-account key and this machine's clock",
+                self.account.client_email
+            ),
+            _ => format!("Google refused the request for spreadsheet {id} ({code} {reason})"),
+        }
+    }
+}
+
+/// A network failure in a few words.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "no answer within sheets.request_timeout".to_owned()
+    } else if e.is_connect() {
+        format!("cannot connect: {}", root_cause(e))
+    } else {
+        root_cause(e)
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_of_googles_error_shapes() {
+        assert_eq!(
+            google_reason(
+                r#"{"error": {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}}"#
+            ),
+            "PERMISSION_DENIED The caller does not have permission"
+        );
+        assert_eq!(
+            google_reason(
+                r#"{"error": "invalid_grant", "error_description": "Invalid JWT Signature."}"#
+            ),
+            "invalid_grant Invalid JWT Signature."
+        );
+        assert_eq!(
+            google_reason("<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
+    }
+}

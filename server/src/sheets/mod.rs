@@ -1,0 +1,272 @@
+//! Google Sheets uploads (REST v4 over reqwest, no Google SDK): a `Status` tab rewritten with
+//! one row per host and a `Utilization` tab appended with one row per host per completed day,
+//! every `sheets.interval` and on demand (`POST /api/v1/exports/sheets`).
+//!
+//! Uploads run on their own task, one at a time, and only read the live state and the store:
+//! a slow or failing Google never delays ingest. The last result is kept for
+//! `GET /api/v1/exports/status`.
+//!
+//! - [`credentials`]: the service-account key and the signed token request;
+//! - [`client`]: the cached access token and requests with retries;
+//! - [`retry`]: what is retried and how long to wait;
+//! - [`rows`]: the rows of both tabs;
+//! - [`ledger`]: the last appended day, so no day is appended twice;
+//! - [`run`]: one upload in a constant number of requests.
+
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod ledger;
+pub mod retry;
+pub mod rows;
+pub mod run;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+use tracing::{error, info};
+
+use self::client::{Counts, Google};
+use self::credentials::ServiceAccount;
+pub use self::error::SheetsError;
+use self::run::Outcome;
+use crate::config::Config;
+use crate::http::timefmt::rfc3339;
+use crate::state::AppState;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The schedule.
+    Schedule,
+    /// `POST /api/v1/exports/sheets`.
+    Request,
+}
+
+/// A failed run's error, for the status API.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunError {
+    /// `credentials`, `refused`, `unreachable` or `local`.
+    pub kind: &'static str,
+    /// One line naming the cause and what to do.
+    pub message: String,
+}
+
+/// One run, as the status API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// Whether everything was written.
+    pub ok: bool,
+    /// Why not.
+    pub error: Option<RunError>,
+    /// What was written (empty on failure).
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Requests sent.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// The uploader's state for `GET /api/v1/exports/status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Whether uploads are configured.
+    pub enabled: bool,
+    /// The spreadsheet.
+    pub spreadsheet_id: Option<String>,
+    /// The service account the spreadsheet must be shared with.
+    pub service_account: Option<String>,
+    /// Seconds between scheduled runs.
+    pub interval_seconds: u64,
+    /// Whether a run is in progress.
+    pub running: bool,
+    /// Runs since start.
+    pub runs: u64,
+    /// Failed runs since start.
+    pub failures: u64,
+    /// When the last successful run started.
+    pub last_success_at: Option<String>,
+    /// The last run.
+    pub last_run: Option<RunReport>,
+}
+
+/// The uploader: configuration, the Google client, and the status of its runs.
+pub struct Sheets {
+    config: crate::config::SheetsConfig,
+    ledger_path: PathBuf,
+    google: Option<Result<Google, SheetsError>>,
+    one_at_a_time: tokio::sync::Mutex<()>,
+    status: Mutex<Status>,
+}
+
+impl Sheets {
+    /// The uploader for `config` (disabled unless `sheets.enabled`). A key that cannot be used
+    /// is kept as [`Self::setup_error`]: the server refuses to start with it.
+    #[must_use]
+    pub fn new(config: &Config) -> Self {
+        let sheets = &config.sheets;
+        let google = sheets.enabled.then(|| {
+            let account = ServiceAccount::load(&sheets.credentials_path(&config.data_dir))
+                .map_err(|e| SheetsError::Credentials(e.to_string()))?;
+            Google::new(
+                account,
+                &sheets.api_base,
+                &sheets.spreadsheet_id,
+                sheets.request_timeout,
+                sheets.max_attempts,
+            )
+        });
+        let status = Status {
+            enabled: sheets.enabled,
+            spreadsheet_id: sheets.enabled.then(|| sheets.spreadsheet_id.clone()),
+            service_account: google
+                .as_ref()
+                .and_then(|g| g.as_ref().ok())
+                .map(|g| g.account_email().to_owned()),
+            interval_seconds: sheets.interval.as_secs(),
+            running: false,
+            runs: 0,
+            failures: 0,
+            last_success_at: None,
+            last_run: None,
+        };
+        Self {
+            config: sheets.clone(),
+            ledger_path: config.data_dir.join(ledger::FILE_NAME),
+            google,
+            one_at_a_time: tokio::sync::Mutex::new(()),
+            status: Mutex::new(status),
+        }
+    }
+
+    /// Why uploads cannot work with this configuration, if they cannot.
+    #[must_use]
+    pub fn setup_error(&self) -> Option<&SheetsError> {
+        self.google.as_ref().and_then(|g| g.as_ref().err())
+    }
+
+    /// Whether uploads are configured.
+    #[must_use]
+    pub fn enabled(&self) -> bool {
+        self.google.is_some()
+    }
+
+    /// The status for the API.
+    #[must_use]
+    pub fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    /// Runs one upload now (after the one in progress, if any); `None` when disabled.
+    pub async fn run_once(&self, state: &AppState, trigger: Trigger) -> Option<RunReport> {
+        let google = match self.google.as_ref()? {
+            Ok(g) => g,
+            Err(e) => {
+                return Some(self.finish(
+                    trigger,
+                    SystemTime::now(),
+                    Instant::now(),
+                    Counts::default(),
+                    Err(e.clone()),
+                ));
+            }
+        };
+        let _turn = self.one_at_a_time.lock().await;
+        self.update(|s| s.running = true);
+        let (started_at, started) = (SystemTime::now(), Instant::now());
+        google.take_counts();
+        let result = run::upload(google, state, &self.config, &self.ledger_path).await;
+        let counts = google.take_counts();
+        Some(self.finish(trigger, started_at, started, counts, result))
+    }
+
+    fn finish(
+        &self,
+        trigger: Trigger,
+        started_at: SystemTime,
+        started: Instant,
+        counts: Counts,
+        result: Result<Outcome, SheetsError>,
+    ) -> RunReport {
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let report = match result {
+            Ok(outcome) => {
+                info!(
+                    hosts = outcome.hosts,
+                    utilization_rows = outcome.utilization_rows,
+                    requests = counts.requests,
+                    retries = counts.retries,
+                    "Sheets upload done in {duration_ms} ms"
+                );
+                RunReport {
+                    trigger,
+                    started_at: rfc3339(started_at),
+                    duration_ms,
+                    ok: true,
+                    error: None,
+                    outcome,
+                    counts,
+                }
+            }
+            Err(e) => {
+                error!("Sheets upload failed: {e}");
+                RunReport {
+                    trigger,
+                    started_at: rfc3339(started_at),
+                    duration_ms,
+                    ok: false,
+                    error: Some(RunError {
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    }),
+                    outcome: Outcome::default(),
+                    counts,
+                }
+            }
+        };
+        self.update(|s| {
+            s.running = false;
+            s.runs += 1;
+            if report.ok {
+                s.last_success_at = Some(report.started_at.clone());
+            } else {
+                s.failures += 1;
+            }
+            s.last_run = Some(report.clone());
+        });
+        report
+    }
+}
+
+/// Runs an upload every `sheets.interval` (the first one interval after start) until aborted.
+pub async fn schedule(state: AppState) {
+    if !state.sheets.enabled() {
+        return std::future::pending().await;
+    }
+    let period = state.config.sheets.interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        state.sheets.run_once(&state, Trigger::Schedule).await;
+    }
+}
