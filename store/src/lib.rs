@@ -9,12 +9,14 @@
 
 mod error;
 mod journal;
+mod offline;
 mod open;
 mod prune;
 mod query;
 
 pub use error::Error;
 pub use journal::{AppendDone, Appended};
+pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
 pub use open::{OpenOptions, STORE_FILE};
 pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot};
 

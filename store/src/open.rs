@@ -98,7 +98,7 @@ impl Store {
     }
 }
 
-fn read_pid(data_dir: &Path) -> Option<u32> {
+pub(crate) fn read_pid(data_dir: &Path) -> Option<u32> {
     std::fs::read_to_string(data_dir.join(PID_FILE))
         .ok()?
         .trim()

@@ -4,21 +4,20 @@
 //! the hosts' own `group` field). The range defaults to the last 7 days.
 
 use std::io::Seek;
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use idlewatch_protocol::{ErrorCode, parse_time_arg};
 use jiff::tz::TimeZone;
 use tokio_util::io::ReaderStream;
 use tracing::{error, info};
 
 use super::access::Admin;
 use super::error::ApiError;
+use super::selection;
 use crate::report::usage::Rules;
 use crate::report::xlsx::{ExportRequest, write_report};
 use crate::state::AppState;
@@ -29,10 +28,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 const WEEK_MS: i64 = 7 * 86_400_000;
-
-fn bad(message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
 
 fn local_date(ms: i64, tz: &TimeZone) -> String {
     jiff::Timestamp::from_millisecond(ms)
@@ -45,74 +40,11 @@ async fn export(
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
-    let value = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let time = |key: &str, default: i64| -> Result<i64, ApiError> {
-        value(key).map_or(Ok(default), |t| {
-            parse_time_arg(t, now).map_err(|e| bad(format!("`{key}`: {e}")))
-        })
-    };
-    let (from_ms, to_ms) = (time("from", now - WEEK_MS)?, time("to", now)?);
-    if from_ms >= to_ms {
-        return Err(bad("`from` must be before `to`".to_owned()));
-    }
-    let wanted: Vec<&str> = pairs
-        .iter()
-        .filter(|(k, _)| k == "host")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let group = value("group").map(str::to_owned);
+    let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
+    let hosts = selection::hosts(&state, &pairs).await?;
     let store = state.store.clone();
     let rules = Rules::from_config(&state.config.report);
     let tz = rules.time_zone.clone();
-    let known = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.host_names())
-            .await
-            .map_err(|_| ApiError::internal("export failed"))?
-            .map_err(|e| {
-                error!("export: cannot list hosts: {e}");
-                ApiError::unavailable("the store cannot be read right now")
-            })?
-    };
-    for host in &wanted {
-        if !known.iter().any(|k| k == host) {
-            return Err(ApiError::not_found(format!(
-                "no host named {host:?} is known"
-            )));
-        }
-    }
-    let in_group = |host: &str| match &group {
-        None => true,
-        Some(g) => {
-            state
-                .config
-                .report
-                .groups
-                .get(g)
-                .is_some_and(|hs| hs.iter().any(|h| h == host))
-                || state.registry.group_of(host).as_deref() == Some(g.as_str())
-        }
-    };
-    let hosts: Vec<String> = known
-        .into_iter()
-        .filter(|h| wanted.is_empty() || wanted.contains(&h.as_str()))
-        .filter(|h| in_group(h))
-        .collect();
-    if let Some(g) = &group
-        && hosts.is_empty()
-    {
-        return Err(ApiError::not_found(format!(
-            "no host belongs to group {g:?}"
-        )));
-    }
     let request = ExportRequest {
         hosts,
         from_ms,

@@ -10,7 +10,10 @@ mod history;
 mod hosts;
 mod metrics;
 mod root;
+mod selection;
+mod status;
 pub mod timefmt;
+mod usage;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -33,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .merge(export::routes())
         .merge(exports::routes())
+        .merge(status::routes())
+        .merge(usage::routes())
         .fallback(error::fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -38,20 +38,19 @@ pub fn day_start_ms(date: Date, rules: &Rules) -> Result<i64, jiff::Error> {
         .as_millisecond())
 }
 
-/// Per host, each local day from `first` to `last` (inclusive) — skipping the days before the
-/// host's first stored snapshot, and hosts with no snapshot by the end of `last`.
+/// Per host, each local day of `[from_ms, to_ms)` (the first and last cut at those times) —
+/// skipping the days before the host's first stored snapshot, and hosts with none before
+/// `to_ms`.
 ///
 /// # Errors
 /// When the store cannot be read.
 pub fn usage_by_day(
     store: &Store,
     hosts: &[String],
-    first: Date,
-    last: Date,
+    from_ms: i64,
+    to_ms: i64,
     rules: &Rules,
 ) -> Result<Vec<HostDays>, Error> {
-    let from_ms = day_start_ms(first, rules)?;
-    let to_ms = day_start_ms(last.tomorrow()?, rules)?;
     let mut out = Vec::with_capacity(hosts.len());
     for host in hosts {
         let Some(first_ms) = first_capture(store, host)? else {

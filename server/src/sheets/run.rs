@@ -24,7 +24,7 @@ use super::rows::{
     utilization_row,
 };
 use crate::config::SheetsConfig;
-use crate::report::daily::usage_by_day;
+use crate::report::daily::{day_start_ms, usage_by_day};
 use crate::report::usage::Rules;
 use crate::state::AppState;
 
@@ -294,8 +294,13 @@ async fn utilization_rows(
     let worker = state.clone();
     tokio::task::spawn_blocking(move || {
         let hosts = worker.store.host_names().map_err(|e| e.to_string())?;
-        let usage =
-            usage_by_day(&worker.store, &hosts, first, last, &rules).map_err(|e| e.to_string())?;
+        let from_ms = day_start_ms(first, &rules).map_err(|e| e.to_string())?;
+        let to_ms = last
+            .tomorrow()
+            .and_then(|d| day_start_ms(d, &rules))
+            .map_err(|e| e.to_string())?;
+        let usage = usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
+            .map_err(|e| e.to_string())?;
         let mut rows: Vec<(Date, &str, Vec<Value>)> = Vec::new();
         for h in &usage {
             let group = worker.host_group(&h.host);

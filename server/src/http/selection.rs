@@ -1,0 +1,104 @@
+//! What a report request selects: the time range (`from`, `to`) and the hosts (`host`,
+//! repeatable, and `group`), with the same checks and messages for every report route.
+
+use std::time::SystemTime;
+
+use axum::http::StatusCode;
+use idlewatch_protocol::{ErrorCode, parse_time_arg};
+use tracing::error;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Query pairs as given (keys may repeat).
+pub type Pairs = [(String, String)];
+
+fn bad(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+}
+
+fn value<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Epoch ms now.
+#[must_use]
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+}
+
+/// `[from, to)` in epoch ms; `from` defaults to `default_span_ms` before `to`, `to` to now.
+///
+/// # Errors
+/// 400 naming the parameter that does not parse, or when `from` is not before `to`.
+pub fn time_range(pairs: &Pairs, default_span_ms: i64) -> Result<(i64, i64), ApiError> {
+    let now = now_ms();
+    let time = |key: &str| -> Result<Option<i64>, ApiError> {
+        value(pairs, key)
+            .map(|t| parse_time_arg(t, now).map_err(|e| bad(format!("`{key}`: {e}"))))
+            .transpose()
+    };
+    let to = time("to")?.unwrap_or(now);
+    let from = time("from")?.unwrap_or(to - default_span_ms);
+    if from >= to {
+        return Err(bad("`from` must be before `to`".to_owned()));
+    }
+    Ok((from, to))
+}
+
+/// The known hosts selected by `host` (repeatable; all when absent) and `group`, sorted.
+///
+/// # Errors
+/// 404 for a `host` the store does not know or a `group` with no host; 503 when the store
+/// cannot be read.
+pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiError> {
+    let wanted: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "host")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let group = value(pairs, "group");
+    let store = state.store.clone();
+    let known = tokio::task::spawn_blocking(move || store.host_names())
+        .await
+        .map_err(|_| ApiError::internal("listing hosts failed"))?
+        .map_err(|e| {
+            error!("cannot list hosts: {e}");
+            ApiError::unavailable("the store cannot be read right now")
+        })?;
+    if let Some(host) = wanted.iter().find(|h| !known.iter().any(|k| k == *h)) {
+        return Err(ApiError::not_found(format!(
+            "no host named {host:?} is known"
+        )));
+    }
+    let in_group = |host: &str| match group {
+        None => true,
+        Some(g) => {
+            state
+                .config
+                .report
+                .groups
+                .get(g)
+                .is_some_and(|hs| hs.iter().any(|h| h == host))
+                || state.registry.group_of(host).as_deref() == Some(g)
+        }
+    };
+    let hosts: Vec<String> = known
+        .into_iter()
+        .filter(|h| wanted.is_empty() || wanted.contains(&h.as_str()))
+        .filter(|h| in_group(h))
+        .collect();
+    if let Some(g) = group
+        && hosts.is_empty()
+    {
+        return Err(ApiError::not_found(format!(
+            "no host belongs to group {g:?}"
+        )));
+    }
+    Ok(hosts)
+}

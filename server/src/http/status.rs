@@ -1,0 +1,44 @@
+//! `GET /api/v1/status` (viewer): what `idlewatch-admin status` shows — version, uptime, hosts
+//! online and offline, the store's size and snapshot count, and the Sheets uploader's state.
+
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::access::Viewer;
+use super::timefmt::rfc3339;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/status", get(status))
+}
+
+async fn status(_: Viewer, State(state): State<AppState>) -> Json<Value> {
+    let now = SystemTime::now();
+    let views = state.registry.views(now);
+    let online = views.iter().filter(|v| v.online).count();
+    let uptime = state.started.elapsed();
+    let store = state.store.clone();
+    let snapshots = tokio::task::spawn_blocking(move || store.snapshot_count().ok())
+        .await
+        .ok()
+        .flatten();
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "started_at": rfc3339(now.checked_sub(uptime).unwrap_or(now)),
+        "uptime_seconds": uptime.as_secs(),
+        "hosts": {"online": online, "offline": views.len() - online},
+        "store": {
+            "path": state.store.path().display().to_string(),
+            "file_bytes": state.store.file_size(),
+            "snapshots": snapshots,
+        },
+        "retention_days": state.config.retention.days,
+        "sheets": state.sheets.status(),
+        "time_zone": state.config.report.time_zone,
+    }))
+}

@@ -1,0 +1,136 @@
+//! `GET /api/v1/usage?from=&to=&host=&group=` (viewer): utilization per host per local day
+//! (the `Utilization` sheet of the XLSX report as JSON), plus totals per group and day. The
+//! range defaults to the last 7 days and never extends past now (the rest of today is not
+//! counted as offline).
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use tracing::error;
+
+use super::access::Viewer;
+use super::error::ApiError;
+use super::selection;
+use crate::report::daily::usage_by_day;
+use crate::report::usage::{DayUsage, Rules, group_totals};
+use crate::state::AppState;
+
+const WEEK_MS: i64 = 7 * 86_400_000;
+const HOUR_MS: f64 = 3_600_000.0;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/usage", get(usage))
+}
+
+fn hours(ms: i64) -> f64 {
+    (ms as f64 / HOUR_MS * 100.0).round() / 100.0
+}
+
+/// One day as JSON.
+#[derive(Debug, Serialize)]
+struct Day {
+    date: String,
+    active_hours: f64,
+    idle_hours: f64,
+    offline_hours: f64,
+    open_hours: f64,
+    active_open_hours: f64,
+    utilization_percent: Option<f64>,
+    apps: Map<String, Value>,
+}
+
+impl Day {
+    fn of(d: &DayUsage) -> Self {
+        Self {
+            date: d.date.to_string(),
+            active_hours: hours(d.active_ms),
+            idle_hours: hours(d.idle_ms),
+            offline_hours: hours(d.offline_ms),
+            open_hours: hours(d.open_ms),
+            active_open_hours: hours(d.active_open_ms),
+            utilization_percent: d.utilization().map(|u| (u * 1000.0).round() / 10.0),
+            apps: d
+                .apps
+                .iter()
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        json!({
+                            "interactive_hours": hours(t.interactive_ms),
+                            "computing_hours": hours(t.computing_ms),
+                            "idle_hours": hours(t.idle_ms),
+                            "not_running_hours": hours(t.not_running_ms),
+                        }),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn usage(
+    _: Viewer,
+    State(state): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
+    let to_ms = to_ms.min(selection::now_ms());
+    if from_ms >= to_ms {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            idlewatch_protocol::ErrorCode::BadRequest,
+            "`from` must be in the past",
+        ));
+    }
+    let hosts = selection::hosts(&state, &pairs).await?;
+    let rules = Rules::from_config(&state.config.report);
+    let worker = state.clone();
+    let computed = tokio::task::spawn_blocking(move || {
+        usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
+    })
+    .await
+    .map_err(|_| ApiError::internal("usage computation failed"))?
+    .map_err(|e| {
+        error!("usage: {e}");
+        ApiError::unavailable("the store cannot be read right now")
+    })?;
+    let groups: Vec<Option<String>> = computed.iter().map(|h| state.host_group(&h.host)).collect();
+    let totals = group_totals(
+        groups
+            .iter()
+            .zip(&computed)
+            .filter(|(g, _)| g.is_some())
+            .map(|(g, h)| (g.as_deref(), h.days.as_slice())),
+    );
+    let hosts: Vec<Value> = computed
+        .iter()
+        .zip(&groups)
+        .map(|(h, g)| {
+            json!({
+                "host": h.host,
+                "group": g,
+                "days": h.days.iter().map(Day::of).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let groups: Vec<Value> = totals
+        .iter()
+        .map(|((group, _), day)| {
+            let mut v = serde_json::to_value(Day::of(day)).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("group".to_owned(), json!(group));
+            }
+            v
+        })
+        .collect();
+    Ok(Json(json!({
+        "time_zone": state.config.report.time_zone,
+        "from": super::timefmt::rfc3339_ms(i128::from(from_ms)),
+        "to": super::timefmt::rfc3339_ms(i128::from(to_ms)),
+        "hosts": hosts,
+        "groups": groups,
+    })))
+}

@@ -1,0 +1,260 @@
+//! Offline inspection of a store file that no server has open (`idlewatch-admin db stats` and
+//! `db check`): opened read-only, never migrated or repaired, so inspecting cannot change it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use idlewatch_migrations::format::{
+    BY_TIME, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS,
+};
+use idlewatch_migrations::{CURRENT_VERSION, schema_version};
+use redb::{
+    DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+};
+
+use crate::Error;
+use crate::open::{STORE_FILE, read_pid};
+
+/// A store file opened read-only.
+pub struct Offline {
+    db: ReadOnlyDatabase,
+    path: PathBuf,
+}
+
+/// One host's share of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostStats {
+    /// The host.
+    pub host: String,
+    /// Its stored snapshots.
+    pub snapshots: u64,
+    /// Capture time of its first and last snapshot, epoch ms.
+    pub first_ms: Option<i64>,
+    /// See `first_ms`.
+    pub last_ms: Option<i64>,
+}
+
+/// What `db stats` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineStats {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size.
+    pub file_bytes: u64,
+    /// Its schema version.
+    pub schema_version: u64,
+    /// Stored snapshots.
+    pub snapshots: u64,
+    /// Bytes of the stored records (compressed snapshots).
+    pub record_bytes: u64,
+    /// Per host, sorted by name.
+    pub hosts: Vec<HostStats>,
+}
+
+/// What `db check` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Records decoded and verified.
+    pub records_checked: u64,
+    /// Hosts checked.
+    pub hosts_checked: u64,
+    /// Problems, each one line (empty: the store is sound).
+    pub problems: Vec<String>,
+}
+
+/// Problems listed before `check` stops collecting them.
+const MAX_PROBLEMS: usize = 50;
+
+impl Offline {
+    /// Opens the store in `data_dir` read-only.
+    ///
+    /// # Errors
+    /// [`Error::InUse`] while a server has it open; [`Error::Open`] when there is no store
+    /// there or it was not closed cleanly (the server repairs it at its next start).
+    pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        let path = data_dir.join(STORE_FILE);
+        if !path.is_file() {
+            return Err(Error::Open {
+                path,
+                reason: "there is no store here; check --data-dir (the server's data_dir)"
+                    .to_owned(),
+            });
+        }
+        let db = ReadOnlyDatabase::open(&path).map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => Error::InUse {
+                dir: data_dir.to_owned(),
+                pid: read_pid(data_dir),
+            },
+            DatabaseError::RepairAborted => Error::Open {
+                path: path.clone(),
+                reason: "it was not closed cleanly; start idlewatch-server on it once (it \
+                         repairs the file at start), stop it, then retry"
+                    .to_owned(),
+            },
+            other => Error::Open {
+                path: path.clone(),
+                reason: other.to_string(),
+            },
+        })?;
+        Ok(Self { db, path })
+    }
+
+    /// Sizes and counts, per host.
+    ///
+    /// # Errors
+    /// Storage errors, or a file of another schema version.
+    pub fn stats(&self) -> Result<OfflineStats, Error> {
+        let version = self.current_version()?;
+        let txn = self.db.begin_read()?;
+        let names = txn.open_table(HOST_NAMES)?;
+        let records = txn.open_table(RECORDS)?;
+        let by_time = txn.open_table(BY_TIME)?;
+        let mut record_bytes = 0u64;
+        for entry in records.iter()? {
+            let (_, value) = entry?;
+            record_bytes += value.value().len() as u64;
+        }
+        let mut hosts = Vec::new();
+        for entry in names.iter()? {
+            let (id, name) = entry?;
+            let id = id.value();
+            let mut stats = HostStats {
+                host: name.value().to_owned(),
+                snapshots: 0,
+                first_ms: None,
+                last_ms: None,
+            };
+            for key in by_time.range((id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX))? {
+                let (_, captured, _) = key?.0.value();
+                stats.snapshots += 1;
+                stats.first_ms.get_or_insert(captured);
+                stats.last_ms = Some(captured);
+            }
+            hosts.push(stats);
+        }
+        hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        Ok(OfflineStats {
+            file_bytes: std::fs::metadata(&self.path).map_or(0, |m| m.len()),
+            path: self.path.clone(),
+            schema_version: version,
+            snapshots: records.len()?,
+            record_bytes,
+            hosts,
+        })
+    }
+
+    fn current_version(&self) -> Result<u64, Error> {
+        let version = schema_version(&self.db)?;
+        if version != CURRENT_VERSION {
+            return Err(Error::Open {
+                path: self.path.clone(),
+                reason: format!(
+                    "its schema version is {version}, this tool reads version {CURRENT_VERSION}; \
+                     {}",
+                    if version < CURRENT_VERSION {
+                        "start idlewatch-server on it once to upgrade it"
+                    } else {
+                        "use the idlewatch-admin of the server version that wrote it"
+                    }
+                ),
+            });
+        }
+        Ok(version)
+    }
+
+    /// Verifies every table against the others and decodes every record: each indexed
+    /// snapshot exists, decodes (following its host's delta chain) to JSON, and matches its
+    /// index entry; every record is indexed once; host ids and names agree; each host's last
+    /// record and the next sequence number are consistent.
+    ///
+    /// # Errors
+    /// Storage errors that stop the check itself (problems in the data are reported instead).
+    pub fn check(&self) -> Result<CheckReport, Error> {
+        self.current_version()?;
+        let txn = self.db.begin_read()?;
+        let ids = txn.open_table(HOST_IDS)?;
+        let names = txn.open_table(HOST_NAMES)?;
+        let records = txn.open_table(RECORDS)?;
+        let by_time = txn.open_table(BY_TIME)?;
+        let last = txn.open_table(HOST_LAST)?;
+        let meta = txn.open_table(META)?;
+        let mut report = CheckReport::default();
+        let problem = |report: &mut CheckReport, text: String| {
+            if report.problems.len() < MAX_PROBLEMS {
+                report.problems.push(text);
+            }
+        };
+        let mut name_of = BTreeMap::new();
+        for entry in names.iter()? {
+            let (id, name) = entry?;
+            let (id, name) = (id.value(), name.value().to_owned());
+            if ids.get(name.as_str())?.map(|v| v.value()) != Some(id) {
+                problem(
+                    &mut report,
+                    format!("host {name:?}: id {id} is not in host_ids"),
+                );
+            }
+            name_of.insert(id, name);
+        }
+        if ids.len()? != names.len()? {
+            problem(
+                &mut report,
+                format!(
+                    "host_ids has {} entries, host_names {}",
+                    ids.len()?,
+                    names.len()?
+                ),
+            );
+        }
+        let mut indexed = 0u64;
+        let mut max_seq = 0u64;
+        for (&id, name) in &name_of {
+            report.hosts_checked += 1;
+            let mut chain = HostChain::new();
+            for key in by_time.range((id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX))? {
+                let (_, captured, seq) = key?.0.value();
+                indexed += 1;
+                max_seq = max_seq.max(seq);
+                match chain.get(&records, seq) {
+                    Ok((header, json)) => {
+                        if header.captured_ms != captured {
+                            problem(
+                                &mut report,
+                                format!(
+                                    "{name}: record {seq} captured at {} but indexed at {captured}",
+                                    header.captured_ms
+                                ),
+                            );
+                        }
+                        if serde_json::from_slice::<&serde_json::value::RawValue>(&json).is_err() {
+                            problem(&mut report, format!("{name}: record {seq} is not JSON"));
+                        }
+                        report.records_checked += 1;
+                    }
+                    Err(e) => problem(&mut report, format!("{name}: record {seq}: {e}")),
+                }
+            }
+            match last.get(id)?.map(|v| v.value()) {
+                Some(seq) if records.get(seq)?.is_none() => {
+                    problem(&mut report, format!("{name}: last record {seq} is missing"));
+                }
+                _ => {}
+            }
+        }
+        let total = records.len()?;
+        if total != indexed {
+            problem(
+                &mut report,
+                format!("{total} records stored but {indexed} indexed by time"),
+            );
+        }
+        let next = meta.get(NEXT_SEQ_KEY)?.map_or(0, |v| v.value());
+        if indexed > 0 && next <= max_seq {
+            problem(
+                &mut report,
+                format!("next sequence number {next} is not above the highest record {max_seq}"),
+            );
+        }
+        Ok(report)
+    }
+}
