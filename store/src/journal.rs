@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use idlewatch_migrations::format::{PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
-use redb::{Database, Durability};
+use redb::Durability;
 use tracing::{error, info};
 
 use crate::Error;
 use crate::open::OpenOptions;
 use crate::prune::Pruner;
+use crate::slot::DbSlot;
 
 /// What happened to an append.
 pub type Appended = idlewatch_migrations::format::Appended;
@@ -49,10 +50,12 @@ struct Pending {
 pub struct Writer {
     thread: Option<JoinHandle<()>>,
     commands: SyncSender<Command>,
+    db: Arc<DbSlot>,
 }
 
 impl Writer {
-    /// Commits everything queued, then stops the thread and waits for it.
+    /// Commits everything queued, stops the thread and waits for it, then closes the database
+    /// cleanly (store handles still around get "the store is closed").
     pub fn stop(mut self) {
         self.stop_now();
     }
@@ -61,6 +64,7 @@ impl Writer {
         if let Some(thread) = self.thread.take() {
             let _ = self.commands.send(Command::Stop);
             let _ = thread.join();
+            self.db.close();
         }
     }
 }
@@ -71,12 +75,15 @@ impl Drop for Writer {
     }
 }
 
-pub(crate) fn start(db: Arc<Database>, options: &OpenOptions) -> (SyncSender<Command>, Writer) {
+pub(crate) fn start(db: Arc<DbSlot>, options: &OpenOptions) -> (SyncSender<Command>, Writer) {
     let (tx, rx) = mpsc::sync_channel(options.queue.max(1));
     let max_batch = options.max_batch.max(1);
     let thread = std::thread::Builder::new()
         .name("idlewatch-store".to_owned())
-        .spawn(move || Journal::new(db, max_batch).run(&rx))
+        .spawn({
+            let db = db.clone();
+            move || Journal::new(db, max_batch).run(&rx)
+        })
         .ok();
     if thread.is_none() {
         error!("cannot start the store writer thread; snapshots will be answered busy");
@@ -86,19 +93,20 @@ pub(crate) fn start(db: Arc<Database>, options: &OpenOptions) -> (SyncSender<Com
         Writer {
             thread,
             commands: tx,
+            db,
         },
     )
 }
 
 struct Journal {
-    db: Arc<Database>,
+    db: Arc<DbSlot>,
     writer: RecordWriter,
     pruner: Option<Pruner>,
     max_batch: usize,
 }
 
 impl Journal {
-    fn new(db: Arc<Database>, max_batch: usize) -> Self {
+    fn new(db: Arc<DbSlot>, max_batch: usize) -> Self {
         Self {
             db,
             writer: RecordWriter::new(),
@@ -210,7 +218,7 @@ impl Journal {
     }
 
     fn write_group(&mut self, appends: &[Pending]) -> Result<Vec<Appended>, Error> {
-        let mut txn = self.db.begin_write()?;
+        let mut txn = self.db.get()?.begin_write()?;
         txn.set_durability(Durability::Immediate)
             .map_err(|e| Error::Storage(e.to_string()))?;
         let results = {
@@ -231,7 +239,7 @@ impl Journal {
             return;
         };
         let before = pruner.removed();
-        let result = pruner.step(&self.db);
+        let result = self.db.get().and_then(|db| pruner.step(&db));
         if pruner.removed() > before {
             // A host whose whole history was old may have lost the record its cached cursor
             // would use as the next delta's base: reload cursors from the file.

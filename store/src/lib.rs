@@ -13,6 +13,7 @@ mod offline;
 mod open;
 mod prune;
 mod query;
+mod slot;
 
 pub use error::Error;
 pub use journal::{AppendDone, Appended};
@@ -25,14 +26,13 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 
 use idlewatch_migrations::format::PackedJson;
 use idlewatch_protocol::Snapshot;
-use redb::Database;
 
 use crate::journal::Command;
 
 /// A handle on the store; clones share the writer thread and the database.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<slot::DbSlot>,
     commands: SyncSender<Command>,
     path: std::path::PathBuf,
 }

@@ -8,6 +8,7 @@ use idlewatch_migrations::{Outcome, migrate};
 use redb::{Database, DatabaseError};
 
 use crate::journal::{self, Writer};
+use crate::slot::{DbGuard, DbSlot};
 use crate::{Error, Store};
 
 /// The database file's name inside the data dir.
@@ -64,7 +65,7 @@ impl Store {
             })?;
         let outcome = migrate(&db)?;
         write_pid(data_dir);
-        let db = Arc::new(db);
+        let db = Arc::new(DbSlot::new(db));
         let (commands, writer) = journal::start(db.clone(), options);
         Ok((Self { db, commands, path }, writer, outcome))
     }
@@ -81,7 +82,7 @@ impl Store {
                 reason: e.to_string(),
             })?;
         migrate(&db)?;
-        let db = Arc::new(db);
+        let db = Arc::new(DbSlot::new(db));
         let (commands, writer) = journal::start(db.clone(), options);
         Ok((
             Self {
@@ -93,8 +94,9 @@ impl Store {
         ))
     }
 
-    pub(crate) fn db(&self) -> &Database {
-        &self.db
+    /// The open database.
+    pub(crate) fn db(&self) -> Result<DbGuard<'_>, Error> {
+        self.db.get()
     }
 }
 

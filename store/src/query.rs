@@ -71,7 +71,7 @@ impl Store {
     /// # Errors
     /// [`Error::UnknownHost`] when nothing of that host is stored; storage errors.
     pub fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
-        let txn = self.db().begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let ids = txn.open_table(HOST_IDS)?;
         let Some(id) = ids.get(query.host.as_str())?.map(|v| v.value()) else {
             return Err(Error::UnknownHost(query.host.clone()));
@@ -111,7 +111,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn latest_per_host(&self) -> Result<Vec<LatestOfHost>, Error> {
-        let txn = self.db().begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let names = txn.open_table(HOST_NAMES)?;
         let records = txn.open_table(RECORDS)?;
         let by_time = txn.open_table(BY_TIME)?;
@@ -133,7 +133,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn snapshot_count(&self) -> Result<u64, Error> {
-        let txn = self.db().begin_read()?;
+        let txn = self.db()?.begin_read()?;
         Ok(txn.open_table(RECORDS)?.len()?)
     }
 }
@@ -159,7 +159,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn stats(&self) -> Result<StoreStats, Error> {
-        let txn = self.db().begin_write()?;
+        let txn = self.db()?.begin_write()?;
         let stats = txn.stats()?;
         txn.abort()?;
         Ok(StoreStats {
@@ -178,7 +178,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn host_names(&self) -> Result<Vec<String>, Error> {
-        let txn = self.db().begin_read()?;
+        let txn = self.db()?.begin_read()?;
         let names = txn.open_table(HOST_NAMES)?;
         let mut out = names
             .iter()?

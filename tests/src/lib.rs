@@ -10,11 +10,13 @@ mod agent;
 pub mod google;
 mod http;
 mod peer;
+mod send;
 mod server;
 
 pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get, request};
 pub use peer::{Connect, Peer, PeerKind};
+pub use send::{Connected, send_all};
 pub use server::{Server, Tokens};
 
 use std::path::PathBuf;

@@ -6,9 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use idlewatch_client::Client;
 use idlewatch_tests::google::{Google, Logged};
-use idlewatch_tests::{HttpAnswer, Server, request, workspace_root};
+use idlewatch_tests::{HttpAnswer, Server, request, send_all, workspace_root};
 use serde_json::{Value, json};
 
 const EMAIL: &str = "idlewatch-test@idlewatch-test.iam.gserviceaccount.com";
@@ -105,49 +104,6 @@ fn snap(host: &str, at_ms: i64, active: bool) -> Value {
         "foreground_process": if host == "pc-3" { "=HYPERLINK(\"http://x\")" } else { "code.exe" },
         "watched": {"Ansys": {"running": true, "state": if active { "interactive" } else { "idle" }}},
     })
-}
-
-/// Open agent connections (dropped before their runtime).
-struct Connected {
-    _clients: Vec<Client>,
-    _runtime: tokio::runtime::Runtime,
-}
-
-/// Registers one connection per host of `register` (they stay connected, so those hosts are
-/// online) and sends every snapshot with an ack over the first, so each is stored.
-fn send_all(server: &Server, snapshots: &[Value], register: &[&str]) -> Connected {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let token = server.tokens.as_ref().unwrap().agent.clone();
-    let clients = runtime.block_on(async {
-        let mut clients = Vec::new();
-        for host in register {
-            let (client, _events) = Client::connect(&server.url(), Some(&token)).await.unwrap();
-            client
-                .emit("agent_register", &json!({"host": host}))
-                .await
-                .unwrap();
-            clients.push(client);
-        }
-        if clients.is_empty() {
-            let (client, _events) = Client::connect(&server.url(), Some(&token)).await.unwrap();
-            clients.push(client);
-        }
-        for s in snapshots {
-            let ack = clients[0]
-                .send_with_ack("agent_snapshot", &s.to_string())
-                .await
-                .unwrap()
-                .wait()
-                .await
-                .unwrap();
-            assert_eq!(ack["ok"], true, "{ack}");
-        }
-        clients
-    });
-    Connected {
-        _clients: clients,
-        _runtime: runtime,
-    }
 }
 
 fn upload(server: &Server) -> HttpAnswer {

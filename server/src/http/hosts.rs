@@ -53,7 +53,7 @@ pub struct HostSummary {
 }
 
 impl HostSummary {
-    fn of(view: &HostView) -> Self {
+    fn of(view: &HostView, group: Option<String>) -> Self {
         let latest = view.latest.as_deref().map(|s| s.fields());
         Self {
             host: view.host.clone(),
@@ -66,7 +66,7 @@ impl HostSummary {
             captured_at: latest
                 .and_then(|f| f.captured_at)
                 .map(|c| rfc3339_ms(i128::from(c.epoch_ms()))),
-            group: latest.and_then(|f| f.group.clone()),
+            group,
             os: latest.and_then(|f| f.os.clone()),
             agent_version: latest.and_then(|f| f.agent_version.clone()),
             idle_seconds: latest.and_then(|f| f.idle()),
@@ -93,6 +93,9 @@ async fn hosts(_: Viewer, State(state): State<AppState>) -> Json<HostsAnswer> {
     Json(HostsAnswer {
         online,
         offline: views.len() - online,
-        hosts: views.iter().map(HostSummary::of).collect(),
+        hosts: views
+            .iter()
+            .map(|v| HostSummary::of(v, state.host_group(&v.host)))
+            .collect(),
     })
 }

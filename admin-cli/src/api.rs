@@ -1,0 +1,203 @@
+//! The server's HTTP API, with every failure a user meets turned into one line: the server
+//! unreachable, the token missing or refused, an error the server explains.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::Value;
+
+use crate::error::{CliError, failed};
+use crate::settings::Settings;
+
+/// A client for one server.
+pub struct Api {
+    http: Client,
+    settings: Settings,
+}
+
+/// Why a request failed, before it is put into words.
+#[derive(Debug)]
+pub enum ApiFailure {
+    /// The server answered with an error status and maybe `{"error": {"code", "message"}}`.
+    Status {
+        /// The status.
+        status: StatusCode,
+        /// `error.code`, if the body had one.
+        code: Option<String>,
+        /// `error.message`, or the body.
+        message: String,
+    },
+    /// Said in full already.
+    Other(CliError),
+}
+
+impl From<CliError> for ApiFailure {
+    fn from(e: CliError) -> Self {
+        Self::Other(e)
+    }
+}
+
+fn root_cause<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause
+}
+
+impl Api {
+    /// A client for `settings`.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(settings: Settings) -> Result<Self, CliError> {
+        let http = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(None)
+            .no_proxy()
+            .user_agent(concat!("idlewatch-admin/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| failed(format!("cannot start the HTTP client: {e}")))?;
+        Ok(Self { http, settings })
+    }
+
+    /// The server's address.
+    #[must_use]
+    pub fn server(&self) -> &str {
+        &self.settings.server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.server)
+    }
+
+    fn unreachable(&self, e: &reqwest::Error) -> CliError {
+        let cause = root_cause(e);
+        let reason = match cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+        {
+            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
+            _ if e.is_timeout() => "no answer in time".to_owned(),
+            _ => cause.to_string(),
+        };
+        failed(format!(
+            "cannot reach idlewatch-server at {}: {reason} — is it running? set --server",
+            self.settings.server
+        ))
+    }
+
+    /// Sends a request with the token; any non-2xx status is an [`ApiFailure::Status`].
+    ///
+    /// # Errors
+    /// The server unreachable, or an error status.
+    pub fn send(&self, request: RequestBuilder) -> Result<Response, ApiFailure> {
+        let request = match &self.settings.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        let response = request
+            .send()
+            .map_err(|e| ApiFailure::Other(self.unreachable(&e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.text().unwrap_or_default();
+        let parsed: Option<Value> = serde_json::from_str(&body).ok();
+        let error = parsed.as_ref().and_then(|v| v.get("error"));
+        Err(ApiFailure::Status {
+            status,
+            code: error
+                .and_then(|e| e.get("code"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            message: error
+                .and_then(|e| e.get("message"))
+                .and_then(Value::as_str)
+                .map_or_else(|| body.trim().chars().take(300).collect(), str::to_owned),
+        })
+    }
+
+    /// Puts a failure into words: token problems get their own advice; other errors show the
+    /// server's message.
+    #[must_use]
+    pub fn explain(&self, failure: ApiFailure) -> CliError {
+        match failure {
+            ApiFailure::Other(e) => e,
+            ApiFailure::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                if self.settings.token.is_none() {
+                    failed(format!(
+                        "idlewatch-server at {} needs an admin token: pass --token, set \
+                         IDLEWATCH_ADMIN_TOKEN, or put token = \"...\" in {} (the server's \
+                         admin_token, in its data dir's tokens.toml)",
+                        self.settings.server,
+                        crate::settings::default_path()
+                            .map_or_else(|| "admin.toml".to_owned(), |p| p.display().to_string())
+                    ))
+                } else {
+                    failed(format!(
+                        "idlewatch-server at {} rejected the token: check --token or \
+                         IDLEWATCH_ADMIN_TOKEN (the server's admin_token)",
+                        self.settings.server
+                    ))
+                }
+            }
+            ApiFailure::Status { status, .. } if status == StatusCode::FORBIDDEN => {
+                failed(format!(
+                    "the token is not an admin token: idlewatch-server at {} refused it for this \
+                 command; use the admin_token",
+                    self.settings.server
+                ))
+            }
+            ApiFailure::Status {
+                status, message, ..
+            } => failed(format!(
+                "idlewatch-server at {} answered {}: {message}",
+                self.settings.server,
+                status.as_u16()
+            )),
+        }
+    }
+
+    /// `GET path?query` as JSON.
+    ///
+    /// # Errors
+    /// As [`Api::send`], or an answer that is not JSON.
+    pub fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiFailure> {
+        let response = self.send(self.http.get(self.url(path)).query(query))?;
+        response
+            .json()
+            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+    }
+
+    /// `POST path` as JSON.
+    ///
+    /// # Errors
+    /// As [`Api::get_json`].
+    pub fn post_json(&self, path: &str) -> Result<Value, ApiFailure> {
+        let response = self.send(self.http.post(self.url(path)))?;
+        response
+            .json()
+            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+    }
+
+    /// `GET path?query` as a byte stream.
+    ///
+    /// # Errors
+    /// As [`Api::send`].
+    pub fn download(&self, path: &str, query: &[(&str, String)]) -> Result<Response, ApiFailure> {
+        self.send(self.http.get(self.url(path)).query(query))
+    }
+
+    /// A shortcut: `get_json` with failures put into words.
+    ///
+    /// # Errors
+    /// See [`Api::explain`].
+    pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, CliError> {
+        self.get_json(path, query).map_err(|f| self.explain(f))
+    }
+}

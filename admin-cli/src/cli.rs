@@ -1,0 +1,172 @@
+//! The command line: global options and commands (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The supervisor's command line for an Idlewatch server: hosts, history, usage and exports.
+///
+/// Exit status: 0 ok, 1 failure, 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "idlewatch-admin", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The server [default: http://127.0.0.1:5000, or `server` in the config file].
+    #[arg(long, global = true, env = "IDLEWATCH_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// The admin token [or `token` in the config file].
+    #[arg(
+        long,
+        global = true,
+        env = "IDLEWATCH_ADMIN_TOKEN",
+        value_name = "T",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Config file with `server` and `token` [default: ~/.config/idlewatch/admin.toml].
+    #[arg(
+        long,
+        global = true,
+        env = "IDLEWATCH_ADMIN_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Output: aligned tables for people, JSON or CSV for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns (colour on a terminal, never with NO_COLOR).
+    Table,
+    /// One JSON document.
+    Json,
+    /// A header row, then one row per item.
+    Csv,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Server version, uptime, hosts online and offline, store size, last Sheets upload.
+    Status,
+    /// Every known host with its state and latest figures.
+    Hosts(HostsArgs),
+    /// A host's stored snapshots.
+    History(HistoryArgs),
+    /// Utilization per host per day (active, idle, offline hours; share of opening hours).
+    Usage(UsageArgs),
+    /// Download the XLSX report, or run the Google Sheets upload now.
+    Export(ExportArgs),
+    /// Inspect a store file directly, with the server stopped.
+    Db {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `hosts`.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// Only hosts of this group (lab, room).
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+    /// Only hosts online now.
+    #[arg(long, conflicts_with = "offline")]
+    pub online: bool,
+    /// Only hosts offline now.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// A time on the command line: RFC 3339, a date, `now`, or relative (`-24h`, `7d`).
+fn time_arg(text: &str) -> Result<String, String> {
+    crate::time::absolute(text)
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The host.
+    pub host: String,
+    /// From (inclusive): RFC 3339, a date (2026-11-26), or relative (-24h, 7d) [default: -24h].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub from: Option<String>,
+    /// To (exclusive) [default: now].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Most snapshots shown.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+}
+
+/// `usage`.
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// From [default: 7 days ago].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub from: Option<String>,
+    /// To [default: now].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Only this group's hosts.
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+    /// Only these hosts (repeatable).
+    #[arg(long = "host", value_name = "H")]
+    pub hosts: Vec<String>,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["xlsx", "sheets"])))]
+pub struct ExportArgs {
+    /// Write the XLSX report to FILE (through a temporary file renamed on success).
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
+    /// Run the Google Sheets upload now and show its result.
+    #[arg(long)]
+    pub sheets: bool,
+    /// From [default: 7 days ago].
+    #[arg(long, value_parser = time_arg, value_name = "TIME", requires = "xlsx")]
+    pub from: Option<String>,
+    /// To [default: now].
+    #[arg(long, value_parser = time_arg, value_name = "TIME", requires = "xlsx")]
+    pub to: Option<String>,
+    /// Only these hosts (repeatable).
+    #[arg(long = "host", value_name = "H", requires = "xlsx")]
+    pub hosts: Vec<String>,
+    /// Only this group's hosts.
+    #[arg(long, value_name = "G", requires = "xlsx")]
+    pub group: Option<String>,
+    /// Replace FILE if it exists.
+    #[arg(long, requires = "xlsx")]
+    pub force: bool,
+}
+
+/// `db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Verify every record and index of the store.
+    Check(DbArgs),
+    /// Sizes and counts, per host.
+    Stats(DbArgs),
+}
+
+/// Where the store is.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The server's data dir.
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}

@@ -1,0 +1,91 @@
+//! `hosts [--group G] [--online|--offline]`: every known host, state and latest figures.
+
+use serde_json::Value;
+
+use crate::api::Api;
+use crate::cli::{Format, HostsArgs};
+use crate::error::CliError;
+use crate::output::{self, Cell, Output, Tone};
+
+/// Column headers of the table and CSV.
+pub const HEADERS: [&str; 10] = [
+    "HOST",
+    "GROUP",
+    "STATE",
+    "IDLE",
+    "USER",
+    "FOREGROUND",
+    "CPU %",
+    "MEM %",
+    "WATCHED",
+    "LAST SEEN",
+];
+
+/// `{app: state}` of a host as `Ansys:computing Rocky:idle`.
+#[must_use]
+pub fn watched(w: &Value) -> String {
+    w.as_object()
+        .map(|apps| {
+            apps.iter()
+                .filter_map(|(name, app)| Some(format!("{name}:{}", app["state"].as_str()?)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn row(h: &Value) -> Vec<Cell> {
+    let online = h["online"] == true;
+    let idle = h["idle_seconds"].as_f64();
+    vec![
+        Cell::json(&h["host"]),
+        Cell::json(&h["group"]),
+        if online {
+            Cell::text("online").tone(Tone::Good)
+        } else {
+            Cell::text("offline").tone(Tone::Bad)
+        },
+        Cell::with(
+            idle.map(output::duration).unwrap_or_default(),
+            idle.map(|i| i.to_string()).unwrap_or_default(),
+        ),
+        match h["user_active"].as_bool() {
+            Some(true) => Cell::with("active", "true").tone(Tone::Good),
+            Some(false) => Cell::with("idle", "false").tone(Tone::Dim),
+            None => Cell::text(""),
+        },
+        Cell::json(&h["foreground_process"]),
+        Cell::num(h["cpu_percent"].as_f64(), 1),
+        Cell::num(h["memory_percent"].as_f64(), 1),
+        Cell::text(watched(&h["watched"])),
+        Cell::json(&h["last_seen"]),
+    ]
+}
+
+/// Runs `hosts`.
+///
+/// # Errors
+/// The server unreachable or refusing.
+pub fn run(api: &Api, out: &Output, args: &HostsArgs) -> Result<(), CliError> {
+    let v = api.get("/api/v1/hosts", &[])?;
+    let hosts: Vec<Value> = v["hosts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|h| {
+            args.group
+                .as_ref()
+                .is_none_or(|g| h["group"].as_str() == Some(g))
+        })
+        .filter(|h| !args.online || h["online"] == true)
+        .filter(|h| !args.offline || h["online"] != true)
+        .cloned()
+        .collect();
+    match out.format {
+        Format::Json => output::print(&output::json(&Value::Array(hosts))),
+        _ => {
+            let rows: Vec<Vec<Cell>> = hosts.iter().map(row).collect();
+            output::print(&out.rows(&HEADERS, &rows))
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub mod db;
+pub mod export;
+pub mod history;
+pub mod hosts;
+pub mod status;
+pub mod usage;

@@ -1,0 +1,124 @@
+//! Where the server is and which token to present: flags, then environment
+//! (`IDLEWATCH_SERVER`, `IDLEWATCH_ADMIN_TOKEN`, both read by clap), then a small TOML file
+//! (`~/.config/idlewatch/admin.toml`, or `$XDG_CONFIG_HOME/idlewatch/admin.toml`, or
+//! `--config` / `IDLEWATCH_ADMIN_CONFIG`), then the default server `http://127.0.0.1:5000`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::CliError;
+
+/// The server when none is given.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:5000";
+
+/// `admin.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    server: Option<String>,
+    token: Option<String>,
+}
+
+/// The resolved connection settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The server's base URL, without a trailing slash.
+    pub server: String,
+    /// The admin token, if any was given.
+    pub token: Option<String>,
+}
+
+/// The default config file's path, if a home is known.
+#[must_use]
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("idlewatch").join("admin.toml"))
+}
+
+fn read(path: &Path, explicit: bool) -> Result<FileSettings, CliError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| {
+            CliError::Usage(format!(
+                "config file {} is invalid: {}",
+                path.display(),
+                e.to_string().trim().replace('\n', " ")
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Ok(FileSettings::default())
+        }
+        Err(e) => Err(CliError::Usage(format!(
+            "cannot read config file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Resolves the settings from the parsed flags (which already include the environment).
+///
+/// # Errors
+/// An unreadable or invalid config file, or a server that is not an http(s) URL.
+pub fn resolve(
+    server: Option<&str>,
+    token: Option<&str>,
+    config: Option<&Path>,
+) -> Result<Settings, CliError> {
+    let file = match config {
+        Some(path) => read(path, true)?,
+        None => match default_path() {
+            Some(path) => read(&path, false)?,
+            None => FileSettings::default(),
+        },
+    };
+    let server = server
+        .map(str::to_owned)
+        .or(file.server)
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    let server = server.trim().trim_end_matches('/').to_owned();
+    if !server.starts_with("http://") && !server.starts_with("https://") {
+        return Err(CliError::Usage(format!(
+            "--server {server:?} is not an address such as http://127.0.0.1:5000"
+        )));
+    }
+    let token = token
+        .map(str::to_owned)
+        .or(file.token)
+        .filter(|t| !t.trim().is_empty());
+    Ok(Settings { server, token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin.toml");
+        std::fs::write(
+            &path,
+            "server = \"http://lab:5000/\"\ntoken = \"from-file\"\n",
+        )
+        .unwrap();
+        let s = resolve(None, None, Some(&path)).unwrap();
+        assert_eq!(
+            (s.server.as_str(), s.token.as_deref()),
+            ("http://lab:5000", Some("from-file"))
+        );
+        let s = resolve(Some("http://other:1"), Some("flag"), Some(&path)).unwrap();
+        assert_eq!(
+            (s.server.as_str(), s.token.as_deref()),
+            ("http://other:1", Some("flag"))
+        );
+        std::fs::write(&path, "sever = \"x\"\n").unwrap();
+        let err = resolve(None, None, Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("sever"), "{err}");
+        assert!(resolve(Some("lab:5000"), None, Some(&path)).is_err());
+        let missing = dir.path().join("none.toml");
+        assert!(resolve(None, None, Some(&missing)).is_err());
+    }
+}

@@ -1,0 +1,451 @@
+//! `idlewatch-admin` against the real server binary, with data sent by a real Socket.IO
+//! client: every command's table, JSON and CSV output (golden files for the stable ones), exit
+//! codes, the errors a user meets, the XLSX export's file, `--force`, completions, and the
+//! offline `db` commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use idlewatch_tests::{Connected, Server, binary, send_all, workspace_root};
+use serde_json::{Value, json};
+
+/// 2026-11-20T00:00:00Z.
+const DAY: i64 = 1_795_132_800_000;
+const MIN: i64 = 60_000;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn admin_in(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(binary("idlewatch-admin"));
+    command
+        .args(args)
+        .env_remove("IDLEWATCH_SERVER")
+        .env_remove("IDLEWATCH_ADMIN_TOKEN")
+        .env_remove("IDLEWATCH_ADMIN_CONFIG")
+        .env_remove("NO_COLOR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("run idlewatch-admin");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+struct Lab {
+    server: Server,
+    _agents: Connected,
+    home: tempfile::TempDir,
+}
+
+impl Lab {
+    fn admin(&self, args: &[&str]) -> Run {
+        let token = self.server.tokens().admin.clone();
+        let url = self.server.url();
+        admin_in(
+            self.home.path(),
+            args,
+            &[
+                ("IDLEWATCH_SERVER", &url),
+                ("IDLEWATCH_ADMIN_TOKEN", &token),
+            ],
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.admin(args);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run.stdout
+    }
+}
+
+fn snap(host: &str, at: i64, active: bool, group: &str) -> Value {
+    json!({
+        "host": host,
+        "group": group,
+        "captured_at": at,
+        "idle_seconds": if active { 3 } else { 1200 },
+        "user_active": active,
+        "cpu_percent": 20.5,
+        "memory_percent": 50.25,
+        "foreground_process": "ansys.exe",
+        "watched": {"Ansys": {"running": true, "state": if active { "interactive" } else { "idle" }}},
+        "processes": [{"pid": 1, "name": "ansys.exe"}, {"pid": 2, "name": "explorer.exe"}],
+    })
+}
+
+fn lab(data: &Path) -> Lab {
+    let config = data.with_extension("toml");
+    std::fs::write(&config, "[report]\ninterval = \"10m\"\n").unwrap();
+    let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], Some(data))
+        .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let now = idlewatch_tests_now();
+    let snapshots = [
+        snap("pc-1", DAY + 600 * MIN, true, "Lab A"),
+        snap("pc-1", DAY + 610 * MIN, true, "Lab A"),
+        snap("pc-1", DAY + 620 * MIN, false, "Lab A"),
+        snap("pc-2", DAY + 1440 * MIN + 540 * MIN, true, "Lab A"),
+        snap("pc-3", DAY + 1440 * MIN + 600 * MIN, false, "Lab B"),
+        snap("pc-1", now, true, "Lab A"),
+    ];
+    let agents = send_all(&server, &snapshots, &["pc-1"]);
+    Lab {
+        server,
+        _agents: agents,
+        home: tempfile::tempdir().unwrap(),
+    }
+}
+
+fn idlewatch_tests_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn golden(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/admin").join(name)
+}
+
+/// Compares with a golden file; `IDLEWATCH_BLESS=1` rewrites it.
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden(name);
+    if std::env::var_os("IDLEWATCH_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+#[test]
+fn every_command_reads_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab(&dir.path().join("data"));
+
+    // status
+    let text = lab.ok(&["status"]);
+    assert!(text.contains("hosts online   1"), "{text}");
+    assert!(text.contains("hosts offline  2"), "{text}");
+    assert!(text.contains("sheets upload  not configured"), "{text}");
+    let status: Value = serde_json::from_str(&lab.ok(&["status", "--format", "json"])).unwrap();
+    assert_eq!(status["hosts"]["online"], 1);
+    assert_eq!(status["store"]["snapshots"], 6);
+    assert_eq!(status["server"], lab.server.url());
+
+    // hosts
+    let text = lab.ok(&["hosts"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("HOST") && lines[0].contains("LAST SEEN"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[1].starts_with("pc-1")
+            && lines[1].contains("online")
+            && lines[1].contains("Ansys:interactive"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("pc-3") && lines[3].contains("offline"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "no colour when not on a terminal");
+    let online = lab.ok(&["hosts", "--online"]);
+    assert_eq!(online.lines().count(), 2, "{online}");
+    let lab_b = lab.ok(&["hosts", "--offline", "--group", "Lab B"]);
+    assert_eq!(lab_b.lines().count(), 2, "{lab_b}");
+    let hosts: Value = serde_json::from_str(&lab.ok(&["hosts", "--format", "json"])).unwrap();
+    assert_eq!(hosts.as_array().unwrap().len(), 3);
+    assert_eq!(hosts[0]["group"], "Lab A");
+    let csv_text = lab.ok(&["hosts", "--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(reader.headers().unwrap().get(0), Some("HOST"));
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(&records[0][2], "online");
+    assert_eq!(&records[0][6], "20.5");
+
+    // history
+    let args = [
+        "history",
+        "pc-1",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-21",
+    ];
+    let text = lab.ok(&args);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(text.lines().nth(1).unwrap().contains("ansys.exe"), "{text}");
+    let snaps: Value =
+        serde_json::from_str(&lab.ok(&[&args[..], &["--format", "json"]].concat())).unwrap();
+    assert_eq!(snaps.as_array().unwrap().len(), 3);
+    assert_eq!(snaps[2]["user_active"], false);
+    let csv_text = lab.ok(&[&args[..], &["--format", "csv", "--limit", "2"]].concat());
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2, "--limit 2: {csv_text}");
+    assert_eq!(&rows[0][0], (DAY + 600 * MIN).to_string());
+    assert_eq!(&rows[0][7], "2");
+
+    // usage (stable: fixed days in the past)
+    let args = ["usage", "--from", "2026-11-20", "--to", "2026-11-22"];
+    assert_golden("usage.txt", &lab.ok(&args));
+    assert_golden(
+        "usage.json",
+        &lab.ok(&[&args[..], &["--format", "json"]].concat()),
+    );
+    assert_golden(
+        "usage.csv",
+        &lab.ok(&[&args[..], &["--format", "csv"]].concat()),
+    );
+
+    // export --xlsx, --force
+    let file = dir.path().join("report.xlsx");
+    let f = file.to_str().unwrap();
+    let text = lab.ok(&[
+        "export",
+        "--xlsx",
+        f,
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-22",
+    ]);
+    assert!(text.starts_with(&format!("wrote {f}")), "{text}");
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&file).unwrap();
+    use calamine::Reader;
+    let sheet = book.worksheet_range("Snapshots").unwrap();
+    assert_eq!(sheet.height(), 1 + 5, "5 snapshots in the range");
+    let again = lab.admin(&["export", "--xlsx", f]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("exists; pass --force"),
+        "{}",
+        again.stderr
+    );
+    let before = std::fs::metadata(&file).unwrap().len();
+    lab.ok(&[
+        "export",
+        "--xlsx",
+        f,
+        "--force",
+        "--host",
+        "pc-2",
+        "--from",
+        "2026-11-20",
+        "--to",
+        "2026-11-22",
+    ]);
+    assert_ne!(std::fs::metadata(&file).unwrap().len(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".part"))
+        .collect();
+    assert!(leftovers.is_empty());
+
+    // export --sheets on a server without [sheets]
+    let run = lab.admin(&["export", "--sheets"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("not configured"), "{}", run.stderr);
+
+    // completions
+    for shell in ["bash", "zsh", "fish"] {
+        let text = lab.ok(&["completions", shell]);
+        assert!(
+            text.contains("idlewatch-admin") && text.contains("history"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn errors_a_user_meets_are_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab(&dir.path().join("data"));
+    let home = lab.home.path();
+    let url = lab.server.url();
+
+    // Nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = format!("http://127.0.0.1:{port}");
+    let run = admin_in(home, &["--server", &nowhere, "hosts"], &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "idlewatch-admin: cannot reach idlewatch-server at {nowhere}: connection refused — is it running? set --server"
+        )
+    );
+
+    // No token, a wrong one, a viewer's for an admin route.
+    let run = admin_in(home, &["--server", &url, "status"], &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("needs an admin token: pass --token"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+    let run = admin_in(
+        home,
+        &["--server", &url, "--token", "not-the-token-at-all", "hosts"],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("rejected the token"), "{}", run.stderr);
+    let viewer = lab.server.tokens().viewer.clone();
+    let run = admin_in(
+        home,
+        &["--server", &url, "--token", &viewer, "export", "--sheets"],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("not an admin token"), "{}", run.stderr);
+
+    // The token from ~/.config/idlewatch/admin.toml.
+    let config = home.join(".config/idlewatch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("admin.toml"),
+        format!(
+            "server = \"{url}\"\ntoken = \"{}\"\n",
+            lab.server.tokens().admin
+        ),
+    )
+    .unwrap();
+    assert_eq!(admin_in(home, &["status"], &[]).code, 0);
+
+    // Unknown host, with the closest names.
+    let run = lab.admin(&["history", "pc1"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("no host named \"pc1\" is known; closest: pc-1"),
+        "{}",
+        run.stderr
+    );
+    let run = lab.admin(&["usage", "--host", "pc-9"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("no host named \"pc-9\" is known; closest:"),
+        "{}",
+        run.stderr
+    );
+
+    // Bad time, bad usage: exit 2.
+    let run = lab.admin(&["history", "pc-1", "--from", "yesterday"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("RFC 3339"), "{}", run.stderr);
+    assert_eq!(lab.admin(&["export"]).code, 2);
+    assert_eq!(lab.admin(&["frobnicate"]).code, 2);
+
+    // A full disk while writing: no report and no partial file left.
+    let out_dir = dir.path().join("reports");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let target = out_dir.join("r.xlsx");
+    let script = "trap '' XFSZ; ulimit -f 4; exec \"$0\" export --xlsx \"$1\" --from 2026-11-19 --to now";
+    let output = Command::new("sh")
+        .args(["-c", script])
+        .arg(binary("idlewatch-admin"))
+        .arg(&target)
+        .env("HOME", home)
+        .env("IDLEWATCH_SERVER", &url)
+        .env("IDLEWATCH_ADMIN_TOKEN", &lab.server.tokens().admin)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}", target.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "no file left behind"
+    );
+}
+
+#[test]
+fn db_commands_inspect_a_stopped_servers_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut lab = lab(&data);
+    let d = data.to_str().unwrap();
+    let run = lab.admin(&["db", "stats", "--data-dir", d]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("in use by a running idlewatch-server"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("use the server commands instead"),
+        "{}",
+        run.stderr
+    );
+
+    lab.server.signal_and_wait("TERM", Duration::from_secs(20));
+    let text = lab.ok(&["db", "stats", "--data-dir", d]);
+    assert!(text.contains("snapshots       6"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("pc-1") && l.contains(" 4 ")),
+        "{text}"
+    );
+    let stats: Value =
+        serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
+            .unwrap();
+    assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
+    assert_eq!(stats["schema_version"], 2);
+    let check = lab.ok(&["db", "check", "--data-dir", d]);
+    assert!(
+        check.contains("result            ok") || check.contains("ok"),
+        "{check}"
+    );
+    let check: Value =
+        serde_json::from_str(&lab.ok(&["db", "check", "--data-dir", d, "--format", "json"]))
+            .unwrap();
+    assert_eq!(check["ok"], true);
+    assert_eq!(check["records_checked"], 6);
+
+    let run = lab.admin(&[
+        "db",
+        "check",
+        "--data-dir",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("there is no store here"),
+        "{}",
+        run.stderr
+    );
+}
