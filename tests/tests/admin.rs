@@ -369,7 +369,8 @@ fn errors_a_user_meets_are_one_clear_line() {
     let out_dir = dir.path().join("reports");
     std::fs::create_dir_all(&out_dir).unwrap();
     let target = out_dir.join("r.xlsx");
-    let script = "trap '' XFSZ; ulimit -f 4; exec \"$0\" export --xlsx \"$1\" --from 2026-11-19 --to now";
+    let script =
+        "trap '' XFSZ; ulimit -f 4; exec \"$0\" export --xlsx \"$1\" --from 2026-11-19 --to now";
     let output = Command::new("sh")
         .args(["-c", script])
         .arg(binary("idlewatch-admin"))
