@@ -25,7 +25,10 @@ fn a_new_file_gets_every_version_in_order() {
     let outcome = migrate(&db).unwrap();
     assert_eq!(outcome.from, 0);
     assert_eq!(outcome.to, CURRENT_VERSION);
-    assert_eq!(outcome.applied, ["v1_initial", "v2_compact"]);
+    assert_eq!(
+        outcome.applied,
+        ["v1_initial", "v2_compact", "v3_summaries"]
+    );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
     let again = migrate(&db).unwrap();
     assert!(again.applied.is_empty(), "migrating twice is a no-op");
@@ -52,13 +55,13 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 2));
-    assert_eq!(outcome.applied, ["v2_compact"]);
+    assert_eq!((outcome.from, outcome.to), (1, 3));
+    assert_eq!(outcome.applied, ["v2_compact", "v3_summaries"]);
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 2);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 3);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),
@@ -95,7 +98,7 @@ fn a_file_from_a_newer_version_is_refused_untouched() {
             err,
             Error::TooNew {
                 found: 99,
-                supported: 2
+                supported: CURRENT_VERSION
             }
         ),
         "{err}"

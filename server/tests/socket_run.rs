@@ -56,8 +56,13 @@ async fn run_serves_socketio_and_stops_when_told() {
         .unwrap();
     drop((dashboard, agent));
     writer.stop();
+    // Stopping the writer closed the file cleanly: the handle still around is refused, and
+    // the acked snapshot is there when the file is opened again.
+    assert!(store.snapshot_count().is_err());
+    drop(store);
+    let (reopened, _writer, _) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
     assert_eq!(
-        store.snapshot_count().unwrap(),
+        reopened.snapshot_count().unwrap(),
         1,
         "the acked snapshot is on disk"
     );

@@ -16,10 +16,13 @@ mod query;
 mod slot;
 
 pub use error::Error;
+pub use idlewatch_migrations::format::Summary;
 pub use journal::{AppendDone, Appended};
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
 pub use open::{OpenOptions, STORE_FILE};
-pub use query::{HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot};
+pub use query::{
+    HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
+};
 
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};

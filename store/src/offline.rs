@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use idlewatch_migrations::format::{
-    BY_TIME, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS,
+    BY_TIME, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS, Summary,
+    read_summary,
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
+use idlewatch_protocol::SnapshotFields;
 use redb::{
     DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
@@ -226,8 +228,26 @@ impl Offline {
                                 ),
                             );
                         }
-                        if serde_json::from_slice::<&serde_json::value::RawValue>(&json).is_err() {
-                            problem(&mut report, format!("{name}: record {seq} is not JSON"));
+                        match std::str::from_utf8(&json).map(SnapshotFields::parse) {
+                            Ok(Ok(fields)) => {
+                                let stored = records
+                                    .get(seq)?
+                                    .map(|b| read_summary(seq, b.value()))
+                                    .transpose()?
+                                    .flatten();
+                                if stored.is_some_and(|s| s != Summary::of(&fields)) {
+                                    problem(
+                                        &mut report,
+                                        format!(
+                                            "{name}: record {seq}'s summary differs from its JSON"
+                                        ),
+                                    );
+                                }
+                            }
+                            _ => problem(
+                                &mut report,
+                                format!("{name}: record {seq} is not a valid snapshot"),
+                            ),
                         }
                         report.records_checked += 1;
                     }

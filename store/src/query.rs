@@ -1,10 +1,13 @@
-//! Reads: a host's history in capture-time order with paging, and every host's latest
+//! Reads: a host's history (or its snapshots' summaries) in capture-time order with paging,
+//! and every host's latest
 //! snapshot (to rebuild the live state at start). Each runs in its own read transaction,
 //! concurrently with the writer; call them off the async runtime.
 
 use idlewatch_migrations::format::{
-    BY_TIME, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, latest_of_host,
+    BY_TIME, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, Summary, latest_of_host,
+    read_header, read_summary,
 };
+use idlewatch_protocol::SnapshotFields;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::{Error, Store};
@@ -65,12 +68,42 @@ fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error>
     })
 }
 
+/// A stored snapshot's times and summary (what reports read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// Server sequence number.
+    pub seq: u64,
+    /// When the server received it, epoch ms.
+    pub received_ms: i64,
+    /// The agent's capture time (or the receive time), epoch ms.
+    pub captured_ms: i64,
+    /// Its summary.
+    pub summary: Summary,
+}
+
+/// A page of summaries, oldest first.
+#[derive(Debug, Clone)]
+pub struct SummaryPage {
+    /// The rows.
+    pub rows: Vec<SummaryRow>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<(i64, u64)>,
+}
+
+type Records<'t> = redb::ReadOnlyTable<u64, &'static [u8]>;
+
+/// Where a page continues: `(captured_ms, seq)` of its last item.
+type Cursor = Option<(i64, u64)>;
+
 impl Store {
-    /// A page of `query.host`'s snapshots in capture-time order.
-    ///
-    /// # Errors
-    /// [`Error::UnknownHost`] when nothing of that host is stored; storage errors.
-    pub fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
+    /// Calls `each` with the `(captured_ms, seq)` of up to `query.limit` of the host's
+    /// snapshots in capture-time order, in one read transaction; returns where the next page
+    /// starts.
+    fn walk<T>(
+        &self,
+        query: &HistoryQuery,
+        mut each: impl FnMut(&Records<'_>, &mut HostChain, u64) -> Result<T, Error>,
+    ) -> Result<(Vec<T>, Cursor), Error> {
         let txn = self.db()?.begin_read()?;
         let ids = txn.open_table(HOST_IDS)?;
         let Some(id) = ids.get(query.host.as_str())?.map(|v| v.value()) else {
@@ -84,26 +117,67 @@ impl Store {
         };
         let end = (id, query.to_ms.unwrap_or(i64::MAX), 0);
         let mut chain = HostChain::new();
-        let mut snapshots = Vec::with_capacity(query.limit.min(4096));
+        let mut out = Vec::with_capacity(query.limit.min(4096));
+        let mut last = None;
         let mut next = None;
         if start < end {
             for entry in by_time.range(start..end)? {
                 let (key, _) = entry?;
                 let (_, captured_ms, seq) = key.value();
-                if snapshots.len() == query.limit {
-                    next = snapshots
-                        .last()
-                        .map(|s: &(i64, u64, StoredSnapshot)| (s.0, s.1));
+                if out.len() == query.limit {
+                    next = last;
                     break;
                 }
-                let (header, json) = chain.get(&records, seq)?;
-                snapshots.push((captured_ms, seq, stored(&header, json)?));
+                out.push(each(&records, &mut chain, seq)?);
+                last = Some((captured_ms, seq));
             }
         }
-        Ok(HistoryPage {
-            snapshots: snapshots.into_iter().map(|(_, _, s)| s).collect(),
-            next,
-        })
+        Ok((out, next))
+    }
+
+    /// A page of `query.host`'s snapshots in capture-time order.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHost`] when nothing of that host is stored; storage errors.
+    pub fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
+        let (snapshots, next) = self.walk(query, |records, chain, seq| {
+            let (header, json) = chain.get(records, seq)?;
+            stored(&header, json)
+        })?;
+        Ok(HistoryPage { snapshots, next })
+    }
+
+    /// A page of `query.host`'s snapshot summaries in capture-time order: read from each
+    /// record's header without decompressing it (records written before schema 3 are
+    /// decompressed and summarized from their JSON).
+    ///
+    /// # Errors
+    /// As [`Store::history`].
+    pub fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error> {
+        let (rows, next) = self.walk(query, |records, chain, seq| {
+            let bytes = records
+                .get(seq)?
+                .ok_or_else(|| Error::Storage(format!("record {seq} is indexed but missing")))?;
+            let header = read_header(seq, bytes.value())?;
+            let summary = match read_summary(seq, bytes.value())? {
+                Some(summary) => summary,
+                None => {
+                    let (_, json) = chain.get(records, seq)?;
+                    std::str::from_utf8(&json)
+                        .ok()
+                        .and_then(|text| SnapshotFields::parse(text).ok())
+                        .map(|fields| Summary::of(&fields))
+                        .unwrap_or_default()
+                }
+            };
+            Ok(SummaryRow {
+                seq,
+                received_ms: header.received_ms,
+                captured_ms: header.captured_ms,
+                summary,
+            })
+        })?;
+        Ok(SummaryPage { rows, next })
     }
 
     /// Every stored host's latest snapshot by capture time.

@@ -2,9 +2,15 @@
 //! the host's record ordinal, the base record, times, the agent's `seq`) followed by a zstd
 //! frame of the snapshot's exact JSON text, compressed alone (a keyframe) or with the host's
 //! previous snapshot as a raw-content dictionary (a delta: a process list barely changes in
-//! 5 s, so ~30 KB of JSON shrinks to a few hundred bytes).
+//! 5 s, so ~30 KB of JSON shrinks to a few hundred bytes). Since schema version 3 the header is
+//! followed by the record's [`Summary`] (length-prefixed), readable without decompressing.
+//!
+//! Kind byte: 1 keyframe, 2 delta (schema 2, no summary); 3 keyframe, 4 delta (with summary).
 
 use zstd_safe::{CCtx, DCtx};
+
+use super::summary::Summary;
+use super::varint::{get_varint, put_varint, unzigzag, zigzag};
 
 use crate::error::Error;
 
@@ -87,6 +93,7 @@ impl Encoder {
     pub fn encode(
         &mut self,
         header: &RecordHeader,
+        summary: Option<&Summary>,
         json: &[u8],
         base: Option<&[u8]>,
     ) -> Result<Vec<u8>, Error> {
@@ -97,9 +104,11 @@ impl Encoder {
             });
         }
         let mut out = Vec::with_capacity(32 + zstd_safe::compress_bound(json.len()));
-        out.push(match base {
-            Some(_) => 2,
-            None => 1,
+        out.push(match (base, summary) {
+            (None, None) => 1,
+            (Some(_), None) => 2,
+            (None, Some(_)) => 3,
+            (Some(_), Some(_)) => 4,
         });
         put_varint(&mut out, u64::from(header.host));
         put_varint(&mut out, header.n);
@@ -116,6 +125,12 @@ impl Encoder {
             &mut out,
             header.agent_seq.map_or(0, |s| s.saturating_add(1)),
         );
+        if let Some(summary) = summary {
+            let mut encoded = Vec::with_capacity(64);
+            summary.encode(&mut encoded);
+            put_varint(&mut out, encoded.len() as u64);
+            out.extend_from_slice(&encoded);
+        }
         let mut frame = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
         let result = match base {
             Some(dict) => self.cctx.compress_using_dict(&mut frame, json, dict, LEVEL),
@@ -174,13 +189,39 @@ impl Decoder {
 /// # Errors
 /// [`Error::Corrupt`] when the bytes are not a record.
 pub fn parse_header(seq: u64, bytes: &[u8]) -> Result<(RecordHeader, usize), Error> {
+    parse_parts(seq, bytes).map(|(header, _, frame)| (header, frame))
+}
+
+/// The summary stored with record `seq` (`None` for a record written before schema 3).
+///
+/// # Errors
+/// [`Error::Corrupt`] when the bytes are not a record or the summary is malformed.
+pub fn read_summary(seq: u64, bytes: &[u8]) -> Result<Option<Summary>, Error> {
+    let (_, summary, _) = parse_parts(seq, bytes)?;
+    summary
+        .map(|range| {
+            Summary::decode(&bytes[range]).map_err(|reason| Error::Corrupt {
+                what: format!("summary of record {seq}"),
+                reason: reason.to_owned(),
+            })
+        })
+        .transpose()
+}
+
+/// The header, where the summary is (if any), and where the zstd frame starts.
+fn parse_parts(
+    seq: u64,
+    bytes: &[u8],
+) -> Result<(RecordHeader, Option<std::ops::Range<usize>>, usize), Error> {
     let corrupt = |reason: &str| Error::Corrupt {
         what: "record header".to_owned(),
         reason: reason.to_owned(),
     };
-    let delta = match bytes.first() {
-        Some(1) => false,
-        Some(2) => true,
+    let (delta, summarized) = match bytes.first() {
+        Some(1) => (false, false),
+        Some(2) => (true, false),
+        Some(3) => (false, true),
+        Some(4) => (true, true),
         Some(_) => return Err(corrupt("unknown record kind")),
         None => return Err(corrupt("empty record")),
     };
@@ -197,6 +238,16 @@ pub fn parse_header(seq: u64, bytes: &[u8]) -> Result<(RecordHeader, usize), Err
     let received_ms = unzigzag(next()?);
     let captured_ms = received_ms.wrapping_add(unzigzag(next()?));
     let agent_seq = next()?.checked_sub(1);
+    let mut summary = None;
+    if summarized {
+        let len = usize::try_from(next()?).map_err(|_| corrupt("summary too long"))?;
+        let end = pos
+            .checked_add(len)
+            .filter(|end| *end <= bytes.len())
+            .ok_or_else(|| corrupt("truncated summary"))?;
+        summary = Some(pos..end);
+        pos = end;
+    }
     Ok((
         RecordHeader {
             seq,
@@ -207,37 +258,9 @@ pub fn parse_header(seq: u64, bytes: &[u8]) -> Result<(RecordHeader, usize), Err
             captured_ms,
             agent_seq,
         },
+        summary,
         pos,
     ))
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -262,7 +285,7 @@ mod tests {
     fn keyframes_round_trip_with_their_header() {
         let json = br#"{"host":"a","processes":[1,2,3]}"#;
         let bytes = Encoder::default()
-            .encode(&header(FrameKind::Key), json, None)
+            .encode(&header(FrameKind::Key), None, json, None)
             .unwrap();
         assert_eq!(parse_header(SEQ, &bytes).unwrap().0, header(FrameKind::Key));
         assert_eq!(Decoder::default().decode(SEQ, &bytes, None).unwrap(), json);
@@ -274,7 +297,7 @@ mod tests {
         let mut next = base.clone();
         next.extend_from_slice(b" ");
         let bytes = Encoder::default()
-            .encode(&header(FrameKind::Delta), &next, Some(&base))
+            .encode(&header(FrameKind::Delta), None, &next, Some(&base))
             .unwrap();
         assert!(
             bytes.len() < 60,
@@ -288,6 +311,31 @@ mod tests {
         let mut decoder = Decoder::default();
         assert_eq!(decoder.decode(SEQ, &bytes, Some(&base)).unwrap(), next);
         assert!(decoder.decode(SEQ, &bytes, None).is_err());
+    }
+
+    #[test]
+    fn a_summary_is_read_without_decompressing_and_skipped_by_the_decoder() {
+        let json = br#"{"host":"a","cpu_percent":12.5}"#;
+        let summary = Summary {
+            cpu_percent: Some(12.5),
+            foreground_process: Some("code".to_owned()),
+            ..Summary::default()
+        };
+        let bytes = Encoder::default()
+            .encode(&header(FrameKind::Key), Some(&summary), json, None)
+            .unwrap();
+        assert_eq!(bytes[0], 3);
+        assert_eq!(read_summary(SEQ, &bytes).unwrap(), Some(summary));
+        assert_eq!(parse_header(SEQ, &bytes).unwrap().0, header(FrameKind::Key));
+        assert_eq!(Decoder::default().decode(SEQ, &bytes, None).unwrap(), json);
+        let plain = Encoder::default()
+            .encode(&header(FrameKind::Key), None, json, None)
+            .unwrap();
+        assert_eq!(read_summary(SEQ, &plain).unwrap(), None);
+        // A summary length past the end is refused.
+        let mut cut = bytes.clone();
+        cut.truncate(12);
+        assert!(read_summary(SEQ, &cut).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 2).
+//! The current on-disk layout (schema version 3).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -7,7 +7,10 @@
 //!   as hosts interleave). Each record is zstd-compressed with its host's previous record as the
 //!   dictionary (its header names that base record), except every [`KEYFRAME_INTERVAL`]th of a
 //!   host, compressed alone: any record decodes from its keyframe in fewer than
-//!   `KEYFRAME_INTERVAL` steps.
+//!   `KEYFRAME_INTERVAL` steps. Since schema 3 each record also carries its [`Summary`]
+//!   (idle, user active, CPU, memory, process count, foreground, watched apps) uncompressed in
+//!   its header, for reports; records written under schema 2 have none and are summarized
+//!   from their JSON when read.
 //! - `by_time`: `(host_id, captured_ms, seq)` → `()`, for time-range history queries and for
 //!   recognising a replayed snapshot (same host and `captured_at`).
 //! - `host_last`: `host_id` → `seq` of its last record by arrival (the next delta's base).
@@ -16,11 +19,14 @@
 mod codec;
 mod packed;
 mod reader;
+mod summary;
+mod varint;
 mod writer;
 
-pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header};
+pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
 pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};
+pub use summary::Summary;
 pub use writer::{Appended, Batch, RecordWriter};
 
 use redb::TableDefinition;

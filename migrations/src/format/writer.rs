@@ -14,6 +14,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::codec::{Encoder, RecordHeader};
 use super::packed::PackedJson;
 use super::reader::{HostChain, read_header};
+use super::summary::Summary;
 use super::{
     BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY,
     RECORDS,
@@ -41,6 +42,8 @@ struct HostCursor {
 pub struct RecordWriter {
     encoder: Encoder,
     hosts: HashMap<String, HostCursor>,
+    /// Write schema-2 records (no summary): only to build test fixtures of old files.
+    without_summaries: bool,
 }
 
 /// The tables of one write transaction, opened once for a batch of appends.
@@ -61,6 +64,15 @@ impl RecordWriter {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A writer of schema-2 records, without summaries (test fixtures of old files only).
+    #[must_use]
+    pub fn schema_2() -> Self {
+        Self {
+            without_summaries: true,
+            ..Self::default()
+        }
     }
 
     /// Drops every cached cursor (after a failed or aborted transaction, or pruning).
@@ -151,10 +163,13 @@ impl Batch<'_, '_> {
             agent_seq: fields.seq,
         };
         let json = snapshot.raw().get().as_bytes();
-        let bytes =
-            self.writer
-                .encoder
-                .encode(&header, json, base.as_ref().map(|(_, j)| j.as_slice()))?;
+        let summary = (!self.writer.without_summaries).then(|| Summary::of(fields));
+        let bytes = self.writer.encoder.encode(
+            &header,
+            summary.as_ref(),
+            json,
+            base.as_ref().map(|(_, j)| j.as_slice()),
+        )?;
         self.records.insert(seq, bytes.as_slice())?;
         self.by_time.insert((id, captured_ms, seq), ())?;
         self.host_last.insert(id, seq)?;

@@ -3,6 +3,7 @@
 
 pub mod v1;
 mod v2;
+mod v3;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -10,7 +11,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 2;
+pub const CURRENT_VERSION: u64 = 3;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -18,6 +19,7 @@ type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v1_initial", v1::v1_initial),
     ("v2_compact", v2::v2_compact),
+    ("v3_summaries", v3::v3_summaries),
 ];
 
 /// What [`migrate`] did.

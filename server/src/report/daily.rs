@@ -4,7 +4,7 @@
 use idlewatch_store::Store;
 use jiff::civil::Date;
 
-use super::scan::{each_snapshot, first_capture};
+use super::scan::{each_summary, first_capture};
 use super::usage::{DayUsage, Point, Rules, host_days};
 
 /// Why a report could not be computed.
@@ -60,8 +60,8 @@ pub fn usage_by_day(
             continue;
         }
         let mut points = Vec::new();
-        each_snapshot(store, host, from_ms, to_ms, |stored, fields| {
-            points.push(Point::of(stored.captured_ms, &fields));
+        each_summary(store, host, from_ms, to_ms, |row| {
+            points.push(Point::of(row.captured_ms, &row.summary));
             Ok::<(), Error>(())
         })?;
         let mut days = host_days(&points, from_ms, to_ms, rules)?;

@@ -1,33 +1,32 @@
-//! Reading a host's stored snapshots over a range, page by page, each parsed once into its
-//! known fields: what the XLSX export and utilization reports walk.
+//! Reading a host's stored snapshots over a range, page by page, as the summaries kept with
+//! each record (times, idle, user active, CPU, memory, process count, foreground, watched
+//! apps): what the XLSX export and utilization reports walk, without decompressing snapshots.
 
-use idlewatch_protocol::SnapshotFields;
-use idlewatch_store::{HistoryQuery, Store, StoredSnapshot};
+use idlewatch_store::{HistoryQuery, Store, Summary, SummaryRow};
 
 use super::usage::Point;
 
-/// Snapshots read from the store at a time: a page holds their JSON (~30 KB each) in memory.
-pub const PAGE: usize = 128;
+/// Summaries read from the store at a time.
+pub const PAGE: usize = 1024;
 
-/// Calls `each` with every readable snapshot of `host` captured in `[from_ms, to_ms)`, in
-/// capture order. A host the store does not know has no snapshots; snapshots whose text no
-/// longer parses are skipped.
+/// Calls `each` with every snapshot summary of `host` captured in `[from_ms, to_ms)`, in
+/// capture order. A host the store does not know has no snapshots.
 ///
 /// # Errors
 /// The store's, or the first error `each` returns.
-pub fn each_snapshot<E>(
+pub fn each_summary<E>(
     store: &Store,
     host: &str,
     from_ms: i64,
     to_ms: i64,
-    mut each: impl FnMut(&StoredSnapshot, SnapshotFields) -> Result<(), E>,
+    mut each: impl FnMut(&SummaryRow) -> Result<(), E>,
 ) -> Result<(), E>
 where
     E: From<idlewatch_store::Error>,
 {
     let mut after = None;
     loop {
-        let page = match store.history(&HistoryQuery {
+        let page = match store.summaries(&HistoryQuery {
             host: host.to_owned(),
             from_ms: Some(from_ms),
             to_ms: Some(to_ms),
@@ -38,10 +37,8 @@ where
             Err(idlewatch_store::Error::UnknownHost(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        for stored in &page.snapshots {
-            if let Ok(fields) = SnapshotFields::parse(&stored.json) {
-                each(stored, fields)?;
-            }
+        for row in &page.rows {
+            each(row)?;
         }
         match page.next {
             Some(next) => after = Some(next),
@@ -53,15 +50,11 @@ where
 impl Point {
     /// What utilization needs of a snapshot captured at `at_ms`.
     #[must_use]
-    pub fn of(at_ms: i64, fields: &SnapshotFields) -> Self {
+    pub fn of(at_ms: i64, summary: &Summary) -> Self {
         Self {
             at_ms,
-            user_active: fields.user_active.unwrap_or(false),
-            apps: fields
-                .watched_apps()
-                .into_iter()
-                .filter_map(|(n, w)| Some((n, w.state?)))
-                .collect(),
+            user_active: summary.user_active.unwrap_or(false),
+            apps: summary.apps.clone(),
         }
     }
 }
@@ -71,14 +64,14 @@ impl Point {
 /// # Errors
 /// The store's.
 pub fn first_capture(store: &Store, host: &str) -> Result<Option<i64>, idlewatch_store::Error> {
-    match store.history(&HistoryQuery {
+    match store.summaries(&HistoryQuery {
         host: host.to_owned(),
         from_ms: None,
         to_ms: None,
         limit: 1,
         after: None,
     }) {
-        Ok(page) => Ok(page.snapshots.first().map(|s| s.captured_ms)),
+        Ok(page) => Ok(page.rows.first().map(|r| r.captured_ms)),
         Err(idlewatch_store::Error::UnknownHost(_)) => Ok(None),
         Err(e) => Err(e),
     }

@@ -6,12 +6,11 @@
 
 use std::collections::BTreeSet;
 
-use idlewatch_protocol::SnapshotFields;
 use idlewatch_store::{HistoryQuery, Store};
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
-use super::scan::each_snapshot;
+use super::scan::each_summary;
 use super::usage::{DayUsage, Point, Rules, host_days};
 
 /// What to export.
@@ -114,7 +113,7 @@ fn app_columns(store: &Store, request: &ExportRequest) -> Result<Vec<String>, Er
         .map(|a| (*a).to_owned())
         .collect();
     for host in &request.hosts {
-        let page = store.history(&HistoryQuery {
+        let page = store.summaries(&HistoryQuery {
             host: host.clone(),
             from_ms: Some(request.from_ms),
             to_ms: Some(request.to_ms),
@@ -122,10 +121,8 @@ fn app_columns(store: &Store, request: &ExportRequest) -> Result<Vec<String>, Er
             after: None,
         });
         if let Ok(page) = page {
-            for s in &page.snapshots {
-                if let Ok(fields) = SnapshotFields::parse(&s.json) {
-                    apps.extend(fields.watched_apps().into_iter().map(|(n, _)| n));
-                }
+            for row in &page.rows {
+                apps.extend(row.summary.apps.iter().map(|(n, _)| n.clone()));
             }
         }
     }
@@ -190,12 +187,13 @@ where
     for host in &request.hosts {
         let mut points = Vec::new();
         let sheet = workbook.worksheet_from_index(0)?;
-        each_snapshot(store, host, request.from_ms, request.to_ms, |stored, f| {
+        each_summary(store, host, request.from_ms, request.to_ms, |row| {
             let r = snapshot_row;
-            sheet.write_number_with_format(r, 0, excel_date(stored.received_ms, tz), &datetime)?;
-            sheet.write_number_with_format(r, 1, excel_date(stored.captured_ms, tz), &datetime)?;
+            let f = &row.summary;
+            sheet.write_number_with_format(r, 0, excel_date(row.received_ms, tz), &datetime)?;
+            sheet.write_number_with_format(r, 1, excel_date(row.captured_ms, tz), &datetime)?;
             sheet.write_string(r, 2, host)?;
-            if let Some(idle) = f.idle() {
+            if let Some(idle) = f.idle_seconds {
                 sheet.write_number(r, 3, idle)?;
             }
             if let Some(active) = f.user_active {
@@ -210,19 +208,18 @@ where
             if let Some(fg) = &f.foreground_process {
                 sheet.write_string(r, 7, fg)?;
             }
-            if let Some(n) = f.processes() {
+            if let Some(n) = f.processes {
                 sheet.write_number(r, 8, n as f64)?;
             }
-            let point = Point::of(stored.captured_ms, &f);
             for (i, app) in apps.iter().enumerate() {
-                if let Some((_, state)) = point.apps.iter().find(|(n, _)| n == app) {
+                if let Some((_, state)) = f.apps.iter().find(|(n, _)| n == app) {
                     let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
                     sheet.write_string(r, col, state.as_str())?;
                 }
             }
             snapshot_row += 1;
             counts.snapshots += 1;
-            points.push(point);
+            points.push(Point::of(row.captured_ms, f));
             Ok::<(), Error>(())
         })?;
         let days = host_days(&points, request.from_ms, request.to_ms, rules)?;
