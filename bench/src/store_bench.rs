@@ -36,6 +36,8 @@ pub struct StoreBenchOptions {
     pub grow_to: Option<u64>,
     /// Seed of the generated snapshots.
     pub seed: u64,
+    /// redb's page cache, bytes.
+    pub cache_bytes: usize,
 }
 
 /// The figures.
@@ -142,7 +144,11 @@ impl Filler {
 /// # Errors
 /// Any store failure.
 pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreReport> {
-    let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
+    let open = OpenOptions {
+        cache_bytes: options.cache_bytes,
+        ..OpenOptions::default()
+    };
+    let (store, writer, _) = Store::open(dir, &open)?;
     let generators = (0..options.hosts)
         .map(|i| {
             SnapshotGenerator::new(

@@ -29,6 +29,9 @@ struct Cli {
     /// Seed of the generated snapshots.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// redb's page cache, MiB (the server's `limits.store_cache_mib`).
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    cache_mib: usize,
     /// Print the report as one JSON line on stdout.
     #[arg(long)]
     json: bool,
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         processes: cli.processes,
         grow_to: cli.grow_to_mib.map(|m| m << 20),
         seed: cli.seed,
+        cache_bytes: cli.cache_mib << 20,
     };
     match store_bench::run(&dir, &options) {
         Ok(report) => {

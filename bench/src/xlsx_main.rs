@@ -21,6 +21,9 @@ struct Cli {
     /// Where to write the workbook.
     #[arg(long, value_name = "FILE", default_value = "report.xlsx")]
     out: PathBuf,
+    /// redb's page cache, MiB (the server's `limits.store_cache_mib`).
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    cache_mib: usize,
 }
 
 fn peak_rss_mib() -> f64 {
@@ -37,7 +40,11 @@ fn peak_rss_mib() -> f64 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let run = || -> anyhow::Result<()> {
-        let (store, writer, _) = Store::open(&cli.dir, &OpenOptions::default())?;
+        let options = OpenOptions {
+            cache_bytes: cli.cache_mib << 20,
+            ..OpenOptions::default()
+        };
+        let (store, writer, _) = Store::open(&cli.dir, &options)?;
         let hosts = store.host_names()?;
         let rss_before = peak_rss_mib();
         let started = Instant::now();

@@ -211,6 +211,9 @@ pub struct LimitsConfig {
     /// Longest an HTTP request may take before it is answered 408.
     #[serde(with = "duration")]
     pub request_timeout: Duration,
+    /// The store's page cache, MiB: the largest part of the memory a big export or history
+    /// read adds.
+    pub store_cache_mib: usize,
 }
 
 impl Default for Config {
@@ -234,6 +237,7 @@ impl Default for LimitsConfig {
             socket_buffer: 1024,
             store_queue: 4096,
             request_timeout: Duration::from_secs(30),
+            store_cache_mib: 16,
         }
     }
 }
@@ -409,6 +413,11 @@ impl Config {
         })?;
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
+        if self.limits.store_cache_mib == 0 {
+            return Err(Error::Invalid(
+                "limits.store_cache_mib must be at least 1".to_owned(),
+            ));
+        }
         if self.limits.store_queue == 0 {
             return Err(Error::Invalid(
                 "limits.store_queue must be at least 1".to_owned(),

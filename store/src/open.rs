@@ -32,7 +32,7 @@ impl Default for OpenOptions {
         Self {
             queue: 4096,
             max_batch: 2048,
-            cache_bytes: 64 << 20,
+            cache_bytes: 16 << 20,
         }
     }
 }

@@ -279,6 +279,48 @@ fn every_command_reads_a_real_server() {
     }
 }
 
+/// Runs `idlewatch-admin` on a pseudo-terminal (util-linux `script`), so it sees a terminal.
+fn admin_on_a_terminal(lab: &Lab, args: &str, no_color: Option<&str>) -> String {
+    let command = format!("{} {args}", binary("idlewatch-admin").display());
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &command, "/dev/null"])
+        .env("HOME", lab.home.path())
+        .env("IDLEWATCH_SERVER", lab.server.url())
+        .env("IDLEWATCH_ADMIN_TOKEN", &lab.server.tokens().admin)
+        .env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        script.env("NO_COLOR", v);
+    }
+    let out = script.output().expect("run script(1)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = lab(&dir.path().join("data"));
+    let coloured = admin_on_a_terminal(&lab, "hosts", None);
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a terminal gets colour: {coloured:?}"
+    );
+    assert!(coloured.contains("online") && coloured.contains("pc-3"));
+    let plain = admin_on_a_terminal(&lab, "hosts", Some("1"));
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain:?}");
+    // An empty NO_COLOR does not count (no-color.org).
+    assert!(admin_on_a_terminal(&lab, "hosts", Some("")).contains("\u{1b}["));
+    let json = admin_on_a_terminal(&lab, "hosts --format json", None);
+    assert!(!json.contains('\u{1b}'), "JSON is never coloured");
+    // Piped (not a terminal): no colour either (every other test reads piped output).
+    assert!(!lab.ok(&["hosts"]).contains('\u{1b}'));
+}
+
 #[test]
 fn errors_a_user_meets_are_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
