@@ -260,3 +260,51 @@ async fn restoring_live_state_shows_stored_hosts_offline() {
     let (_, _, body) = call(&state, get("/data", Some(VIEWER))).await;
     assert_eq!(body, r#"{"old-pc":{"host":"old-pc","idle_seconds":9}}"#);
 }
+
+#[tokio::test]
+async fn timeline_gives_activity_and_app_bands() {
+    let state = state();
+    // 10:00, 10:00:05 active with Ansys in use; 10:00:10 idle (covers 15 s at the default 5 s).
+    let base = 1_795_687_200_000_i64; // 2026-11-26T10:00:00Z
+    for (k, active) in [(0, true), (1, true), (2, false)] {
+        let app = if active { "interactive" } else { "idle" };
+        store(
+            &state,
+            &format!(
+                r#"{{"host":"pc-1","captured_at":{},"user_active":{active},"watched":{{"Ansys":{{"state":"{app}"}}}}}}"#,
+                base + k * 5000
+            ),
+            base + k * 5000,
+        );
+    }
+    let path = "/api/v1/hosts/pc-1/timeline?from=2026-11-26T09:59:00Z&to=2026-11-26T10:01:00Z";
+    let (status, _, body) = call(&state, get(path, Some(VIEWER))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let bands: Vec<(i64, i64, String)> = v["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["start"].as_i64().unwrap() - base,
+                b["end"].as_i64().unwrap() - base,
+                b["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bands,
+        [
+            (-60_000, 0, "offline".to_owned()),
+            (0, 10_000, "active".to_owned()),
+            (10_000, 25_000, "idle".to_owned()),
+            (25_000, 60_000, "offline".to_owned()),
+        ]
+    );
+    assert_eq!(v["apps"]["Ansys"][1]["state"], "idle");
+    let (status, _, _) = call(&state, get("/api/v1/hosts/nobody/timeline", Some(VIEWER))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&state, get(path, Some(AGENT))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -1,7 +1,9 @@
-//! `GET /dashboard`: the web dashboard, embedded in the binary (labs often have no internet).
+//! `GET /dashboard` and its assets: the live web dashboard, embedded in the binary (labs often
+//! have no internet, so nothing comes from a CDN — the Socket.IO client is the npm package
+//! `socket.io-client` 4.8.4's `dist/socket.io.min.js`, pinned and checked in).
 //!
-//! The page itself holds no data and is served to anyone; it reads everything through the API
-//! with the viewer token, and says so when the token is rejected.
+//! The page holds no data and is served to anyone; it reads everything through the API with
+//! the viewer token, and says so when the token is rejected.
 
 use axum::Router;
 use axum::http::header;
@@ -10,19 +12,44 @@ use axum::routing::get;
 
 use crate::state::AppState;
 
-const PAGE: &str = include_str!("../../assets/dashboard.html");
+const PAGE: &str = include_str!("../../assets/dashboard/index.html");
+const SCRIPT: &str = include_str!("../../assets/dashboard/app.js");
+const STYLE: &str = include_str!("../../assets/dashboard/style.css");
+const SOCKET_IO: &str = include_str!("../../assets/dashboard/socket.io.min.js");
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/dashboard", get(page))
+    Router::new()
+        .route(
+            "/dashboard",
+            get(|| asset("text/html; charset=utf-8", PAGE)),
+        )
+        .route(
+            "/dashboard/",
+            get(|| asset("text/html; charset=utf-8", PAGE)),
+        )
+        .route(
+            "/dashboard/app.js",
+            get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route(
+            "/dashboard/style.css",
+            get(|| asset("text/css; charset=utf-8", STYLE)),
+        )
+        .route(
+            "/dashboard/socket.io.min.js",
+            get(|| asset("text/javascript; charset=utf-8", SOCKET_IO)),
+        )
 }
 
-async fn page() -> impl IntoResponse {
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
+            // Revalidated on every load, so an upgraded server never serves a stale page.
             (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        PAGE,
+        body,
     )
 }

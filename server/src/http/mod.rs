@@ -13,6 +13,7 @@ mod root;
 mod selection;
 mod status;
 pub mod timefmt;
+mod timeline;
 mod usage;
 
 use axum::Router;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::routes())
         .merge(status::routes())
         .merge(usage::routes())
+        .merge(timeline::routes())
         .fallback(error::fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -249,6 +249,55 @@ pub fn host_days(
     Ok(days)
 }
 
+/// A stretch of time in one state, for timelines.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Band {
+    /// Start, epoch ms.
+    pub start: i64,
+    /// End (exclusive), epoch ms.
+    pub end: i64,
+    /// `active`, `idle` or `offline` for the host; a [`WatchedState`] name for an app.
+    pub state: &'static str,
+}
+
+fn push_band(bands: &mut Vec<Band>, start: i64, end: i64, state: &'static str) {
+    match bands.last_mut() {
+        Some(last) if last.end == start && last.state == state => last.end = end,
+        _ => bands.push(Band { start, end, state }),
+    }
+}
+
+/// The host's activity over `[from_ms, to_ms)` as bands (`active`, `idle`, `offline`, adjacent
+/// equal ones merged), and each watched app's states (gaps where the app was not reported),
+/// by the same coverage rule as [`host_days`].
+#[must_use]
+pub fn timeline(
+    points: &[Point],
+    from_ms: i64,
+    to_ms: i64,
+    interval_ms: i64,
+) -> (Vec<Band>, BTreeMap<String, Vec<Band>>) {
+    let mut bands = Vec::new();
+    let mut apps: BTreeMap<String, Vec<Band>> = BTreeMap::new();
+    for span in spans(points, from_ms, to_ms, interval_ms) {
+        let Some(point) = span.state else {
+            push_band(&mut bands, span.start, span.end, "offline");
+            continue;
+        };
+        let state = if point.user_active { "active" } else { "idle" };
+        push_band(&mut bands, span.start, span.end, state);
+        for (app, app_state) in &point.apps {
+            push_band(
+                apps.entry(app.clone()).or_default(),
+                span.start,
+                span.end,
+                app_state.as_str(),
+            );
+        }
+    }
+    (bands, apps)
+}
+
 /// Totals per group and day from per-host days: `hosts` pairs each host's group (`None` for
 /// hosts without one, totalled under "") with its days.
 #[must_use]

@@ -193,3 +193,41 @@ fn groups_total_their_hosts_day_by_day() {
         c[0].active_ms
     );
 }
+
+#[test]
+fn a_timeline_merges_equal_bands_and_shows_gaps() {
+    let p = |at_ms: i64, active: bool, app: Option<WatchedState>| Point {
+        at_ms,
+        user_active: active,
+        apps: app
+            .map(|s| vec![("Ansys".to_owned(), s)])
+            .unwrap_or_default(),
+    };
+    let points = [
+        p(1_000, true, Some(WatchedState::Interactive)),
+        p(2_000, true, Some(WatchedState::Interactive)),
+        p(3_000, false, Some(WatchedState::Idle)),
+        p(20_000, false, None),
+    ];
+    let (bands, apps) = timeline(&points, 0, 25_000, 1_000);
+    let got: Vec<(i64, i64, &str)> = bands.iter().map(|b| (b.start, b.end, b.state)).collect();
+    assert_eq!(
+        got,
+        [
+            (0, 1_000, "offline"),
+            (1_000, 3_000, "active"),
+            (3_000, 6_000, "idle"),
+            (6_000, 20_000, "offline"),
+            (20_000, 23_000, "idle"),
+            (23_000, 25_000, "offline"),
+        ]
+    );
+    let ansys: Vec<(i64, i64, &str)> = apps["Ansys"]
+        .iter()
+        .map(|b| (b.start, b.end, b.state))
+        .collect();
+    assert_eq!(
+        ansys,
+        [(1_000, 3_000, "interactive"), (3_000, 6_000, "idle")]
+    );
+}

@@ -1,0 +1,68 @@
+//! `GET /api/v1/hosts/{host}/timeline?from=&to=` (viewer): a host's activity as bands
+//! (`active`, `idle`, `offline`) and each watched app's states, for the dashboard's detail view.
+//! Built from the stored summaries with the reports' coverage rule; the range defaults to the
+//! last 24 hours. Times are epoch milliseconds.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tracing::error;
+
+use super::access::Viewer;
+use super::error::ApiError;
+use super::selection;
+use crate::report::scan::each_summary;
+use crate::report::usage::{Point, Rules, timeline};
+use crate::state::AppState;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/hosts/{host}/timeline", get(host_timeline))
+}
+
+async fn host_timeline(
+    _: Viewer,
+    State(state): State<AppState>,
+    Path(host): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, ApiError> {
+    let (from_ms, to_ms) = selection::time_range(&pairs, DAY_MS)?;
+    let rules = Rules::from_config(&state.config.report);
+    let store = state.store.clone();
+    let wanted = host.clone();
+    let points = tokio::task::spawn_blocking(move || {
+        let mut points = Vec::new();
+        let known = store.host_names()?.contains(&wanted);
+        // A snapshot just before the range still covers its start.
+        let lead = rules.interval_ms.saturating_mul(3);
+        each_summary(&store, &wanted, from_ms - lead, to_ms, |row| {
+            points.push(Point::of(row.captured_ms, &row.summary));
+            Ok::<(), idlewatch_store::Error>(())
+        })?;
+        Ok::<_, idlewatch_store::Error>((known, points))
+    })
+    .await
+    .map_err(|_| ApiError::internal("timeline failed"))?
+    .map_err(|e| {
+        error!("timeline: {e}");
+        ApiError::unavailable("the store cannot be read right now")
+    })?;
+    let (known, points) = points;
+    if !known && !state.registry.knows(&host) {
+        return Err(ApiError::not_found(format!(
+            "no host named {host:?} is known"
+        )));
+    }
+    let interval = Rules::from_config(&state.config.report).interval_ms;
+    let (bands, apps) = timeline(&points, from_ms, to_ms, interval);
+    Ok(Json(json!({
+        "host": host,
+        "from": from_ms,
+        "to": to_ms,
+        "bands": bands,
+        "apps": apps,
+    })))
+}
