@@ -103,10 +103,12 @@ await step("the host tiles appear, grouped, with their state", async () => {
   assert(!page.url().includes("token="), `the token stays in the address bar: ${page.url()}`);
   const kept = await page.evaluate(() => sessionStorage.getItem("idlewatch-token"));
   assert(kept === viewer, "the token is kept in sessionStorage");
-  const text = await tile("pc-lab-01").innerText();
-  for (const part of ["pc-lab-01", "online", "Active", "Ansys · in use", "Rocky · not running", "ansysedt.exe"]) {
-    assert(text.includes(part), `tile lacks ${JSON.stringify(part)}: ${text}`);
-  }
+  // The tile may appear from `agent_list` a moment before the snapshots are loaded.
+  const parts = ["pc-lab-01", "online", "Active", "Ansys · in use", "Rocky · not running", "ansysedt.exe"];
+  await page.waitForFunction(
+    (want) => want.every((p) => document.querySelector('button.tile[data-host="pc-lab-01"]').innerText.includes(p)),
+    parts, { timeout: 10_000 },
+  ).catch(async () => { throw new Error(`tile text: ${await tile("pc-lab-01").innerText()}`); });
   assert((await page.locator("h2", { hasText: "Lab A" }).count()) === 1, "a Lab A section");
   assert((await page.locator("h2", { hasText: "Lab B" }).count()) === 1, "a Lab B section");
   await page.waitForFunction(() => document.getElementById("total-online").textContent === "2 / 2");

@@ -106,7 +106,18 @@ fn a_browser_asking_for_root_is_sent_to_the_dashboard_with_its_token() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(page.body.contains("/api/v1/hosts"));
+    assert!(page.body.contains("/dashboard/app.js"));
+    let script = server.get("/dashboard/app.js", None);
+    assert_eq!(script.status, 200);
+    assert!(
+        script
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.body.contains("/api/v1/hosts"));
+    let client = server.get("/dashboard/socket.io.min.js", None);
+    assert!(client.body.starts_with("/*!\n * Socket.IO v4.8.4"));
 }
 
 #[test]
