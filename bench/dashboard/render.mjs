@@ -26,7 +26,11 @@ const SECONDS = Number(args.seconds ?? 30);
 const SERVER = args.server ?? "target/release/idlewatch-server";
 
 const data = mkdtempSync(join(tmpdir(), "iw-dash-"));
-const server = spawn(SERVER, ["--open", "--listen", "127.0.0.1:0", "--data-dir", data], { stdio: ["ignore", "ignore", "pipe"] });
+// Many agents from one address, each sending at once: the abuse limits are lifted.
+const server = spawn(SERVER, ["--open", "--listen", "127.0.0.1:0", "--data-dir", data], {
+  stdio: ["ignore", "ignore", "pipe"],
+  env: { ...process.env, IDLEWATCH_SNAPSHOT_RATE: "0", IDLEWATCH_CONNECT_RATE: "0" },
+});
 const url = await new Promise((resolve, reject) => {
   let buf = "";
   server.stderr.on("data", (d) => {

@@ -131,6 +131,12 @@ impl SpawnedServer {
         if auth == AuthMode::Open {
             command.arg("--open");
         }
+        // The bench simulates a whole fleet from one address, each simulated agent far faster
+        // than a real one: the per-connection and per-IP abuse limits would measure themselves.
+        command
+            .env("IDLEWATCH_SNAPSHOT_RATE", "0")
+            .env("IDLEWATCH_CONNECT_RATE", "0")
+            .env("IDLEWATCH_MAX_CONNECTIONS", "0");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -181,6 +181,9 @@ pub struct AuthConfig {
     pub admin_token: Option<String>,
     /// Serve `/metrics` without a token (for scrapers on a trusted network).
     pub public_metrics: bool,
+    /// Web origins (`https://intranet.example`) whose pages may call the API and Socket.IO
+    /// from a browser; `"*"` allows any. Empty (the default): same-origin only.
+    pub allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -193,6 +196,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("viewer_token", &shown(&self.viewer_token))
             .field("admin_token", &shown(&self.admin_token))
             .field("public_metrics", &self.public_metrics)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -214,6 +218,18 @@ pub struct LimitsConfig {
     /// The store's page cache, MiB: the largest part of the memory a big export or history
     /// read adds.
     pub store_cache_mib: usize,
+    /// Socket.IO connections open at once before new ones are refused (0: no limit).
+    pub max_connections: usize,
+    /// Snapshots per second one connection may send on average (0: no limit); the excess is
+    /// answered `busy`, not disconnected.
+    pub snapshot_rate: f64,
+    /// Snapshots one connection may send at once above that rate (a replay after an outage).
+    pub snapshot_burst: u32,
+    /// New Socket.IO connections per second from one IP address (0: no limit).
+    pub connect_rate: f64,
+    /// Connections one IP address may open at once above that rate (a lab behind one NAT
+    /// reconnecting after a restart).
+    pub connect_burst: u32,
 }
 
 impl Default for Config {
@@ -238,6 +254,11 @@ impl Default for LimitsConfig {
             store_queue: 4096,
             request_timeout: Duration::from_secs(30),
             store_cache_mib: 16,
+            max_connections: 20_000,
+            snapshot_rate: 2.0,
+            snapshot_burst: 20,
+            connect_rate: 100.0,
+            connect_burst: 2_000,
         }
     }
 }
@@ -375,6 +396,25 @@ impl Config {
         if let Some(v) = non_empty("IDLEWATCH_SHEETS_CREDENTIALS") {
             self.sheets.credentials_file = PathBuf::from(v);
         }
+        for (name, slot) in [
+            ("IDLEWATCH_SNAPSHOT_RATE", &mut self.limits.snapshot_rate),
+            ("IDLEWATCH_CONNECT_RATE", &mut self.limits.connect_rate),
+        ] {
+            if let Some(v) = non_empty(name) {
+                *slot = v.parse().map_err(|e| Error::Env {
+                    name,
+                    value: v.clone(),
+                    reason: format!("{e}; expected events per second (0 for no limit)"),
+                })?;
+            }
+        }
+        if let Some(v) = non_empty("IDLEWATCH_MAX_CONNECTIONS") {
+            self.limits.max_connections = v.parse().map_err(|e| Error::Env {
+                name: "IDLEWATCH_MAX_CONNECTIONS",
+                value: v.clone(),
+                reason: format!("{e}; expected a number of connections (0 for no limit)"),
+            })?;
+        }
         if let Some(v) = non_empty("IDLEWATCH_MAX_MESSAGE_BYTES") {
             self.limits.max_message_bytes = v.parse().map_err(|e| Error::Env {
                 name: "IDLEWATCH_MAX_MESSAGE_BYTES",
@@ -413,6 +453,16 @@ impl Config {
         })?;
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
+        for (name, v) in [
+            ("snapshot_rate", self.limits.snapshot_rate),
+            ("connect_rate", self.limits.connect_rate),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(Error::Invalid(format!(
+                    "limits.{name} = {v} must be a number of events per second, 0 for no limit"
+                )));
+            }
+        }
         if self.limits.store_cache_mib == 0 {
             return Err(Error::Invalid(
                 "limits.store_cache_mib must be at least 1".to_owned(),
@@ -429,6 +479,21 @@ impl Config {
             ));
         }
         self.sheets.check()?;
+        for origin in &self.auth.allowed_origins {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin
+                        .trim_end_matches('/')
+                        .contains(|c: char| c.is_whitespace())
+                    && axum::http::HeaderValue::from_str(origin).is_ok()
+                    && !origin[origin.find("//").map_or(0, |i| i + 2)..].contains('/'));
+            if !ok {
+                return Err(Error::Invalid(format!(
+                    "auth.allowed_origins: {origin:?} is not an origin; write scheme://host[:port] \
+                     without a path, e.g. \"https://intranet.example\", or \"*\""
+                )));
+            }
+        }
         for (name, token) in [
             ("agent_token", &self.auth.agent_token),
             ("viewer_token", &self.auth.viewer_token),

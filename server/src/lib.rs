@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod presented;
 pub mod registry;
@@ -57,7 +58,9 @@ impl App {
             .with_state(state.clone())
             .build_layer();
         socket::attach(&io);
-        let router = http::router(state.clone()).layer(layer);
+        let router = http::router(state.clone())
+            .layer(layer)
+            .layer(http::cors(&state.config.auth.allowed_origins));
         Self { router, io, state }
     }
 }

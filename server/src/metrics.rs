@@ -47,6 +47,12 @@ pub struct Metrics {
     pub events_dropped: AtomicU64,
     /// HTTP requests refused with 401 or 403.
     pub http_refused: AtomicU64,
+    /// Socket.IO connections refused by an abuse limit (connection count or per-IP rate).
+    pub connects_limited: AtomicU64,
+    /// Snapshots answered `busy` for exceeding their connection's rate.
+    pub snapshots_rate_limited: AtomicU64,
+    /// Socket.IO sockets open now (every role).
+    pub sockets_open: AtomicU64,
 }
 
 /// Host counts at render time.
@@ -124,6 +130,16 @@ impl Metrics {
             "idlewatch_connects_refused_total",
             "Socket.IO connections refused for a missing or invalid token.",
             self.connects_refused.load(Relaxed),
+        );
+        counter(
+            "idlewatch_connects_limited_total",
+            "Socket.IO connections refused by limits.max_connections or limits.connect_rate.",
+            self.connects_limited.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshots_rate_limited_total",
+            "Snapshots answered busy for exceeding limits.snapshot_rate on their connection.",
+            self.snapshots_rate_limited.load(Relaxed),
         );
         counter(
             "idlewatch_http_refused_total",

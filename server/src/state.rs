@@ -7,6 +7,7 @@ use idlewatch_store::Store;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::limits::PerIp;
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
 use crate::sheets::Sheets;
@@ -33,6 +34,8 @@ pub struct Inner {
     pub started: Instant,
     /// The Google Sheets uploader.
     pub sheets: Sheets,
+    /// New connections per IP address.
+    pub connect_limits: PerIp,
 }
 
 impl AppState {
@@ -40,8 +43,10 @@ impl AppState {
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
         let sheets = Sheets::new(&config);
+        let connect_limits = PerIp::new(config.limits.connect_rate, config.limits.connect_burst);
         Self(Arc::new(Inner {
             sheets,
+            connect_limits,
             config,
             auth,
             registry: HostRegistry::new(),

@@ -308,3 +308,34 @@ async fn timeline_gives_activity_and_app_bands() {
     let (status, _, _) = call(&state, get(path, Some(AGENT))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn cross_origin_access_only_for_configured_origins() {
+    let origin_of = |state: &AppState, origin: &'static str| {
+        let state = state.clone();
+        async move {
+            let mut request = get("/data", Some(VIEWER));
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+            let (status, headers, _) = call(&state, request).await;
+            assert_eq!(status, StatusCode::OK);
+            headers
+                .iter()
+                .find(|(k, _)| k == "access-control-allow-origin")
+                .map(|(_, v)| v.clone())
+        }
+    };
+    // Same-origin only by default.
+    assert_eq!(origin_of(&state(), "https://intranet.example").await, None);
+    let mut config = Config::default();
+    config.auth.allowed_origins = vec!["https://intranet.example".to_owned()];
+    let allowing = common::state_with(config);
+    assert_eq!(
+        origin_of(&allowing, "https://intranet.example")
+            .await
+            .as_deref(),
+        Some("https://intranet.example")
+    );
+    assert_eq!(origin_of(&allowing, "https://evil.example").await, None);
+}

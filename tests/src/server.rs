@@ -101,6 +101,10 @@ impl Server {
             .args(args)
             .env_remove("IDLEWATCH_CONFIG")
             .env("IDLEWATCH_LOG", "info")
+            // Tests stream snapshots and open connections far faster than real agents, all
+            // from 127.0.0.1: the abuse limits are lifted unless a test sets them (`env`).
+            .env("IDLEWATCH_SNAPSHOT_RATE", "0")
+            .env("IDLEWATCH_CONNECT_RATE", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

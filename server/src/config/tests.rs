@@ -153,3 +153,49 @@ fn the_documented_example_is_valid_and_shows_the_defaults() {
     let parsed = Config::from_toml(text).unwrap();
     assert_eq!(parsed, Config::default());
 }
+
+#[test]
+fn allowed_origins_must_be_origins() {
+    for bad in [
+        "intranet.example",
+        "https://intranet.example/path",
+        "ftp://x",
+        "https://a b",
+    ] {
+        let text = format!("[auth]\nallowed_origins = [\"{bad}\"]\n");
+        let mut config = Config::from_toml(&text).unwrap();
+        config.auth.open = true;
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains("is not an origin"), "{bad}: {err}");
+    }
+    for good in ["https://intranet.example", "http://10.0.0.5:8080", "*"] {
+        let text = format!("[auth]\nallowed_origins = [\"{good}\"]\n");
+        Config::from_toml(&text).unwrap().check().unwrap();
+    }
+}
+
+#[test]
+fn abuse_limits_come_from_the_environment_and_refuse_nonsense() {
+    let env = |k: &str| match k {
+        "IDLEWATCH_SNAPSHOT_RATE" => Some("0".to_owned()),
+        "IDLEWATCH_MAX_CONNECTIONS" => Some("10".to_owned()),
+        _ => None,
+    };
+    let config = Config::load(None, env, &Overrides::default()).unwrap();
+    assert_eq!(config.limits.snapshot_rate, 0.0);
+    assert_eq!(config.limits.max_connections, 10);
+    let bad = |k: &str| (k == "IDLEWATCH_CONNECT_RATE").then(|| "fast".to_owned());
+    let err = Config::load(None, bad, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IDLEWATCH_CONNECT_RATE"), "{err}");
+    let mut config = Config::default();
+    config.limits.snapshot_rate = -1.0;
+    assert!(
+        config
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("limits.snapshot_rate")
+    );
+}

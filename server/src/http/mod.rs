@@ -18,12 +18,32 @@ mod usage;
 
 use axum::Router;
 use axum::http::StatusCode;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 pub use hosts::{HostSummary, HostsAnswer};
 
 use crate::state::AppState;
+
+/// Cross-origin access for the configured origins (`auth.allowed_origins`): none by default,
+/// so browsers keep pages of other sites away from the API and Socket.IO's polling transport.
+pub fn cors(origins: &[String]) -> CorsLayer {
+    use axum::http::{HeaderValue, Method, header};
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+}
 
 /// Every route, with the request timeout, bound to `state`.
 pub fn router(state: AppState) -> Router {

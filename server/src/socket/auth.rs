@@ -1,7 +1,8 @@
 //! Connect middleware: who is this socket? Reads the token from the Socket.IO `auth` object
 //! (`{"token": "..."}`), the `?token=` query parameter, or an `Authorization: Bearer` header,
 //! refuses the connection with a clear `connect_error` message when it grants no role, and
-//! otherwise sets the socket up before the client hears it is connected.
+//! otherwise sets the socket up before the client hears it is connected. The abuse limits on
+//! connections (`limits.max_connections`, `limits.connect_rate` per IP) are checked first.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -9,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use axum::extract::ConnectInfo;
 use serde::Deserialize;
 use socketioxide::extract::{SocketRef, State, TryData};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::ingest::{RegisterHandler, SnapshotHandler};
 use super::kind::SocketKind;
@@ -25,6 +26,17 @@ pub(super) struct AuthObject {
     token: Option<String>,
 }
 
+/// Why a connection is refused.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Refused {
+    /// No valid token.
+    #[error(transparent)]
+    Auth(#[from] Refusal),
+    /// An abuse limit; the client should retry later.
+    #[error("server busy: {0}; retry later")]
+    Limit(String),
+}
+
 /// Peer address of the socket's HTTP request, for logs.
 pub fn peer(parts: &axum::http::request::Parts) -> String {
     parts
@@ -37,8 +49,33 @@ pub(super) async fn authenticate(
     socket: SocketRef,
     State(state): State<AppState>,
     TryData(auth): TryData<Option<AuthObject>>,
-) -> Result<(), Refusal> {
+) -> Result<(), Refused> {
     let parts = socket.req_parts();
+    let limits = &state.config.limits;
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = ip
+        && !state.connect_limits.allow(ip, std::time::Instant::now())
+    {
+        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        debug!(peer = %peer(parts), "socket.io connection refused: connect rate");
+        return Err(Refused::Limit(format!(
+            "more than {} new connections per second from {ip}",
+            limits.connect_rate
+        )));
+    }
+    if limits.max_connections > 0
+        && state.metrics.sockets_open.load(Relaxed) >= limits.max_connections as u64
+    {
+        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        debug!(peer = %peer(parts), "socket.io connection refused: max connections");
+        return Err(Refused::Limit(format!(
+            "{} connections are open, the most this server accepts",
+            limits.max_connections
+        )));
+    }
     let presented = auth
         .ok()
         .flatten()
@@ -49,7 +86,7 @@ pub(super) async fn authenticate(
         Err(refusal) => {
             state.metrics.connects_refused.fetch_add(1, Relaxed);
             warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
-            return Err(refusal);
+            return Err(refusal.into());
         }
     };
     if role.can_view() {
@@ -65,6 +102,7 @@ pub(super) async fn authenticate(
         events::AGENT_SNAPSHOT,
         SnapshotHandler::new(state.clone(), role),
     );
+    state.metrics.sockets_open.fetch_add(1, Relaxed);
     socket.on_disconnect(super::on_disconnect);
     info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), transport = ?socket.transport_type(), "socket connected");
     Ok(())

@@ -6,8 +6,9 @@
 //! Here all the work runs synchronously in the socket's receive path, in arrival order, and the
 //! broadcast goes out before the next event is read.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use idlewatch_protocol::{AgentRegister, ErrorBody, ErrorCode, Snapshot, events};
 use serde_json::json;
@@ -23,6 +24,7 @@ use super::kind::SocketKind;
 use super::reply::Reply;
 use super::{broadcast, now, now_ms};
 use crate::auth::Role;
+use crate::limits::Bucket;
 use crate::registry::{Latest, Recorded};
 use crate::state::AppState;
 
@@ -35,11 +37,31 @@ type Sock = Arc<Socket<LocalAdapter>>;
 pub struct SnapshotHandler {
     state: AppState,
     role: Role,
+    /// This connection's snapshot rate (`None`: no limit).
+    rate: Option<Mutex<Bucket>>,
 }
 
 impl SnapshotHandler {
     pub fn new(state: AppState, role: Role) -> Self {
-        Self { state, role }
+        let limits = &state.config.limits;
+        let rate = (limits.snapshot_rate > 0.0).then(|| {
+            Mutex::new(Bucket::new(
+                limits.snapshot_rate,
+                limits.snapshot_burst,
+                Instant::now(),
+            ))
+        });
+        Self { state, role, rate }
+    }
+
+    /// Takes one snapshot from this connection's allowance.
+    fn within_rate(&self) -> bool {
+        self.rate.as_ref().is_none_or(|bucket| {
+            bucket
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(Instant::now())
+        })
     }
 }
 
@@ -90,6 +112,14 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                 self.role.as_str()
             );
             return reply.refuse(state, ErrorBody::new(ErrorCode::Forbidden, msg));
+        }
+        if !self.within_rate() {
+            state.metrics.snapshots_rate_limited.fetch_add(1, Relaxed);
+            let msg = format!(
+                "more than {} snapshots per second on this connection; not stored, retry later",
+                state.config.limits.snapshot_rate
+            );
+            return reply.refuse(state, ErrorBody::new(ErrorCode::Busy, msg));
         }
         // A 1-tuple: socketioxide's parser hands a bare `RawValue` the whole `[event, data]`
         // array, but a tuple gets the arguments after the event name.

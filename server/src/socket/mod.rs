@@ -45,6 +45,7 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     use Ordering::Relaxed;
+    state.metrics.sockets_open.fetch_sub(1, Relaxed);
     match SocketKind::of(&socket) {
         SocketKind::Dashboard => {
             state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
