@@ -107,7 +107,12 @@ mod tests {
         let later = t0 + Duration::from_secs(2);
         assert_eq!((0..10).filter(|_| b.take(later)).count(), 3);
         assert!(b.is_full(t0 + Duration::from_secs(10)));
-        assert_eq!((0..10).filter(|_| b.take(t0 + Duration::from_secs(10))).count(), 5);
+        assert_eq!(
+            (0..10)
+                .filter(|_| b.take(t0 + Duration::from_secs(10)))
+                .count(),
+            5
+        );
     }
 
     #[test]
