@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use idlewatch_migrations::format::{PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
 use redb::Durability;
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use crate::Error;
 use crate::open::OpenOptions;
@@ -98,7 +98,18 @@ pub(crate) fn start(db: Arc<DbSlot>, options: &OpenOptions) -> (SyncSender<Comma
     )
 }
 
+/// The store could not write: appends are refused at once until the database, reopened every
+/// [`REOPEN_EVERY`], takes a commit again.
+struct Failure {
+    reason: String,
+    next_try: Instant,
+}
+
+/// How often a failed store is reopened and tried again.
+pub const REOPEN_EVERY: Duration = Duration::from_secs(2);
+
 struct Journal {
+    failure: Option<Failure>,
     db: Arc<DbSlot>,
     writer: RecordWriter,
     pruner: Option<Pruner>,
@@ -108,6 +119,7 @@ struct Journal {
 impl Journal {
     fn new(db: Arc<DbSlot>, max_batch: usize) -> Self {
         Self {
+            failure: None,
             db,
             writer: RecordWriter::new(),
             pruner: None,
@@ -195,9 +207,26 @@ impl Journal {
     }
 
     fn commit_group(&mut self, appends: Vec<Pending>) {
-        let results = self.write_group(&appends);
-        match results {
+        if let Some(failure) = &self.failure {
+            if Instant::now() < failure.next_try {
+                let reason = failure.reason.clone();
+                return refuse(appends, &reason);
+            }
+            if let Err(e) = self.db.reopen() {
+                debug!("store still cannot be reopened: {e}");
+                let reason = failure.reason.clone();
+                self.failure = Some(Failure {
+                    reason: reason.clone(),
+                    next_try: Instant::now() + REOPEN_EVERY,
+                });
+                return refuse(appends, &reason);
+            }
+        }
+        match self.write_group(&appends) {
             Ok(results) => {
+                if self.failure.take().is_some() {
+                    info!("the store writes again; snapshots are stored and acked as before");
+                }
                 for (pending, result) in appends.into_iter().zip(results) {
                     (pending.done)(Ok(result));
                 }
@@ -205,14 +234,21 @@ impl Journal {
             Err(e) => {
                 // Nothing of this group is stored: the cache may be ahead of the file.
                 self.writer.forget();
-                error!(
-                    "store commit failed; {} snapshots not stored: {e}",
-                    appends.len()
-                );
-                let message = e.to_string();
-                for pending in appends {
-                    (pending.done)(Err(Error::Storage(message.clone())));
+                let reason = format!("the store cannot write ({e})");
+                if self.failure.is_none() {
+                    error!(
+                        "{reason}: {} snapshots not stored; until it can, snapshots are answered \
+                         `storage` (agents keep them and resend) while the live relay goes on; \
+                         retrying every {}s — free disk space in the data dir",
+                        appends.len(),
+                        REOPEN_EVERY.as_secs()
+                    );
                 }
+                self.failure = Some(Failure {
+                    reason: reason.clone(),
+                    next_try: Instant::now() + REOPEN_EVERY,
+                });
+                refuse(appends, &reason);
             }
         }
     }
@@ -235,6 +271,10 @@ impl Journal {
     }
 
     fn prune_step(&mut self) {
+        if self.failure.is_some() {
+            // Deleting needs a commit too; retention waits until the store writes again.
+            return;
+        }
         let Some(pruner) = self.pruner.as_mut() else {
             return;
         };
@@ -259,5 +299,12 @@ impl Journal {
                 self.pruner = None;
             }
         }
+    }
+}
+
+/// Answers every append of a group with a storage error.
+fn refuse(appends: Vec<Pending>, reason: &str) {
+    for pending in appends {
+        (pending.done)(Err(Error::Storage(reason.to_owned())));
     }
 }

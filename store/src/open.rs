@@ -65,7 +65,7 @@ impl Store {
             })?;
         let outcome = migrate(&db)?;
         write_pid(data_dir);
-        let db = Arc::new(DbSlot::new(db));
+        let db = Arc::new(DbSlot::new(db, Some((path.clone(), options.cache_bytes))));
         let (commands, writer) = journal::start(db.clone(), options);
         Ok((Self { db, commands, path }, writer, outcome))
     }
@@ -82,7 +82,7 @@ impl Store {
                 reason: e.to_string(),
             })?;
         migrate(&db)?;
-        let db = Arc::new(DbSlot::new(db));
+        let db = Arc::new(DbSlot::new(db, None));
         let (commands, writer) = journal::start(db.clone(), options);
         Ok((
             Self {

@@ -4,14 +4,19 @@
 //! store handle outlives the shutdown. Reads after that get "the store is closed".
 
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use redb::Database;
 
 use crate::Error;
 
-/// The shared, closable database.
-pub(crate) struct DbSlot(RwLock<Option<Database>>);
+/// The shared, closable database, and how to open it again.
+pub(crate) struct DbSlot {
+    db: RwLock<Option<Database>>,
+    /// The file and page cache size (`None` for an in-memory store, which cannot be reopened).
+    reopen: Option<(PathBuf, usize)>,
+}
 
 /// Access to the open database (closing waits until every guard is gone).
 pub(crate) struct DbGuard<'a>(RwLockReadGuard<'a, Option<Database>>);
@@ -28,13 +33,34 @@ impl Deref for DbGuard<'_> {
 }
 
 impl DbSlot {
-    pub(crate) fn new(db: Database) -> Self {
-        Self(RwLock::new(Some(db)))
+    pub(crate) fn new(db: Database, reopen: Option<(PathBuf, usize)>) -> Self {
+        Self {
+            db: RwLock::new(Some(db)),
+            reopen,
+        }
+    }
+
+    /// Closes the database and opens its file again: after a failed write (a full disk) redb
+    /// refuses every further transaction until then. Opening repairs the file if needed.
+    pub(crate) fn reopen(&self) -> Result<(), Error> {
+        let Some((path, cache)) = &self.reopen else {
+            return Err(Error::Storage(
+                "an in-memory store cannot be reopened".to_owned(),
+            ));
+        };
+        let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        drop(slot.take());
+        let db = Database::builder()
+            .set_cache_size(*cache)
+            .create(path)
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        *slot = Some(db);
+        Ok(())
     }
 
     /// The open database.
     pub(crate) fn get(&self) -> Result<DbGuard<'_>, Error> {
-        let guard = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
         if guard.is_none() {
             return Err(Error::Storage("the store is closed".to_owned()));
         }
@@ -44,7 +70,7 @@ impl DbSlot {
     /// Closes the database (after the guards in use are dropped).
     pub(crate) fn close(&self) {
         let db = self
-            .0
+            .db
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
