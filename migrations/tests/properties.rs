@@ -82,7 +82,7 @@ proptest! {
         delta in any::<bool>(),
     ) {
         let h = header(seq, delta, received_ms, skew, agent_seq);
-        let base_bytes = delta.then(|| base.as_bytes());
+        let base_bytes = delta.then_some(base.as_bytes());
         let bytes = Encoder::default().encode(&h, s.as_ref(), json.as_bytes(), base_bytes).unwrap();
         prop_assert_eq!(parse_header(seq, &bytes).unwrap().0, h);
         prop_assert_eq!(read_summary(seq, &bytes).unwrap(), s);
