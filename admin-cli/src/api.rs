@@ -185,6 +185,28 @@ impl Api {
             .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
     }
 
+    /// `POST path` with a JSON body, answered with JSON.
+    ///
+    /// # Errors
+    /// As [`Api::get_json`].
+    pub fn post_body(&self, path: &str, body: &Value) -> Result<Value, ApiFailure> {
+        let response = self.send(self.http.post(self.url(path)).json(body))?;
+        response
+            .json()
+            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+    }
+
+    /// `DELETE path`, answered with JSON.
+    ///
+    /// # Errors
+    /// As [`Api::get_json`].
+    pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
+        let response = self.send(self.http.delete(self.url(path)))?;
+        response
+            .json()
+            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+    }
+
     /// `GET path?query` as a byte stream.
     ///
     /// # Errors

@@ -62,6 +62,12 @@ pub enum Command {
     Usage(UsageArgs),
     /// Download the XLSX report, or run the Google Sheets upload now.
     Export(ExportArgs),
+    /// Per-host agent tokens: issue, list, revoke.
+    Tokens {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// Inspect a store file directly, with the server stopped.
     Db {
         /// What to do with it.
@@ -152,6 +158,25 @@ pub struct ExportArgs {
     /// Replace FILE if it exists.
     #[arg(long, requires = "xlsx")]
     pub force: bool,
+}
+
+/// `tokens`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Issue a token that lets one host register and report (printed once; give it to that
+    /// host's agent as its token).
+    Issue {
+        /// The host it is for.
+        #[arg(long, value_name = "H")]
+        host: String,
+    },
+    /// List the tokens (their ids and hosts, never the tokens).
+    List,
+    /// Revoke a token at once, also on its open connections.
+    Revoke {
+        /// The token's id (from `tokens list`).
+        id: u64,
+    },
 }
 
 /// `db`.

@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => commands::history::run(&api()?, &out, args),
         Command::Usage(args) => commands::usage::run(&api()?, &out, args),
         Command::Export(args) => commands::export::run(&api()?, &out, args),
+        Command::Tokens { command } => commands::tokens::run(&api()?, &out, command),
         Command::Db { command } => match command {
             DbCommand::Check(args) => commands::db::check(&out, &args.data_dir),
             DbCommand::Stats(args) => commands::db::stats(&out, &args.data_dir),

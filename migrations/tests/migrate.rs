@@ -27,7 +27,12 @@ fn a_new_file_gets_every_version_in_order() {
     assert_eq!(outcome.to, CURRENT_VERSION);
     assert_eq!(
         outcome.applied,
-        ["v1_initial", "v2_compact", "v3_summaries"]
+        [
+            "v1_initial",
+            "v2_compact",
+            "v3_summaries",
+            "v4_agent_tokens"
+        ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
     let again = migrate(&db).unwrap();
@@ -55,13 +60,16 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 3));
-    assert_eq!(outcome.applied, ["v2_compact", "v3_summaries"]);
+    assert_eq!((outcome.from, outcome.to), (1, 4));
+    assert_eq!(
+        outcome.applied,
+        ["v2_compact", "v3_summaries", "v4_agent_tokens"]
+    );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 3);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 4);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),

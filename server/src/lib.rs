@@ -4,6 +4,7 @@
 //! [`App::new`] wires state, Socket.IO and routes; [`run`] serves them on a listener until a
 //! shutdown future resolves, so tests bind port 0 and stop the server for real.
 
+pub mod agent_tokens;
 pub mod auth;
 pub mod config;
 pub mod http;

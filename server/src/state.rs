@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use idlewatch_store::Store;
 
+use crate::agent_tokens::AgentTokens;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::limits::PerIp;
@@ -36,6 +37,8 @@ pub struct Inner {
     pub sheets: Sheets,
     /// New connections per IP address.
     pub connect_limits: PerIp,
+    /// Per-host agent tokens.
+    pub agent_tokens: AgentTokens,
 }
 
 impl AppState {
@@ -44,7 +47,12 @@ impl AppState {
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
         let sheets = Sheets::new(&config);
         let connect_limits = PerIp::new(config.limits.connect_rate, config.limits.connect_burst);
+        let agent_tokens = AgentTokens::load(&store).unwrap_or_else(|e| {
+            tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
+            AgentTokens::default()
+        });
         Self(Arc::new(Inner {
+            agent_tokens,
             sheets,
             connect_limits,
             config,
@@ -62,6 +70,24 @@ impl AppState {
     /// Marks the agent list as changed; dashboards get it shortly.
     pub fn agent_list_changed(&self) {
         self.agent_list_dirty.notify_one();
+    }
+
+    /// The role of a presented token: one of the three role tokens, or a per-host agent token
+    /// (the agent role, bound to its host).
+    ///
+    /// # Errors
+    /// No token, or one that matches nothing.
+    pub fn role_of(
+        &self,
+        presented: Option<&str>,
+    ) -> Result<(crate::auth::Role, Option<crate::agent_tokens::Bound>), crate::auth::Refusal> {
+        match self.auth.role_for(presented) {
+            Err(crate::auth::Refusal::Invalid) => presented
+                .and_then(|t| self.agent_tokens.lookup(t.trim()))
+                .map(|bound| (crate::auth::Role::Agent, Some(bound)))
+                .ok_or(crate::auth::Refusal::Invalid),
+            other => other.map(|role| (role, None)),
+        }
     }
 
     /// A host's group: the first `[report.groups]` entry listing it, else its own `group`.

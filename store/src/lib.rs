@@ -14,6 +14,7 @@ mod open;
 mod prune;
 mod query;
 mod slot;
+mod tokens;
 
 pub use error::Error;
 pub use idlewatch_migrations::format::Summary;
@@ -23,6 +24,7 @@ pub use open::{OpenOptions, STORE_FILE};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
 };
+pub use tokens::StoredToken;
 
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};

@@ -70,7 +70,7 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
         txn.commit().unwrap();
     }
     let (store, writer, outcome) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
-    assert_eq!(outcome.applied, ["v3_summaries"]);
+    assert_eq!(outcome.applied, ["v3_summaries", "v4_agent_tokens"]);
     let old = summaries(&store);
     assert_eq!(old.len(), 200);
     for (i, s) in old.iter().enumerate() {

@@ -5,4 +5,5 @@ pub mod export;
 pub mod history;
 pub mod hosts;
 pub mod status;
+pub mod tokens;
 pub mod usage;

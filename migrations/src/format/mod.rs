@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 3).
+//! The current on-disk layout (schema version 4).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -15,6 +15,8 @@
 //!   recognising a replayed snapshot (same host and `captured_at`).
 //! - `host_last`: `host_id` → `seq` of its last record by arrival (the next delta's base).
 //! - `dedup_seq`: `(host_id, agent_seq)` → `seq`, only for snapshots without `captured_at`.
+//! - `agent_tokens`: token id → `(host, SHA-256 of the token, created_ms)`: per-host agent
+//!   tokens, never stored in clear.
 
 mod codec;
 mod packed;
@@ -45,6 +47,12 @@ pub const BY_TIME: TableDefinition<(u32, i64, u64), ()> = TableDefinition::new("
 pub const HOST_LAST: TableDefinition<u32, u64> = TableDefinition::new("host_last");
 /// `(host_id, agent_seq)` → `seq`, for snapshots without `captured_at`.
 pub const DEDUP_SEQ: TableDefinition<(u32, u64), u64> = TableDefinition::new("dedup_seq");
+
+/// Token id → `(host, SHA-256 of the token, created_ms)`.
+pub const AGENT_TOKENS: TableDefinition<u64, (&str, &[u8], i64)> =
+    TableDefinition::new("agent_tokens");
+/// `meta` key of the next agent token id.
+pub const NEXT_TOKEN_ID_KEY: &str = "next_token_id";
 
 /// `meta` key of the schema version.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";

@@ -4,6 +4,7 @@
 pub mod v1;
 mod v2;
 mod v3;
+mod v4;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -11,7 +12,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 3;
+pub const CURRENT_VERSION: u64 = 4;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -20,6 +21,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v1_initial", v1::v1_initial),
     ("v2_compact", v2::v2_compact),
     ("v3_summaries", v3::v3_summaries),
+    ("v4_agent_tokens", v4::v4_agent_tokens),
 ];
 
 /// What [`migrate`] did.

@@ -19,10 +19,10 @@ fn require(
     denied: fn(&str) -> String,
 ) -> Result<Role, ApiError> {
     let token = token_from_parts(parts);
-    let checked = match state.auth.role_for(token.as_deref()) {
+    let checked = match state.role_of(token.as_deref()) {
         Err(refusal) => Err(ApiError::unauthorized(refusal.to_string())),
-        Ok(role) if allowed(role) => Ok(role),
-        Ok(role) => Err(ApiError::forbidden(denied(role.as_str()))),
+        Ok((role, _)) if allowed(role) => Ok(role),
+        Ok((role, _)) => Err(ApiError::forbidden(denied(role.as_str()))),
     };
     if checked.is_err() {
         state.metrics.http_refused.fetch_add(1, Relaxed);

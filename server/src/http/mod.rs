@@ -14,6 +14,7 @@ mod selection;
 mod status;
 pub mod timefmt;
 mod timeline;
+mod tokens;
 mod usage;
 
 use axum::Router;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(status::routes())
         .merge(usage::routes())
         .merge(timeline::routes())
+        .merge(tokens::routes())
         .fallback(error::fallback)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

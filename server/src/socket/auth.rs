@@ -81,8 +81,8 @@ pub(super) async fn authenticate(
         .flatten()
         .and_then(|a| a.token)
         .or_else(|| token_from_parts(parts));
-    let role = match state.auth.role_for(presented.as_deref()) {
-        Ok(role) => role,
+    let (role, bound) = match state.role_of(presented.as_deref()) {
+        Ok(found) => found,
         Err(refusal) => {
             state.metrics.connects_refused.fetch_add(1, Relaxed);
             warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
@@ -96,14 +96,15 @@ pub(super) async fn authenticate(
     // answer rather than silence.
     socket.on(
         events::AGENT_REGISTER,
-        RegisterHandler::new(state.clone(), role),
+        RegisterHandler::new(state.clone(), role, bound.clone()),
     );
     socket.on(
         events::AGENT_SNAPSHOT,
-        SnapshotHandler::new(state.clone(), role),
+        SnapshotHandler::new(state.clone(), role, bound.clone()),
     );
     state.metrics.sockets_open.fetch_add(1, Relaxed);
     socket.on_disconnect(super::on_disconnect);
-    info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), transport = ?socket.transport_type(), "socket connected");
+    let host = bound.as_ref().map(|b| b.host.to_string());
+    info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), host = ?host, transport = ?socket.transport_type(), "socket connected");
     Ok(())
 }

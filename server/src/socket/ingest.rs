@@ -23,6 +23,7 @@ use tracing::info;
 use super::kind::SocketKind;
 use super::reply::Reply;
 use super::{broadcast, now, now_ms};
+use crate::agent_tokens::Bound;
 use crate::auth::Role;
 use crate::limits::Bucket;
 use crate::registry::{Latest, Recorded};
@@ -37,12 +38,13 @@ type Sock = Arc<Socket<LocalAdapter>>;
 pub struct SnapshotHandler {
     state: AppState,
     role: Role,
+    bound: Option<Bound>,
     /// This connection's snapshot rate (`None`: no limit).
     rate: Option<Mutex<Bucket>>,
 }
 
 impl SnapshotHandler {
-    pub fn new(state: AppState, role: Role) -> Self {
+    pub fn new(state: AppState, role: Role, bound: Option<Bound>) -> Self {
         let limits = &state.config.limits;
         let rate = (limits.snapshot_rate > 0.0).then(|| {
             Mutex::new(Bucket::new(
@@ -51,7 +53,12 @@ impl SnapshotHandler {
                 Instant::now(),
             ))
         });
-        Self { state, role, rate }
+        Self {
+            state,
+            role,
+            bound,
+            rate,
+        }
     }
 
     /// Takes one snapshot from this connection's allowance.
@@ -69,12 +76,51 @@ impl SnapshotHandler {
 pub struct RegisterHandler {
     state: AppState,
     role: Role,
+    bound: Option<Bound>,
 }
 
 impl RegisterHandler {
-    pub fn new(state: AppState, role: Role) -> Self {
-        Self { state, role }
+    pub fn new(state: AppState, role: Role, bound: Option<Bound>) -> Self {
+        Self { state, role, bound }
     }
+}
+
+/// Refuses a host its per-host token was not issued for, or a token revoked since the
+/// connection opened (`Err((_, true))`: close the connection once the refusal is sent).
+fn check_bound(
+    state: &AppState,
+    bound: Option<&Bound>,
+    host: &str,
+    what: &str,
+) -> Result<(), (ErrorBody, bool)> {
+    let Some(bound) = bound else {
+        return Ok(());
+    };
+    if !state.agent_tokens.is_live(bound.id) {
+        return Err((
+            ErrorBody::new(
+                ErrorCode::Unauthorized,
+                format!(
+                    "this agent token (id {}) was revoked; ask for a new one",
+                    bound.id
+                ),
+            ),
+            true,
+        ));
+    }
+    if &*bound.host != host {
+        return Err((
+            ErrorBody::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "this agent token belongs to host {:?}; it may not {what} {host:?}",
+                    &*bound.host
+                ),
+            ),
+            false,
+        ));
+    }
+    Ok(())
 }
 
 fn payload<T: serde::de::DeserializeOwned>(
@@ -132,6 +178,18 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                 Ok(s) => Arc::new(s),
                 Err(error) => return reply.refuse(state, error),
             };
+        if let Err((error, close)) = check_bound(
+            state,
+            self.bound.as_ref(),
+            snapshot.host(),
+            "send snapshots of",
+        ) {
+            reply.refuse(state, error);
+            if close {
+                let _ = socket.disconnect();
+            }
+            return;
+        }
         let io = io_of(&socket, &mut v, ack_id);
         if !matches!(SocketKind::of(&socket), SocketKind::Agent(_))
             && SocketKind::bind_agent(&socket, state, snapshot.host())
@@ -179,6 +237,15 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
                 Ok(r) => r,
                 Err(error) => return reply.refuse(state, error),
             };
+        if let Err((error, close)) =
+            check_bound(state, self.bound.as_ref(), &register.host, "register as")
+        {
+            reply.refuse(state, error);
+            if close {
+                let _ = socket.disconnect();
+            }
+            return;
+        }
         state.metrics.registrations.fetch_add(1, Relaxed);
         let changed = SocketKind::bind_agent(&socket, state, &register.host);
         if socket

@@ -1,0 +1,146 @@
+//! Per-host agent tokens end to end: issued with `idlewatch-admin tokens issue`, a token lets
+//! its one host register and report and refuses any other host; it cannot read the API; it is
+//! stored only hashed; `tokens list` never shows it; `tokens revoke` stops it at once, on an
+//! open connection too; tokens survive a restart.
+
+use std::process::Command;
+use std::time::Duration;
+
+use idlewatch_client::{Client, Error};
+use idlewatch_tests::{Server, binary};
+use serde_json::{Value, json};
+
+fn admin(server: &Server, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary("idlewatch-admin"))
+        .args(args)
+        .env("IDLEWATCH_SERVER", server.url())
+        .env("IDLEWATCH_ADMIN_TOKEN", &server.tokens().admin)
+        .env("HOME", server.data_dir())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn issue(server: &Server, host: &str) -> (u64, String) {
+    let (code, out, err) = admin(
+        server,
+        &["tokens", "issue", "--host", host, "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    (
+        v["id"].as_u64().unwrap(),
+        v["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn send(client: &Client, snapshot: &Value) -> Value {
+    client
+        .send_with_ack("agent_snapshot", &snapshot.to_string())
+        .await
+        .unwrap()
+        .wait()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server =
+        Server::try_start(&[], &[], Some(&data)).unwrap_or_else(|f| panic!("{}", f.stderr));
+    let (id, token) = issue(&server, "pc-07");
+    assert!(token.starts_with("iwh_"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (agent, _events) = Client::connect(&server.url(), Some(&token)).await.unwrap();
+        let ack = agent
+            .emit_with_ack("agent_register", &json!({"host": "pc-07"}))
+            .await
+            .unwrap();
+        assert_eq!(ack["ok"], true, "{ack}");
+        let ack = send(&agent, &json!({"host": "pc-07", "idle_seconds": 3})).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+        let ack = send(&agent, &json!({"host": "pc-08", "idle_seconds": 3})).await;
+        assert_eq!(ack["error"]["code"], "forbidden", "{ack}");
+        let message = ack["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("belongs to host \"pc-07\"") && message.contains("pc-08"),
+            "{message}"
+        );
+        let ack = agent
+            .emit_with_ack("agent_register", &json!({"host": "pc-08"}))
+            .await
+            .unwrap();
+        assert_eq!(ack["error"]["code"], "forbidden", "{ack}");
+    });
+    // It may not read.
+    assert_eq!(server.get("/data", Some(&token)).status, 403);
+    assert!(
+        server.history("pc-07").len() == 1
+            && server
+                .get("/api/v1/hosts/pc-08/history", Some(&server.tokens().viewer))
+                .status
+                == 404
+    );
+
+    // Listed without the token; stored only hashed.
+    let (code, list, _) = admin(&server, &["tokens", "list"]);
+    assert_eq!(code, 0);
+    assert!(list.contains("pc-07") && !list.contains(&token), "{list}");
+    let (id2, token2) = issue(&server, "pc-09");
+    server.signal_and_wait("TERM", Duration::from_secs(20));
+    let file = std::fs::read(data.join("idlewatch.redb")).unwrap();
+    assert!(
+        !file.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the token is in the store file in clear"
+    );
+    let tokens_toml = std::fs::read_to_string(data.join("tokens.toml")).unwrap();
+    assert!(!tokens_toml.contains(&token));
+
+    // After a restart both tokens still work; revoking one stops it on its open connection.
+    let server =
+        Server::try_start(&[], &[], Some(&data)).unwrap_or_else(|f| panic!("{}", f.stderr));
+    runtime.block_on(async {
+        let (agent, _events) = Client::connect(&server.url(), Some(&token)).await.unwrap();
+        assert_eq!(send(&agent, &json!({"host": "pc-07"})).await["ok"], true);
+        let (other, _e) = Client::connect(&server.url(), Some(&token2)).await.unwrap();
+        assert_eq!(send(&other, &json!({"host": "pc-09"})).await["ok"], true);
+
+        let (code, out, err) = admin(&server, &["tokens", "revoke", &id.to_string()]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(&format!("token {id} revoked")), "{out}");
+        let ack = send(&agent, &json!({"host": "pc-07"})).await;
+        assert_eq!(ack["error"]["code"], "unauthorized", "{ack}");
+        assert!(
+            ack["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("revoked")
+        );
+        match Client::connect(&server.url(), Some(&token))
+            .await
+            .err()
+            .unwrap()
+        {
+            Error::Refused { message } => assert!(message.contains("invalid token"), "{message}"),
+            other => panic!("{other}"),
+        }
+        // The other host's token is untouched.
+        assert_eq!(send(&other, &json!({"host": "pc-09"})).await["ok"], true);
+    });
+    let (code, _, err) = admin(&server, &["tokens", "revoke", &id.to_string()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("no agent token has id {id}")),
+        "{err}"
+    );
+    let (code, _, err) = admin(&server, &["tokens", "issue", "--host", ""]);
+    assert_eq!(code, 1, "{err}");
+    let _ = id2;
+}
