@@ -136,7 +136,9 @@ impl SpawnedServer {
         command
             .env("IDLEWATCH_SNAPSHOT_RATE", "0")
             .env("IDLEWATCH_CONNECT_RATE", "0")
-            .env("IDLEWATCH_MAX_CONNECTIONS", "0");
+            .env("IDLEWATCH_MAX_CONNECTIONS", "0")
+            // The simulated agents share one agent token.
+            .env("IDLEWATCH_SHARED_AGENT_TOKEN", "true");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -75,12 +75,13 @@ pub enum Auth {
     Tokens(RoleTokens),
 }
 
-/// One token per role.
+/// One token per role; the shared agent token only where it is enabled.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleTokens {
-    /// Agents' token.
-    pub agent_token: String,
+    /// The token every agent may share (`auth.shared_agent_token`); per-host tokens otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_token: Option<String>,
     /// Viewers' token.
     pub viewer_token: String,
     /// Administrators' token.
@@ -151,20 +152,21 @@ impl Auth {
         if config.open {
             return Ok((Self::Open, TokenSource::Open));
         }
-        if let (Some(a), Some(v), Some(k)) = (
-            &config.agent_token,
-            &config.viewer_token,
-            &config.admin_token,
-        ) {
+        // The shared agent token: as configured, else kept where one exists (configured, or
+        // in an existing token file) and off for a new install (per-host tokens instead).
+        let shared = config.shared_agent_token;
+        if let (Some(v), Some(k)) = (&config.viewer_token, &config.admin_token)
+            && (config.agent_token.is_some() || shared == Some(false))
+        {
             let tokens = RoleTokens {
-                agent_token: a.clone(),
+                agent_token: config.agent_token.clone().filter(|_| shared != Some(false)),
                 viewer_token: v.clone(),
                 admin_token: k.clone(),
             };
             return Ok((Self::Tokens(tokens), TokenSource::Configured));
         }
         let path = data_dir.join(TOKEN_FILE);
-        let (mut tokens, generated) = match std::fs::read_to_string(&path) {
+        let (mut tokens, mut generated) = match std::fs::read_to_string(&path) {
             Ok(text) => (
                 toml::from_str::<RoleTokens>(&text).map_err(|e| Error::Read {
                     path: path.clone(),
@@ -174,7 +176,11 @@ impl Auth {
             ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let tokens = RoleTokens {
-                    agent_token: new_token()?,
+                    agent_token: if shared == Some(true) && config.agent_token.is_none() {
+                        Some(new_token()?)
+                    } else {
+                        None
+                    },
                     viewer_token: new_token()?,
                     admin_token: new_token()?,
                 };
@@ -190,13 +196,25 @@ impl Auth {
         };
         // Configured tokens take precedence over the file's, role by role.
         for (configured, slot) in [
-            (&config.agent_token, &mut tokens.agent_token),
             (&config.viewer_token, &mut tokens.viewer_token),
             (&config.admin_token, &mut tokens.admin_token),
         ] {
             if let Some(t) = configured {
                 slot.clone_from(t);
             }
+        }
+        if config.agent_token.is_some() {
+            tokens.agent_token.clone_from(&config.agent_token);
+        }
+        match shared {
+            Some(false) => tokens.agent_token = None,
+            Some(true) if tokens.agent_token.is_none() => {
+                // Enabled on an install that had none: add one to the file.
+                tokens.agent_token = Some(new_token()?);
+                rewrite_private(&path, &tokens)?;
+                generated = true;
+            }
+            _ => {}
         }
         Ok((Self::Tokens(tokens), TokenSource::File { path, generated }))
     }
@@ -217,15 +235,24 @@ impl Auth {
         // Check every role without early exit, in constant time per comparison.
         let mut role = None;
         for (token, r) in [
-            (&tokens.admin_token, Role::Admin),
-            (&tokens.viewer_token, Role::Viewer),
-            (&tokens.agent_token, Role::Agent),
+            (Some(&tokens.admin_token), Role::Admin),
+            (Some(&tokens.viewer_token), Role::Viewer),
+            (tokens.agent_token.as_ref(), Role::Agent),
         ] {
+            let Some(token) = token else {
+                continue;
+            };
             if bool::from(presented.as_bytes().ct_eq(token.as_bytes())) && role.is_none() {
                 role = Some(r);
             }
         }
         role.ok_or(Refusal::Invalid)
+    }
+
+    /// Whether one agent token shared by all agents is accepted.
+    #[must_use]
+    pub fn has_shared_agent_token(&self) -> bool {
+        matches!(self, Self::Tokens(t) if t.agent_token.is_some())
     }
 
     /// Whether the server runs without authentication.
@@ -241,11 +268,21 @@ fn new_token() -> Result<String, Error> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Replaces the token file (same mode) with `tokens`.
+fn rewrite_private(path: &Path, tokens: &RoleTokens) -> Result<(), Error> {
+    std::fs::remove_file(path).map_err(|source| Error::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    write_private(path, tokens)
+}
+
 fn write_private(path: &Path, tokens: &RoleTokens) -> Result<(), Error> {
     let text = format!(
         "# Idlewatch server tokens, generated on first start. Keep this file private.\n\
-         # agent_token: for idlewatch-agent; viewer_token: dashboards and read-only API;\n\
-         # admin_token: everything, exports included.\n{}",
+         # viewer_token: dashboards and read-only API; admin_token: everything, exports and\n\
+         # agent tokens included (`idlewatch-admin tokens issue --host H` gives each agent its\n\
+         # own); agent_token, when present: one token all agents may share.\n{}",
         toml::to_string(tokens).map_err(|e| Error::Random(e.to_string()))?
     );
     let write = |path: &Path| -> std::io::Result<()> {
@@ -291,6 +328,67 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_agent_token_is_kept_where_it_exists_and_off_for_new_installs() {
+        // An install from before per-host tokens: its file has an agent token, still accepted.
+        let dir = temp_dir("shared-old");
+        std::fs::write(
+            dir.join(TOKEN_FILE),
+            "agent_token = \"old-agent-token-0123456789\"\nviewer_token = \"v-0123456789abcdef\"\nadmin_token = \"a-0123456789abcdef\"\n",
+        )
+        .unwrap();
+        let (auth, _) = Auth::init(&AuthConfig::default(), &dir).unwrap();
+        assert_eq!(
+            auth.role_for(Some("old-agent-token-0123456789")),
+            Ok(Role::Agent)
+        );
+        // Turned off by configuration, it is refused.
+        let off = AuthConfig {
+            shared_agent_token: Some(false),
+            ..AuthConfig::default()
+        };
+        let (auth, _) = Auth::init(&off, &dir).unwrap();
+        assert_eq!(
+            auth.role_for(Some("old-agent-token-0123456789")),
+            Err(Refusal::Invalid)
+        );
+        // Turned on for a new install, one is generated into the file.
+        let fresh = temp_dir("shared-new");
+        let on = AuthConfig {
+            shared_agent_token: Some(true),
+            ..AuthConfig::default()
+        };
+        let (auth, _) = Auth::init(&on, &fresh).unwrap();
+        let Auth::Tokens(tokens) = auth else {
+            panic!("tokens expected")
+        };
+        let agent = tokens.agent_token.expect("generated");
+        let text = std::fs::read_to_string(fresh.join(TOKEN_FILE)).unwrap();
+        assert!(text.contains(&agent));
+        // Turned on later for an install that had none: added to the file, others kept.
+        let later = temp_dir("shared-later");
+        let (first, _) = Auth::init(&AuthConfig::default(), &later).unwrap();
+        let Auth::Tokens(first) = first else {
+            panic!("tokens expected")
+        };
+        let (auth, source) = Auth::init(&on, &later).unwrap();
+        assert!(matches!(
+            source,
+            TokenSource::File {
+                generated: true,
+                ..
+            }
+        ));
+        let Auth::Tokens(now) = auth else {
+            panic!("tokens expected")
+        };
+        assert!(now.agent_token.is_some());
+        assert_eq!(now.viewer_token, first.viewer_token);
+        for d in [dir, fresh, later] {
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+
+    #[test]
     fn tokens_are_generated_once_private_and_reused() {
         let dir = temp_dir("gen");
         let (auth, source) = Auth::init(&AuthConfig::default(), &dir).unwrap();
@@ -311,7 +409,11 @@ mod tests {
         let Auth::Tokens(first) = auth else {
             panic!("tokens expected")
         };
-        assert_ne!(first.agent_token, first.viewer_token);
+        assert_eq!(
+            first.agent_token, None,
+            "a new install has no shared agent token"
+        );
+        assert_ne!(first.admin_token, first.viewer_token);
         assert!(first.admin_token.len() >= 40);
 
         let (again, source) = Auth::init(&AuthConfig::default(), &dir).unwrap();
@@ -344,7 +446,7 @@ mod tests {
     #[test]
     fn roles_map_and_unknown_tokens_are_refused() {
         let auth = Auth::Tokens(RoleTokens {
-            agent_token: "a".repeat(20),
+            agent_token: Some("a".repeat(20)),
             viewer_token: "v".repeat(20),
             admin_token: "k".repeat(20),
         });

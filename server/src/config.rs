@@ -175,6 +175,10 @@ pub struct AuthConfig {
     pub open: bool,
     /// Token agents present to register and send snapshots.
     pub agent_token: Option<String>,
+    /// Accept one agent token shared by every agent (`agent_token`). Unset: on where one
+    /// exists (configured, or in the token file of an existing install), off for a new install,
+    /// whose agents get per-host tokens (`idlewatch-admin tokens issue --host H`).
+    pub shared_agent_token: Option<bool>,
     /// Token dashboards and viewers present to read.
     pub viewer_token: Option<String>,
     /// Token administrators present for everything, exports included.
@@ -193,6 +197,7 @@ impl std::fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("open", &self.open)
             .field("agent_token", &shown(&self.agent_token))
+            .field("shared_agent_token", &self.shared_agent_token)
             .field("viewer_token", &shown(&self.viewer_token))
             .field("admin_token", &shown(&self.admin_token))
             .field("public_metrics", &self.public_metrics)
@@ -367,6 +372,9 @@ impl Config {
         }
         if let Some(v) = non_empty("IDLEWATCH_OPEN") {
             self.auth.open = parse_bool("IDLEWATCH_OPEN", &v)?;
+        }
+        if let Some(v) = non_empty("IDLEWATCH_SHARED_AGENT_TOKEN") {
+            self.auth.shared_agent_token = Some(parse_bool("IDLEWATCH_SHARED_AGENT_TOKEN", &v)?);
         }
         if let Some(v) = non_empty("IDLEWATCH_PUBLIC_METRICS") {
             self.auth.public_metrics = parse_bool("IDLEWATCH_PUBLIC_METRICS", &v)?;

@@ -75,27 +75,31 @@ fn start(args: Args) -> anyhow::Result<()> {
         )
     })?;
     let (auth, source) = Auth::init(&config.auth, &config.data_dir)?;
+    let agents = if auth.has_shared_agent_token() {
+        "agents use the shared agent_token or per-host tokens"
+    } else {
+        "each agent needs its own token: idlewatch-admin tokens issue --host <host>"
+    };
     match source {
         TokenSource::Open => warn!(
             "running with --open: no authentication, anyone who can reach this port can read \
              and send data; use only on a trusted network"
         ),
         TokenSource::Configured => {
-            info!("using the agent, viewer and admin tokens from configuration")
+            info!("using the viewer and admin tokens from configuration; {agents}")
         }
         TokenSource::File {
             path,
             generated: true,
         } => info!(
-            "generated agent, viewer and admin tokens in {} (mode 0600); give agents the \
-             agent_token and dashboards the viewer_token",
+            "generated tokens in {} (mode 0600): give dashboards the viewer_token; {agents}",
             path.display()
         ),
         TokenSource::File {
             path,
             generated: false,
         } => {
-            info!("using tokens from {}", path.display());
+            info!("using tokens from {}; {agents}", path.display());
         }
     }
     let options = OpenOptions {

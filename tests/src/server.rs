@@ -105,6 +105,9 @@ impl Server {
             // from 127.0.0.1: the abuse limits are lifted unless a test sets them (`env`).
             .env("IDLEWATCH_SNAPSHOT_RATE", "0")
             .env("IDLEWATCH_CONNECT_RATE", "0")
+            // Most tests send as "an agent" with the one shared agent token; a new install has
+            // none (per-host tokens), so it is switched on unless a test says otherwise.
+            .env("IDLEWATCH_SHARED_AGENT_TOKEN", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

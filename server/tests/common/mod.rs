@@ -32,7 +32,7 @@ pub fn state_with(config: Config) -> AppState {
     AppState::new(
         config,
         Auth::Tokens(RoleTokens {
-            agent_token: AGENT.to_owned(),
+            agent_token: Some(AGENT.to_owned()),
             viewer_token: VIEWER.to_owned(),
             admin_token: ADMIN.to_owned(),
         }),
