@@ -133,9 +133,16 @@ pub async fn run(
     }
 }
 
-/// Sends the spool on one connection until it fails.
+/// Longest pause on one connection while the server answers `busy` or `storage`.
+pub const MAX_BUSY_PAUSE: Duration = Duration::from_secs(30);
+
+/// Sends the spool on one connection until it fails. A `busy` or `storage` answer (the
+/// server's rate limit, a full queue or a full disk) keeps the connection: the snapshots in
+/// flight are settled, the agent waits — longer while it lasts — and resends from the oldest
+/// unacknowledged one.
 async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> SessionEnd {
     let mut in_flight: VecDeque<(u64, PendingAck)> = VecDeque::new();
+    let mut busy = Backoff::default();
     loop {
         // Top up the window with the oldest snapshots not yet in flight, in order.
         let after = in_flight.back().map(|(s, _)| *s);
@@ -180,6 +187,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
             if let Ok(mut s) = spool.lock() {
                 s.remove(seq);
             }
+            busy.reset();
             continue;
         }
         let code = ack["error"]["code"].as_str().unwrap_or("unknown");
@@ -188,9 +196,21 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
             "busy" | "storage" | "unavailable" => {
                 debug!(
                     seq,
-                    code, "server could not store the snapshot yet; will resend"
+                    code, "server could not store the snapshot yet; will resend: {message}"
                 );
-                return SessionEnd::Busy;
+                // Settle what is in flight (some may be stored), then pause and resend in order.
+                for (later, pending) in in_flight.drain(..) {
+                    match pending.wait().await {
+                        Ok(a) if a["ok"] == true => {
+                            if let Ok(mut s) = spool.lock() {
+                                s.remove(later);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => return SessionEnd::Lost(e.to_string()),
+                    }
+                }
+                tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
             }
             "unauthorized" | "forbidden" => {
                 error!(seq, "the server refuses this agent's snapshots: {message}");
