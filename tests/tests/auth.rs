@@ -167,3 +167,79 @@ fn tokens_from_the_environment_replace_generated_ones() {
         &Connect::websocket().token("agent-token-from-env-0001"),
     );
 }
+
+#[test]
+fn tokens_never_appear_in_the_log_even_at_debug_level_for_the_server() {
+    let server = Server::start_with(
+        &[],
+        &[(
+            "IDLEWATCH_LOG",
+            "debug,socketioxide=warn,engineioxide=warn,hyper=warn",
+        )],
+    );
+    let tokens = server.tokens().clone();
+    let wrong = "wrong-token-0123456789-abcdef";
+    // HTTP: header and query, right and wrong.
+    for token in [
+        &tokens.viewer,
+        &tokens.admin,
+        &tokens.agent,
+        &wrong.to_owned(),
+    ] {
+        let _ = server.get("/data", Some(token));
+        let _ = get(server.addr, &format!("/api/v1/hosts?token={token}"), &[]);
+    }
+    // A per-host token issued and used, then revoked.
+    let issued = idlewatch_tests::request(
+        server.addr,
+        "POST",
+        "/api/v1/tokens",
+        &[("Authorization", &format!("Bearer {}", tokens.admin))],
+        Some(r#"{"host": "pc-log"}"#),
+    )
+    .json();
+    let host_token = issued["token"].as_str().unwrap().to_owned();
+    // Socket.IO: right and wrong tokens, in the auth object.
+    for token in [
+        &tokens.agent,
+        &host_token,
+        &wrong.to_owned(),
+        &tokens.viewer,
+    ] {
+        let mut peer = Peer::start(PeerKind::Python);
+        let answer = peer.connect(&server, &Connect::websocket().token(token));
+        if answer["type"] == "connected" {
+            peer.emit(
+                "agent_snapshot",
+                &json!({"host": "pc-log", "idle_seconds": 1}),
+                true,
+            );
+            peer.disconnect();
+        }
+    }
+    let _ = idlewatch_tests::request(
+        server.addr,
+        "DELETE",
+        &format!("/api/v1/tokens/{}", issued["id"]),
+        &[("Authorization", &format!("Bearer {}", tokens.admin))],
+        None,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = server.log();
+    assert!(
+        log.contains("agent token issued") && log.contains("DEBUG"),
+        "{log}"
+    );
+    for (name, token) in [
+        ("viewer", tokens.viewer.as_str()),
+        ("admin", tokens.admin.as_str()),
+        ("agent", tokens.agent.as_str()),
+        ("per-host", host_token.as_str()),
+        ("wrong", wrong),
+    ] {
+        assert!(
+            !log.contains(token),
+            "the {name} token is in the log:\n{log}"
+        );
+    }
+}
