@@ -52,7 +52,8 @@ impl Snapshot {
     pub fn parse(text: &str) -> Result<Self, SnapshotError> {
         check_size_and_shape(text, MAX_MESSAGE_BYTES)?;
         let fields = parse_fields(text)?;
-        let raw = RawValue::from_string(text.trim().to_owned())
+        let value = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let raw = RawValue::from_string(value.to_owned())
             .map_err(|e| SnapshotError::new(ErrorCode::InvalidJson, e.to_string()))?;
         Ok(Self { raw, fields })
     }
@@ -165,7 +166,7 @@ fn parse_fields(text: &str) -> Result<SnapshotFields, SnapshotError> {
 /// Parses `text` again with path tracking to build the error naming the field at fault.
 fn explain_failure(text: &str) -> Result<SnapshotFields, SnapshotError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let fields = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -183,7 +184,11 @@ fn explain_failure(text: &str) -> Result<SnapshotFields, SnapshotError> {
         } else {
             SnapshotError::new(ErrorCode::InvalidField, format!("`{path}`: {msg}"))
         }
-    })
+    })?;
+    // Anything after the value but JSON whitespace (found by fuzzing: a trailing vertical tab).
+    de.end()
+        .map_err(|e| SnapshotError::new(ErrorCode::InvalidJson, format!("not valid JSON: {e}")))?;
+    Ok(fields)
 }
 
 impl Serialize for Snapshot {

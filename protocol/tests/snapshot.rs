@@ -196,3 +196,16 @@ fn agent_states_are_kept_and_missing_ones_derived() {
             .is_empty()
     );
 }
+
+#[test]
+fn only_json_whitespace_may_surround_a_snapshot() {
+    // Found by fuzzing: a trailing vertical tab (not JSON whitespace) was accepted.
+    let err = Snapshot::parse("{\"host\":\"l01\",\"cs\":null}\t\t\u{b}").unwrap_err();
+    assert_eq!(
+        err.body().code,
+        idlewatch_protocol::ErrorCode::InvalidJson,
+        "{err}"
+    );
+    let ok = Snapshot::parse("\n {\"host\":\"l01\"}\r\n").unwrap();
+    assert_eq!(ok.raw().get(), "{\"host\":\"l01\"}");
+}
