@@ -16,7 +16,7 @@ mod server;
 pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get, request};
 pub use peer::{Connect, Peer, PeerKind};
-pub use send::{Connected, send_all};
+pub use send::{Connected, acked, send_all};
 pub use server::{Server, Tokens};
 
 use std::path::PathBuf;

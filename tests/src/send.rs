@@ -6,6 +6,20 @@ use serde_json::{Value, json};
 
 use crate::Server;
 
+/// Sends `snapshot` as `agent_snapshot` with an ack and returns the ack.
+///
+/// # Panics
+/// When sending fails or no ack comes.
+pub async fn acked(client: &Client, snapshot: &Value) -> Value {
+    client
+        .send_with_ack("agent_snapshot", &snapshot.to_string())
+        .await
+        .expect("send")
+        .wait()
+        .await
+        .expect("ack")
+}
+
 /// Open agent connections (closed before their runtime stops).
 pub struct Connected {
     _clients: Vec<Client>,
@@ -41,13 +55,7 @@ pub fn send_all(server: &Server, snapshots: &[Value], register: &[&str]) -> Conn
             clients.push(client);
         }
         for s in snapshots {
-            let ack = clients[0]
-                .send_with_ack("agent_snapshot", &s.to_string())
-                .await
-                .expect("send")
-                .wait()
-                .await
-                .expect("ack");
+            let ack = acked(&clients[0], s).await;
             assert_eq!(ack["ok"], true, "{ack}");
         }
         clients

@@ -92,13 +92,7 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
         let mut k = 0u64;
         // Fill the disk: 6 MB holds ~200 of these.
         while refused.is_empty() && k < 2000 {
-            let ack = agent
-                .send_with_ack("agent_snapshot", &snapshot(k, &mut rng).to_string())
-                .await
-                .unwrap()
-                .wait()
-                .await
-                .unwrap();
+            let ack = idlewatch_tests::acked(&agent, &snapshot(k, &mut rng)).await;
             if ack["ok"] == true {
                 acked.push(k);
             } else {
@@ -108,13 +102,7 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
         }
         // While the disk is full, snapshots still reach dashboards live.
         let marker = k;
-        let ack = agent
-            .send_with_ack("agent_snapshot", &snapshot(marker, &mut rng).to_string())
-            .await
-            .unwrap()
-            .wait()
-            .await
-            .unwrap();
+        let ack = idlewatch_tests::acked(&agent, &snapshot(marker, &mut rng)).await;
         assert_eq!(ack["ok"], false, "still full: {ack}");
         let live = tokio::time::timeout(Duration::from_secs(10), async {
             while let Some(event) = events.recv().await {
@@ -135,13 +123,7 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut k = marker + 1;
         loop {
-            let ack = agent
-                .send_with_ack("agent_snapshot", &snapshot(k, &mut rng).to_string())
-                .await
-                .unwrap()
-                .wait()
-                .await
-                .unwrap();
+            let ack = idlewatch_tests::acked(&agent, &snapshot(k, &mut rng)).await;
             if ack["ok"] == true {
                 acked.push(k);
                 break;
@@ -154,13 +136,7 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
             k += 1;
         }
         for extra in k + 1..k + 20 {
-            let ack = agent
-                .send_with_ack("agent_snapshot", &snapshot(extra, &mut rng).to_string())
-                .await
-                .unwrap()
-                .wait()
-                .await
-                .unwrap();
+            let ack = idlewatch_tests::acked(&agent, &snapshot(extra, &mut rng)).await;
             assert_eq!(ack["ok"], true, "{ack}");
             acked.push(extra);
         }

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use idlewatch_client::{Client, Error};
-use idlewatch_tests::{Server, binary};
+use idlewatch_tests::{Server, acked as send, binary};
 use serde_json::{Value, json};
 
 fn admin(server: &Server, args: &[&str]) -> (i32, String, String) {
@@ -36,16 +36,6 @@ fn issue(server: &Server, host: &str) -> (u64, String) {
         v["id"].as_u64().unwrap(),
         v["token"].as_str().unwrap().to_owned(),
     )
-}
-
-async fn send(client: &Client, snapshot: &Value) -> Value {
-    client
-        .send_with_ack("agent_snapshot", &snapshot.to_string())
-        .await
-        .unwrap()
-        .wait()
-        .await
-        .unwrap()
 }
 
 #[test]

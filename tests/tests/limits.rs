@@ -46,13 +46,7 @@ fn a_fast_connection_gets_busy_acks_and_stays_connected() {
         let started = std::time::Instant::now();
         for k in 0..40 {
             let s = json!({"host": "pc-fast", "captured_at": 1_795_680_000_000i64 + k * 5000});
-            let ack = fast
-                .send_with_ack("agent_snapshot", &s.to_string())
-                .await
-                .unwrap()
-                .wait()
-                .await
-                .unwrap();
+            let ack = idlewatch_tests::acked(&fast, &s).await;
             if ack["ok"] == true {
                 ok += 1;
             } else {
@@ -73,26 +67,12 @@ fn a_fast_connection_gets_busy_acks_and_stays_connected() {
         );
         // Another connection has its own allowance.
         let (other, _e2) = Client::connect(&server.url(), Some(&token)).await.unwrap();
-        let ack = other
-            .send_with_ack("agent_snapshot", &json!({"host": "pc-calm"}).to_string())
-            .await
-            .unwrap()
-            .wait()
-            .await
-            .unwrap();
+        let ack = idlewatch_tests::acked(&other, &json!({"host": "pc-calm"})).await;
         assert_eq!(ack["ok"], true, "{ack}");
         // The fast one is still connected, and may send again once the rate refills.
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let ack = fast
-            .send_with_ack(
-                "agent_snapshot",
-                &json!({"host": "pc-fast", "captured_at": 1}).to_string(),
-            )
-            .await
-            .unwrap()
-            .wait()
-            .await
-            .unwrap();
+        let ack =
+            idlewatch_tests::acked(&fast, &json!({"host": "pc-fast", "captured_at": 1})).await;
         assert_eq!(ack["ok"], true, "{ack}");
         let limited = metric(&server, "idlewatch_snapshots_rate_limited_total");
         assert_eq!(limited, busy.len() as u64);

@@ -97,31 +97,15 @@ fn xlsx(api: &Api, out: &Output, args: &ExportArgs, file: &Path) -> Result<(), C
             dir.display()
         )));
     }
-    let mut query: Vec<(&str, String)> = Vec::new();
-    if let Some(f) = &args.from {
-        query.push(("from", f.clone()));
-    }
-    if let Some(t) = &args.to {
-        query.push(("to", t.clone()));
-    }
-    if let Some(g) = &args.group {
-        query.push(("group", g.clone()));
-    }
-    query.extend(args.hosts.iter().map(|h| ("host", h.clone())));
+    let query = super::history::report_query(
+        args.from.as_ref(),
+        args.to.as_ref(),
+        args.group.as_ref(),
+        &args.hosts,
+    );
     let mut response = match api.download("/export.xlsx", &query) {
         Ok(r) => r,
-        Err(ApiFailure::Status {
-            status, message, ..
-        }) if status == reqwest::StatusCode::NOT_FOUND && message.starts_with("no host named") => {
-            let host = args
-                .hosts
-                .iter()
-                .find(|h| message.contains(&format!("{h:?}")))
-                .cloned()
-                .unwrap_or_default();
-            return Err(super::history::unknown_host(api, &host));
-        }
-        Err(f) => return Err(api.explain(f)),
+        Err(f) => return Err(super::history::explain_hosts(api, f, &args.hosts)),
     };
     let mut temp = tempfile::Builder::new()
         .prefix(".idlewatch-export-")

@@ -81,6 +81,40 @@ pub fn unknown_host(api: &Api, host: &str) -> CliError {
     failed(format!("no host named {host:?} is known; {hint}"))
 }
 
+/// The query of a report route: `from`, `to`, `group` and each `host`.
+#[must_use]
+pub fn report_query(
+    from: Option<&String>,
+    to: Option<&String>,
+    group: Option<&String>,
+    hosts: &[String],
+) -> Vec<(&'static str, String)> {
+    let mut query: Vec<(&'static str, String)> = [("from", from), ("to", to), ("group", group)]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?.clone())))
+        .collect();
+    query.extend(hosts.iter().map(|h| ("host", h.clone())));
+    query
+}
+
+/// A report route's failure in words: an unknown host among `hosts` gets the closest names.
+#[must_use]
+pub fn explain_hosts(api: &Api, failure: ApiFailure, hosts: &[String]) -> CliError {
+    match failure {
+        ApiFailure::Status {
+            status, message, ..
+        } if status == reqwest::StatusCode::NOT_FOUND && message.starts_with("no host named") => {
+            let host = hosts
+                .iter()
+                .find(|h| message.contains(&format!("{h:?}")))
+                .cloned()
+                .unwrap_or_default();
+            unknown_host(api, &host)
+        }
+        other => api.explain(other),
+    }
+}
+
 fn row(s: &Value) -> Vec<Cell> {
     let captured = if s["captured_at"].is_null() {
         &s["timestamp"]

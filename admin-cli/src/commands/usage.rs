@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::api::{Api, ApiFailure};
+use crate::api::Api;
 use crate::cli::{Format, UsageArgs};
 use crate::error::CliError;
 use crate::output::{self, Cell, Output};
@@ -40,31 +40,15 @@ fn figures(d: &Value) -> Vec<Cell> {
 /// # Errors
 /// The server unreachable or refusing, an unknown host or group.
 pub fn run(api: &Api, out: &Output, args: &UsageArgs) -> Result<(), CliError> {
-    let mut query: Vec<(&str, String)> = Vec::new();
-    if let Some(f) = &args.from {
-        query.push(("from", f.clone()));
-    }
-    if let Some(t) = &args.to {
-        query.push(("to", t.clone()));
-    }
-    if let Some(g) = &args.group {
-        query.push(("group", g.clone()));
-    }
-    query.extend(args.hosts.iter().map(|h| ("host", h.clone())));
+    let query = super::history::report_query(
+        args.from.as_ref(),
+        args.to.as_ref(),
+        args.group.as_ref(),
+        &args.hosts,
+    );
     let v = match api.get_json("/api/v1/usage", &query) {
         Ok(v) => v,
-        Err(ApiFailure::Status {
-            status, message, ..
-        }) if status == reqwest::StatusCode::NOT_FOUND && message.starts_with("no host named") => {
-            let host = args
-                .hosts
-                .iter()
-                .find(|h| message.contains(&format!("{h:?}")))
-                .cloned()
-                .unwrap_or_default();
-            return Err(super::history::unknown_host(api, &host));
-        }
-        Err(f) => return Err(api.explain(f)),
+        Err(f) => return Err(super::history::explain_hosts(api, f, &args.hosts)),
     };
     if out.format == Format::Json {
         return output::print(&output::json(&v));
