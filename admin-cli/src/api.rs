@@ -48,17 +48,37 @@ fn root_cause<'a>(
     cause
 }
 
+/// The certificates of a PEM CA file, or a usage error naming the file.
+fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, CliError> {
+    let usage = |why: String| CliError::Usage(format!("--ca-file {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| usage(format!("cannot read it: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| usage(format!("not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(usage(
+            "no certificate in it; give the PEM certificate of the CA that signed the \
+             server's (-----BEGIN CERTIFICATE-----)"
+                .to_owned(),
+        ));
+    }
+    Ok(certs)
+}
+
 impl Api {
     /// A client for `settings`.
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(settings: Settings) -> Result<Self, CliError> {
-        let http = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(None)
             .no_proxy()
-            .user_agent(concat!("idlewatch-admin/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("idlewatch-admin/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &settings.ca_file {
+            builder = builder.tls_certs_only(ca_certificates(path)?);
+        }
+        let http = builder
             .build()
             .map_err(|e| failed(format!("cannot start the HTTP client: {e}")))?;
         Ok(Self { http, settings })
@@ -84,6 +104,13 @@ impl Api {
             _ if e.is_timeout() => "no answer in time".to_owned(),
             _ => cause.to_string(),
         };
+        if cause.downcast_ref::<rustls::Error>().is_some() || reason.contains("certificate") {
+            return failed(format!(
+                "cannot trust idlewatch-server at {}: {reason} — pass --ca-file with the \
+                 certificate of the CA that signed the server's",
+                self.settings.server
+            ));
+        }
         failed(format!(
             "cannot reach idlewatch-server at {}: {reason} — is it running? set --server",
             self.settings.server

@@ -22,7 +22,11 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub token: Option<String>,
-    /// Config file with `server` and `token` [default: ~/.config/idlewatch/admin.toml].
+    /// PEM certificate of the CA that signed an https:// server's certificate [default: the
+    /// system's authorities, or `ca_file` in the config file].
+    #[arg(long, global = true, env = "IDLEWATCH_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Config file with `server`, `token` and `ca_file` [default: ~/.config/idlewatch/admin.toml].
     #[arg(
         long,
         global = true,

@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Api::new(settings::resolve(
             cli.server.as_deref(),
             cli.token.as_deref(),
+            cli.ca_file.as_deref(),
             cli.config.as_deref(),
         )?)
     };

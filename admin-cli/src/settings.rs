@@ -1,5 +1,5 @@
-//! Where the server is and which token to present: flags, then environment
-//! (`IDLEWATCH_SERVER`, `IDLEWATCH_ADMIN_TOKEN`, both read by clap), then a small TOML file
+//! Where the server is, which token to present and which CA to trust: flags, then environment
+//! (`IDLEWATCH_SERVER`, `IDLEWATCH_ADMIN_TOKEN`, `IDLEWATCH_CA_FILE`, read by clap), then a small TOML file
 //! (`~/.config/idlewatch/admin.toml`, or `$XDG_CONFIG_HOME/idlewatch/admin.toml`, or
 //! `--config` / `IDLEWATCH_ADMIN_CONFIG`), then the default server `http://127.0.0.1:5000`.
 
@@ -18,6 +18,7 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:5000";
 struct FileSettings {
     server: Option<String>,
     token: Option<String>,
+    ca_file: Option<PathBuf>,
 }
 
 /// The resolved connection settings.
@@ -27,6 +28,8 @@ pub struct Settings {
     pub server: String,
     /// The admin token, if any was given.
     pub token: Option<String>,
+    /// The only CA trusted for an `https://` server (a private CA); `None`: the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The default config file's path, if a home is known.
@@ -65,6 +68,7 @@ fn read(path: &Path, explicit: bool) -> Result<FileSettings, CliError> {
 pub fn resolve(
     server: Option<&str>,
     token: Option<&str>,
+    ca_file: Option<&Path>,
     config: Option<&Path>,
 ) -> Result<Settings, CliError> {
     let file = match config {
@@ -88,7 +92,12 @@ pub fn resolve(
         .map(str::to_owned)
         .or(file.token)
         .filter(|t| !t.trim().is_empty());
-    Ok(Settings { server, token })
+    let ca_file = ca_file.map(Path::to_path_buf).or(file.ca_file);
+    Ok(Settings {
+        server,
+        token,
+        ca_file,
+    })
 }
 
 #[cfg(test)]
@@ -104,21 +113,23 @@ mod tests {
             "server = \"http://lab:5000/\"\ntoken = \"from-file\"\n",
         )
         .unwrap();
-        let s = resolve(None, None, Some(&path)).unwrap();
+        let s = resolve(None, None, None, Some(&path)).unwrap();
         assert_eq!(
             (s.server.as_str(), s.token.as_deref()),
             ("http://lab:5000", Some("from-file"))
         );
-        let s = resolve(Some("http://other:1"), Some("flag"), Some(&path)).unwrap();
+        let s = resolve(Some("http://other:1"), Some("flag"), None, Some(&path)).unwrap();
         assert_eq!(
             (s.server.as_str(), s.token.as_deref()),
             ("http://other:1", Some("flag"))
         );
         std::fs::write(&path, "sever = \"x\"\n").unwrap();
-        let err = resolve(None, None, Some(&path)).unwrap_err().to_string();
+        let err = resolve(None, None, None, Some(&path))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sever"), "{err}");
-        assert!(resolve(Some("lab:5000"), None, Some(&path)).is_err());
+        assert!(resolve(Some("lab:5000"), None, None, Some(&path)).is_err());
         let missing = dir.path().join("none.toml");
-        assert!(resolve(None, None, Some(&missing)).is_err());
+        assert!(resolve(None, None, None, Some(&missing)).is_err());
     }
 }

@@ -16,6 +16,9 @@ pub struct AgentConfig {
     pub server: String,
     /// The agent token (not needed when the server runs `--open`).
     pub token: Option<String>,
+    /// PEM certificate(s) of the authority that signed an `https://` server's certificate;
+    /// unset: the system's authorities.
+    pub ca_file: Option<PathBuf>,
     /// Time between two snapshots.
     #[serde(deserialize_with = "duration::deserialize")]
     pub interval: Duration,
@@ -46,6 +49,7 @@ impl Default for AgentConfig {
         Self {
             server: "http://127.0.0.1:5000".to_owned(),
             token: None,
+            ca_file: None,
             interval: Duration::from_secs(5),
             idle_threshold: Duration::from_secs(60),
             busy_cpu: 5.0,
@@ -101,6 +105,8 @@ pub struct Overrides {
     pub server: Option<String>,
     /// `--token` / `IDLEWATCH_AGENT_TOKEN`.
     pub token: Option<String>,
+    /// `--ca-file` / `IDLEWATCH_CA_FILE`.
+    pub ca_file: Option<PathBuf>,
     /// `--interval`.
     pub interval: Option<Duration>,
     /// `--idle-threshold`.
@@ -157,6 +163,9 @@ impl AgentConfig {
         }
         if let Some(v) = &o.token {
             self.token = Some(v.clone());
+        }
+        if let Some(v) = &o.ca_file {
+            self.ca_file = Some(v.clone());
         }
         if let Some(v) = o.interval {
             self.interval = v;

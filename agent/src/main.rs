@@ -28,6 +28,10 @@ struct Args {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// PEM certificate of the CA that signed an https:// server's certificate (a private CA)
+    /// [default: the system's authorities].
+    #[arg(long, env = "IDLEWATCH_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Time between snapshots: seconds or e.g. 5s [default: 5].
     #[arg(long, value_name = "SECS", value_parser = duration::parse)]
     interval: Option<Duration>,
@@ -79,6 +83,7 @@ fn start(args: Args) -> anyhow::Result<()> {
     let overrides = Overrides {
         server: args.server,
         token: args.token,
+        ca_file: args.ca_file,
         interval: args.interval,
         idle_threshold: args.idle_threshold,
         busy_cpu: args.busy_cpu,

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use tokio::sync::Notify;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::collect::Collectors;
 use crate::config::AgentConfig;
@@ -119,6 +119,19 @@ pub async fn run(
     config: AgentConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    // An unusable CA file stops the agent now, not at every reconnection.
+    let tls = if config.server.starts_with("https://") {
+        Some(idlewatch_client::client_config(config.ca_file.as_deref())?)
+    } else {
+        if let Some(ca) = &config.ca_file {
+            warn!(
+                "ca_file {} is not used: the server URL {} is not https://",
+                ca.display(),
+                config.server
+            );
+        }
+        None
+    };
     let spool = Spool::open(
         &config.spool_dir,
         config.spool_max_bytes,
@@ -149,6 +162,7 @@ pub async fn run(
     info!(host = %registration.host, server = %config.server, interval = ?config.interval, "agent started");
     let sender = tokio::spawn(sender::run(
         config.clone(),
+        tls,
         registration,
         spool.clone(),
         wake.clone(),

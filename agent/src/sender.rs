@@ -75,6 +75,7 @@ enum SessionEnd {
 /// Runs until aborted.
 pub async fn run(
     config: AgentConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
     registration: Registration,
     spool: Arc<Mutex<Spool>>,
     wake: Arc<Notify>,
@@ -82,6 +83,7 @@ pub async fn run(
     let options = ClientOptions {
         token: config.token.clone(),
         ack_timeout: ACK_TIMEOUT,
+        tls,
         ..ClientOptions::default()
     };
     let mut backoff = Backoff::default();
@@ -96,6 +98,13 @@ pub async fn run(
                     was_connected = false;
                 } else {
                     debug!("connect failed ({e}); retrying in {delay:?}");
+                }
+                if e.is_certificate_error() {
+                    error!(
+                        "the server's TLS certificate is not trusted: {e}; give the certificate \
+                         of the CA that signed it with --ca-file (or check the server name in \
+                         --server)"
+                    );
                 }
                 if matches!(e, ClientError::Refused { .. }) {
                     error!(

@@ -17,15 +17,18 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The WebSocket could not be opened, or failed while open.
-    #[error("WebSocket to {url} failed")]
+    /// The WebSocket could not be opened, or failed while open (the cause is part of the
+    /// message: an agent's log line must say why, e.g. an untrusted certificate).
+    #[error("WebSocket to {url} failed: {cause}")]
     WebSocket {
         /// The WebSocket URL.
         url: String,
         /// The transport error.
-        #[source]
-        source: Box<tungstenite::Error>,
+        cause: Box<tungstenite::Error>,
     },
+    /// No TLS configuration for a `https://` server.
+    #[error(transparent)]
+    Tls(crate::tls::TlsError),
     /// The server answered CONNECT with a `connect_error` (a bad token, most often).
     #[error("the server refused the connection: {message}")]
     Refused {
@@ -52,4 +55,22 @@ pub enum Error {
     /// A payload from the server is not the JSON expected.
     #[error("cannot decode the server's payload")]
     Decode(#[source] serde_json::Error),
+}
+
+impl Error {
+    /// True when the server's TLS certificate was not accepted (unknown authority, wrong name,
+    /// expired): trusting it is the user's fix (a CA file), not a retry.
+    #[must_use]
+    pub fn is_certificate_error(&self) -> bool {
+        let Self::WebSocket { cause, .. } = self else {
+            return false;
+        };
+        // The handshake's failure comes as an I/O error carrying rustls' error.
+        let tls = match &**cause {
+            tungstenite::Error::Io(io) => io.get_ref().and_then(|e| e.downcast_ref()),
+            tungstenite::Error::Tls(tungstenite::error::TlsError::Rustls(tls)) => Some(&**tls),
+            _ => None,
+        };
+        matches!(tls, Some(rustls::Error::InvalidCertificate(_)))
+    }
 }

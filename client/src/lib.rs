@@ -21,6 +21,7 @@ mod error;
 mod event;
 mod frame;
 mod tasks;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -34,6 +35,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub use error::Error;
 pub use event::{Event, Events};
+pub use tls::{TlsError, client_config};
 
 use crate::frame::Inbound;
 use tasks::{AckReply, Outgoing, ReaderContext, Shared, Socket};
@@ -53,6 +55,9 @@ pub struct ClientOptions {
     pub send_buffer: usize,
     /// WebSocket read buffer, allocated up front for each connection.
     pub read_buffer_bytes: usize,
+    /// Whom `https://` / `wss://` servers must be certified by ([`client_config`]); `None`:
+    /// the system's certificate authorities.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClientOptions {
@@ -64,6 +69,7 @@ impl Default for ClientOptions {
             event_buffer: 1024,
             send_buffer: 64,
             read_buffer_bytes: 16 * 1024,
+            tls: None,
         }
     }
 }
@@ -289,11 +295,21 @@ async fn handshake(
         .max_message_size(Some(64 << 20));
     let ws_error = |e| Error::WebSocket {
         url: ws_url.to_owned(),
-        source: Box::new(e),
+        cause: Box::new(e),
     };
-    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(ws_url, Some(config), true)
-        .await
-        .map_err(ws_error)?;
+    let connector = if ws_url.starts_with("wss://") {
+        let tls = match &options.tls {
+            Some(tls) => tls.clone(),
+            None => tls::system_config().map_err(Error::Tls)?,
+        };
+        Some(tokio_tungstenite::Connector::Rustls(tls))
+    } else {
+        None
+    };
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_tls_with_config(ws_url, Some(config), true, connector)
+            .await
+            .map_err(ws_error)?;
     let mut open = None;
     loop {
         let Some(message) = socket.next().await else {
@@ -349,10 +365,15 @@ pub fn socket_url(url: &str) -> Result<String, Error> {
         url: url.to_owned(),
         reason,
     };
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("ws://"))
-        .ok_or_else(|| bad("expected http://HOST:PORT or ws://HOST:PORT (no TLS support)"))?;
+    let (scheme, rest) = [
+        ("http://", "ws"),
+        ("ws://", "ws"),
+        ("https://", "wss"),
+        ("wss://", "wss"),
+    ]
+    .iter()
+    .find_map(|(prefix, scheme)| Some((*scheme, url.strip_prefix(prefix)?)))
+    .ok_or_else(|| bad("expected http://, https://, ws:// or wss:// and HOST:PORT"))?;
     let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
     if authority.is_empty() {
         return Err(bad("no host"));
@@ -369,7 +390,7 @@ pub fn socket_url(url: &str) -> Result<String, Error> {
         format!("{query}&")
     };
     Ok(format!(
-        "ws://{authority}{path}?{query}EIO=4&transport=websocket"
+        "{scheme}://{authority}{path}?{query}EIO=4&transport=websocket"
     ))
 }
 
@@ -391,7 +412,15 @@ mod tests {
             socket_url("http://h/custom/?token=t")?,
             "ws://h/custom/?token=t&EIO=4&transport=websocket"
         );
-        assert!(socket_url("https://h").is_err());
+        assert_eq!(
+            socket_url("https://monitor:5000")?,
+            "wss://monitor:5000/socket.io/?EIO=4&transport=websocket"
+        );
+        assert_eq!(
+            socket_url("wss://h")?,
+            "wss://h/socket.io/?EIO=4&transport=websocket"
+        );
+        assert!(socket_url("ftp://h").is_err());
         assert!(socket_url("http:///x").is_err());
         Ok(())
     }

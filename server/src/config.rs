@@ -32,6 +32,26 @@ pub struct Config {
     pub report: ReportConfig,
     /// Scheduled Google Sheets uploads.
     pub sheets: SheetsConfig,
+    /// HTTPS on the listener.
+    pub tls: TlsConfig,
+}
+
+/// `[tls]`: serve HTTPS and WSS on the listener instead of plain HTTP.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The certificate and key files when TLS is on.
+    #[must_use]
+    pub fn files(&self) -> Option<(&Path, &Path)> {
+        Some((self.cert_file.as_deref()?, self.key_file.as_deref()?))
+    }
 }
 
 /// `[report]`: how utilization is counted in exports.
@@ -154,6 +174,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -218,6 +239,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--open`.
     pub open: bool,
+    /// `--tls-cert`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -276,6 +301,12 @@ impl Config {
         }
         if let Some(v) = non_empty("IDLEWATCH_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = non_empty("IDLEWATCH_TLS_CERT") {
+            self.tls.cert_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = non_empty("IDLEWATCH_TLS_KEY") {
+            self.tls.key_file = Some(PathBuf::from(v));
         }
         if let Some(v) = non_empty("IDLEWATCH_OPEN") {
             self.auth.open = parse_bool("IDLEWATCH_OPEN", &v)?;
@@ -350,6 +381,12 @@ impl Config {
         if flags.open {
             self.auth.open = true;
         }
+        if let Some(cert) = &flags.tls_cert {
+            self.tls.cert_file = Some(cert.clone());
+        }
+        if let Some(key) = &flags.tls_key {
+            self.tls.key_file = Some(key.clone());
+        }
     }
 
     fn check(&self) -> Result<(), Error> {
@@ -394,6 +431,23 @@ impl Config {
             ));
         }
         self.sheets.check()?;
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => {
+                return Err(Error::Invalid(
+                    "tls.cert_file is set but tls.key_file is not; give both (--tls-cert and \
+                     --tls-key) to serve HTTPS, or neither"
+                        .to_owned(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(Error::Invalid(
+                    "tls.key_file is set but tls.cert_file is not; give both (--tls-cert and \
+                     --tls-key) to serve HTTPS, or neither"
+                        .to_owned(),
+                ));
+            }
+            _ => {}
+        }
         for origin in &self.auth.allowed_origins {
             let ok = origin == "*"
                 || ((origin.starts_with("http://") || origin.starts_with("https://"))

@@ -16,12 +16,16 @@ pub mod report;
 pub mod sheets;
 pub mod socket;
 pub mod state;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use idlewatch_protocol::Snapshot;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
@@ -114,13 +118,14 @@ async fn retention(state: AppState) {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then closes every socket and waits up
-/// to [`SHUTDOWN_GRACE`] for connections to finish.
+/// Serves `app` on `listener` (HTTPS when `tls` is given) until `shutdown` resolves, then
+/// closes every socket and waits up to [`SHUTDOWN_GRACE`] for connections to finish.
 ///
 /// # Errors
 /// Only I/O errors of the listener itself.
 pub async fn run(
     listener: TcpListener,
+    tls: Option<Arc<tls::Tls>>,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -128,14 +133,27 @@ pub async fn run(
     let service = app
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
-    // Small Socket.IO packets (acks, `registered`) must not wait for the peer's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, service).with_graceful_shutdown(async {
+    let stopped = async {
         let _ = stop_rx.await;
-    });
-    let server = server.into_future();
+    };
+    let server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
+        None => {
+            // Small Socket.IO packets (acks, `registered`) must not wait for the peer's
+            // delayed ACK.
+            let listener = ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let server = axum::serve(listener, service).with_graceful_shutdown(stopped);
+            Box::pin(server.into_future())
+        }
+        Some(tls) => {
+            // The TLS listener sets no-delay itself; `tap_io` gives axum the peer address.
+            let listener = tls::TlsListener::new(listener, tls, app.state.clone())?;
+            let listener = ListenerExt::tap_io(listener, |_| {});
+            let server = axum::serve(listener, service).with_graceful_shutdown(stopped);
+            Box::pin(server.into_future())
+        }
+    };
     tokio::pin!(server);
     let pruning = tokio::spawn(retention(app.state.clone()));
     let agent_lists = tokio::spawn(socket::agent_list_broadcaster(

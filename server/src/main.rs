@@ -4,15 +4,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use idlewatch_server::auth::{Auth, TokenSource};
 use idlewatch_server::config::{Config, Overrides};
 use idlewatch_server::state::AppState;
+use idlewatch_server::tls::Tls;
 use idlewatch_server::{App, restore_live_state, run};
 use idlewatch_store::{OpenOptions, Store};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
 #[derive(Debug, Parser)]
@@ -30,6 +32,12 @@ struct Args {
     /// No authentication, as the Python original: only on a trusted network.
     #[arg(long)]
     open: bool,
+    /// Serve HTTPS/WSS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -62,6 +70,8 @@ fn start(args: Args) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
         open: args.open,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
     };
     let config = Config::load(
         args.config.as_deref(),
@@ -157,14 +167,46 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let tls = match config.tls.files() {
+        Some((cert, key)) => {
+            let tls = Arc::new(Tls::load(cert, key)?);
+            reload_on_hangup(tls.clone())?;
+            Some(tls)
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let app = App::new(state.clone());
     let shutdown = shutdown_signal()?;
     // Tests and scripts read this exact line to learn the port.
-    info!("idlewatch-server listening on http://{addr}");
-    run(listener, app, shutdown)
+    info!("idlewatch-server listening on {scheme}://{addr}");
+    run(listener, tls, app, shutdown)
         .await
         .context("server failed")?;
     info!("stopped");
+    Ok(())
+}
+
+/// Reloads the TLS certificate and key on every SIGHUP (after a renewal); a file that cannot
+/// be used is logged and the previous certificate kept.
+#[cfg(unix)]
+fn reload_on_hangup(tls: Arc<Tls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => info!("reloaded the TLS certificate {}", tls.cert_path().display()),
+                Err(e) => error!("{e}; still serving the previous certificate"),
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Without SIGHUP the certificate is read once, at start.
+#[cfg(not(unix))]
+fn reload_on_hangup(_tls: Arc<Tls>) -> anyhow::Result<()> {
     Ok(())
 }
 

@@ -53,6 +53,8 @@ pub struct Metrics {
     pub snapshots_rate_limited: AtomicU64,
     /// Socket.IO sockets open now (every role).
     pub sockets_open: AtomicU64,
+    /// TLS handshakes that failed or did not finish in time.
+    pub tls_handshakes_failed: AtomicU64,
 }
 
 /// Host counts at render time.
@@ -145,6 +147,11 @@ impl Metrics {
             "idlewatch_http_refused_total",
             "HTTP requests answered 401 or 403.",
             self.http_refused.load(Relaxed),
+        );
+        counter(
+            "idlewatch_tls_handshakes_failed_total",
+            "TLS handshakes that failed (plain HTTP to the TLS port, untrusted certificate) or timed out.",
+            self.tls_handshakes_failed.load(Relaxed),
         );
         counter(
             "idlewatch_events_dropped_total",

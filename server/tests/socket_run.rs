@@ -18,7 +18,7 @@ async fn run_serves_socketio_and_stops_when_told() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(run(listener, App::new(state.clone()), async {
+    let server = tokio::spawn(run(listener, None, App::new(state.clone()), async {
         let _ = stop_rx.await;
     }));
 

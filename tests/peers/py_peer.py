@@ -52,10 +52,22 @@ class Peer:
         self.last_connect_error = None
 
     # -- client setup -----------------------------------------------------
-    def _new_client(self, register_host):
+    def _new_client(self, register_host, ca_file=None):
         # A fresh client per connect command: no state leaks between attempts.
+        options = {}
+        if ca_file is not None:
+            # The documented way to trust a private CA: a requests session whose
+            # `verify` is the CA file; python-engineio passes it on to the
+            # websocket transport (sslopt ca_certs) too.
+            import requests
+            session = requests.Session()
+            session.verify = ca_file
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the
+            # environment override a session's `verify`; ignore them.
+            session.trust_env = False
+            options["http_session"] = session
         sio = socketio.Client(reconnection=False, logger=False,
-                              engineio_logger=False)
+                              engineio_logger=False, **options)
 
         @sio.on("connect")
         def on_connect():
@@ -132,7 +144,8 @@ class Peer:
         timeout = c.get("timeout") or 5
         self.last_connect_error = None
         self.client_closing = False
-        self.sio = self._new_client(c.get("register_on_connect"))
+        self.sio = self._new_client(c.get("register_on_connect"),
+                                    c.get("ca_file"))
         try:
             self.sio.connect(url, transports=transports, auth=auth,
                              wait_timeout=timeout)

@@ -10,12 +10,14 @@ mod agent;
 pub mod google;
 mod http;
 mod peer;
+mod pki;
 mod send;
 mod server;
 
 pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get, request};
 pub use peer::{Connect, Peer, PeerKind};
+pub use pki::Pki;
 pub use send::{Connected, acked, send_all};
 pub use server::{Server, Tokens};
 

@@ -30,6 +30,8 @@ pub struct Connect {
     pub query: Option<Value>,
     /// Emit `agent_register {"host"}` from the client's connect handler, as the seed agent did.
     pub register_as: Option<String>,
+    /// The only CA trusted for an `https://` server.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Connect {
@@ -41,6 +43,7 @@ impl Connect {
             auth: None,
             query: None,
             register_as: None,
+            ca_file: None,
         }
     }
 
@@ -57,6 +60,13 @@ impl Connect {
     #[must_use]
     pub fn token(mut self, token: &str) -> Self {
         self.auth = Some(json!({ "token": token }));
+        self
+    }
+
+    /// Trusting only the CA in `ca_file` (for a server started with TLS).
+    #[must_use]
+    pub fn ca_file(mut self, ca_file: &std::path::Path) -> Self {
+        self.ca_file = Some(ca_file.to_owned());
         self
     }
 
@@ -163,6 +173,7 @@ impl Peer {
             "auth": how.auth,
             "query": how.query,
             "register_on_connect": how.register_as,
+            "ca_file": how.ca_file,
             "timeout": 10,
         }));
         self.wait_for("a connect outcome", |v| {

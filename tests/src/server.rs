@@ -26,6 +26,8 @@ pub struct Server {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// `http`, or `https` when started with `--tls-cert`.
+    pub scheme: String,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     log: Arc<Mutex<Vec<String>>>,
@@ -121,20 +123,23 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(addr.trim().to_owned());
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(url.trim().to_owned());
                 }
                 sink.lock().expect("log lock").push(line);
             }
         });
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(50)) {
+                let (scheme, addr) = url.split_once("://").expect("listening URL");
+                let scheme = scheme.to_owned();
                 let addr = addr.parse().expect("listening address");
                 let tokens = read_tokens(&data_dir);
                 return Ok(Self {
                     child,
                     addr,
+                    scheme,
                     data_dir,
                     _temp: temp,
                     log,
@@ -150,10 +155,10 @@ impl Server {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The data dir.

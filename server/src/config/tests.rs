@@ -199,3 +199,46 @@ fn abuse_limits_come_from_the_environment_and_refuse_nonsense() {
             .contains("limits.snapshot_rate")
     );
 }
+
+#[test]
+fn tls_files_come_from_file_env_and_flags_and_need_each_other() {
+    let (path, _guard) =
+        write_toml("[tls]\ncert_file = \"/file/cert.pem\"\nkey_file = \"/file/key.pem\"\n");
+    let env = env_of(&[("IDLEWATCH_TLS_KEY", "/env/key.pem")]);
+    let flags = Overrides {
+        tls_cert: Some("/flag/cert.pem".into()),
+        ..Overrides::default()
+    };
+    let c = Config::load(Some(&path), env, &flags).unwrap();
+    assert_eq!(
+        c.tls.files(),
+        Some((
+            std::path::Path::new("/flag/cert.pem"),
+            std::path::Path::new("/env/key.pem")
+        ))
+    );
+    assert_eq!(Config::default().tls.files(), None, "plain HTTP by default");
+
+    let only_cert = Overrides {
+        tls_cert: Some("/c.pem".into()),
+        ..Overrides::default()
+    };
+    let e = Config::load(None, env_of(&[]), &only_cert)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tls.key_file is not") && e.contains("--tls-key"),
+        "{e}"
+    );
+    let e = Config::load(
+        None,
+        env_of(&[("IDLEWATCH_TLS_KEY", "/k.pem")]),
+        &Overrides::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("tls.cert_file is not") && e.contains("--tls-cert"),
+        "{e}"
+    );
+}

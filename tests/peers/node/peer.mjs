@@ -5,6 +5,7 @@
 // stdout. See tests/peers/README.md for the line protocol. Diagnostics go to
 // stderr. Install dependencies with scripts/install-test-deps, then:
 //     node tests/peers/node/peer.mjs
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
@@ -53,6 +54,8 @@ function cmdConnect(c) {
   };
   if (c.auth != null) opts.auth = c.auth;
   if (c.query != null) opts.query = c.query;
+  // A private CA: Node's TLS options, passed on to both transports.
+  if (c.ca_file != null) opts.ca = readFileSync(c.ca_file);
   const registerHost = c.register_on_connect ?? null;
 
   const s = io(c.url, opts);
