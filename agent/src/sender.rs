@@ -177,13 +177,12 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
             }
         }
         let Some((seq, pending)) = in_flight.pop_front() else {
-            // Nothing to send: wait for the next snapshot (or notice a dead connection).
+            // Nothing to send: wait for the next snapshot, or notice at once that the
+            // connection ended (a server restart: reconnect now, not at the next snapshot).
             tokio::select! {
                 () = wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(5)) => {
-                    if client.is_closed() {
-                        return SessionEnd::Lost("closed by the server".to_owned());
-                    }
+                () = client.closed() => {
+                    return SessionEnd::Lost("closed by the server".to_owned());
                 }
             }
             continue;

@@ -207,6 +207,12 @@ impl Client {
         *self.shared.closed.borrow()
     }
 
+    /// Resolves once the connection is closed, by either side (at once when it already is).
+    pub async fn closed(&self) {
+        let mut closed = self.shared.closed.subscribe();
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
+
     /// Sends DISCONNECT and the WebSocket close frame, and waits until the writer has stopped.
     /// Closing a closed client does nothing.
     pub async fn close(&self) {

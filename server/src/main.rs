@@ -156,14 +156,12 @@ fn start(args: Args) -> anyhow::Result<()> {
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
     let config = &state.config;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {}; is another server using the port? choose another with --listen",
-                config.listen
-            )
-        })?;
+    let listener = bind(config.listen).with_context(|| {
+        format!(
+            "cannot listen on {}; is another server using the port? choose another with --listen",
+            config.listen
+        )
+    })?;
     let addr = listener
         .local_addr()
         .context("cannot read the listening address")?;
@@ -185,6 +183,24 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .context("server failed")?;
     info!("stopped");
     Ok(())
+}
+
+/// Connections the kernel queues before the server accepts them. A fleet reconnecting after a
+/// restart arrives in one burst; with tokio's default of 1,024 the rest of the SYNs are dropped
+/// and those agents wait for TCP's retransmission (1 s, 3 s, 7 s). The kernel caps it at
+/// `net.core.somaxconn` (4,096 by default on current Linux).
+const LISTEN_BACKLOG: u32 = 8192;
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind`: a restarted server may bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Reloads the TLS certificate and key on every SIGHUP (after a renewal); a file that cannot

@@ -22,6 +22,13 @@ mod cells;
 /// The scope a token request must ask for.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
 
+/// The service account of the checked-in test key (`tests/fixtures/google/`).
+pub const TEST_EMAIL: &str = "idlewatch-test@idlewatch-test.iam.gserviceaccount.com";
+
+fn test_key_dir() -> std::path::PathBuf {
+    crate::workspace_root().join("tests/fixtures/google")
+}
+
 /// One tab.
 #[derive(Debug, Clone, Default)]
 pub struct Tab {
@@ -156,6 +163,40 @@ impl Google {
         Self { addr, state }
     }
 
+    /// A stand-in for `spreadsheet_id` accepting the test key issued by [`TEST_EMAIL`].
+    ///
+    /// # Panics
+    /// As [`Google::start`], or when the test key is missing.
+    #[must_use]
+    pub fn with_test_key(spreadsheet_id: &str) -> Self {
+        let public = std::fs::read(test_key_dir().join("test-key.pub.pem")).expect("test key");
+        Self::start(spreadsheet_id, TEST_EMAIL, &public)
+    }
+
+    /// Writes into `dir` a `credentials.json` like Google's, with the test key, issued by
+    /// `email` (another one than [`TEST_EMAIL`] is refused by this stand-in), pointing at this
+    /// stand-in's token endpoint; returns its path.
+    ///
+    /// # Panics
+    /// When the test key cannot be read or the file written.
+    #[must_use]
+    pub fn test_credentials(&self, dir: &std::path::Path, email: &str) -> std::path::PathBuf {
+        let key = std::fs::read_to_string(test_key_dir().join("test-key.pem")).expect("test key");
+        let path = dir.join("credentials.json");
+        let file = json!({
+            "type": "service_account",
+            "project_id": "idlewatch-test",
+            "private_key_id": "test-key-1",
+            "private_key": key,
+            "client_email": email,
+            "client_id": "1",
+            "auth_uri": "http://127.0.0.1:9/auth",
+            "token_uri": self.token_uri(),
+        });
+        std::fs::write(&path, file.to_string()).expect("write credentials.json");
+        path
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("stand-in state")
     }
@@ -183,6 +224,14 @@ impl Google {
     /// Answer every API request 403, as when the sheet is not shared with the account.
     pub fn deny(&self, on: bool) {
         self.lock().deny = on;
+    }
+
+    /// Back to answering normally: no queued failures, no 403, no hanging.
+    pub fn heal(&self) {
+        let mut s = self.lock();
+        s.faults.clear();
+        s.deny = false;
+        s.hang = false;
     }
 
     /// Hold every API request without answering until turned off.

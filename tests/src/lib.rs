@@ -13,6 +13,7 @@ mod peer;
 mod pki;
 mod send;
 mod server;
+mod waiting;
 
 pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get, request};
@@ -20,6 +21,7 @@ pub use peer::{Connect, Peer, PeerKind};
 pub use pki::Pki;
 pub use send::{Connected, acked, send_all};
 pub use server::{Server, Tokens};
+pub use waiting::{assert_contiguous, free_address, wait_until};
 
 use std::path::PathBuf;
 

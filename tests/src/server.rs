@@ -189,6 +189,18 @@ impl Server {
         }
     }
 
+    /// The `seq` of every stored snapshot of `host`, oldest first.
+    ///
+    /// # Panics
+    /// As [`Server::history`], or when a snapshot has no `seq`.
+    #[must_use]
+    pub fn seqs(&self, host: &str) -> Vec<u64> {
+        self.history(host)
+            .iter()
+            .map(|s| s["seq"].as_u64().expect("seq"))
+            .collect()
+    }
+
     /// Every stored snapshot of `host`, oldest first, paging through the history API (in open
     /// mode, or with the viewer token).
     ///

@@ -2,47 +2,17 @@
 //! nothing is lost or doubled across a server outage or an agent restart, idle time comes from
 //! a real X server, watched applications get their states from real processes.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_tests::{Agent, Server, once, spooled};
+use idlewatch_tests::{Agent, Server, assert_contiguous, free_address, once, spooled, wait_until};
 use serde_json::Value;
-
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn start_open_on(dir: &Path, listen: &str) -> Server {
     Server::try_start(&["--open", "--listen", listen], &[], Some(dir))
         .unwrap_or_else(|f| panic!("{}", f.stderr))
-}
-
-fn agent_seqs(server: &Server, host: &str) -> Vec<u64> {
-    server
-        .history(host)
-        .iter()
-        .map(|s| s["seq"].as_u64().unwrap())
-        .collect()
-}
-
-/// Consecutive and increasing: nothing lost, nothing twice, in order.
-fn assert_contiguous(seqs: &[u64]) {
-    assert!(!seqs.is_empty());
-    for pair in seqs.windows(2) {
-        assert_eq!(pair[1], pair[0] + 1, "gap or duplicate in {seqs:?}");
-    }
-}
-
-fn free_address() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
 }
 
 #[test]
@@ -127,7 +97,7 @@ fn a_server_outage_loses_nothing_and_doubles_nothing() {
         agent.spooled() == 0
     });
     agent.stop();
-    let seqs = agent_seqs(&server, "outage-pc");
+    let seqs = server.seqs("outage-pc");
     assert_contiguous(&seqs);
     assert!(
         seqs.len() > waiting,
@@ -135,85 +105,6 @@ fn a_server_outage_loses_nothing_and_doubles_nothing() {
         seqs.len()
     );
     assert!(agent.log().contains("connection lost") || agent.log().contains("cannot reach"));
-}
-
-#[test]
-fn three_agents_replay_a_five_minute_outage_within_the_default_rate_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let listen = free_address();
-    // The server's real default limit (2 snapshots/s per connection, bursts of 20), which the
-    // harness otherwise lifts.
-    let limited = [("IDLEWATCH_SNAPSHOT_RATE", "2")];
-    let start = || {
-        Server::try_start(&["--open", "--listen", &listen], &limited, Some(&data))
-            .unwrap_or_else(|f| panic!("{}", f.stderr))
-    };
-    let mut server = start();
-    let url = format!("http://{listen}");
-    let hosts = ["lab-a", "lab-b", "lab-c"];
-    let spools: Vec<_> = hosts.iter().map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut agents: Vec<Agent> = hosts
-        .iter()
-        .zip(&spools)
-        .map(|(h, s)| {
-            Agent::start(
-                &["--server", &url, "--interval", "2", "--host", h],
-                s.path(),
-            )
-        })
-        .collect();
-    wait_until("first snapshots", Duration::from_secs(30), || {
-        hosts.iter().all(|h| {
-            server
-                .get(&format!("/api/v1/hosts/{h}/history"), None)
-                .status
-                == 200
-        })
-    });
-    assert!(
-        server
-            .signal_and_wait("TERM", Duration::from_secs(15))
-            .success()
-    );
-    std::thread::sleep(Duration::from_secs(300));
-    let waiting: Vec<usize> = agents.iter().map(Agent::spooled).collect();
-    assert!(
-        waiting.iter().all(|w| *w >= 140),
-        "spooled during 5 minutes: {waiting:?}"
-    );
-    let server = start();
-    // 150 snapshots each at 2/s after a burst of 20: about a minute and a half.
-    wait_until("every spool to drain", Duration::from_secs(240), || {
-        agents.iter().all(|a| a.spooled() == 0)
-    });
-    for agent in &mut agents {
-        agent.stop();
-    }
-    for (host, waited) in hosts.iter().zip(&waiting) {
-        let seqs = agent_seqs(&server, host);
-        assert_contiguous(&seqs);
-        assert!(
-            seqs.len() > *waited,
-            "{host}: {} stored, {waited} were waiting",
-            seqs.len()
-        );
-    }
-    let metrics = server.get("/metrics", None).body;
-    let limited: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("idlewatch_snapshots_rate_limited_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    assert!(limited > 0, "the replay did meet the rate limit");
-    // The agents kept their connections through the busy answers (one registration each per
-    // server start), rather than reconnecting to get a fresh allowance.
-    let registrations: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("idlewatch_registrations_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    assert_eq!(registrations, 3, "{metrics}");
 }
 
 #[test]
@@ -248,7 +139,7 @@ fn the_spool_survives_an_agent_restart_during_an_outage() {
         third.spooled() == 0
     });
     third.stop();
-    let seqs = agent_seqs(&server, "restart-pc");
+    let seqs = server.seqs("restart-pc");
     assert_contiguous(&seqs);
     assert_eq!(seqs[0], 1, "the first snapshot ever taken arrived");
     assert!(

@@ -3,42 +3,18 @@
 //! without duplicates, a constant request count for 3 and for 300 hosts, retries on 429, clear
 //! errors on 403 and on a refused key, and ingest unaffected while Google hangs.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use idlewatch_tests::google::{Google, Logged};
-use idlewatch_tests::{HttpAnswer, Server, request, send_all, workspace_root};
+use idlewatch_tests::google::{Google, Logged, TEST_EMAIL};
+use idlewatch_tests::{HttpAnswer, Server, request, send_all};
 use serde_json::{Value, json};
 
-const EMAIL: &str = "idlewatch-test@idlewatch-test.iam.gserviceaccount.com";
+const EMAIL: &str = TEST_EMAIL;
 const DAY_MS: i64 = 86_400_000;
 const MIN_MS: i64 = 60_000;
 
-fn key_dir() -> PathBuf {
-    workspace_root().join("tests/fixtures/google")
-}
-
 fn stand_in(spreadsheet: &str) -> Google {
-    let public = std::fs::read(key_dir().join("test-key.pub.pem")).unwrap();
-    Google::start(spreadsheet, EMAIL, &public)
-}
-
-/// A `credentials.json` like Google's, signed by the test key, issued by `email`.
-fn credentials(dir: &Path, google: &Google, email: &str) -> PathBuf {
-    let key = std::fs::read_to_string(key_dir().join("test-key.pem")).unwrap();
-    let path = dir.join("credentials.json");
-    let file = json!({
-        "type": "service_account",
-        "project_id": "idlewatch-test",
-        "private_key_id": "test-key-1",
-        "private_key": key,
-        "client_email": email,
-        "client_id": "1",
-        "auth_uri": "http://127.0.0.1:9/auth",
-        "token_uri": google.token_uri(),
-    });
-    std::fs::write(&path, file.to_string()).unwrap();
-    path
+    Google::with_test_key(spreadsheet)
 }
 
 struct Setup {
@@ -48,7 +24,7 @@ struct Setup {
 
 fn start(google: &Google, spreadsheet: &str, email: &str, extra: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path(), google, email);
+    let creds = google.test_credentials(dir.path(), email);
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,

@@ -6,19 +6,13 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use idlewatch_client::{Client, ClientOptions, client_config};
-use idlewatch_tests::{Agent, Connect, Peer, PeerKind, Pki, Server, binary, seed_payloads};
+use idlewatch_tests::{
+    Agent, Connect, Peer, PeerKind, Pki, Server, binary, seed_payloads, wait_until,
+};
 use serde_json::{Value, json};
-
-fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn tls_server(pki: &Pki) -> Server {
     let cert = pki.cert.to_str().expect("path");
@@ -233,10 +227,17 @@ fn an_untrusted_certificate_is_refused_and_the_agent_says_what_to_do() {
         ],
         spool.path(),
     );
-    wait_until(
-        "the agent to explain the refusal",
-        Duration::from_secs(20),
-        || agent.log().contains("TLS certificate is not trusted"),
+    let explained = (0..200).any(|_| {
+        let said = agent.log().contains("TLS certificate is not trusted");
+        if !said {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        said
+    });
+    assert!(
+        explained,
+        "the agent never explained the refusal:\n{}",
+        agent.log()
     );
     assert!(agent.log().contains("--ca-file"), "{}", agent.log());
     wait_until(
