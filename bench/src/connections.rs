@@ -38,6 +38,8 @@ pub struct ConnectionsOptions {
     pub processes: usize,
     /// Connections opened at once during the ramp.
     pub connect_concurrency: usize,
+    /// Longest WebSocket frame an agent sends (0: one frame per message).
+    pub frame_bytes: usize,
     /// Server process to watch in `/proc`.
     pub server_pid: Option<u32>,
     /// Seed of the generated snapshots.
@@ -135,6 +137,7 @@ async fn ramp(options: &ConnectionsOptions) -> Ramp {
         read_buffer_bytes: 4096,
         send_buffer: 4,
         event_buffer: 4,
+        fragment_bytes: options.frame_bytes,
         ..ClientOptions::default()
     };
     let started = Instant::now();

@@ -123,6 +123,11 @@ struct ConnectionsArgs {
     /// Connections opened at once during the ramp.
     #[arg(long, default_value_t = 200, value_name = "N")]
     connect_concurrency: usize,
+    /// Longest WebSocket frame the agents send; longer snapshots go in fragments, as the
+    /// Idlewatch agent sends them. 0: one frame per message, as python-socketio and
+    /// socket.io-client do.
+    #[arg(long, default_value_t = idlewatch_bench::client::DEFAULT_FRAGMENT_BYTES, value_name = "BYTES")]
+    frame_bytes: usize,
 }
 
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -275,6 +280,7 @@ async fn measure(
                 duration: a.duration,
                 processes: a.processes,
                 connect_concurrency: a.connect_concurrency,
+                frame_bytes: a.frame_bytes,
                 server_pid: pid,
                 seed: a.target.seed,
             };

@@ -40,6 +40,10 @@ pub use tls::{TlsError, client_config};
 use crate::frame::Inbound;
 use tasks::{AckReply, Outgoing, ReaderContext, Shared, Socket};
 
+/// [`ClientOptions::fragment_bytes`] by default: below the 4 KiB read buffer a server
+/// (engineioxide) gives each WebSocket, with room for the frame header.
+pub const DEFAULT_FRAGMENT_BYTES: usize = 4096 - 16;
+
 /// How to connect. [`Default`] suits one client; lower the buffers for thousands.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -55,6 +59,10 @@ pub struct ClientOptions {
     pub send_buffer: usize,
     /// WebSocket read buffer, allocated up front for each connection.
     pub read_buffer_bytes: usize,
+    /// Longest WebSocket frame sent: longer messages (snapshots) are sent in fragments of this
+    /// size, which keeps the server's per-connection read buffer small. 0 sends every message
+    /// in one frame, as python-socketio and socket.io-client do.
+    pub fragment_bytes: usize,
     /// Whom `https://` / `wss://` servers must be certified by ([`client_config`]); `None`:
     /// the system's certificate authorities.
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -69,6 +77,7 @@ impl Default for ClientOptions {
             event_buffer: 1024,
             send_buffer: 64,
             read_buffer_bytes: 16 * 1024,
+            fragment_bytes: DEFAULT_FRAGMENT_BYTES,
             tls: None,
         }
     }
@@ -125,7 +134,12 @@ impl Client {
         let events_dropped = Arc::new(AtomicU64::new(0));
         let liveness =
             Duration::from_millis(open.ping_interval + open.ping_timeout) + Duration::from_secs(5);
-        tokio::spawn(tasks::write(sink, rx, shared.clone()));
+        tokio::spawn(tasks::write(
+            sink,
+            rx,
+            shared.clone(),
+            options.fragment_bytes,
+        ));
         tokio::spawn(tasks::read(
             stream,
             ReaderContext {

@@ -21,7 +21,9 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tracing::debug;
 
@@ -109,13 +111,15 @@ impl Shared {
     }
 }
 
-/// Writes packets from `rx` until told to stop, then closes the socket.
+/// Writes packets from `rx` until told to stop, then closes the socket. Packets longer than
+/// `fragment_bytes` (when not 0) go out as several WebSocket frames of at most that size.
 pub(super) async fn write(
     mut sink: SplitSink<Socket, Message>,
     mut rx: mpsc::Receiver<Outgoing>,
     shared: Arc<Shared>,
+    fragment_bytes: usize,
 ) {
-    let end = pump(&mut sink, &mut rx, &shared).await;
+    let end = pump(&mut sink, &mut rx, &shared, fragment_bytes).await;
     // Refuse further packets before announcing the close, so that a send after `close`
     // returned fails instead of queueing into a channel nobody reads.
     rx.close();
@@ -138,6 +142,7 @@ async fn pump(
     sink: &mut SplitSink<Socket, Message>,
     rx: &mut mpsc::Receiver<Outgoing>,
     shared: &Shared,
+    fragment_bytes: usize,
 ) -> WriterEnd {
     let mut reader_gone = shared.closed.subscribe();
     loop {
@@ -155,7 +160,7 @@ async fn pump(
         while let Some(cmd) = next.take() {
             match cmd {
                 Outgoing::Packet(text) => {
-                    if let Err(e) = sink.feed(Message::text(text)).await {
+                    if let Err(e) = feed_text(sink, text, fragment_bytes).await {
                         debug!("socket write failed: {e}");
                         return WriterEnd::Broken;
                     }
@@ -179,6 +184,41 @@ async fn pump(
             return WriterEnd::Graceful;
         }
     }
+}
+
+/// Queues one text message: one frame, or — longer than `fragment_bytes` (not 0) — a TEXT
+/// frame and CONTINUATION frames of at most that size (RFC 6455 §5.4; every server
+/// reassembles them). A WebSocket server sizes its read buffer to the largest frame it has
+/// received and keeps that capacity for the connection's life: a 30 KB snapshot in one frame
+/// costs it ~64 KiB per connection for good, in fragments only a message buffer it frees once
+/// the message is read. The fragments of one message are queued back to back, never
+/// interleaved with another message.
+async fn feed_text(
+    sink: &mut SplitSink<Socket, Message>,
+    text: String,
+    fragment_bytes: usize,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    if fragment_bytes == 0 || text.len() <= fragment_bytes {
+        return sink.feed(Message::text(text)).await;
+    }
+    let bytes = Bytes::from(text.into_bytes());
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + fragment_bytes).min(bytes.len());
+        let opcode = if start == 0 {
+            Data::Text
+        } else {
+            Data::Continue
+        };
+        let frame = Frame::message(
+            bytes.slice(start..end),
+            OpCode::Data(opcode),
+            end == bytes.len(),
+        );
+        sink.feed(Message::Frame(frame)).await?;
+        start = end;
+    }
+    Ok(())
 }
 
 /// What the reader needs besides the socket.

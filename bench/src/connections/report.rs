@@ -54,6 +54,8 @@ pub struct ConnectionsReport {
     pub duration_s: f64,
     /// Processes per snapshot.
     pub processes: usize,
+    /// Longest WebSocket frame sent (0: one frame per message).
+    pub frame_bytes: usize,
     /// Snapshots sent during the hold.
     pub snapshots_sent: u64,
     /// Ack outcomes.
@@ -135,6 +137,7 @@ pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> Connections
         interval_s: options.interval.as_secs_f64(),
         duration_s: phases.hold_seconds,
         processes: options.processes,
+        frame_bytes: options.frame_bytes,
         snapshots_sent: sent,
         acks,
         ack_latency: phases.ack_latency.summary(),
@@ -161,8 +164,16 @@ impl fmt::Display for ConnectionsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "connections: {} agents, one {}-process snapshot each every {} s, {:.1} s held",
-            self.agents, self.processes, self.interval_s, self.duration_s
+            "connections: {} agents, one {}-process snapshot each every {} s, {:.1} s held, {}",
+            self.agents,
+            self.processes,
+            self.interval_s,
+            self.duration_s,
+            if self.frame_bytes == 0 {
+                "one WebSocket frame per message".to_owned()
+            } else {
+                format!("WebSocket frames of at most {} B", self.frame_bytes)
+            }
         )?;
         writeln!(
             f,
