@@ -105,9 +105,17 @@ impl Api {
             _ => cause.to_string(),
         };
         if cause.downcast_ref::<rustls::Error>().is_some() || reason.contains("certificate") {
+            let fix = match &self.settings.ca_file {
+                Some(ca) => format!(
+                    "check that {} is the certificate of the CA that signed the server's",
+                    ca.display()
+                ),
+                None => "pass --ca-file with the certificate of the CA that signed the \
+                         server's"
+                    .to_owned(),
+            };
             return failed(format!(
-                "cannot trust idlewatch-server at {}: {reason} — pass --ca-file with the \
-                 certificate of the CA that signed the server's",
+                "cannot trust idlewatch-server at {}: {reason} — {fix}",
                 self.settings.server
             ));
         }

@@ -31,6 +31,9 @@ pub enum TlsError {
         /// What was wrong.
         reason: String,
     },
+    /// rustls refused the configuration itself (no protocol version its crypto supports).
+    #[error("cannot set up TLS: {0}")]
+    Config(String),
     /// Neither a CA file nor any system authority.
     #[error(
         "no trusted certificate authorities found on this system ({0}); install the system's \
@@ -52,7 +55,7 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsErr
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::NoSystemRoots(e.to_string()))?
+        .map_err(|e| TlsError::Config(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

@@ -51,7 +51,8 @@ async fn serve_once() -> (SocketAddr, JoinHandle<Result<String, String>>) {
 
 /// A 40 KB payload with multi-byte characters, so that fragment boundaries fall inside them.
 fn big_payload() -> serde_json::Value {
-    let names: Vec<String> = (0..2_000).map(|i| format!("processo-ção-{i:05}")).collect();
+    // Names of varying length with 2- and 3-byte characters: the cuts fall inside some.
+    let names: Vec<String> = (0..2_000).map(|i| format!("processo-ção-€{i}")).collect();
     serde_json::json!({ "host": "pc-ü", "processes": names })
 }
 
@@ -80,6 +81,13 @@ async fn long_messages_go_out_in_fragments_and_arrive_whole() {
         serde_json::to_string(&big_payload()).unwrap()
     );
     assert!(expected.len() > 10 * SERVER_MAX_FRAME);
+    let fragment = idlewatch_client::DEFAULT_FRAGMENT_BYTES;
+    assert!(
+        (fragment..expected.len())
+            .step_by(fragment)
+            .any(|cut| !expected.is_char_boundary(cut)),
+        "some fragment boundary must fall inside a multi-byte character"
+    );
     let received = send_big(idlewatch_client::DEFAULT_FRAGMENT_BYTES)
         .await
         .expect("fragmented message accepted");

@@ -166,13 +166,10 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the listening address")?;
     let tls = match config.tls.files() {
-        Some((cert, key)) => {
-            let tls = Arc::new(Tls::load(cert, key)?);
-            reload_on_hangup(tls.clone())?;
-            Some(tls)
-        }
+        Some((cert, key)) => Some(Arc::new(Tls::load(cert, key)?)),
         None => None,
     };
+    reload_on_hangup(tls.clone())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let app = App::new(state.clone());
     let shutdown = shutdown_signal()?;
@@ -197,20 +194,27 @@ fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
-    // As `TcpListener::bind`: a restarted server may bind while old connections linger.
+    // As `TcpListener::bind`: a restarted server may bind while old connections linger. (On
+    // Windows the option would let a second server share the port silently.)
+    #[cfg(unix)]
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
 }
 
 /// Reloads the TLS certificate and key on every SIGHUP (after a renewal); a file that cannot
-/// be used is logged and the previous certificate kept.
+/// be used is logged and the previous certificate kept. Without TLS a SIGHUP (`systemctl
+/// reload`) only says there is nothing to reload, instead of stopping the server.
 #[cfg(unix)]
-fn reload_on_hangup(tls: Arc<Tls>) -> anyhow::Result<()> {
+fn reload_on_hangup(tls: Option<Arc<Tls>>) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
+            let Some(tls) = &tls else {
+                info!("received SIGHUP: nothing to reload (no TLS certificate configured)");
+                continue;
+            };
             match tls.reload() {
                 Ok(()) => info!("reloaded the TLS certificate {}", tls.cert_path().display()),
                 Err(e) => error!("{e}; still serving the previous certificate"),
@@ -222,7 +226,7 @@ fn reload_on_hangup(tls: Arc<Tls>) -> anyhow::Result<()> {
 
 /// Without SIGHUP the certificate is read once, at start.
 #[cfg(not(unix))]
-fn reload_on_hangup(_tls: Arc<Tls>) -> anyhow::Result<()> {
+fn reload_on_hangup(_tls: Option<Arc<Tls>>) -> anyhow::Result<()> {
     Ok(())
 }
 

@@ -13,10 +13,11 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tracing::debug;
+use tracing::{debug, error};
 
 use crate::state::AppState;
 
@@ -25,6 +26,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections whose handshake finished, waiting for axum to take them.
 const READY_QUEUE: usize = 256;
+
+/// Handshakes in progress at once (a reconnect storm of thousands of agents queues briefly).
+pub const MAX_HANDSHAKES: usize = 4096;
 
 /// Why the certificate or key cannot be used; each names the file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -191,8 +195,9 @@ fn server_config(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, Erro
 }
 
 /// An [`axum::serve::Listener`] of TLS connections: TCP connections are accepted on a task of
-/// their own and each handshake runs on its own task (at most [`HANDSHAKE_TIMEOUT`]); only
-/// finished handshakes reach axum. Dropping the listener stops accepting.
+/// their own and each handshake runs on its own task (at most [`HANDSHAKE_TIMEOUT`], at most
+/// [`MAX_HANDSHAKES`] at once); only finished handshakes reach axum. Dropping the listener
+/// stops accepting and abandons the handshakes in progress.
 #[derive(Debug)]
 pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
@@ -247,13 +252,23 @@ async fn accept_loop(
     state: AppState,
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
+    // Owned here: when the listener is dropped and this loop aborted, so are the handshakes.
+    let mut handshakes = JoinSet::new();
+    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     loop {
+        while handshakes.try_join_next().is_some() {}
+        // At most MAX_HANDSHAKES at once: beyond that, connections wait in the kernel's
+        // backlog instead of each costing a task and a file descriptor for up to 10 s.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, peer) = match tcp.accept().await {
             Ok(accepted) => accepted,
+            Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
-                // Out of file descriptors and the like: wait instead of spinning.
-                debug!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Out of file descriptors and the like: say so, and wait instead of spinning.
+                error!("cannot accept connections: {e}; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
@@ -262,7 +277,8 @@ async fn accept_loop(
         let acceptor = tls.acceptor();
         let ready = ready.clone();
         let state = state.clone();
-        tokio::spawn(async move {
+        handshakes.spawn(async move {
+            let _slot = slot;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(stream)) => {
                     let _ = ready.send((stream, peer)).await;
@@ -278,6 +294,16 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// Errors of one connection (reset or aborted before it was accepted), not of the listener.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 #[cfg(test)]

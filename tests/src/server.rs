@@ -189,6 +189,38 @@ impl Server {
         }
     }
 
+    /// The value of one `/metrics` series, e.g. `idlewatch_connects_limited_total` or
+    /// `idlewatch_sockets{kind="agent"}` (with the viewer token, none in open mode).
+    ///
+    /// # Panics
+    /// When the series is missing.
+    #[must_use]
+    pub fn metric(&self, series: &str) -> u64 {
+        let token = self.tokens.as_ref().map(|t| t.viewer.as_str());
+        let text = self.get("/metrics", token).body;
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    }
+
+    /// A field of the process's `/proc/PID/status` in KiB: `VmRSS` (resident now) or `VmHWM`
+    /// (peak resident).
+    ///
+    /// # Panics
+    /// When the process or the field is gone.
+    #[must_use]
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} missing:\n{status}"))
+    }
+
     /// The `seq` of every stored snapshot of `host`, oldest first.
     ///
     /// # Panics

@@ -22,14 +22,6 @@ fn server_with(limits: &str, env: &[(&str, &str)]) -> (Server, tempfile::TempDir
     (server, dir)
 }
 
-fn metric(server: &Server, name: &str) -> u64 {
-    let text = server.get("/metrics", Some(&server.tokens().viewer)).body;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
-}
-
 #[test]
 fn a_fast_connection_gets_busy_acks_and_stays_connected() {
     // The test harness lifts the limit; this test puts the default back.
@@ -74,7 +66,7 @@ fn a_fast_connection_gets_busy_acks_and_stays_connected() {
         let ack =
             idlewatch_tests::acked(&fast, &json!({"host": "pc-fast", "captured_at": 1})).await;
         assert_eq!(ack["ok"], true, "{ack}");
-        let limited = metric(&server, "idlewatch_snapshots_rate_limited_total");
+        let limited = server.metric("idlewatch_snapshots_rate_limited_total");
         assert_eq!(limited, busy.len() as u64);
     });
 }
@@ -115,7 +107,7 @@ fn connections_past_the_maximum_are_refused_until_one_closes() {
         }
         assert!(admitted, "a connection is admitted once one closed");
     });
-    assert!(metric(&server, "idlewatch_connects_limited_total") >= 1);
+    assert!(server.metric("idlewatch_connects_limited_total") >= 1);
 }
 
 #[test]
@@ -145,5 +137,5 @@ fn one_address_connecting_too_fast_is_refused() {
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(Client::connect(&server.url(), Some(&token)).await.is_ok());
     });
-    assert_eq!(metric(&server, "idlewatch_connects_limited_total"), 1);
+    assert_eq!(server.metric("idlewatch_connects_limited_total"), 1);
 }

@@ -364,3 +364,25 @@ fn unusable_tls_files_stop_the_server_with_the_reason() {
     let said = fails(&["--tls-cert", cert, "--tls-key", cert]);
     assert!(said.contains("has no private key"), "{said}");
 }
+
+#[test]
+fn a_client_stalled_in_its_handshake_holds_up_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::issue(dir.path(), "lab");
+    let server = tls_server(&pki);
+    let client = https(&pki.ca);
+    let before = metric(&client, &server, "idlewatch_tls_handshakes_failed_total");
+    // Connections that never start their handshake.
+    let stalled: Vec<_> = (0..20)
+        .map(|_| std::net::TcpStream::connect(server.addr).expect("connect"))
+        .collect();
+    let ack = rust_client_sends(&server, &pki.ca, "beside-stalled").expect("served meanwhile");
+    assert_eq!(ack["ok"], true, "{ack}");
+    // After the handshake timeout (10 s) they are closed and counted.
+    wait_until(
+        "the stalled handshakes to time out",
+        Duration::from_secs(30),
+        || metric(&client, &server, "idlewatch_tls_handshakes_failed_total") >= before + 20,
+    );
+    drop(stalled);
+}
