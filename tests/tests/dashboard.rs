@@ -2,14 +2,17 @@
 //! Chromium through playwright-core against the real server binary, with real Socket.IO agents
 //! sending snapshots (tile appears, idle time and app state change live, filter, detail view
 //! with processes and timeline, offline after disconnect, refetch after reconnect, a wrong
-//! token's rejection screen). Screenshots land in `target/browser-artifacts/`.
+//! token's rejection screen) — over HTTP, and over HTTPS/WSS with a certificate from a test CA.
+//! Screenshots land in `target/browser-artifacts/` (`https/` for the second run).
 
+use std::path::Path;
 use std::process::Command;
 
-use idlewatch_tests::{Server, workspace_root};
+use idlewatch_tests::{Pki, Server, workspace_root};
 
-#[test]
-fn the_dashboard_works_in_chromium() {
+/// Runs `tests/browser/dashboard.test.mjs` against `server`, screenshots into `artifacts`;
+/// `ca` is the CA the Node agents must trust (for a TLS server).
+fn run_in_chromium(server: &Server, artifacts: &Path, ca: Option<&Path>) {
     let root = workspace_root();
     let browser_dir = root.join("tests/browser");
     assert!(
@@ -21,28 +24,19 @@ fn the_dashboard_works_in_chromium() {
         std::path::Path::new(&chromium).exists(),
         "{chromium} is missing: run scripts/install-test-deps (it installs Debian's chromium)"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("server.toml");
-    // Snapshots a minute apart cover the time between them (a snapshot counts for up to
-    // 3 x the interval), so the timeline shows continuous bands.
-    std::fs::write(&config, "[report]\ninterval = \"2m\"\n").unwrap();
-    let server = Server::try_start(
-        &["--config", config.to_str().unwrap()],
-        &[],
-        Some(&dir.path().join("data")),
-    )
-    .unwrap_or_else(|f| panic!("{}", f.stderr));
-    let artifacts = root.join("target/browser-artifacts");
-    let output = Command::new("node")
+    let mut command = Command::new("node");
+    command
         .arg(browser_dir.join("dashboard.test.mjs"))
         .arg(server.url())
         .arg(&server.tokens().viewer)
         .arg(&server.tokens().agent)
-        .arg(&artifacts)
+        .arg(artifacts)
         .env("CHROMIUM", &chromium)
-        .current_dir(&browser_dir)
-        .output()
-        .expect("run node (install Node.js)");
+        .current_dir(&browser_dir);
+    if let Some(ca) = ca {
+        command.env("NODE_EXTRA_CA_CERTS", ca);
+    }
+    let output = command.output().expect("run node (install Node.js)");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
@@ -55,5 +49,48 @@ fn the_dashboard_works_in_chromium() {
     assert!(
         stdout.contains("ok a host whose agent disconnects shows offline"),
         "{stdout}"
+    );
+}
+
+/// A server whose report interval makes snapshots a minute apart cover the time between them
+/// (a snapshot counts for up to 3 x the interval), so the timeline shows continuous bands.
+fn start(dir: &Path, extra: &[&str]) -> Server {
+    let config = dir.join("server.toml");
+    std::fs::write(&config, "[report]\ninterval = \"2m\"\n").unwrap();
+    let mut args = vec!["--config", config.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Server::try_start(&args, &[], Some(&dir.join("data")))
+        .unwrap_or_else(|f| panic!("{}", f.stderr))
+}
+
+#[test]
+fn the_dashboard_works_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]);
+    run_in_chromium(
+        &server,
+        &workspace_root().join("target/browser-artifacts"),
+        None,
+    );
+}
+
+#[test]
+fn the_dashboard_works_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::issue(dir.path(), "lab");
+    let server = start(
+        dir.path(),
+        &[
+            "--tls-cert",
+            pki.cert.to_str().unwrap(),
+            "--tls-key",
+            pki.key.to_str().unwrap(),
+        ],
+    );
+    assert!(server.url().starts_with("https://"));
+    run_in_chromium(
+        &server,
+        &workspace_root().join("target/browser-artifacts/https"),
+        Some(&pki.ca),
     );
 }
