@@ -48,6 +48,30 @@ fn root_cause<'a>(
     cause
 }
 
+/// Whether `cause` is the server's certificate refused (unknown CA, wrong name, expired).
+/// rustls' error arrives wrapped in I/O errors (two deep through reqwest), whose `source()`
+/// skips what they wrap: look inside each.
+fn is_untrusted_certificate(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(cause);
+    while let Some(e) = current {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
+        }
+        current = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+    }
+    false
+}
+
+/// The JSON body of a successful answer to `path`.
+fn json_answer(response: Response, path: &str) -> Result<Value, ApiFailure> {
+    response
+        .json()
+        .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+}
+
 /// The certificates of a PEM CA file, or a usage error naming the file.
 fn ca_certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, CliError> {
     let usage = |why: String| CliError::Usage(format!("--ca-file {}: {why}", path.display()));
@@ -104,7 +128,7 @@ impl Api {
             _ if e.is_timeout() => "no answer in time".to_owned(),
             _ => cause.to_string(),
         };
-        if cause.downcast_ref::<rustls::Error>().is_some() || reason.contains("certificate") {
+        if is_untrusted_certificate(cause) {
             let fix = match &self.settings.ca_file {
                 Some(ca) => format!(
                     "check that {} is the certificate of the CA that signed the server's",
@@ -203,10 +227,7 @@ impl Api {
     /// # Errors
     /// As [`Api::send`], or an answer that is not JSON.
     pub fn get_json(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiFailure> {
-        let response = self.send(self.http.get(self.url(path)).query(query))?;
-        response
-            .json()
-            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+        json_answer(self.send(self.http.get(self.url(path)).query(query))?, path)
     }
 
     /// `POST path` as JSON.
@@ -214,10 +235,7 @@ impl Api {
     /// # Errors
     /// As [`Api::get_json`].
     pub fn post_json(&self, path: &str) -> Result<Value, ApiFailure> {
-        let response = self.send(self.http.post(self.url(path)))?;
-        response
-            .json()
-            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+        json_answer(self.send(self.http.post(self.url(path)))?, path)
     }
 
     /// `POST path` with a JSON body, answered with JSON.
@@ -225,10 +243,7 @@ impl Api {
     /// # Errors
     /// As [`Api::get_json`].
     pub fn post_body(&self, path: &str, body: &Value) -> Result<Value, ApiFailure> {
-        let response = self.send(self.http.post(self.url(path)).json(body))?;
-        response
-            .json()
-            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+        json_answer(self.send(self.http.post(self.url(path)).json(body))?, path)
     }
 
     /// `DELETE path`, answered with JSON.
@@ -236,10 +251,7 @@ impl Api {
     /// # Errors
     /// As [`Api::get_json`].
     pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
-        let response = self.send(self.http.delete(self.url(path)))?;
-        response
-            .json()
-            .map_err(|e| ApiFailure::Other(failed(format!("unreadable answer from {path}: {e}"))))
+        json_answer(self.send(self.http.delete(self.url(path)))?, path)
     }
 
     /// `GET path?query` as a byte stream.

@@ -19,7 +19,9 @@ pub struct Cli {
         global = true,
         env = "IDLEWATCH_ADMIN_TOKEN",
         value_name = "T",
-        hide_env_values = true
+        hide_env_values = true,
+        // Tokens made before they had a prefix may start with '-'.
+        allow_hyphen_values = true
     )]
     pub token: Option<String>,
     /// PEM certificate of the CA that signed an https:// server's certificate [default: the

@@ -25,7 +25,9 @@ struct Args {
         long,
         env = "IDLEWATCH_AGENT_TOKEN",
         value_name = "T",
-        hide_env_values = true
+        hide_env_values = true,
+        // Tokens made before they had a prefix may start with '-'.
+        allow_hyphen_values = true
     )]
     token: Option<String>,
     /// PEM certificate of the CA that signed an https:// server's certificate (a private CA)

@@ -262,10 +262,15 @@ impl Auth {
     }
 }
 
+/// A new role token: `iw_` and 256 random bits in URL-safe base64. The prefix keeps it from
+/// starting with `-`, which a command line (`--token T`) would take for an option.
 fn new_token() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(format!(
+        "iw_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
 }
 
 /// Replaces the token file (same mode) with `tokens`.
@@ -314,6 +319,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn generated_tokens_never_look_like_an_option() {
+        for _ in 0..256 {
+            let token = new_token().unwrap();
+            assert!(token.starts_with("iw_") && token.len() == 46, "{token}");
+        }
     }
 
     #[test]

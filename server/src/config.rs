@@ -293,11 +293,7 @@ impl Config {
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {
         let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = non_empty("IDLEWATCH_LISTEN") {
-            self.listen = v.parse().map_err(|e| Error::Env {
-                name: "IDLEWATCH_LISTEN",
-                value: v.clone(),
-                reason: format!("{e}; expected an address such as 0.0.0.0:5000"),
-            })?;
+            self.listen = parse_env("IDLEWATCH_LISTEN", &v, "an address such as 0.0.0.0:5000")?;
         }
         if let Some(v) = non_empty("IDLEWATCH_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -327,11 +323,11 @@ impl Config {
             }
         }
         if let Some(v) = non_empty("IDLEWATCH_RETENTION_DAYS") {
-            self.retention.days = v.parse().map_err(|e| Error::Env {
-                name: "IDLEWATCH_RETENTION_DAYS",
-                value: v.clone(),
-                reason: format!("{e}; expected a number of days (0 keeps everything)"),
-            })?;
+            self.retention.days = parse_env(
+                "IDLEWATCH_RETENTION_DAYS",
+                &v,
+                "a number of days (0 keeps everything)",
+            )?;
         }
         if let Some(v) = non_empty("IDLEWATCH_SHEETS_ENABLED") {
             self.sheets.enabled = parse_bool("IDLEWATCH_SHEETS_ENABLED", &v)?;
@@ -347,26 +343,19 @@ impl Config {
             ("IDLEWATCH_CONNECT_RATE", &mut self.limits.connect_rate),
         ] {
             if let Some(v) = non_empty(name) {
-                *slot = v.parse().map_err(|e| Error::Env {
-                    name,
-                    value: v.clone(),
-                    reason: format!("{e}; expected events per second (0 for no limit)"),
-                })?;
+                *slot = parse_env(name, &v, "events per second (0 for no limit)")?;
             }
         }
         if let Some(v) = non_empty("IDLEWATCH_MAX_CONNECTIONS") {
-            self.limits.max_connections = v.parse().map_err(|e| Error::Env {
-                name: "IDLEWATCH_MAX_CONNECTIONS",
-                value: v.clone(),
-                reason: format!("{e}; expected a number of connections (0 for no limit)"),
-            })?;
+            self.limits.max_connections = parse_env(
+                "IDLEWATCH_MAX_CONNECTIONS",
+                &v,
+                "a number of connections (0 for no limit)",
+            )?;
         }
         if let Some(v) = non_empty("IDLEWATCH_MAX_MESSAGE_BYTES") {
-            self.limits.max_message_bytes = v.parse().map_err(|e| Error::Env {
-                name: "IDLEWATCH_MAX_MESSAGE_BYTES",
-                value: v.clone(),
-                reason: format!("{e}; expected a number of bytes"),
-            })?;
+            self.limits.max_message_bytes =
+                parse_env("IDLEWATCH_MAX_MESSAGE_BYTES", &v, "a number of bytes")?;
         }
         Ok(())
     }
@@ -431,22 +420,16 @@ impl Config {
             ));
         }
         self.sheets.check()?;
-        match (&self.tls.cert_file, &self.tls.key_file) {
-            (Some(_), None) => {
-                return Err(Error::Invalid(
-                    "tls.cert_file is set but tls.key_file is not; give both (--tls-cert and \
-                     --tls-key) to serve HTTPS, or neither"
-                        .to_owned(),
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(Error::Invalid(
-                    "tls.key_file is set but tls.cert_file is not; give both (--tls-cert and \
-                     --tls-key) to serve HTTPS, or neither"
-                        .to_owned(),
-                ));
-            }
-            _ => {}
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            let (set, unset) = if self.tls.cert_file.is_some() {
+                ("tls.cert_file", "tls.key_file")
+            } else {
+                ("tls.key_file", "tls.cert_file")
+            };
+            return Err(Error::Invalid(format!(
+                "{set} is set but {unset} is not; give both (--tls-cert and --tls-key) to serve \
+                 HTTPS, or neither"
+            )));
         }
         for origin in &self.auth.allowed_origins {
             let ok = origin == "*"
@@ -477,6 +460,19 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The value of environment variable `name` parsed, or an error saying what was `expected`.
+fn parse_env<T>(name: &'static str, v: &str, expected: &str) -> Result<T, Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    v.trim().parse().map_err(|e| Error::Env {
+        name,
+        value: v.to_owned(),
+        reason: format!("{e}; expected {expected}"),
+    })
 }
 
 fn parse_bool(name: &'static str, v: &str) -> Result<bool, Error> {

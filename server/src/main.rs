@@ -182,9 +182,9 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connections the kernel queues before the server accepts them. A fleet reconnecting after a
-/// restart arrives in one burst; with tokio's default of 1,024 the rest of the SYNs are dropped
-/// and those agents wait for TCP's retransmission (1 s, 3 s, 7 s). The kernel caps it at
+/// Connections the kernel queues before the server accepts them (tokio's `bind` asks for
+/// 1,024). A fleet reconnecting after a restart arrives in one burst, and a connection beyond a
+/// full queue waits for TCP to retry it a second or more later. The kernel caps the value at
 /// `net.core.somaxconn` (4,096 by default on current Linux).
 const LISTEN_BACKLOG: u32 = 8192;
 

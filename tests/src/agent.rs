@@ -53,6 +53,19 @@ impl Agent {
         self.log.lock().expect("log").join("\n")
     }
 
+    /// Waits until its log contains `text`.
+    ///
+    /// # Panics
+    /// When it does not within `timeout`, showing the log.
+    pub fn wait_for_log(&self, text: &str, timeout: Duration) {
+        crate::wait_until_explained(
+            &format!("the agent to log {text:?}"),
+            timeout,
+            || self.log().contains(text),
+            || self.log(),
+        );
+    }
+
     /// Snapshots waiting in its spool.
     #[must_use]
     pub fn spooled(&self) -> usize {

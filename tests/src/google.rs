@@ -197,6 +197,24 @@ impl Google {
         path
     }
 
+    /// The `[sheets]` section of a server configuration that uploads to this stand-in with
+    /// `credentials`, every `interval` (e.g. "15s"), 2 s per request, 3 attempts.
+    #[must_use]
+    pub fn sheets_section(
+        &self,
+        spreadsheet_id: &str,
+        credentials: &std::path::Path,
+        interval: &str,
+    ) -> String {
+        format!(
+            "[sheets]\nenabled = true\nspreadsheet_id = \"{spreadsheet_id}\"\n\
+             credentials_file = \"{}\"\napi_base = \"{}\"\ninterval = \"{interval}\"\n\
+             request_timeout = \"2s\"\nmax_attempts = 3\n",
+            credentials.display(),
+            self.api_base()
+        )
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().expect("stand-in state")
     }

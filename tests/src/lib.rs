@@ -21,7 +21,7 @@ pub use peer::{Connect, Peer, PeerKind};
 pub use pki::Pki;
 pub use send::{Connected, acked, send_all};
 pub use server::{Server, Tokens};
-pub use waiting::{assert_contiguous, free_address, wait_until};
+pub use waiting::{assert_contiguous, free_address, wait_until, wait_until_explained};
 
 use std::path::PathBuf;
 

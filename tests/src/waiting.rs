@@ -7,12 +7,26 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 /// When it does not hold within `timeout`, naming `what`.
-pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+pub fn wait_until(what: &str, timeout: Duration, check: impl FnMut() -> bool) -> Duration {
+    wait_until_explained(what, timeout, check, String::new)
+}
+
+/// As [`wait_until`], adding `explain()` (a log, say) to the panic message.
+///
+/// # Panics
+/// When `check` does not hold within `timeout`.
+pub fn wait_until_explained(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> bool,
+    explain: impl Fn() -> String,
+) -> Duration {
     let start = Instant::now();
     while !check() {
         assert!(
             start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            explain()
         );
         std::thread::sleep(Duration::from_millis(100));
     }

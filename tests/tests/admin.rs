@@ -360,6 +360,20 @@ fn errors_a_user_meets_are_one_clear_line() {
     );
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("rejected the token"), "{}", run.stderr);
+    // A token starting with '-' (as older generated ones could) is a value, not an option.
+    let run = admin_in(
+        home,
+        &[
+            "--server",
+            &url,
+            "--token",
+            "-0-not-the-token-at-all",
+            "hosts",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("rejected the token"), "{}", run.stderr);
     let viewer = lab.server.tokens().viewer.clone();
     let run = admin_in(
         home,

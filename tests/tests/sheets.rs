@@ -26,29 +26,10 @@ fn start(google: &Google, spreadsheet: &str, email: &str, extra: &str) -> Setup 
     let dir = tempfile::tempdir().unwrap();
     let creds = google.test_credentials(dir.path(), email);
     let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[report]
-interval = "10m"
-[report.groups]
-"Lab A" = ["pc-1", "pc-2"]
-[sheets]
-enabled = true
-spreadsheet_id = "{spreadsheet}"
-credentials_file = "{}"
-api_base = "{}"
-interval = "1h"
-request_timeout = "2s"
-max_attempts = 3
-{extra}
-"#,
-            creds.display(),
-            google.api_base()
-        ),
-    )
-    .unwrap();
+    let report =
+        "[report]\ninterval = \"10m\"\n[report.groups]\n\"Lab A\" = [\"pc-1\", \"pc-2\"]\n";
+    let sheets = google.sheets_section(spreadsheet, &creds, "1h");
+    std::fs::write(&config, format!("{report}{sheets}{extra}\n")).unwrap();
     let data = dir.path().join("data");
     let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], Some(&data))
         .unwrap_or_else(|f| panic!("server did not start:\n{}", f.stderr));

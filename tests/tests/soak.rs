@@ -160,12 +160,7 @@ fn ingest_is_unaffected_by_a_ten_minute_google_outage() {
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
-        format!(
-            "[sheets]\nenabled = true\nspreadsheet_id = \"sheet-soak\"\ncredentials_file = \"{}\"\n\
-             api_base = \"{}\"\ninterval = \"15s\"\nrequest_timeout = \"2s\"\nmax_attempts = 3\n",
-            credentials.display(),
-            google.api_base()
-        ),
+        google.sheets_section("sheet-soak", &credentials, "15s"),
     )
     .unwrap();
     let server = Server::try_start(

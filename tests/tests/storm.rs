@@ -44,18 +44,14 @@ impl FleetAgent {
             .expect("clock")
             .as_millis();
         let json = self.snapshots.next_json(u64::try_from(now_ms).expect("ms"));
-        let seq = self
-            .spool
-            .lock()
-            .expect("spool")
-            .highest_seq()
-            .map_or(1, |s| s + 1);
         let now_ms = i64::try_from(now_ms).expect("ms");
-        self.spool
-            .lock()
-            .expect("spool")
-            .push(seq, now_ms, &json, now_ms)
-            .expect("spool the snapshot");
+        {
+            let mut spool = self.spool.lock().expect("spool");
+            let seq = spool.highest_seq().map_or(1, |s| s + 1);
+            spool
+                .push(seq, now_ms, &json, now_ms)
+                .expect("spool the snapshot");
+        }
         self.wake.notify_one();
     }
 
@@ -79,9 +75,8 @@ fn spool_root() -> tempfile::TempDir {
 #[test]
 fn ten_thousand_agents_reconnect_to_a_restarted_server_within_a_minute() {
     // Each connection is a file descriptor on both sides; children inherit the raised limit.
-    let limit = ensure_file_limit(AGENTS as u64 + 1_000)
+    ensure_file_limit(AGENTS as u64 + 1_000)
         .unwrap_or_else(|e| panic!("this test needs {} open files: {e}", AGENTS + 1_000));
-    assert!(limit > AGENTS as u64, "{limit}");
 
     let data = tempfile::tempdir().unwrap();
     let listen = free_address();

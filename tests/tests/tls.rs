@@ -11,6 +11,7 @@ use std::time::Duration;
 use idlewatch_client::{Client, ClientOptions, client_config};
 use idlewatch_tests::{
     Agent, Connect, Peer, PeerKind, Pki, Server, binary, seed_payloads, wait_until,
+    wait_until_explained,
 };
 use serde_json::{Value, json};
 
@@ -121,10 +122,11 @@ fn agents_legacy_clients_api_and_admin_work_over_tls_with_a_private_ca() {
         spool.path(),
     );
     let client = https(&pki.ca);
-    wait_until(
+    wait_until_explained(
         "the agent's snapshot over TLS",
         Duration::from_secs(20),
         || get_json(&client, &server, "/data")["tls-pc"].is_object(),
+        || agent.log(),
     );
     wait_until("acks to empty the spool", Duration::from_secs(10), || {
         agent.spooled() == 0
@@ -227,18 +229,7 @@ fn an_untrusted_certificate_is_refused_and_the_agent_says_what_to_do() {
         ],
         spool.path(),
     );
-    let explained = (0..200).any(|_| {
-        let said = agent.log().contains("TLS certificate is not trusted");
-        if !said {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        said
-    });
-    assert!(
-        explained,
-        "the agent never explained the refusal:\n{}",
-        agent.log()
-    );
+    agent.wait_for_log("TLS certificate is not trusted", Duration::from_secs(20));
     assert!(agent.log().contains("--ca-file"), "{}", agent.log());
     wait_until(
         "snapshots kept in the spool",
