@@ -206,7 +206,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
 
     let reopen_started = Instant::now();
     let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
-    let latest = store.latest_per_host()?;
+    let latest = store.latest_per_host(i64::MAX)?;
     for entry in &latest {
         Snapshot::parse(&entry.snapshot.json)?;
     }

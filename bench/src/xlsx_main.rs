@@ -49,11 +49,7 @@ fn main() -> ExitCode {
         let rss_before = peak_rss_mib();
         let started = Instant::now();
         let file = std::fs::File::create(&cli.out)?;
-        let request = ExportRequest {
-            hosts,
-            from_ms: i64::MIN / 2,
-            to_ms: 4_102_444_800_000, // 2100-01-01
-        };
+        let request = ExportRequest::new(hosts, i64::MIN / 2, 4_102_444_800_000); // to 2100-01-01
         let rules = Rules {
             interval_ms: 5_000,
             time_zone: jiff::tz::TimeZone::UTC,
@@ -101,7 +97,7 @@ fn bound_to_data(store: &Store, mut request: ExportRequest) -> anyhow::Result<Ex
         }
     }
     // Every host's latest snapshot, read once.
-    for latest in store.latest_per_host()? {
+    for latest in store.latest_per_host(i64::MAX)? {
         if request.hosts.contains(&latest.host) {
             last = last.max(latest.snapshot.captured_ms);
         }

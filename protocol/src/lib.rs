@@ -15,6 +15,7 @@ mod fields;
 pub mod limits;
 mod register;
 mod snapshot;
+mod structure;
 mod timearg;
 mod timestamp;
 
@@ -22,5 +23,6 @@ pub use error::{Ack, ErrorBody, ErrorCode};
 pub use fields::{LEGACY_APPS, SnapshotFields, WatchedApp, WatchedState};
 pub use register::AgentRegister;
 pub use snapshot::{Snapshot, SnapshotError};
+pub use structure::{MAX_DEPTH, check_structure};
 pub use timearg::parse_time_arg;
 pub use timestamp::CapturedAt;

@@ -23,6 +23,7 @@ impl AgentRegister {
     /// # Errors
     /// A [`SnapshotError`] (the same codes as for snapshots) naming what is wrong.
     pub fn parse(text: &str) -> Result<Self, SnapshotError> {
+        crate::structure::check_structure(text)?;
         let value: Value = serde_json::from_str(text).map_err(|e| SnapshotError {
             code: ErrorCode::InvalidJson,
             message: format!("not valid JSON: {e}"),

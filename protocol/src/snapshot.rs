@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use crate::error::{ErrorBody, ErrorCode};
 use crate::fields::{SnapshotFields, TOO_MANY_PROCESSES};
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_PROCESSES};
+use crate::structure::check_structure;
 
 /// A snapshot as an agent sent it.
 ///
@@ -30,7 +31,7 @@ pub struct SnapshotError {
 }
 
 impl SnapshotError {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -77,6 +78,31 @@ impl Snapshot {
         Ok(Self { raw, fields })
     }
 
+    /// Refuses a `captured_at` more than `max_ahead_ms` after `now_ms` (the receiver's clock):
+    /// one snapshot dated in the far future would otherwise stay its host's latest and hide
+    /// every genuine one after it. A snapshot without `captured_at` always passes.
+    ///
+    /// # Errors
+    /// `invalid_field` naming `captured_at`, how far ahead it is and what to fix.
+    pub fn check_clock(&self, now_ms: i64, max_ahead_ms: i64) -> Result<(), SnapshotError> {
+        let Some(captured) = self.fields.captured_at else {
+            return Ok(());
+        };
+        let ahead = captured.epoch_ms().saturating_sub(now_ms);
+        if ahead > max_ahead_ms {
+            return Err(SnapshotError::new(
+                ErrorCode::InvalidField,
+                format!(
+                    "`captured_at` is {} s ahead of the server's clock (at most {} s are \
+                     accepted); fix the agent machine's clock (NTP) and send it again",
+                    ahead / 1000,
+                    max_ahead_ms / 1000
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The exact JSON text the agent sent.
     #[must_use]
     pub fn raw(&self) -> &RawValue {
@@ -118,6 +144,7 @@ fn check_size_and_shape(text: &str, max_bytes: usize) -> Result<(), SnapshotErro
             ),
         ));
     }
+    check_structure(text)?;
     match text.trim_start().as_bytes().first() {
         Some(b'{') => Ok(()),
         Some(b'[') => Err(not_an_object("an array")),

@@ -209,3 +209,58 @@ fn only_json_whitespace_may_surround_a_snapshot() {
     let ok = Snapshot::parse("\n {\"host\":\"l01\"}\r\n").unwrap();
     assert_eq!(ok.raw().get(), "{\"host\":\"l01\"}");
 }
+
+#[test]
+fn deep_nesting_anywhere_is_invalid_json() {
+    let deep = format!(
+        "{{\"host\":\"h\",\"extra\":{}1{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert_eq!(code_of(&deep), ErrorCode::InvalidJson);
+    let fine = format!(
+        "{{\"host\":\"h\",\"extra\":{}1{}}}",
+        "[".repeat(20),
+        "]".repeat(20)
+    );
+    assert!(Snapshot::parse(&fine).is_ok());
+}
+
+#[test]
+fn a_lone_surrogate_in_an_unknown_field_is_invalid_json() {
+    assert_eq!(
+        code_of(r#"{"host":"h","note":"\ud800"}"#),
+        ErrorCode::InvalidJson
+    );
+    // A proper pair is a character like any other.
+    assert!(Snapshot::parse(r#"{"host":"h","note":"\ud83d\ude00"}"#).is_ok());
+}
+
+#[test]
+fn a_capture_time_far_ahead_of_the_clock_is_refused() {
+    let now = 1_795_680_000_000i64;
+    let ten_minutes = 600_000;
+    let at = |ms: i64| Snapshot::parse(&format!(r#"{{"host":"h","captured_at":{ms}}}"#)).unwrap();
+    assert!(at(now + ten_minutes).check_clock(now, ten_minutes).is_ok());
+    assert!(at(now - 86_400_000).check_clock(now, ten_minutes).is_ok());
+    let err = at(now + ten_minutes + 1000)
+        .check_clock(now, ten_minutes)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidField);
+    assert!(
+        err.message.contains("`captured_at` is 601 s ahead"),
+        "{}",
+        err.message
+    );
+    let far = Snapshot::parse(&format!(r#"{{"host":"h","captured_at":{}}}"#, i64::MAX)).unwrap();
+    assert!(far.check_clock(now, ten_minutes).is_err());
+    let year_9999 =
+        Snapshot::parse(r#"{"host":"h","captured_at":"9999-12-31T23:59:59Z"}"#).unwrap();
+    assert!(year_9999.check_clock(now, ten_minutes).is_err());
+    assert!(
+        Snapshot::parse(r#"{"host":"h"}"#)
+            .unwrap()
+            .check_clock(now, 0)
+            .is_ok()
+    );
+}

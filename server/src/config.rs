@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use idlewatch_protocol::duration;
 
+mod limits;
 mod sheets;
+pub use limits::LimitsConfig;
 pub use sheets::SheetsConfig;
 
 /// Everything the server needs to start.
@@ -133,37 +135,6 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
-/// `[limits]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LimitsConfig {
-    /// Largest Socket.IO message accepted, in bytes, on both transports.
-    pub max_message_bytes: usize,
-    /// Packets queued per socket before further events to it are dropped (and counted in
-    /// `idlewatch_events_dropped_total`): what a slow client may fall behind by.
-    pub socket_buffer: usize,
-    /// Snapshots waiting for the store before further ones are answered `busy`.
-    pub store_queue: usize,
-    /// Longest an HTTP request may take before it is answered 408.
-    #[serde(with = "duration")]
-    pub request_timeout: Duration,
-    /// The store's page cache, MiB: the largest part of the memory a big export or history
-    /// read adds.
-    pub store_cache_mib: usize,
-    /// Socket.IO connections open at once before new ones are refused (0: no limit).
-    pub max_connections: usize,
-    /// Snapshots per second one connection may send on average (0: no limit); the excess is
-    /// answered `busy`, not disconnected.
-    pub snapshot_rate: f64,
-    /// Snapshots one connection may send at once above that rate (a replay after an outage).
-    pub snapshot_burst: u32,
-    /// New Socket.IO connections per second from one IP address (0: no limit).
-    pub connect_rate: f64,
-    /// Connections one IP address may open at once above that rate (a lab behind one NAT
-    /// reconnecting after a restart).
-    pub connect_burst: u32,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -175,23 +146,6 @@ impl Default for Config {
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
             tls: TlsConfig::default(),
-        }
-    }
-}
-
-impl Default for LimitsConfig {
-    fn default() -> Self {
-        Self {
-            max_message_bytes: idlewatch_protocol::limits::MAX_MESSAGE_BYTES,
-            socket_buffer: 1024,
-            store_queue: 4096,
-            request_timeout: Duration::from_secs(30),
-            store_cache_mib: 16,
-            max_connections: 20_000,
-            snapshot_rate: 2.0,
-            snapshot_burst: 20,
-            connect_rate: 100.0,
-            connect_burst: 2_000,
         }
     }
 }
@@ -357,6 +311,31 @@ impl Config {
             self.limits.max_message_bytes =
                 parse_env("IDLEWATCH_MAX_MESSAGE_BYTES", &v, "a number of bytes")?;
         }
+        for (name, slot) in [
+            (
+                "IDLEWATCH_CONNECTIONS_PER_TOKEN",
+                &mut self.limits.connections_per_token,
+            ),
+            (
+                "IDLEWATCH_PENDING_HANDSHAKES",
+                &mut self.limits.pending_handshakes,
+            ),
+        ] {
+            if let Some(v) = non_empty(name) {
+                *slot = parse_env(name, &v, "a number (0 for no limit)")?;
+            }
+        }
+        for (name, slot) in [
+            (
+                "IDLEWATCH_HOST_BYTES_PER_DAY",
+                &mut self.limits.host_bytes_per_day,
+            ),
+            ("IDLEWATCH_MIN_FREE_DISK", &mut self.limits.min_free_disk),
+        ] {
+            if let Some(v) = non_empty(name) {
+                *slot = parse_env(name, &v, "a size such as 500MiB or 2GiB (0 for none)")?;
+            }
+        }
         Ok(())
     }
 
@@ -379,12 +358,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), Error> {
-        if self.limits.max_message_bytes < 1024 {
-            return Err(Error::Invalid(format!(
-                "limits.max_message_bytes = {} is too small; use at least 1024",
-                self.limits.max_message_bytes
-            )));
-        }
+        self.limits.check()?;
         jiff::tz::TimeZone::get(&self.report.time_zone).map_err(|e| {
             Error::Invalid(format!(
                 "report.time_zone {:?} is not a known time zone ({e}); use an IANA name such as \
@@ -394,31 +368,6 @@ impl Config {
         })?;
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
-        for (name, v) in [
-            ("snapshot_rate", self.limits.snapshot_rate),
-            ("connect_rate", self.limits.connect_rate),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(Error::Invalid(format!(
-                    "limits.{name} = {v} must be a number of events per second, 0 for no limit"
-                )));
-            }
-        }
-        if self.limits.store_cache_mib == 0 {
-            return Err(Error::Invalid(
-                "limits.store_cache_mib must be at least 1".to_owned(),
-            ));
-        }
-        if self.limits.store_queue == 0 {
-            return Err(Error::Invalid(
-                "limits.store_queue must be at least 1".to_owned(),
-            ));
-        }
-        if self.limits.socket_buffer == 0 {
-            return Err(Error::Invalid(
-                "limits.socket_buffer must be at least 1 packet".to_owned(),
-            ));
-        }
         self.sheets.check()?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             let (set, unset) = if self.tls.cert_file.is_some() {

@@ -79,7 +79,13 @@ pub const RETENTION_PERIOD: Duration = Duration::from_secs(3600);
 /// # Errors
 /// When the store cannot be read.
 pub fn restore_live_state(state: &AppState) -> Result<usize, idlewatch_store::Error> {
-    let latest = state.store.latest_per_host()?;
+    // Snapshots dated beyond the clock's skew allowance (stored before it was enforced) would
+    // hide every genuine one: the latest is the newest captured up to that horizon.
+    let horizon = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .saturating_add(state.config.limits.max_clock_skew_ms());
+    let latest = state.store.latest_per_host(horizon)?;
     let limit = state.config.limits.max_message_bytes;
     for entry in &latest {
         let parsed = serde_json::value::RawValue::from_string(entry.snapshot.json.clone())
@@ -161,7 +167,8 @@ pub async fn run(
         app.state.clone(),
     ));
     let uploads = tokio::spawn(sheets::schedule(app.state.clone()));
-    let background = [pruning, agent_lists, uploads];
+    let disk = tokio::spawn(app.state.disk_floor.clone().watch());
+    let background = [pruning, agent_lists, uploads, disk];
     tokio::select! {
         result = &mut server => {
             background.iter().for_each(tokio::task::JoinHandle::abort);

@@ -49,8 +49,12 @@ pub struct Metrics {
     pub http_refused: AtomicU64,
     /// Socket.IO connections refused by an abuse limit (connection count or per-IP rate).
     pub connects_limited: AtomicU64,
-    /// Snapshots answered `busy` for exceeding their connection's rate.
+    /// Snapshots answered `busy` for exceeding their connection's or host's rate.
     pub snapshots_rate_limited: AtomicU64,
+    /// Snapshots answered `busy` because their host spent its daily byte budget.
+    pub snapshots_over_budget: AtomicU64,
+    /// Connections closed because a message could not be parsed (not JSON, e.g. `NaN`).
+    pub sockets_closed_unparsable: AtomicU64,
     /// Socket.IO sockets open now (every role).
     pub sockets_open: AtomicU64,
     /// TLS handshakes that failed or did not finish in time.
@@ -64,6 +68,19 @@ pub struct HostCounts {
     pub online: usize,
     /// Known but offline hosts.
     pub offline: usize,
+}
+
+/// Gauges read at render time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Readings {
+    /// Host counts.
+    pub hosts: HostCounts,
+    /// Size of the store file.
+    pub store_bytes: u64,
+    /// Free space of the data dir's file system (`u64::MAX`: unknown).
+    pub disk_free_bytes: u64,
+    /// Seconds since start.
+    pub uptime_secs: f64,
 }
 
 impl Metrics {
@@ -85,7 +102,13 @@ impl Metrics {
 
     /// Renders the Prometheus text exposition.
     #[must_use]
-    pub fn render(&self, hosts: HostCounts, store_bytes: u64, uptime_secs: f64) -> String {
+    pub fn render(&self, readings: Readings) -> String {
+        let Readings {
+            hosts,
+            store_bytes,
+            disk_free_bytes,
+            uptime_secs,
+        } = readings;
         let mut out = String::with_capacity(2048);
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(
@@ -140,8 +163,18 @@ impl Metrics {
         );
         counter(
             "idlewatch_snapshots_rate_limited_total",
-            "Snapshots answered busy for exceeding limits.snapshot_rate on their connection.",
+            "Snapshots answered busy for exceeding limits.snapshot_rate (per host or connection).",
             self.snapshots_rate_limited.load(Relaxed),
+        );
+        counter(
+            "idlewatch_snapshots_over_budget_total",
+            "Snapshots answered busy because their host spent limits.host_bytes_per_day.",
+            self.snapshots_over_budget.load(Relaxed),
+        );
+        counter(
+            "idlewatch_sockets_closed_unparsable_total",
+            "Connections closed because a message was not valid JSON (e.g. NaN from Python).",
+            self.sockets_closed_unparsable.load(Relaxed),
         );
         counter(
             "idlewatch_http_refused_total",
@@ -190,6 +223,13 @@ impl Metrics {
             "# HELP idlewatch_store_bytes Size of the store file.\n# TYPE idlewatch_store_bytes gauge\n\
              idlewatch_store_bytes {store_bytes}"
         );
+        if disk_free_bytes != u64::MAX {
+            let _ = writeln!(
+                out,
+                "# HELP idlewatch_disk_free_bytes Free space of the data dir's file system.\n\
+                 # TYPE idlewatch_disk_free_bytes gauge\nidlewatch_disk_free_bytes {disk_free_bytes}"
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP idlewatch_uptime_seconds Seconds since the server started.\n\
@@ -215,14 +255,16 @@ mod tests {
         m.snapshots_accepted.fetch_add(3, Relaxed);
         m.reject(ErrorCode::InvalidField);
         m.reject(ErrorCode::InvalidField);
-        let text = m.render(
-            HostCounts {
+        let text = m.render(Readings {
+            hosts: HostCounts {
                 online: 2,
                 offline: 1,
             },
-            4096,
-            1.5,
-        );
+            store_bytes: 4096,
+            disk_free_bytes: 1 << 30,
+            uptime_secs: 1.5,
+        });
+        assert!(text.contains("idlewatch_disk_free_bytes 1073741824\n"));
         assert!(text.contains("idlewatch_snapshots_accepted_total 3\n"));
         assert!(text.contains("idlewatch_snapshots_rejected_total{code=\"invalid_field\"} 2\n"));
         assert!(text.contains("idlewatch_hosts{state=\"online\"} 2\n"));

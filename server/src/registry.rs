@@ -20,6 +20,10 @@ pub const OFFLINE_AFTER_INTERVALS: u32 = 3;
 #[derive(Debug, Default)]
 pub struct HostRegistry {
     hosts: RwLock<HashMap<String, HostEntry>>,
+    /// How far ahead of the clock a capture time may be and still order the host's snapshots;
+    /// a latest snapshot dated later than that (stored before the limit existed, or by a clock
+    /// that jumped back) is replaced by the next one to arrive.
+    max_ahead: Duration,
 }
 
 /// A host's latest snapshot as kept in memory: its typed fields, and its exact JSON text packed
@@ -126,10 +130,23 @@ fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
 }
 
 impl HostRegistry {
-    /// An empty registry.
+    /// An empty registry trusting capture times at most `max_ahead` after the clock.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(max_ahead: Duration) -> Self {
+        Self {
+            hosts: RwLock::default(),
+            max_ahead,
+        }
+    }
+
+    /// Agent sockets connected for `host` now.
+    #[must_use]
+    pub fn agents_of(&self, host: &str) -> u32 {
+        self.hosts
+            .read()
+            .unwrap_or_else(poisoned)
+            .get(host)
+            .map_or(0, |e| e.agents)
     }
 
     /// An agent socket for `host` connected. Returns true when it is the host's first.
@@ -174,8 +191,18 @@ impl HostRegistry {
             .entry(snapshot.host().to_owned())
             .or_insert_with(|| HostEntry::new(now));
         entry.last_seen = entry.last_seen.max(now);
+        let horizon = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from((d + self.max_ahead).as_millis()).ok())
+            .unwrap_or(i64::MAX);
         if let Some(prev) = &entry.latest {
-            let prev_captured = prev.fields().captured_at;
+            // A capture time beyond the horizon says nothing about order: the agent's clock
+            // was unusable, so arrival decides.
+            let prev_captured = prev
+                .fields()
+                .captured_at
+                .filter(|c| c.epoch_ms() <= horizon);
             if let (Some(new), Some(old)) = (captured, prev_captured)
                 && new < old
             {

@@ -8,7 +8,7 @@ use idlewatch_store::Store;
 use crate::agent_tokens::AgentTokens;
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::limits::PerIp;
+use crate::limits::{DiskFloor, PerHost, PerIp, PerToken};
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
 use crate::sheets::Sheets;
@@ -39,6 +39,12 @@ pub struct Inner {
     pub connect_limits: PerIp,
     /// Per-host agent tokens.
     pub agent_tokens: AgentTokens,
+    /// Each host's snapshot rate and daily byte budget.
+    pub host_limits: PerHost,
+    /// Open connections per per-host agent token.
+    pub token_connections: PerToken,
+    /// The storage floor (free space of the data dir's file system).
+    pub disk_floor: Arc<DiskFloor>,
 }
 
 impl AppState {
@@ -51,13 +57,24 @@ impl AppState {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             AgentTokens::default()
         });
+        let limits = &config.limits;
+        let host_limits = PerHost::new(limits.host_rate(), limits.host_bytes_per_day.as_u64());
+        let token_connections = PerToken::new(limits.connections_per_token);
+        let disk_floor = Arc::new(DiskFloor::new(
+            config.data_dir.clone(),
+            limits.min_free_disk.as_u64(),
+        ));
+        let registry = HostRegistry::new(limits.max_clock_skew);
         Self(Arc::new(Inner {
+            host_limits,
+            token_connections,
+            disk_floor,
             agent_tokens,
             sheets,
             connect_limits,
             config,
             auth,
-            registry: HostRegistry::new(),
+            registry,
             metrics: Metrics::default(),
             store,
             agent_list_dirty: tokio::sync::Notify::new(),

@@ -85,7 +85,7 @@ async fn root_summarises_hosts_like_the_python_original() {
         &state,
         r#"{"host":"pc","idle_seconds":3,"watched":{"ansys":{"running":true,"in_focus":true,"user_active":true}}}"#,
     );
-    let (status, _, body) = call(&state, get("/", None)).await;
+    let (status, _, body) = call(&state, get("/", Some(VIEWER))).await;
     assert_eq!(status, StatusCode::OK);
     let value: Value = serde_json::from_str(&body).unwrap();
     let pc = &value["agents"]["pc"];
@@ -93,6 +93,21 @@ async fn root_summarises_hosts_like_the_python_original() {
     assert_eq!(pc["ansys_running"], true);
     assert_eq!(pc["ansys_user_active"], true);
     assert_eq!(pc["rocky_running"], Value::Null);
+}
+
+#[tokio::test]
+async fn root_without_a_token_shows_no_host_activity() {
+    let state = state();
+    record(
+        &state,
+        r#"{"host":"pc","idle_seconds":3,"foreground_process":"x.exe"}"#,
+    );
+    for token in [None, Some("not-a-token-at-all"), Some(AGENT)] {
+        let (status, _, body) = call(&state, get("/", token)).await;
+        assert_eq!(status, StatusCode::OK, "{token:?}");
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value, json!({"status": "ok", "agents": {}}), "{token:?}");
+    }
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ impl Store {
     /// [`Error::InUse`] when another process holds it, [`Error::Format`] for a file of a newer
     /// schema, [`Error::Open`] otherwise.
     pub fn open(data_dir: &Path, options: &OpenOptions) -> Result<(Self, Writer, Outcome), Error> {
-        std::fs::create_dir_all(data_dir).map_err(|e| Error::Open {
+        create_private_dir(data_dir).map_err(|e| Error::Open {
             path: data_dir.to_owned(),
             reason: format!("cannot create the data dir: {e}"),
         })?;
@@ -63,6 +63,12 @@ impl Store {
                     reason: other.to_string(),
                 },
             })?;
+        // Snapshots are personal data (users' activity, process lists): owner only, as the
+        // token file. redb creates the file with the process umask.
+        restrict_to_owner(&path).map_err(|e| Error::Open {
+            path: path.clone(),
+            reason: format!("cannot make the store readable by its owner only: {e}"),
+        })?;
         let outcome = migrate(&db)?;
         write_pid(data_dir);
         let db = Arc::new(DbSlot::new(db, Some((path.clone(), options.cache_bytes))));
@@ -97,6 +103,45 @@ impl Store {
     /// The open database.
     pub(crate) fn db(&self) -> Result<DbGuard<'_>, Error> {
         self.db.get()
+    }
+}
+
+/// Creates `dir` (and its parents) if missing, the last one with mode 0700 on Unix; an
+/// existing directory that others may read is left as it is, with a warning.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "data dir {} has mode {mode:03o}: other users may list it; `chmod 700` it",
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Mode 0600 on Unix (nothing elsewhere: the data dir's ACL applies).
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 

@@ -180,11 +180,12 @@ impl Store {
         Ok(SummaryPage { rows, next })
     }
 
-    /// Every stored host's latest snapshot by capture time.
+    /// Every stored host's latest snapshot by capture time, ignoring capture times after
+    /// `not_after_ms` (pass `i64::MAX` for all).
     ///
     /// # Errors
     /// Storage errors.
-    pub fn latest_per_host(&self) -> Result<Vec<LatestOfHost>, Error> {
+    pub fn latest_per_host(&self, not_after_ms: i64) -> Result<Vec<LatestOfHost>, Error> {
         let txn = self.db()?.begin_read()?;
         let names = txn.open_table(HOST_NAMES)?;
         let records = txn.open_table(RECORDS)?;
@@ -192,7 +193,9 @@ impl Store {
         let mut out = Vec::new();
         for entry in names.iter()? {
             let (id, name) = entry?;
-            if let Some((header, json)) = latest_of_host(&records, &by_time, id.value())? {
+            if let Some((header, json)) =
+                latest_of_host(&records, &by_time, id.value(), not_after_ms)?
+            {
                 out.push(LatestOfHost {
                     host: name.value().to_owned(),
                     snapshot: stored(&header, json)?,

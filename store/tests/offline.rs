@@ -85,3 +85,22 @@ fn check_finds_a_damaged_record() {
         report.problems
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_store_and_a_new_data_dir_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("new-data");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (_store, writer, _) = Store::open(&dir, &OpenOptions::default()).unwrap();
+    assert_eq!(mode(&dir), 0o700);
+    let file = dir.join(idlewatch_store::STORE_FILE);
+    assert_eq!(mode(&file), 0o600);
+    writer.stop();
+    // A store file left readable by an older version is tightened when opened.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (_store, writer, _) = Store::open(&dir, &OpenOptions::default()).unwrap();
+    assert_eq!(mode(&file), 0o600);
+    writer.stop();
+}

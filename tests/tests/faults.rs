@@ -76,8 +76,14 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
         }
     };
     let data = mount_point.join("data");
-    let mut server =
-        Server::try_start(&["--open"], &[], Some(&data)).unwrap_or_else(|f| panic!("{}", f.stderr));
+    // No storage floor: this test fills the disk for real (tests/tests/hostile_agent.rs has the
+    // floor's own test).
+    let mut server = Server::try_start(
+        &["--open"],
+        &[("IDLEWATCH_MIN_FREE_DISK", "0")],
+        Some(&data),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.stderr));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
     let (acked, refused, live_after_full) = runtime.block_on(async {

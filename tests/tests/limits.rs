@@ -73,7 +73,10 @@ fn a_fast_connection_gets_busy_acks_and_stays_connected() {
 
 #[test]
 fn connections_past_the_maximum_are_refused_until_one_closes() {
-    let (server, _dir) = server_with("max_connections = 3", &[("IDLEWATCH_MAX_CONNECTIONS", "3")]);
+    let (server, _dir) = server_with(
+        "max_connections = 3\nreserved_connections = 1",
+        &[("IDLEWATCH_MAX_CONNECTIONS", "3")],
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let token = server.tokens().viewer.clone();

@@ -97,7 +97,8 @@ impl HostChain {
     }
 }
 
-/// The host's most recent snapshot by capture time.
+/// The host's most recent snapshot by capture time, among those captured at or before
+/// `not_after_ms` (later ones carry a capture time that cannot be trusted).
 ///
 /// # Errors
 /// When a needed record is missing or corrupt.
@@ -105,13 +106,14 @@ pub fn latest_of_host<R, B>(
     records: &R,
     by_time: &B,
     host: u32,
+    not_after_ms: i64,
 ) -> Result<Option<(RecordHeader, Vec<u8>)>, Error>
 where
     R: ReadableTable<u64, &'static [u8]>,
     B: ReadableTable<(u32, i64, u64), ()>,
 {
     let last = by_time
-        .range((host, i64::MIN, 0)..=(host, i64::MAX, u64::MAX))?
+        .range((host, i64::MIN, 0)..=(host, not_after_ms, u64::MAX))?
         .next_back()
         .transpose()?;
     let Some((key, _)) = last else {

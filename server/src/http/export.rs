@@ -45,11 +45,7 @@ async fn export(
     let store = state.store.clone();
     let rules = Rules::from_config(&state.config.report);
     let tz = rules.time_zone.clone();
-    let request = ExportRequest {
-        hosts,
-        from_ms,
-        to_ms,
-    };
+    let request = ExportRequest::new(hosts, from_ms, to_ms);
     let file = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
         let mut file =
             tempfile::tempfile().map_err(|e| format!("cannot create a temporary file: {e}"))?;

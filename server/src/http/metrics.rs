@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::access::Viewer;
-use crate::metrics::HostCounts;
+use crate::metrics::{HostCounts, Readings};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -30,11 +30,12 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
         online,
         offline: views.len() - online,
     };
-    let text = state.metrics.render(
+    let text = state.metrics.render(Readings {
         hosts,
-        state.store.file_size(),
-        state.started.elapsed().as_secs_f64(),
-    );
+        store_bytes: state.store.file_size(),
+        disk_free_bytes: state.disk_floor.free_bytes(),
+        uptime_secs: state.started.elapsed().as_secs_f64(),
+    });
     (
         [(
             header::CONTENT_TYPE,

@@ -1,16 +1,19 @@
 //! `GET /` (the Python original's status answer, or the dashboard for a browser) and
-//! `GET /healthz`.
+//! `GET /healthz`. With authentication on, `/` lists hosts only for a viewer or admin token;
+//! without one it answers the same shape with no agents.
 
 use std::time::SystemTime;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::timefmt::epoch_secs;
+use crate::presented::token_from_parts;
 use crate::registry::HostView;
 use crate::state::AppState;
 use idlewatch_protocol::LEGACY_APPS;
@@ -22,7 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
 }
 
-async fn root(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn root(State(state): State<AppState>, parts: Parts) -> Response {
+    let (headers, uri) = (&parts.headers, &parts.uri);
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -35,12 +39,22 @@ async fn root(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Re
         };
         return Redirect::to(&target).into_response();
     }
-    let agents: Map<String, Value> = state
-        .registry
-        .views(SystemTime::now())
-        .iter()
-        .map(|view| (view.host.clone(), seed_summary(view)))
-        .collect();
+    // The seed's shape for everyone, but hosts' activity only for those who may read it
+    // (everyone in open mode): a health probe without a token learns nothing about users.
+    let token = token_from_parts(&parts);
+    let may_read = state
+        .role_of(token.as_deref())
+        .is_ok_and(|(role, _)| role.can_view());
+    let agents: Map<String, Value> = if may_read {
+        state
+            .registry
+            .views(SystemTime::now())
+            .iter()
+            .map(|view| (view.host.clone(), seed_summary(view)))
+            .collect()
+    } else {
+        Map::new()
+    };
     Json(json!({ "status": "ok", "agents": agents })).into_response()
 }
 

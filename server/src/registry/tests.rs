@@ -20,7 +20,7 @@ fn snap(host: &str, captured_ms: Option<i64>) -> Snapshot {
 
 #[test]
 fn connected_hosts_follow_register_and_disconnect() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     assert!(r.agent_connected("b", t(0)));
     assert!(r.agent_connected("a", t(0)));
     assert!(
@@ -37,7 +37,7 @@ fn connected_hosts_follow_register_and_disconnect() {
 
 #[test]
 fn a_host_goes_offline_after_three_silent_intervals() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     r.agent_connected("pc", t(0));
     r.record(&snap("pc", None), t(0));
     r.record(&snap("pc", None), t(10));
@@ -49,7 +49,7 @@ fn a_host_goes_offline_after_three_silent_intervals() {
 
 #[test]
 fn a_disconnected_host_is_offline_at_once() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     r.agent_connected("pc", t(0));
     r.record(&snap("pc", None), t(0));
     assert!(r.views(t(1))[0].online);
@@ -60,7 +60,7 @@ fn a_disconnected_host_is_offline_at_once() {
 
 #[test]
 fn replayed_older_snapshots_do_not_replace_the_latest() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     assert_eq!(r.record(&snap("pc", Some(20_000)), t(0)), Recorded::Latest);
     assert_eq!(r.record(&snap("pc", Some(10_000)), t(1)), Recorded::Older);
     let latest = r.views(t(1))[0].latest.clone().unwrap();
@@ -70,7 +70,7 @@ fn replayed_older_snapshots_do_not_replace_the_latest() {
 
 #[test]
 fn interval_uses_capture_times_for_bursts() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     for i in 0..5 {
         r.record(&snap("pc", Some(i * 5_000)), t(100));
     }
@@ -79,10 +79,28 @@ fn interval_uses_capture_times_for_bursts() {
 
 #[test]
 fn snapshots_without_agents_make_a_known_but_offline_host() {
-    let r = HostRegistry::new();
+    let r = HostRegistry::new(Duration::from_secs(600));
     r.record(&snap("pc", None), t(0));
     let v = &r.views(t(0))[0];
     assert!(!v.online);
     assert_eq!(v.first_seen, t(0));
     assert!(r.connected_hosts().is_empty());
+}
+
+#[test]
+fn a_latest_dated_beyond_the_clock_yields_to_the_next_arrival() {
+    let r = HostRegistry::new(Duration::from_secs(600));
+    let now_ms = |secs: u64| i64::try_from(1_800_000_000_000 + secs * 1000).unwrap();
+    // Restored from a store written before captured_at was bounded: year 9999.
+    r.record(&snap("pc", Some(253_402_300_799_000)), t(0));
+    let genuine = snap("pc", Some(now_ms(5)));
+    assert_eq!(r.record(&genuine, t(5)), Recorded::Latest);
+    let latest = r.views(t(5)).pop().unwrap().latest.unwrap();
+    assert_eq!(latest.fields().captured_at.unwrap().epoch_ms(), now_ms(5));
+    // Within the horizon, capture order still wins over arrival.
+    assert_eq!(
+        r.record(&snap("pc", Some(now_ms(1))), t(6)),
+        Recorded::Older
+    );
+    assert_eq!(r.agents_of("pc"), 0);
 }

@@ -5,8 +5,10 @@
 //!   watched application in each state, and utilization as a share of opening hours;
 //! - [`scan`]: a host's stored snapshots over a range, page by page;
 //! - [`daily`]: many hosts' usage over whole local days (Sheets, the usage API);
-//! - [`xlsx`]: the XLSX workbook.
+//! - [`xlsx`]: the XLSX workbook;
+//! - [`cell`]: text cut to what spreadsheet cells accept.
 
+pub mod cell;
 pub mod daily;
 pub mod hours;
 pub mod scan;

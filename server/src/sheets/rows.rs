@@ -1,6 +1,7 @@
 //! The rows written to the two tabs. Values are sent as RAW (never parsed by Sheets, so a host
 //! or process name starting with `=` stays text); times are spreadsheet serial numbers shown
-//! through the date formats set on their columns when the tabs are created.
+//! through the date formats set on their columns when the tabs are created. Text from agents
+//! (names, the foreground app, watched apps) is cut to [`SHEETS_MAX`] characters with a `…`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,6 +9,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use crate::registry::HostView;
+use crate::report::cell::{SHEETS_MAX, fit};
 use crate::report::usage::DayUsage;
 
 /// `Status` columns.
@@ -53,6 +55,11 @@ fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map_or_else(|| json!(""), Into::into)
 }
 
+/// A text cell, cut to what a cell should hold.
+fn text(s: &str) -> Value {
+    json!(fit(s, SHEETS_MAX))
+}
+
 /// A spreadsheet serial date-time (days since 1899-12-30) of `at`, in `tz`'s local time.
 #[must_use]
 pub fn serial(at: SystemTime, tz: &TimeZone) -> f64 {
@@ -86,13 +93,13 @@ pub fn status_rows(
                 })
                 .unwrap_or_default();
             vec![
-                json!(group_of(&view.host).unwrap_or_default()),
-                json!(view.host),
+                text(&group_of(&view.host).unwrap_or_default()),
+                text(&view.host),
                 json!(view.online),
                 opt(f.and_then(|f| f.idle()).map(|s| round(s, 0))),
                 opt(f.and_then(|f| f.user_active)),
-                opt(f.and_then(|f| f.foreground_process.clone())),
-                json!(watched),
+                opt(f.and_then(|f| f.foreground_process.as_deref()).map(text)),
+                text(&watched),
                 opt(f.and_then(|f| f.cpu_percent).map(|c| round(c, 1))),
                 opt(f.and_then(|f| f.memory_percent).map(|m| round(m, 1))),
                 json!(serial(view.last_seen, tz)),
@@ -128,15 +135,15 @@ pub fn utilization_row(host: &str, group: Option<&str>, day: &DayUsage) -> Vec<V
         .join("; ");
     vec![
         json!(date_serial(day.date)),
-        json!(group.unwrap_or_default()),
-        json!(host),
+        text(group.unwrap_or_default()),
+        text(host),
         hours(day.active_ms),
         hours(day.idle_ms),
         hours(day.offline_ms),
         hours(day.open_ms),
         hours(day.active_open_ms),
         opt(day.utilization().map(|u| round(u * 100.0, 1))),
-        json!(apps),
+        text(&apps),
     ]
 }
 
@@ -175,6 +182,27 @@ mod tests {
         assert_eq!(row[8], json!(25.0));
         assert_eq!(row[9], json!("Ansys: 1.50 / 0.25"));
         assert_eq!(row.len(), UTILIZATION_HEADER.len());
+    }
+
+    #[test]
+    fn status_text_from_agents_is_cut_visibly() {
+        let fg = "x".repeat(40_000);
+        let snapshot = idlewatch_protocol::Snapshot::parse(&format!(
+            r#"{{"host":"pc","foreground_process":"{fg}"}}"#
+        ))
+        .unwrap();
+        let registry = crate::registry::HostRegistry::new(std::time::Duration::from_secs(600));
+        registry.record(&snapshot, SystemTime::now());
+        let rows = status_rows(
+            &registry.views(SystemTime::now()),
+            |_| Some("g".repeat(5_000)),
+            &TimeZone::UTC,
+        );
+        let cell = rows[0][5].as_str().unwrap();
+        assert_eq!(cell.chars().count(), SHEETS_MAX);
+        assert!(cell.ends_with('…'));
+        assert!(rows[0][0].as_str().unwrap().ends_with('…'));
+        assert_eq!(rows[0][1], "pc");
     }
 
     #[test]

@@ -26,6 +26,11 @@ pub(super) struct AuthObject {
     token: Option<String>,
 }
 
+/// The per-host agent token a socket holds one of its connection slots of (released when the
+/// socket disconnects).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TokenSlot(pub(super) u64);
+
 /// Why a connection is refused.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Refused {
@@ -66,16 +71,6 @@ pub(super) async fn authenticate(
             limits.connect_rate
         )));
     }
-    if limits.max_connections > 0
-        && state.metrics.sockets_open.load(Relaxed) >= limits.max_connections as u64
-    {
-        state.metrics.connects_limited.fetch_add(1, Relaxed);
-        debug!(peer = %peer(parts), "socket.io connection refused: max connections");
-        return Err(Refused::Limit(format!(
-            "{} connections are open, the most this server accepts",
-            limits.max_connections
-        )));
-    }
     let presented = auth
         .ok()
         .flatten()
@@ -89,6 +84,33 @@ pub(super) async fn authenticate(
             return Err(refusal.into());
         }
     };
+    // Viewers and admins may use the slots reserved for them: a flood of agent connections
+    // never locks out the people who must react to it.
+    let slots = if role.can_view() {
+        limits.max_connections
+    } else {
+        limits.agent_connections()
+    };
+    if limits.max_connections > 0 && state.metrics.sockets_open.load(Relaxed) >= slots as u64 {
+        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        debug!(peer = %peer(parts), role = role.as_str(), "socket.io connection refused: max connections");
+        return Err(Refused::Limit(format!(
+            "{slots} connections are open, the most this server accepts for this token"
+        )));
+    }
+    if let Some(bound) = &bound {
+        if !state.token_connections.try_open(bound.id) {
+            state.metrics.connects_limited.fetch_add(1, Relaxed);
+            debug!(peer = %peer(parts), token = bound.id, "socket.io connection refused: connections per token");
+            return Err(Refused::Limit(format!(
+                "agent token {} already holds {} connections (limits.connections_per_token); \
+                 close the others or wait until they time out",
+                bound.id,
+                state.token_connections.cap()
+            )));
+        }
+        socket.extensions.insert(TokenSlot(bound.id));
+    }
     if role.can_view() {
         SocketKind::make_dashboard(&socket, &state);
     }

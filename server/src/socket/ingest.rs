@@ -25,7 +25,7 @@ use super::reply::Reply;
 use super::{broadcast, now, now_ms};
 use crate::agent_tokens::Bound;
 use crate::auth::Role;
-use crate::limits::Bucket;
+use crate::limits::{Bucket, HostRefusal};
 use crate::registry::{Latest, Recorded};
 use crate::state::AppState;
 
@@ -123,6 +123,92 @@ fn check_bound(
     Ok(())
 }
 
+fn rate_refusal(state: &AppState) -> ErrorBody {
+    let msg = format!(
+        "more than {} snapshots per second from this host; not stored, send it again later",
+        state.config.limits.snapshot_rate
+    );
+    ErrorBody::new(ErrorCode::Busy, msg)
+}
+
+/// The checks a valid snapshot of an allowed host must still pass before it is accepted: its
+/// clock, its host's rate and daily byte budget (taken from here on), and the storage floor.
+fn admit(state: &AppState, snapshot: &Snapshot) -> Result<(), ErrorBody> {
+    let limits = &state.config.limits;
+    let now = now_ms();
+    snapshot
+        .check_clock(now, limits.max_clock_skew_ms())
+        .map_err(|e| e.body())?;
+    let bytes = snapshot.len() as u64;
+    match state
+        .host_limits
+        .take(snapshot.host(), bytes, Instant::now(), now)
+    {
+        Ok(()) => {}
+        Err(HostRefusal::Rate) => {
+            state.metrics.snapshots_rate_limited.fetch_add(1, Relaxed);
+            return Err(rate_refusal(state));
+        }
+        Err(HostRefusal::DayBytes { used, budget }) => {
+            state.metrics.snapshots_over_budget.fetch_add(1, Relaxed);
+            return Err(ErrorBody::new(
+                ErrorCode::Busy,
+                format!(
+                    "host {:?} has sent {} MiB of snapshots today, its budget is {} MiB \
+                     (limits.host_bytes_per_day); not stored, send it again after 00:00 UTC",
+                    snapshot.host(),
+                    used >> 20,
+                    budget >> 20
+                ),
+            ));
+        }
+    }
+    if state.disk_floor.is_low() {
+        state.host_limits.refund(snapshot.host(), bytes, now);
+        return Err(ErrorBody::new(
+            ErrorCode::Storage,
+            format!(
+                "the server's disk has less than {} MiB free (limits.min_free_disk); the \
+                 snapshot was not stored, send it again later",
+                state.disk_floor.floor() >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `socket` may become an agent socket of `host`: with a shared agent token (or in
+/// open mode) one host may have at most `limits.connections_per_token` agent sockets, as one
+/// per-host token may hold that many connections (counted when it connected).
+fn may_bind(
+    state: &AppState,
+    socket: &Sock,
+    bound: Option<&Bound>,
+    host: &str,
+) -> Result<(), ErrorBody> {
+    let cap = state.config.limits.connections_per_token;
+    if cap == 0 || bound.is_some() {
+        return Ok(());
+    }
+    if let SocketKind::Agent(current) = SocketKind::of(socket)
+        && current == host
+    {
+        return Ok(());
+    }
+    let open = state.registry.agents_of(host);
+    if open as usize >= cap {
+        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        return Err(ErrorBody::new(
+            ErrorCode::Busy,
+            format!(
+                "host {host:?} already has {open} agent connections, the most allowed \
+                 (limits.connections_per_token); close the others or wait until they time out"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn payload<T: serde::de::DeserializeOwned>(
     socket: &Sock,
     v: &mut Value,
@@ -159,13 +245,11 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             );
             return reply.refuse(state, ErrorBody::new(ErrorCode::Forbidden, msg));
         }
+        // The host's own allowance is checked once the snapshot names it; this one bounds the
+        // parsing work a single connection can cause, whatever it sends.
         if !self.within_rate() {
             state.metrics.snapshots_rate_limited.fetch_add(1, Relaxed);
-            let msg = format!(
-                "more than {} snapshots per second on this connection; not stored, retry later",
-                state.config.limits.snapshot_rate
-            );
-            return reply.refuse(state, ErrorBody::new(ErrorCode::Busy, msg));
+            return reply.refuse(state, rate_refusal(state));
         }
         // A 1-tuple: socketioxide's parser hands a bare `RawValue` the whole `[event, data]`
         // array, but a tuple gets the arguments after the event name.
@@ -189,6 +273,17 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                 let _ = socket.disconnect();
             }
             return;
+        }
+        if let Err(error) = admit(state, &snapshot) {
+            return reply.refuse(state, error);
+        }
+        if !matches!(SocketKind::of(&socket), SocketKind::Agent(_))
+            && let Err(error) = may_bind(state, &socket, self.bound.as_ref(), snapshot.host())
+        {
+            state
+                .host_limits
+                .refund(snapshot.host(), snapshot.len() as u64, now_ms());
+            return reply.refuse(state, error);
         }
         let io = io_of(&socket, &mut v, ack_id);
         if !matches!(SocketKind::of(&socket), SocketKind::Agent(_))
@@ -231,8 +326,8 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
             return reply.refuse(state, ErrorBody::new(ErrorCode::Forbidden, msg));
         }
         let register =
-            match payload::<serde_json::Value>(&socket, &mut v, ack_id, events::AGENT_REGISTER)
-                .and_then(|value| AgentRegister::from_value(value).map_err(|e| e.body()))
+            match payload::<(Box<RawValue>,)>(&socket, &mut v, ack_id, events::AGENT_REGISTER)
+                .and_then(|(raw,)| AgentRegister::parse(raw.get()).map_err(|e| e.body()))
             {
                 Ok(r) => r,
                 Err(error) => return reply.refuse(state, error),
@@ -244,6 +339,11 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
             if close {
                 let _ = socket.disconnect();
             }
+            return;
+        }
+        if let Err(error) = may_bind(state, &socket, self.bound.as_ref(), &register.host) {
+            reply.refuse(state, error);
+            let _ = socket.disconnect();
             return;
         }
         state.metrics.registrations.fetch_add(1, Relaxed);

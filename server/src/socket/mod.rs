@@ -46,6 +46,19 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     use Ordering::Relaxed;
     state.metrics.sockets_open.fetch_sub(1, Relaxed);
+    if let Some(auth::TokenSlot(id)) = socket.extensions.get::<auth::TokenSlot>() {
+        state.token_connections.close(id);
+    }
+    if reason == DisconnectReason::PacketParsingError {
+        // socketioxide reads the event name of every message before any handler runs; a
+        // message that is not JSON (`NaN` or `Infinity` from Python's json.dumps) fails there,
+        // and the Socket.IO library closes the connection without a way to answer it.
+        state
+            .metrics
+            .sockets_closed_unparsable
+            .fetch_add(1, Relaxed);
+        info!(sid = %socket.id, "connection closed: a message was not valid JSON (NaN or Infinity, as Python's json.dumps writes them, are not JSON); send finite numbers or null");
+    }
     match SocketKind::of(&socket) {
         SocketKind::Dashboard => {
             state.metrics.dashboards_connected.fetch_sub(1, Relaxed);

@@ -57,6 +57,10 @@ impl Reply {
         received_ms: i64,
     ) {
         let answer_state = state.clone();
+        let host = snapshot.host().to_owned();
+        let bytes = snapshot.len() as u64;
+        // Not stored: the agent sends it again, so it must not count twice against its host.
+        let refund = move |state: &AppState| state.host_limits.refund(&host, bytes, received_ms);
         let done: AppendDone = Box::new(move |result| match result {
             Ok(appended) => {
                 let counter = if appended.duplicate {
@@ -67,20 +71,27 @@ impl Reply {
                 counter.fetch_add(1, Relaxed);
                 self.accept(&answer_state, &json!({ "ok": true, "seq": appended.seq }));
             }
-            Err(StoreError::Busy) => self.refuse(
-                &answer_state,
-                ErrorBody::new(
-                    ErrorCode::Busy,
-                    "the server is saturated and did not store this snapshot; send it again later",
-                ),
-            ),
-            Err(e) => self.refuse(
-                &answer_state,
-                ErrorBody::new(
-                    ErrorCode::Storage,
-                    format!("the snapshot was not stored ({e}); send it again later"),
-                ),
-            ),
+            Err(StoreError::Busy) => {
+                refund(&answer_state);
+                self.refuse(
+                    &answer_state,
+                    ErrorBody::new(
+                        ErrorCode::Busy,
+                        "the server is saturated and did not store this snapshot; send it again \
+                         later",
+                    ),
+                );
+            }
+            Err(e) => {
+                refund(&answer_state);
+                self.refuse(
+                    &answer_state,
+                    ErrorBody::new(
+                        ErrorCode::Storage,
+                        format!("the snapshot was not stored ({e}); send it again later"),
+                    ),
+                );
+            }
         });
         // A full queue runs `done` at once with `Busy`.
         let _ = state

@@ -3,15 +3,25 @@
 //! of active / idle / offline hours per host) and `Apps` (per watched app per host per day,
 //! hours per state). Memory stays flat whatever the range: rows are written as they are read,
 //! and only one host's utilization points are held at a time.
+//!
+//! A report never fails on data: text is cut to what a cell holds ([`super::cell`]), watched
+//! apps beyond [`MAX_APP_COLUMNS`] are counted instead of given columns ([`apps`]), and a sheet
+//! past Excel's row limit continues on `Snapshots (2)` and so on ([`continued`]).
 
-use std::collections::BTreeSet;
+mod apps;
+mod continued;
 
-use idlewatch_store::{HistoryQuery, Store};
+pub use continued::EXCEL_DATA_ROWS;
+
+use idlewatch_store::Store;
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
+use super::cell::{EXCEL_MAX, fit};
+
 use super::scan::each_summary;
 use super::usage::{DayUsage, Point, Rules, host_days};
+use idlewatch_protocol::WatchedState;
 
 /// What to export.
 #[derive(Debug, Clone)]
@@ -22,7 +32,25 @@ pub struct ExportRequest {
     pub from_ms: i64,
     /// Capture time to (exclusive), epoch ms.
     pub to_ms: i64,
+    /// Data rows per worksheet before a sheet continues on the next ([`EXCEL_DATA_ROWS`]).
+    pub rows_per_sheet: u32,
 }
+
+impl ExportRequest {
+    /// `hosts` over `[from_ms, to_ms)`, with Excel's row limit.
+    #[must_use]
+    pub fn new(hosts: Vec<String>, from_ms: i64, to_ms: i64) -> Self {
+        Self {
+            hosts,
+            from_ms,
+            to_ms,
+            rows_per_sheet: EXCEL_DATA_ROWS,
+        }
+    }
+}
+
+/// Most watched apps given a column of their own in `Snapshots`.
+pub const MAX_APP_COLUMNS: usize = 50;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +75,8 @@ pub struct ExportCounts {
     pub days: u64,
     /// Data rows of `Apps`.
     pub app_days: u64,
+    /// Worksheets written (more than three when a sheet continued past Excel's row limit).
+    pub sheets: usize,
 }
 
 const HOUR_MS: f64 = 3_600_000.0;
@@ -89,46 +119,6 @@ fn excel_date(ms: i64, tz: &TimeZone) -> f64 {
     (ms + offset_ms) as f64 / 86_400_000.0 + 25_569.0
 }
 
-fn header(
-    sheet: &mut Worksheet,
-    names: &[&str],
-    bold: &Format,
-    widths: &[f64],
-) -> Result<(), XlsxError> {
-    for (col, (name, width)) in names.iter().zip(widths).enumerate() {
-        let col = u16::try_from(col).unwrap_or(u16::MAX);
-        sheet.write_string_with_format(0, col, *name, bold)?;
-        sheet.set_column_width(col, *width)?;
-    }
-    sheet.set_freeze_panes(1, 0)?;
-    Ok(())
-}
-
-/// Which watched apps appear in the range (one `Snapshots` column each): a first pass over
-/// each host's latest snapshot is not enough, so the apps come from the whole range's first
-/// page per host, plus the apps of the Python original.
-fn app_columns(store: &Store, request: &ExportRequest) -> Result<Vec<String>, Error> {
-    let mut apps: BTreeSet<String> = idlewatch_protocol::LEGACY_APPS
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
-    for host in &request.hosts {
-        let page = store.summaries(&HistoryQuery {
-            host: host.clone(),
-            from_ms: Some(request.from_ms),
-            to_ms: Some(request.to_ms),
-            limit: 50,
-            after: None,
-        });
-        if let Ok(page) = page {
-            for row in &page.rows {
-                apps.extend(row.summary.apps.iter().map(|(n, _)| n.clone()));
-            }
-        }
-    }
-    Ok(apps.into_iter().collect())
-}
-
 /// Writes the report for `request` into `out`.
 ///
 /// # Errors
@@ -143,56 +133,46 @@ where
     W: std::io::Write + std::io::Seek + Send,
 {
     let tz = &rules.time_zone;
-    let apps = app_columns(store, request)?;
+    let apps = apps::app_columns(store, request, MAX_APP_COLUMNS)?;
     let mut workbook = Workbook::new();
-    let bold = Format::new().set_bold();
     let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let date = Format::new().set_num_format("yyyy-mm-dd");
     let number = Format::new().set_num_format("0.00");
-    {
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name("Snapshots")?;
-        let mut names: Vec<String> = SNAPSHOT_COLUMNS.iter().map(|s| (*s).to_owned()).collect();
-        names.extend(apps.iter().cloned());
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let mut widths = vec![20.0, 20.0, 18.0, 9.0, 11.0, 8.0, 10.0, 22.0, 10.0];
-        widths.extend(apps.iter().map(|_| 12.0));
-        header(sheet, &refs, &bold, &widths)?;
+    let rows = request.rows_per_sheet;
+    let mut names: Vec<String> = SNAPSHOT_COLUMNS.iter().map(|s| (*s).to_owned()).collect();
+    names.extend(apps.names.iter().map(|a| fit(a, EXCEL_MAX).into_owned()));
+    let mut widths = vec![20.0, 20.0, 18.0, 9.0, 11.0, 8.0, 10.0, 22.0, 10.0];
+    widths.extend(apps.names.iter().map(|_| 12.0));
+    if apps.capped {
+        names.push(OTHER_APPS.to_owned());
+        widths.push(18.0);
     }
-    {
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name("Utilization")?;
-        header(
-            sheet,
-            &DAY_COLUMNS,
-            &bold,
-            &[18.0, 12.0, 10.0, 10.0, 11.0, 10.0, 14.0, 13.0],
-        )?;
-    }
-    {
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name("Apps")?;
-        header(
-            sheet,
-            &APP_COLUMNS,
-            &bold,
-            &[18.0, 12.0, 12.0, 14.0, 14.0, 10.0, 15.0],
-        )?;
-    }
+    let owned = |cols: &[&str]| cols.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>();
+    let mut snapshots = continued::Continued::new(&mut workbook, "Snapshots", names, widths, rows)?;
+    let mut utilization = continued::Continued::new(
+        &mut workbook,
+        "Utilization",
+        owned(&DAY_COLUMNS),
+        vec![18.0, 12.0, 10.0, 10.0, 11.0, 10.0, 14.0, 13.0],
+        rows,
+    )?;
+    let mut app_days = continued::Continued::new(
+        &mut workbook,
+        "Apps",
+        owned(&APP_COLUMNS),
+        vec![18.0, 12.0, 12.0, 14.0, 14.0, 10.0, 15.0],
+        rows,
+    )?;
     let mut counts = ExportCounts::default();
-    let mut snapshot_row = 1u32;
-    let mut day_row = 1u32;
-    let mut app_row = 1u32;
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
         let mut points = Vec::new();
-        let sheet = workbook.worksheet_from_index(0)?;
         each_summary(store, host, request.from_ms, request.to_ms, |row| {
-            let r = snapshot_row;
+            let (sheet, r) = snapshots.next_row(&mut workbook)?;
             let f = &row.summary;
             sheet.write_number_with_format(r, 0, excel_date(row.received_ms, tz), &datetime)?;
             sheet.write_number_with_format(r, 1, excel_date(row.captured_ms, tz), &datetime)?;
-            sheet.write_string(r, 2, host)?;
+            sheet.write_string(r, 2, fit(host, EXCEL_MAX))?;
             if let Some(idle) = f.idle_seconds {
                 sheet.write_number(r, 3, idle)?;
             }
@@ -206,41 +186,46 @@ where
                 sheet.write_number(r, 6, mem)?;
             }
             if let Some(fg) = &f.foreground_process {
-                sheet.write_string(r, 7, fg)?;
+                sheet.write_string(r, 7, fit(fg, EXCEL_MAX))?;
             }
             if let Some(n) = f.processes {
                 sheet.write_number(r, 8, n as f64)?;
             }
-            for (i, app) in apps.iter().enumerate() {
-                if let Some((_, state)) = f.apps.iter().find(|(n, _)| n == app) {
-                    let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
-                    sheet.write_string(r, col, state.as_str())?;
+            let mut others = 0u32;
+            for (name, state) in &f.apps {
+                match apps.names.binary_search(name) {
+                    Ok(i) => {
+                        let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
+                        sheet.write_string(r, col, state.as_str())?;
+                    }
+                    Err(_) if *state != WatchedState::NotRunning => others += 1,
+                    Err(_) => {}
                 }
             }
-            snapshot_row += 1;
+            if apps.capped {
+                let col = u16::try_from(9 + apps.names.len()).unwrap_or(u16::MAX);
+                sheet.write_number(r, col, f64::from(others))?;
+            }
             counts.snapshots += 1;
             points.push(Point::of(row.captured_ms, f));
             Ok::<(), Error>(())
         })?;
         let days = host_days(&points, request.from_ms, request.to_ms, rules)?;
         let (mut active, mut idle, mut offline) = (0.0, 0.0, 0.0);
-        {
-            let sheet = workbook.worksheet_from_index(1)?;
-            for day in &days {
-                write_day(sheet, day_row, host, day, &date, &number)?;
-                active += day.active_ms as f64 / HOUR_MS;
-                idle += day.idle_ms as f64 / HOUR_MS;
-                offline += day.offline_ms as f64 / HOUR_MS;
-                day_row += 1;
-                counts.days += 1;
-            }
+        for day in &days {
+            let (sheet, r) = utilization.next_row(&mut workbook)?;
+            write_day(sheet, r, host, day, &date, &number)?;
+            active += day.active_ms as f64 / HOUR_MS;
+            idle += day.idle_ms as f64 / HOUR_MS;
+            offline += day.offline_ms as f64 / HOUR_MS;
+            counts.days += 1;
         }
-        let sheet = workbook.worksheet_from_index(2)?;
         for day in &days {
             for (app, t) in &day.apps {
-                sheet.write_string(app_row, 0, host)?;
-                sheet.write_number_with_format(app_row, 1, day_serial(day), &date)?;
-                sheet.write_string(app_row, 2, app)?;
+                let (sheet, r) = app_days.next_row(&mut workbook)?;
+                sheet.write_string(r, 0, fit(host, EXCEL_MAX))?;
+                sheet.write_number_with_format(r, 1, day_serial(day), &date)?;
+                sheet.write_string(r, 2, fit(app, EXCEL_MAX))?;
                 for (col, ms) in [
                     t.interactive_ms,
                     t.computing_ms,
@@ -251,25 +236,28 @@ where
                 .enumerate()
                 {
                     let col = u16::try_from(3 + col).unwrap_or(u16::MAX);
-                    sheet.write_number_with_format(app_row, col, ms as f64 / HOUR_MS, &number)?;
+                    sheet.write_number_with_format(r, col, ms as f64 / HOUR_MS, &number)?;
                 }
-                app_row += 1;
                 counts.app_days += 1;
             }
         }
         host_totals.push((host.clone(), active, idle, offline));
     }
-    finish_sheets(
+    let snapshot_cols = 8 + apps.names.len() + usize::from(apps.capped);
+    snapshots.finish(
         &mut workbook,
-        snapshot_row,
-        day_row,
-        app_row,
-        apps.len(),
-        &host_totals,
+        u16::try_from(snapshot_cols).unwrap_or(u16::MAX),
     )?;
+    app_days.finish(&mut workbook, 6)?;
+    utilization.finish(&mut workbook, 7)?;
+    totals_chart(&mut workbook, &mut utilization, &host_totals)?;
+    counts.sheets = snapshots.parts() + utilization.parts() + app_days.parts();
     workbook.save_to_writer(out)?;
     Ok(counts)
 }
+
+/// Title of the column counting the running apps without a column of their own.
+const OTHER_APPS: &str = "Other apps running";
 
 fn day_serial(day: &DayUsage) -> f64 {
     let days = day
@@ -287,7 +275,7 @@ fn write_day(
     date: &Format,
     number: &Format,
 ) -> Result<(), XlsxError> {
-    sheet.write_string(row, 0, host)?;
+    sheet.write_string(row, 0, fit(host, EXCEL_MAX))?;
     sheet.write_number_with_format(row, 1, day_serial(day), date)?;
     for (col, ms) in [
         day.active_ms,
@@ -308,58 +296,48 @@ fn write_day(
     Ok(())
 }
 
-/// Autofilters on every sheet, and the per-host totals chart (its data in a small table to the
-/// right of the utilization rows).
-fn finish_sheets(
+/// The per-host totals below the utilization rows (constant-memory sheets take rows in
+/// order), and a stacked bar chart of them when they sit on one worksheet.
+fn totals_chart(
     workbook: &mut Workbook,
-    snapshot_rows: u32,
-    day_rows: u32,
-    app_rows: u32,
-    app_count: usize,
+    utilization: &mut continued::Continued,
     totals: &[(String, f64, f64, f64)],
 ) -> Result<(), XlsxError> {
-    let last_snapshot_col = u16::try_from(8 + app_count).unwrap_or(u16::MAX);
-    workbook.worksheet_from_index(0)?.autofilter(
-        0,
-        0,
-        snapshot_rows.saturating_sub(1).max(1),
-        last_snapshot_col,
-    )?;
-    workbook
-        .worksheet_from_index(2)?
-        .autofilter(0, 0, app_rows.saturating_sub(1).max(1), 6)?;
-    let sheet = workbook.worksheet_from_index(1)?;
-    sheet.autofilter(0, 0, day_rows.saturating_sub(1).max(1), 7)?;
-    // Constant-memory sheets take rows in order: the totals table goes below the day rows.
-    let top = day_rows + 2;
     let bold = Format::new().set_bold();
+    // A blank row, then the table's header.
+    utilization.next_row(workbook)?;
+    let (sheet, head) = utilization.next_row(workbook)?;
     for (col, name) in ["Host", "Active (h)", "Idle (h)", "Offline (h)"]
         .iter()
         .enumerate()
     {
-        sheet.write_string_with_format(top, u16::try_from(col).unwrap_or(0), *name, &bold)?;
+        sheet.write_string_with_format(head, u16::try_from(col).unwrap_or(0), *name, &bold)?;
     }
-    for (i, (host, a, idle, off)) in totals.iter().enumerate() {
-        let r = top + 1 + u32::try_from(i).unwrap_or(u32::MAX);
-        sheet.write_string(r, 0, host)?;
+    let (first_sheet, _) = utilization.position();
+    for (host, a, idle, off) in totals {
+        let (sheet, r) = utilization.next_row(workbook)?;
+        sheet.write_string(r, 0, fit(host, EXCEL_MAX))?;
         sheet.write_number(r, 1, *a)?;
         sheet.write_number(r, 2, *idle)?;
         sheet.write_number(r, 3, *off)?;
     }
-    if !totals.is_empty() {
-        let last = top + u32::try_from(totals.len()).unwrap_or(u32::MAX);
-        let mut chart = Chart::new(ChartType::BarStacked);
-        for (col, name) in [(1u16, "Active"), (2, "Idle"), (3, "Offline")] {
-            chart
-                .add_series()
-                .set_name(name)
-                .set_categories(("Utilization", top + 1, 0, last, 0))
-                .set_values(("Utilization", top + 1, col, last, col));
-        }
-        chart
-            .title()
-            .set_name("Hours per host: active, idle, offline");
-        sheet.insert_chart(1, 9, &chart)?;
+    let (last_sheet, last) = utilization.position();
+    if totals.is_empty() || first_sheet != last_sheet {
+        return Ok(());
     }
+    let mut chart = Chart::new(ChartType::BarStacked);
+    for (col, name) in [(1u16, "Active"), (2, "Idle"), (3, "Offline")] {
+        chart
+            .add_series()
+            .set_name(name)
+            .set_categories((last_sheet.as_str(), head + 1, 0, last, 0))
+            .set_values((last_sheet.as_str(), head + 1, col, last, col));
+    }
+    chart
+        .title()
+        .set_name("Hours per host: active, idle, offline");
+    workbook
+        .worksheet_from_name(&last_sheet)?
+        .insert_chart(1, 9, &chart)?;
     Ok(())
 }
