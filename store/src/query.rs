@@ -102,6 +102,17 @@ impl Store {
     fn walk<T>(
         &self,
         query: &HistoryQuery,
+        each: impl FnMut(&Records<'_>, &mut HostChain, u64) -> Result<T, Error>,
+    ) -> Result<(Vec<T>, Cursor), Error> {
+        self.walk_while(query, |_| true, each)
+    }
+
+    /// As [`Store::walk`], ending the page early (with a cursor) when `more` says no after an
+    /// item.
+    fn walk_while<T>(
+        &self,
+        query: &HistoryQuery,
+        mut more: impl FnMut(&T) -> bool,
         mut each: impl FnMut(&Records<'_>, &mut HostChain, u64) -> Result<T, Error>,
     ) -> Result<(Vec<T>, Cursor), Error> {
         let txn = self.db()?.begin_read()?;
@@ -120,15 +131,18 @@ impl Store {
         let mut out = Vec::with_capacity(query.limit.min(4096));
         let mut last = None;
         let mut next = None;
+        let mut stop = false;
         if start < end {
             for entry in by_time.range(start..end)? {
                 let (key, _) = entry?;
                 let (_, captured_ms, seq) = key.value();
-                if out.len() == query.limit {
+                if out.len() == query.limit || stop {
                     next = last;
                     break;
                 }
-                out.push(each(&records, &mut chain, seq)?);
+                let item = each(&records, &mut chain, seq)?;
+                stop = !more(&item);
+                out.push(item);
                 last = Some((captured_ms, seq));
             }
         }
@@ -140,10 +154,31 @@ impl Store {
     /// # Errors
     /// [`Error::UnknownHost`] when nothing of that host is stored; storage errors.
     pub fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, Error> {
-        let (snapshots, next) = self.walk(query, |records, chain, seq| {
-            let (header, json) = chain.get(records, seq)?;
-            stored(&header, json)
-        })?;
+        self.history_bounded(query, usize::MAX)
+    }
+
+    /// As [`Store::history`], ending the page once it holds `max_bytes` of JSON (always at
+    /// least one snapshot, so every page makes progress).
+    ///
+    /// # Errors
+    /// As [`Store::history`].
+    pub fn history_bounded(
+        &self,
+        query: &HistoryQuery,
+        max_bytes: usize,
+    ) -> Result<HistoryPage, Error> {
+        let mut bytes = 0usize;
+        let (snapshots, next) = self.walk_while(
+            query,
+            |s: &StoredSnapshot| {
+                bytes = bytes.saturating_add(s.json.len());
+                bytes < max_bytes
+            },
+            |records, chain, seq| {
+                let (header, json) = chain.get(records, seq)?;
+                stored(&header, json)
+            },
+        )?;
         Ok(HistoryPage { snapshots, next })
     }
 

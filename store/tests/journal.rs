@@ -258,3 +258,37 @@ fn a_second_opener_gets_a_clear_in_use_error() {
         "{text}"
     );
 }
+
+#[test]
+fn a_page_ends_early_once_it_holds_its_byte_budget() {
+    let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let pad = "x".repeat(1000);
+    for i in 0..10 {
+        append(
+            &store,
+            &format!(r#"{{"host":"pc","captured_at":{i},"pad":"{pad}"}}"#),
+            5_000,
+        );
+    }
+    let mut query = HistoryQuery {
+        host: "pc".to_owned(),
+        from_ms: None,
+        to_ms: None,
+        limit: 100,
+        after: None,
+    };
+    let mut pages = Vec::new();
+    loop {
+        let page = store.history_bounded(&query, 2_500).unwrap();
+        pages.push(page.snapshots.len());
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    // Each snapshot is ~1 KB: the third crosses 2,500 bytes and ends the page.
+    assert_eq!(pages, [3, 3, 3, 1]);
+    // A budget smaller than one snapshot still makes progress, one at a time.
+    query.after = None;
+    assert_eq!(store.history_bounded(&query, 1).unwrap().snapshots.len(), 1);
+}

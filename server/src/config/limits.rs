@@ -37,8 +37,9 @@ pub struct LimitsConfig {
     /// Socket.IO connections open at once before new ones are refused (0: no limit).
     pub max_connections: usize,
     /// Of `max_connections`, how many only viewer and admin tokens may take: an agent flood
-    /// never locks out the dashboards of the people who must react.
-    pub reserved_connections: usize,
+    /// never locks out the dashboards of the people who must react. Unset: 5% of
+    /// `max_connections`, at most 64.
+    pub reserved_connections: Option<usize>,
     /// Socket.IO connections one per-host agent token may hold open at once (and agent sockets
     /// one host may have with a shared agent token); 0: no limit.
     pub connections_per_token: usize,
@@ -77,7 +78,7 @@ impl Default for LimitsConfig {
             handshake_timeout: Duration::from_secs(10),
             store_cache_mib: 16,
             max_connections: 20_000,
-            reserved_connections: 64,
+            reserved_connections: None,
             connections_per_token: 4,
             pending_handshakes: 4096,
             snapshot_rate: 2.0,
@@ -104,11 +105,17 @@ impl LimitsConfig {
         i64::try_from(self.max_clock_skew.as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// Connections only viewers and admins may take.
+    #[must_use]
+    pub fn reserved(&self) -> usize {
+        self.reserved_connections
+            .unwrap_or_else(|| (self.max_connections / 20).min(64))
+    }
+
     /// Connections agents may take: `max_connections` less the reserved ones.
     #[must_use]
     pub fn agent_connections(&self) -> usize {
-        self.max_connections
-            .saturating_sub(self.reserved_connections)
+        self.max_connections.saturating_sub(self.reserved())
     }
 
     pub(super) fn check(&self) -> Result<(), Error> {
@@ -139,11 +146,14 @@ impl LimitsConfig {
                 )));
             }
         }
-        if self.max_connections > 0 && self.reserved_connections >= self.max_connections {
+        if let Some(reserved) = self.reserved_connections
+            && self.max_connections > 0
+            && reserved >= self.max_connections
+        {
             return Err(Error::Invalid(format!(
-                "limits.reserved_connections = {} leaves agents no connection of \
+                "limits.reserved_connections = {reserved} leaves agents no connection of \
                  max_connections = {}; reserve fewer, or raise max_connections",
-                self.reserved_connections, self.max_connections
+                self.max_connections
             )));
         }
         if self.dashboard_buffer.as_u64() < self.max_message_bytes as u64 {

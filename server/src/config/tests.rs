@@ -242,3 +242,21 @@ fn tls_files_come_from_file_env_and_flags_and_need_each_other() {
         "{e}"
     );
 }
+
+#[test]
+fn reserved_connections_default_to_a_share_and_must_leave_agents_some() {
+    let mut config = Config::default();
+    assert_eq!(config.limits.reserved(), 64);
+    assert_eq!(config.limits.agent_connections(), 20_000 - 64);
+    config.limits.max_connections = 100;
+    assert_eq!(config.limits.reserved(), 5);
+    config.limits.reserved_connections = Some(100);
+    let err = config.check().unwrap_err().to_string();
+    assert!(err.contains("limits.reserved_connections = 100"), "{err}");
+    let text = "[limits]\nhost_bytes_per_day = \"200 MiB\"\nmin_free_disk = \"2GiB\"\n";
+    let config = Config::from_toml(text).unwrap();
+    assert_eq!(config.limits.host_bytes_per_day.as_u64(), 200 << 20);
+    assert_eq!(config.limits.min_free_disk.as_u64(), 2 << 30);
+    let err = Config::from_toml("[limits]\nmin_free_disk = \"lots\"\n").unwrap_err();
+    assert!(err.contains("min_free_disk"), "{err}");
+}

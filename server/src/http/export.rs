@@ -1,7 +1,8 @@
 //! `GET /export.xlsx?from=&to=&host=&group=` (admin): the XLSX report, written to an anonymous
 //! temporary file off the async runtime and streamed back, so memory stays flat whatever the
 //! range. `host` may repeat; `group` selects the hosts of a group (from `[report.groups]` or
-//! the hosts' own `group` field). The range defaults to the last 7 days.
+//! the hosts' own `group` field). The range defaults to the last 7 days; it is narrowed to
+//! where data can be (from the first stored day to now).
 
 use std::io::Seek;
 
@@ -42,10 +43,12 @@ async fn export(
 ) -> Result<Response, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
     let hosts = selection::hosts(&state, &pairs).await?;
+    // The file is named for the range asked; its rows start where the data does.
+    let (data_from, data_to) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
     let store = state.store.clone();
     let rules = Rules::from_config(&state.config.report);
     let tz = rules.time_zone.clone();
-    let request = ExportRequest::new(hosts, from_ms, to_ms);
+    let request = ExportRequest::new(hosts, data_from, data_to.max(data_from));
     let file = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
         let mut file =
             tempfile::tempfile().map_err(|e| format!("cannot create a temporary file: {e}"))?;

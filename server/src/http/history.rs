@@ -1,6 +1,6 @@
 //! `GET /api/v1/hosts/{host}/history?from=&to=&limit=&cursor=`: stored snapshots of one host,
 //! oldest first by capture time, each exactly as sent plus the server's `received_at`, paged
-//! with an opaque cursor.
+//! with an opaque cursor; a page holds at most `limit` snapshots and [`MAX_PAGE_BYTES`].
 
 use std::time::SystemTime;
 
@@ -25,6 +25,9 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: usize = 1000;
 /// Most snapshots per page.
 pub const MAX_LIMIT: usize = 10_000;
+/// Most bytes of snapshot JSON per page: a page ends early (with a cursor) rather than grow
+/// past it, whatever `limit` says.
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -57,6 +60,11 @@ fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
     };
     let from_ms = time("from", params.from)?;
     let to_ms = time("to", params.to)?;
+    if let (Some(from), Some(to)) = (from_ms, to_ms)
+        && from >= to
+    {
+        return Err(bad("`from` must be before `to`".to_owned()));
+    }
     let limit = match params.limit {
         None => DEFAULT_LIMIT,
         Some(text) => match text.parse::<usize>() {
@@ -101,7 +109,7 @@ async fn history(
 ) -> Result<impl IntoResponse, ApiError> {
     let query = parse_query(host.clone(), params)?;
     let store = state.store.clone();
-    let page = tokio::task::spawn_blocking(move || store.history(&query))
+    let page = tokio::task::spawn_blocking(move || store.history_bounded(&query, MAX_PAGE_BYTES))
         .await
         .map_err(|e| {
             error!("history query task failed: {e}");

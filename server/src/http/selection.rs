@@ -8,12 +8,16 @@ use idlewatch_protocol::{ErrorCode, parse_time_arg};
 use tracing::error;
 
 use super::error::ApiError;
+use crate::report::daily::day_start_ms;
+use crate::report::scan::first_capture;
+use crate::report::usage::Rules;
 use crate::state::AppState;
 
 /// Query pairs as given (keys may repeat).
 pub type Pairs = [(String, String)];
 
-fn bad(message: String) -> ApiError {
+/// 400 with `message`.
+pub fn bad(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 
@@ -49,6 +53,49 @@ pub fn time_range(pairs: &Pairs, default_span_ms: i64) -> Result<(i64, i64), Api
         return Err(bad("`from` must be before `to`".to_owned()));
     }
     Ok((from, to))
+}
+
+/// `[from_ms, to_ms)` narrowed to where data can be: from the start of the local day (in the
+/// report zone) of the earliest snapshot of `hosts`, to now. A range asked from year 1 then
+/// costs what the data costs, not a day of work per day since then. Empty (`from >= to`) when
+/// the hosts have nothing before `to_ms`.
+///
+/// # Errors
+/// 503 when the store cannot be read.
+pub async fn bound_to_data(
+    state: &AppState,
+    hosts: &[String],
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(i64, i64), ApiError> {
+    let store = state.store.clone();
+    let hosts = hosts.to_vec();
+    let rules = Rules::from_config(&state.config.report);
+    let to_ms = to_ms.min(now_ms());
+    let earliest = tokio::task::spawn_blocking(move || {
+        let mut earliest: Option<i64> = None;
+        for host in &hosts {
+            if let Some(first) = first_capture(&store, host)? {
+                earliest = Some(earliest.map_or(first, |e| e.min(first)));
+            }
+        }
+        Ok::<_, idlewatch_store::Error>(earliest)
+    })
+    .await
+    .map_err(|_| ApiError::internal("reading the stored range failed"))?
+    .map_err(|e| {
+        error!("cannot read the first snapshots: {e}");
+        ApiError::unavailable("the store cannot be read right now")
+    })?;
+    let Some(earliest) = earliest else {
+        return Ok((to_ms, to_ms));
+    };
+    let first_day = jiff::Timestamp::from_millisecond(earliest)
+        .ok()
+        .map(|t| t.to_zoned_datetime(rules.time_zone.clone()).date())
+        .and_then(|d| day_start_ms(d, &rules).ok())
+        .unwrap_or(earliest);
+    Ok((from_ms.max(first_day), to_ms))
 }
 
 /// The known hosts selected by `host` (repeatable; all when absent) and `group`, sorted.

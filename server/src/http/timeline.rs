@@ -1,7 +1,7 @@
 //! `GET /api/v1/hosts/{host}/timeline?from=&to=` (viewer): a host's activity as bands
 //! (`active`, `idle`, `offline`) and each watched app's states, for the dashboard's detail view.
 //! Built from the stored summaries with the reports' coverage rule; the range defaults to the
-//! last 24 hours. Times are epoch milliseconds.
+//! last 24 hours and may span at most 31 days. Times are epoch milliseconds.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -18,6 +18,9 @@ use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The longest range one timeline covers (its points are held in memory).
+pub const MAX_SPAN_MS: i64 = 31 * DAY_MS;
+
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/hosts/{host}/timeline", get(host_timeline))
@@ -30,6 +33,12 @@ async fn host_timeline(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, DAY_MS)?;
+    if to_ms - from_ms > MAX_SPAN_MS {
+        return Err(selection::bad(format!(
+            "a timeline covers at most {} days; narrow `from`/`to`",
+            MAX_SPAN_MS / DAY_MS
+        )));
+    }
     let rules = Rules::from_config(&state.config.report);
     let store = state.store.clone();
     let wanted = host.clone();

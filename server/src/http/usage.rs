@@ -1,7 +1,8 @@
 //! `GET /api/v1/usage?from=&to=&host=&group=` (viewer): utilization per host per local day
 //! (the `Utilization` sheet of the XLSX report as JSON), plus totals per group and day. The
 //! range defaults to the last 7 days and never extends past now (the rest of today is not
-//! counted as offline).
+//! counted as offline), and starts no earlier than the stored data: an answer holds at most
+//! [`MAX_HOST_DAYS`] host-days.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -18,6 +19,10 @@ use crate::report::usage::{DayUsage, Rules, group_totals};
 use crate::state::AppState;
 
 const WEEK_MS: i64 = 7 * 86_400_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Most host-days one answer holds (200 hosts over a year fit; about 30 MB of JSON).
+pub const MAX_HOST_DAYS: i64 = 100_000;
 const HOUR_MS: f64 = 3_600_000.0;
 
 /// Routes of this module.
@@ -86,6 +91,17 @@ async fn usage(
         ));
     }
     let hosts = selection::hosts(&state, &pairs).await?;
+    let (from_ms, to_ms) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
+    let days = (to_ms - from_ms).max(0) / DAY_MS + 2;
+    let host_days = days.saturating_mul(hosts.len() as i64);
+    if host_days > MAX_HOST_DAYS {
+        return Err(selection::bad(format!(
+            "the range holds data on up to {days} days of {} hosts ({host_days} host-days); at \
+             most {MAX_HOST_DAYS} per request: narrow `from`/`to`, or select hosts with `host` \
+             or `group`",
+            hosts.len()
+        )));
+    }
     let rules = Rules::from_config(&state.config.report);
     let worker = state.clone();
     let computed = tokio::task::spawn_blocking(move || {

@@ -1,11 +1,13 @@
 //! Utilization of many hosts over whole local days, read from the store: the rows of the
-//! Sheets `Utilization` tab and of `GET /api/v1/usage`. One host's points are held at a time.
+//! Sheets `Utilization` tab and of `GET /api/v1/usage`. One day of one host's points is held
+//! at a time.
 
 use idlewatch_store::Store;
 use jiff::civil::Date;
 
 use super::scan::{each_summary, first_capture};
-use super::usage::{DayUsage, Point, Rules, host_days};
+use super::stream::DayStream;
+use super::usage::{DayUsage, Point, Rules};
 
 /// Why a report could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -59,16 +61,23 @@ pub fn usage_by_day(
         if first_ms >= to_ms {
             continue;
         }
-        let mut points = Vec::new();
-        each_summary(store, host, from_ms, to_ms, |row| {
-            points.push(Point::of(row.captured_ms, &row.summary));
-            Ok::<(), Error>(())
-        })?;
-        let mut days = host_days(&points, from_ms, to_ms, rules)?;
         let first_day = jiff::Timestamp::from_millisecond(first_ms)?
             .to_zoned_datetime(rules.time_zone.clone())
             .date();
-        days.retain(|d| d.date >= first_day);
+        // The days before the host's first snapshot are not counted at all.
+        let from = from_ms.max(day_start_ms(first_day, rules)?);
+        let mut days = Vec::new();
+        if from < to_ms {
+            let mut stream = DayStream::new(from, to_ms, rules)?;
+            let mut done = |day| {
+                days.push(day);
+                Ok::<(), Error>(())
+            };
+            each_summary(store, host, from, to_ms, |row| {
+                stream.push(Point::of(row.captured_ms, &row.summary), &mut done)
+            })?;
+            stream.finish(&mut done)?;
+        }
         out.push(HostDays {
             host: host.clone(),
             days,

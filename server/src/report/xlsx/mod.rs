@@ -2,7 +2,7 @@
 //! `Snapshots` (one row per snapshot), `Utilization` (per host per day, with a stacked bar chart
 //! of active / idle / offline hours per host) and `Apps` (per watched app per host per day,
 //! hours per state). Memory stays flat whatever the range: rows are written as they are read,
-//! and only one host's utilization points are held at a time.
+//! and only one day of one host's utilization points is held at a time ([`super::stream`]).
 //!
 //! A report never fails on data: text is cut to what a cell holds ([`super::cell`]), watched
 //! apps beyond [`MAX_APP_COLUMNS`] are counted instead of given columns ([`apps`]), and a sheet
@@ -20,8 +20,10 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 use super::cell::{EXCEL_MAX, fit};
 
 use super::scan::each_summary;
-use super::usage::{DayUsage, Point, Rules, host_days};
+use super::stream::DayStream;
+use super::usage::{DayUsage, Point, Rules};
 use idlewatch_protocol::WatchedState;
+use idlewatch_store::SummaryRow;
 
 /// What to export.
 #[derive(Debug, Clone)]
@@ -166,82 +168,38 @@ where
     let mut counts = ExportCounts::default();
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
-        let mut points = Vec::new();
+        let mut stream = DayStream::new(request.from_ms, request.to_ms, rules)?;
+        let mut days = Vec::new();
+        let mut totals = (0.0, 0.0, 0.0);
+        let mut write_days = |workbook: &mut Workbook, days: &mut Vec<DayUsage>| {
+            for day in days.drain(..) {
+                let (sheet, r) = utilization.next_row(workbook)?;
+                write_day(sheet, r, host, &day, &date, &number)?;
+                totals.0 += day.active_ms as f64 / HOUR_MS;
+                totals.1 += day.idle_ms as f64 / HOUR_MS;
+                totals.2 += day.offline_ms as f64 / HOUR_MS;
+                counts.days += 1;
+                counts.app_days +=
+                    write_app_days(workbook, &mut app_days, host, &day, &date, &number)?;
+            }
+            Ok::<(), Error>(())
+        };
         each_summary(store, host, request.from_ms, request.to_ms, |row| {
             let (sheet, r) = snapshots.next_row(&mut workbook)?;
-            let f = &row.summary;
-            sheet.write_number_with_format(r, 0, excel_date(row.received_ms, tz), &datetime)?;
-            sheet.write_number_with_format(r, 1, excel_date(row.captured_ms, tz), &datetime)?;
-            sheet.write_string(r, 2, fit(host, EXCEL_MAX))?;
-            if let Some(idle) = f.idle_seconds {
-                sheet.write_number(r, 3, idle)?;
-            }
-            if let Some(active) = f.user_active {
-                sheet.write_boolean(r, 4, active)?;
-            }
-            if let Some(cpu) = f.cpu_percent {
-                sheet.write_number(r, 5, cpu)?;
-            }
-            if let Some(mem) = f.memory_percent {
-                sheet.write_number(r, 6, mem)?;
-            }
-            if let Some(fg) = &f.foreground_process {
-                sheet.write_string(r, 7, fit(fg, EXCEL_MAX))?;
-            }
-            if let Some(n) = f.processes {
-                sheet.write_number(r, 8, n as f64)?;
-            }
-            let mut others = 0u32;
-            for (name, state) in &f.apps {
-                match apps.names.binary_search(name) {
-                    Ok(i) => {
-                        let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
-                        sheet.write_string(r, col, state.as_str())?;
-                    }
-                    Err(_) if *state != WatchedState::NotRunning => others += 1,
-                    Err(_) => {}
-                }
-            }
-            if apps.capped {
-                let col = u16::try_from(9 + apps.names.len()).unwrap_or(u16::MAX);
-                sheet.write_number(r, col, f64::from(others))?;
-            }
+            write_snapshot(sheet, r, host, row, &apps, tz, &datetime)?;
             counts.snapshots += 1;
-            points.push(Point::of(row.captured_ms, f));
+            stream.push(Point::of(row.captured_ms, &row.summary), &mut |d| {
+                days.push(d);
+                Ok::<(), Error>(())
+            })?;
+            write_days(&mut workbook, &mut days)
+        })?;
+        stream.finish(&mut |d| {
+            days.push(d);
             Ok::<(), Error>(())
         })?;
-        let days = host_days(&points, request.from_ms, request.to_ms, rules)?;
-        let (mut active, mut idle, mut offline) = (0.0, 0.0, 0.0);
-        for day in &days {
-            let (sheet, r) = utilization.next_row(&mut workbook)?;
-            write_day(sheet, r, host, day, &date, &number)?;
-            active += day.active_ms as f64 / HOUR_MS;
-            idle += day.idle_ms as f64 / HOUR_MS;
-            offline += day.offline_ms as f64 / HOUR_MS;
-            counts.days += 1;
-        }
-        for day in &days {
-            for (app, t) in &day.apps {
-                let (sheet, r) = app_days.next_row(&mut workbook)?;
-                sheet.write_string(r, 0, fit(host, EXCEL_MAX))?;
-                sheet.write_number_with_format(r, 1, day_serial(day), &date)?;
-                sheet.write_string(r, 2, fit(app, EXCEL_MAX))?;
-                for (col, ms) in [
-                    t.interactive_ms,
-                    t.computing_ms,
-                    t.idle_ms,
-                    t.not_running_ms,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    let col = u16::try_from(3 + col).unwrap_or(u16::MAX);
-                    sheet.write_number_with_format(r, col, ms as f64 / HOUR_MS, &number)?;
-                }
-                counts.app_days += 1;
-            }
-        }
-        host_totals.push((host.clone(), active, idle, offline));
+        write_days(&mut workbook, &mut days)?;
+        host_totals.push((host.clone(), totals.0, totals.1, totals.2));
     }
     let snapshot_cols = 8 + apps.names.len() + usize::from(apps.capped);
     snapshots.finish(
@@ -254,6 +212,86 @@ where
     counts.sheets = snapshots.parts() + utilization.parts() + app_days.parts();
     workbook.save_to_writer(out)?;
     Ok(counts)
+}
+
+/// One `Snapshots` row.
+fn write_snapshot(
+    sheet: &mut Worksheet,
+    r: u32,
+    host: &str,
+    row: &SummaryRow,
+    apps: &apps::AppColumns,
+    tz: &TimeZone,
+    datetime: &Format,
+) -> Result<(), XlsxError> {
+    let f = &row.summary;
+    sheet.write_number_with_format(r, 0, excel_date(row.received_ms, tz), datetime)?;
+    sheet.write_number_with_format(r, 1, excel_date(row.captured_ms, tz), datetime)?;
+    sheet.write_string(r, 2, fit(host, EXCEL_MAX))?;
+    if let Some(idle) = f.idle_seconds {
+        sheet.write_number(r, 3, idle)?;
+    }
+    if let Some(active) = f.user_active {
+        sheet.write_boolean(r, 4, active)?;
+    }
+    if let Some(cpu) = f.cpu_percent {
+        sheet.write_number(r, 5, cpu)?;
+    }
+    if let Some(mem) = f.memory_percent {
+        sheet.write_number(r, 6, mem)?;
+    }
+    if let Some(fg) = &f.foreground_process {
+        sheet.write_string(r, 7, fit(fg, EXCEL_MAX))?;
+    }
+    if let Some(n) = f.processes {
+        sheet.write_number(r, 8, n as f64)?;
+    }
+    let mut others = 0u32;
+    for (name, state) in &f.apps {
+        match apps.names.binary_search(name) {
+            Ok(i) => {
+                let col = u16::try_from(9 + i).unwrap_or(u16::MAX);
+                sheet.write_string(r, col, state.as_str())?;
+            }
+            Err(_) if *state != WatchedState::NotRunning => others += 1,
+            Err(_) => {}
+        }
+    }
+    if apps.capped {
+        let col = u16::try_from(9 + apps.names.len()).unwrap_or(u16::MAX);
+        sheet.write_number(r, col, f64::from(others))?;
+    }
+    Ok(())
+}
+
+/// The `Apps` rows of one host's day; returns how many.
+fn write_app_days(
+    workbook: &mut Workbook,
+    sheet: &mut continued::Continued,
+    host: &str,
+    day: &DayUsage,
+    date: &Format,
+    number: &Format,
+) -> Result<u64, XlsxError> {
+    for (app, t) in &day.apps {
+        let (ws, r) = sheet.next_row(workbook)?;
+        ws.write_string(r, 0, fit(host, EXCEL_MAX))?;
+        ws.write_number_with_format(r, 1, day_serial(day), date)?;
+        ws.write_string(r, 2, fit(app, EXCEL_MAX))?;
+        for (col, ms) in [
+            t.interactive_ms,
+            t.computing_ms,
+            t.idle_ms,
+            t.not_running_ms,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let col = u16::try_from(3 + col).unwrap_or(u16::MAX);
+            ws.write_number_with_format(r, col, ms as f64 / HOUR_MS, number)?;
+        }
+    }
+    Ok(day.apps.len() as u64)
 }
 
 /// Title of the column counting the running apps without a column of their own.
