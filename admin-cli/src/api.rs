@@ -251,7 +251,18 @@ impl Api {
     /// # Errors
     /// As [`Api::get_json`].
     pub fn delete(&self, path: &str) -> Result<Value, ApiFailure> {
-        json_answer(self.send(self.http.delete(self.url(path)))?, path)
+        self.delete_with(path, &[])
+    }
+
+    /// `DELETE path?query`, answered with JSON.
+    ///
+    /// # Errors
+    /// As [`Api::get_json`].
+    pub fn delete_with(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiFailure> {
+        json_answer(
+            self.send(self.http.delete(self.url(path)).query(query))?,
+            path,
+        )
     }
 
     /// `GET path?query` as a byte stream.

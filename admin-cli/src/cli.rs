@@ -74,7 +74,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
-    /// Inspect a store file directly, with the server stopped.
+    /// The store: check and stats of a stopped server's file; delete a host's data through the
+    /// running server.
     Db {
         /// What to do with it.
         #[command(subcommand)]
@@ -192,6 +193,26 @@ pub enum DbCommand {
     Check(DbArgs),
     /// Sizes and counts, per host.
     Stats(DbArgs),
+    /// Delete one host's stored snapshots (all, or those captured in --from/--to) through the
+    /// running server; its other data and other hosts are untouched.
+    Delete(DbDeleteArgs),
+}
+
+/// `db delete`.
+#[derive(Debug, Args)]
+pub struct DbDeleteArgs {
+    /// The host whose snapshots go.
+    #[arg(long, value_name = "H")]
+    pub host: String,
+    /// Only those captured from this time (inclusive) [default: the first].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Only those captured before this time [default: the last].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Delete for good: without it, nothing is deleted and the command says what would be.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Where the store is.

@@ -1,6 +1,6 @@
 //! `idlewatch-admin`: the supervisor's command line. It talks to the server's HTTP API
-//! (`status`, `hosts`, `history`, `usage`, `export`) and opens a stopped server's store
-//! read-only for `db check` and `db stats`.
+//! (`status`, `hosts`, `history`, `usage`, `export`, `tokens`, `db delete`) and opens a stopped
+//! server's store read-only for `db check` and `db stats`.
 //!
 //! - [`cli`]: the flags and commands;
 //! - [`settings`]: server address and token from flags, environment and `admin.toml`;
@@ -68,6 +68,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Db { command } => match command {
             DbCommand::Check(args) => commands::db::check(&out, &args.data_dir),
             DbCommand::Stats(args) => commands::db::stats(&out, &args.data_dir),
+            DbCommand::Delete(args) => commands::delete::run(&api()?, &out, args),
         },
         Command::Completions { shell } => {
             let mut text = Vec::new();

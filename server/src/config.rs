@@ -320,6 +320,10 @@ impl Config {
                 "IDLEWATCH_PENDING_HANDSHAKES",
                 &mut self.limits.pending_handshakes,
             ),
+            (
+                "IDLEWATCH_IDLE_CONNECTIONS_PER_IP",
+                &mut self.limits.idle_connections_per_ip,
+            ),
         ] {
             if let Some(v) = non_empty(name) {
                 *slot = parse_env(name, &v, "a number (0 for no limit)")?;

@@ -13,13 +13,13 @@ pub mod metrics;
 pub mod presented;
 pub mod registry;
 pub mod report;
+pub mod serve;
 pub mod sheets;
 pub mod socket;
 pub mod state;
 pub mod tls;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -60,11 +60,16 @@ impl App {
             .ws_max_message_size(transport_limit)
             .ws_max_frame_size(transport_limit)
             .max_buffer_size(state.config.limits.socket_buffer)
+            .connect_timeout(state.config.limits.handshake_timeout)
             .with_state(state.clone())
             .build_layer();
         socket::attach(&io);
         let router = http::router(state.clone())
             .layer(layer)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                socket::gate::gate,
+            ))
             .layer(http::cors(&state.config.auth.allowed_origins));
         Self { router, io, state }
     }
@@ -136,28 +141,35 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let service = app
-        .router
-        .into_make_service_with_connect_info::<SocketAddr>();
     let stopped = async {
         let _ = stop_rx.await;
     };
-    let server: Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> = match tls {
+    let limits = &app.state.config.limits;
+    let shed_state = app.state.clone();
+    let options = serve::Options {
+        header_timeout: limits.handshake_timeout,
+        idle: serve::IdleConnections::new(limits.idle_connections_per_ip),
+        on_shed: Arc::new(move || {
+            shed_state
+                .metrics
+                .connections_shed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }),
+    };
+    let router = app.router.clone();
+    let server: Pin<Box<dyn Future<Output = ()> + Send>> = match tls {
         None => {
             // Small Socket.IO packets (acks, `registered`) must not wait for the peer's
             // delayed ACK.
             let listener = ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let server = axum::serve(listener, service).with_graceful_shutdown(stopped);
-            Box::pin(server.into_future())
+            Box::pin(serve::serve(listener, router, options, stopped))
         }
         Some(tls) => {
-            // The TLS listener sets no-delay itself; `tap_io` gives axum the peer address.
+            // The TLS listener sets no-delay itself.
             let listener = tls::TlsListener::new(listener, tls, app.state.clone())?;
-            let listener = ListenerExt::tap_io(listener, |_| {});
-            let server = axum::serve(listener, service).with_graceful_shutdown(stopped);
-            Box::pin(server.into_future())
+            Box::pin(serve::serve(listener, router, options, stopped))
         }
     };
     tokio::pin!(server);
@@ -168,11 +180,12 @@ pub async fn run(
     ));
     let uploads = tokio::spawn(sheets::schedule(app.state.clone()));
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
-    let background = [pruning, agent_lists, uploads, disk];
+    let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
+    let background = [pruning, agent_lists, uploads, disk, resumes];
     tokio::select! {
-        result = &mut server => {
+        () = &mut server => {
             background.iter().for_each(tokio::task::JoinHandle::abort);
-            return result;
+            return Ok(());
         }
         () = shutdown => {}
     }
@@ -186,7 +199,7 @@ pub async fn run(
     }
     let _ = stop_tx.send(());
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(result) => result,
+        Ok(()) => Ok(()),
         Err(_) => {
             warn!("connections still open after {SHUTDOWN_GRACE:?}; exiting anyway");
             Ok(())

@@ -78,7 +78,8 @@ fn start(args: Args) -> anyhow::Result<()> {
         |k| std::env::var(k).ok(),
         &overrides,
     )?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+    raise_open_file_limit();
+    idlewatch_store::create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create data dir {}; choose another with --data-dir",
             config.data_dir.display()
@@ -181,6 +182,33 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     info!("stopped");
     Ok(())
 }
+
+/// Raises the soft limit on open files to the hard one: each connection takes a file
+/// descriptor, and the usual soft limit of 1,024 would let a few hundred slow clients starve
+/// everyone else of them.
+#[cfg(unix)]
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            warn!(
+                "cannot raise the open file limit ({e}); it stays at {:?}",
+                getrlimit(Resource::Nofile).current
+            );
+        }
+    }
+    info!(
+        "open file limit: {}",
+        getrlimit(Resource::Nofile)
+            .current
+            .map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
+    );
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() {}
 
 /// Connections the kernel queues before the server accepts them (tokio's `bind` asks for
 /// 1,024). A fleet reconnecting after a restart arrives in one burst, and a connection beyond a

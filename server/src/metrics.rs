@@ -53,6 +53,10 @@ pub struct Metrics {
     pub snapshots_rate_limited: AtomicU64,
     /// Snapshots answered `busy` because their host spent its daily byte budget.
     pub snapshots_over_budget: AtomicU64,
+    /// Connections closed at once because their address had too many without a request.
+    pub connections_shed: AtomicU64,
+    /// Engine.IO handshakes refused (too many pending, or too fast from one address).
+    pub handshakes_refused: AtomicU64,
     /// Connections closed because a message could not be parsed (not JSON, e.g. `NaN`).
     pub sockets_closed_unparsable: AtomicU64,
     /// Socket.IO sockets open now (every role).
@@ -170,6 +174,16 @@ impl Metrics {
             "idlewatch_snapshots_over_budget_total",
             "Snapshots answered busy because their host spent limits.host_bytes_per_day.",
             self.snapshots_over_budget.load(Relaxed),
+        );
+        counter(
+            "idlewatch_connections_shed_total",
+            "Connections closed at once: their address had limits.idle_connections_per_ip waiting.",
+            self.connections_shed.load(Relaxed),
+        );
+        counter(
+            "idlewatch_handshakes_refused_total",
+            "Engine.IO handshakes answered 503 (limits.pending_handshakes or the per-IP rate).",
+            self.handshakes_refused.load(Relaxed),
         );
         counter(
             "idlewatch_sockets_closed_unparsable_total",

@@ -226,6 +226,29 @@ impl HostRegistry {
         Recorded::Latest
     }
 
+    /// After some of `host`'s stored snapshots were deleted: its latest becomes `latest`
+    /// (received at `received`), or, with nothing left, the host is forgotten unless an agent
+    /// of it is connected.
+    pub fn replace_latest(&self, host: &str, latest: Option<(Arc<Latest>, SystemTime)>) {
+        let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
+        let Some(entry) = hosts.get_mut(host) else {
+            return;
+        };
+        match latest {
+            Some((latest, received)) => {
+                entry.latest = Some(latest);
+                entry.latest_received = Some(received);
+            }
+            None if entry.agents == 0 => {
+                hosts.remove(host);
+            }
+            None => {
+                entry.latest = None;
+                entry.latest_received = None;
+            }
+        }
+    }
+
     /// Hosts with at least one connected agent socket, sorted.
     #[must_use]
     pub fn connected_hosts(&self) -> Vec<String> {

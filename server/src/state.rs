@@ -8,10 +8,11 @@ use idlewatch_store::Store;
 use crate::agent_tokens::AgentTokens;
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::limits::{DiskFloor, PerHost, PerIp, PerToken};
+use crate::limits::{DiskFloor, PendingHandshakes, PerHost, PerIp, PerToken};
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
 use crate::sheets::Sheets;
+use crate::socket::flow::Relay;
 
 /// Cheap to clone; everything inside is shared.
 #[derive(Clone)]
@@ -45,6 +46,12 @@ pub struct Inner {
     pub token_connections: PerToken,
     /// The storage floor (free space of the data dir's file system).
     pub disk_floor: Arc<DiskFloor>,
+    /// New Engine.IO sessions per IP address.
+    pub handshake_limits: PerIp,
+    /// Engine.IO sessions waiting for their Socket.IO connect.
+    pub pending_handshakes: PendingHandshakes,
+    /// Flow control of the relay to dashboards.
+    pub relay: Relay,
 }
 
 impl AppState {
@@ -65,7 +72,18 @@ impl AppState {
             limits.min_free_disk.as_u64(),
         ));
         let registry = HostRegistry::new(limits.max_clock_skew);
+        let handshake_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
+        // A session the Socket.IO library has not closed yet after its connect timeout still
+        // counts, with a second of slack.
+        let pending_handshakes = PendingHandshakes::new(
+            limits.pending_handshakes,
+            limits.handshake_timeout + std::time::Duration::from_secs(1),
+        );
+        let relay = Relay::new(limits.dashboard_buffer.as_u64());
         Self(Arc::new(Inner {
+            handshake_limits,
+            pending_handshakes,
+            relay,
             host_limits,
             token_connections,
             disk_floor,

@@ -13,6 +13,7 @@ use redb::Durability;
 use tracing::{debug, error, info};
 
 use crate::Error;
+use crate::delete::{DeleteQuery, Deleter};
 use crate::open::OpenOptions;
 use crate::prune::Pruner;
 use crate::slot::DbSlot;
@@ -34,9 +35,16 @@ pub(crate) enum Command {
     Prune {
         cutoff_ms: i64,
     },
+    Delete {
+        query: DeleteQuery,
+        done: DeleteDone,
+    },
     Flush(mpsc::Sender<()>),
     Stop,
 }
+
+/// Completion of a deletion: the records removed, run on the writer thread.
+pub type DeleteDone = Box<dyn FnOnce(Result<u64, Error>) + Send>;
 
 /// One queued append.
 struct Pending {
@@ -113,6 +121,7 @@ struct Journal {
     db: Arc<DbSlot>,
     writer: RecordWriter,
     pruner: Option<Pruner>,
+    deletions: std::collections::VecDeque<(Deleter, DeleteDone)>,
     max_batch: usize,
 }
 
@@ -123,17 +132,20 @@ impl Journal {
             db,
             writer: RecordWriter::new(),
             pruner: None,
+            deletions: std::collections::VecDeque::new(),
             max_batch,
         }
     }
 
     fn run(mut self, rx: &Receiver<Command>) {
         loop {
-            // With pruning pending, wait briefly and prune while idle; otherwise block.
-            let first = if self.pruner.is_some() {
+            // With pruning or a deletion pending, wait briefly and work on it while idle;
+            // otherwise block.
+            let first = if self.pruner.is_some() || !self.deletions.is_empty() {
                 match rx.recv_timeout(Duration::from_millis(20)) {
                     Ok(c) => c,
                     Err(RecvTimeoutError::Timeout) => {
+                        self.delete_step();
                         self.prune_step();
                         continue;
                     }
@@ -165,6 +177,9 @@ impl Journal {
                     Command::Prune { cutoff_ms } => {
                         self.pruner = Some(Pruner::new(cutoff_ms));
                     }
+                    Command::Delete { query, done } => {
+                        self.deletions.push_back((Deleter::new(query), done));
+                    }
                     Command::Flush(reply) => flushes.push(reply),
                     Command::Stop => stop = true,
                 }
@@ -174,6 +189,8 @@ impl Journal {
             }
             if !appends.is_empty() {
                 self.commit_group(appends);
+                // A deletion advances one chunk per group, so it finishes under steady ingest.
+                self.delete_step();
             }
             for reply in flushes {
                 let _ = reply.send(());
@@ -194,9 +211,16 @@ impl Journal {
                             received_ms,
                             done,
                         }),
+                        Command::Delete { done, .. } => {
+                            done(Err(Error::Storage("the server is stopping".to_owned())));
+                            None
+                        }
                         _ => None,
                     })
                     .collect();
+                for (_, done) in self.deletions.drain(..) {
+                    done(Err(Error::Storage("the server is stopping".to_owned())));
+                }
                 if !rest.is_empty() {
                     self.commit_group(rest);
                 }
@@ -268,6 +292,31 @@ impl Journal {
         };
         txn.commit()?;
         Ok(results)
+    }
+
+    fn delete_step(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        let Some((deleter, _)) = self.deletions.front_mut() else {
+            return;
+        };
+        let result = self.db.get().and_then(|db| deleter.step(&db));
+        // Records and cursors changed under the writer's cache.
+        self.writer.forget();
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Some((deleter, done)) = self.deletions.pop_front() {
+                    done(Ok(deleter.removed()));
+                }
+            }
+            Err(e) => {
+                if let Some((_, done)) = self.deletions.pop_front() {
+                    done(Err(e));
+                }
+            }
+        }
     }
 
     fn prune_step(&mut self) {

@@ -7,6 +7,7 @@
 //! read transactions (`begin_read`) concurrently with the writer; call them off the async
 //! runtime. The on-disk format is [`idlewatch_migrations::format`].
 
+mod delete;
 mod error;
 mod journal;
 mod offline;
@@ -16,11 +17,12 @@ mod query;
 mod slot;
 mod tokens;
 
+pub use delete::DeleteQuery;
 pub use error::Error;
 pub use idlewatch_migrations::format::Summary;
 pub use journal::{AppendDone, Appended};
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
-pub use open::{OpenOptions, STORE_FILE};
+pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
 };
@@ -97,6 +99,25 @@ impl Store {
     pub fn prune_before(&self, cutoff_ms: i64) {
         // A full queue means the writer is busy with ingest; pruning can wait for the next round.
         let _ = self.commands.try_send(Command::Prune { cutoff_ms });
+    }
+
+    /// Deletes the snapshots of `query.host` captured in its range (all when it has none), a
+    /// chunk at a time between group commits; blocks until done (call it off the async
+    /// runtime). Returns how many were deleted.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHost`] when nothing of the host is stored; storage errors; the writer
+    /// stopping first.
+    pub fn delete(&self, query: DeleteQuery) -> Result<u64, Error> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done: journal::DeleteDone = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        self.commands
+            .send(Command::Delete { query, done })
+            .map_err(|_| Error::Storage("the store is closed".to_owned()))?;
+        rx.recv()
+            .map_err(|_| Error::Storage("the store writer stopped".to_owned()))?
     }
 
     /// Waits until everything queued so far is committed.

@@ -106,9 +106,12 @@ impl Store {
     }
 }
 
-/// Creates `dir` (and its parents) if missing, the last one with mode 0700 on Unix; an
-/// existing directory that others may read is left as it is, with a warning.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+/// Creates the data dir `dir` (and its parents) if missing, the last one with mode 0700 on
+/// Unix; an existing directory that others may read is left as it is, with a warning.
+///
+/// # Errors
+/// When the directory cannot be created or read.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};

@@ -240,6 +240,27 @@ impl Store {
         Ok(out)
     }
 
+    /// `host`'s latest snapshot by capture time among those captured at or before
+    /// `not_after_ms`; `None` when it has none (or is unknown).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn latest_of(
+        &self,
+        host: &str,
+        not_after_ms: i64,
+    ) -> Result<Option<StoredSnapshot>, Error> {
+        let txn = self.db()?.begin_read()?;
+        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let records = txn.open_table(RECORDS)?;
+        let by_time = txn.open_table(BY_TIME)?;
+        latest_of_host(&records, &by_time, id, not_after_ms)?
+            .map(|(header, json)| stored(&header, json))
+            .transpose()
+    }
+
     /// Number of stored snapshots.
     ///
     /// # Errors

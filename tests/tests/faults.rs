@@ -188,3 +188,91 @@ fn a_full_disk_refuses_snapshots_clearly_keeps_the_live_relay_and_recovers() {
     assert_eq!(report["records_checked"], acked.len());
     drop(tmpfs);
 }
+
+/// Bytes free on the file system holding `path`, as `df` reports them.
+fn free_bytes(path: &Path) -> u64 {
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df output")
+}
+
+#[test]
+fn the_storage_floor_refuses_snapshots_before_the_disk_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    let mount_point = dir.path().join("floor");
+    let tmpfs = match Tmpfs::mount(&mount_point, "32m") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs for the storage floor test ({}); run the test \
+                 command as root on a machine that allows mounts",
+                e.trim()
+            );
+            return;
+        }
+    };
+    let data = mount_point.join("data");
+    let server = Server::try_start(
+        &["--open"],
+        &[("IDLEWATCH_MIN_FREE_DISK", "16MiB")],
+        Some(&data),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    runtime.block_on(async {
+        let (agent, _events) = Client::connect(&server.url(), None).await.unwrap();
+        let mut k = 0u64;
+        let refused = loop {
+            let ack = idlewatch_tests::acked(&agent, &snapshot(k, &mut rng)).await;
+            k += 1;
+            if ack["ok"] != true {
+                break ack;
+            }
+            assert!(k < 3000, "never refused");
+        };
+        assert_eq!(refused["error"]["code"], "storage", "{refused}");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(message.contains("limits.min_free_disk"), "{message}");
+        assert!(k > 50, "{k} stored before the floor");
+        // Refused well before the disk is full: the floor, not ENOSPC.
+        let free = free_bytes(&mount_point);
+        assert!(free > 12 << 20, "{free} bytes free at the floor");
+        for extra in 0..5 {
+            let ack = idlewatch_tests::acked(&agent, &snapshot(k + extra, &mut rng)).await;
+            assert_eq!(ack["error"]["code"], "storage", "{ack}");
+        }
+        // Space comes back: snapshots are stored again within a few seconds.
+        tmpfs.resize("64m");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut next = k + 10;
+        loop {
+            let ack = idlewatch_tests::acked(&agent, &snapshot(next, &mut rng)).await;
+            if ack["ok"] == true {
+                break;
+            }
+            assert!(Instant::now() < deadline, "still refused: {ack}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            next += 1;
+        }
+    });
+    let log = server.log();
+    let low: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("below limits.min_free_disk"))
+        .collect();
+    assert_eq!(low.len(), 1, "logged once:\n{log}");
+    assert!(log.contains("free again"), "{log}");
+    assert!(
+        !log.contains("No space left"),
+        "the disk never filled:\n{log}"
+    );
+}

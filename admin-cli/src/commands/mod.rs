@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod db;
+pub mod delete;
 pub mod export;
 pub mod history;
 pub mod hosts;

@@ -43,6 +43,9 @@ pub struct LimitsConfig {
     /// Socket.IO connections one per-host agent token may hold open at once (and agent sockets
     /// one host may have with a shared agent token); 0: no limit.
     pub connections_per_token: usize,
+    /// Connections from one IP address that have not sent a complete request yet (slow or
+    /// silent clients) before further ones are closed at once; 0: no limit.
+    pub idle_connections_per_ip: usize,
     /// Engine.IO sessions opened but not yet connected to Socket.IO (no token checked yet)
     /// before further handshakes are answered 503; 0: no limit.
     pub pending_handshakes: usize,
@@ -81,6 +84,7 @@ impl Default for LimitsConfig {
             reserved_connections: None,
             connections_per_token: 4,
             pending_handshakes: 4096,
+            idle_connections_per_ip: 1024,
             snapshot_rate: 2.0,
             snapshot_burst: 20,
             host_bytes_per_day: ByteSize::gib(1),

@@ -3,6 +3,7 @@
 mod access;
 mod dashboard;
 mod data;
+mod delete;
 mod error;
 mod export;
 mod exports;
@@ -67,5 +68,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        // Deleting a large host's data takes longer than a request may.
+        .merge(delete::routes())
         .with_state(state)
 }

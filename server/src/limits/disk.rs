@@ -1,8 +1,9 @@
 //! The storage floor: while the data dir's file system has less than `limits.min_free_disk`
 //! free, snapshots are answered `storage` (agents keep them in their spool and resend) before
 //! the disk is actually full, so the store, the log and the rest of the machine keep working.
-//! The free space is read every [`CHECK_EVERY`] by [`DiskFloor::watch`]; crossing the floor
-//! either way is logged once.
+//! The free space is read every [`CHECK_EVERY`] by [`DiskFloor::watch`], and at once whenever
+//! [`CHECK_AFTER_BYTES`] more have been accepted, so a fast writer overshoots the floor by little;
+//! crossing it either way is logged once.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -13,10 +14,14 @@ use tracing::{error, info, warn};
 /// How often the free space is read.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// Accepted bytes between two readings at most.
+pub const CHECK_AFTER_BYTES: u64 = 1 << 20;
+
 /// The floor and the last reading.
 pub struct DiskFloor {
     dir: PathBuf,
     floor: u64,
+    since_check: AtomicU64,
     low: AtomicBool,
     free: AtomicU64,
     unreadable_logged: AtomicBool,
@@ -29,6 +34,7 @@ impl DiskFloor {
         let me = Self {
             dir,
             floor,
+            since_check: AtomicU64::new(0),
             low: AtomicBool::new(false),
             free: AtomicU64::new(u64::MAX),
             unreadable_logged: AtomicBool::new(false),
@@ -55,8 +61,22 @@ impl DiskFloor {
         self.floor
     }
 
+    /// Counts `bytes` about to be stored; reads the free space when enough have been.
+    pub fn note_written(&self, bytes: u64) {
+        if self.floor > 0
+            && self
+                .since_check
+                .fetch_add(bytes, Relaxed)
+                .saturating_add(bytes)
+                >= CHECK_AFTER_BYTES
+        {
+            self.check();
+        }
+    }
+
     /// Reads the free space and updates the state, logging a crossing.
     pub fn check(&self) {
+        self.since_check.store(0, Relaxed);
         let free = match free_space(&self.dir) {
             Ok(free) => free,
             Err(e) => {

@@ -1,14 +1,17 @@
 //! Abuse limits: token buckets for the snapshot rate of one connection or host and the
 //! connection rate of one IP address, the per-host daily byte budget ([`per_host`]), connections
-//! per agent token ([`per_token`]) and the storage floor ([`disk`]). A bucket holds up to
+//! per agent token ([`per_token`]), Engine.IO sessions waiting for their Socket.IO connect
+//! ([`handshakes`]) and the storage floor ([`disk`]). A bucket holds up to
 //! `burst` tokens, refilled at `rate` per second; each event takes one, and an event finding the
 //! bucket empty is refused (a `busy` ack, or a refused connection), never queued.
 
 pub mod disk;
+pub mod handshakes;
 pub mod per_host;
 pub mod per_token;
 
 pub use disk::DiskFloor;
+pub use handshakes::PendingHandshakes;
 pub use per_host::{HostRefusal, PerHost};
 pub use per_token::PerToken;
 

@@ -55,6 +55,8 @@ pub(super) async fn authenticate(
     State(state): State<AppState>,
     TryData(auth): TryData<Option<AuthObject>>,
 ) -> Result<(), Refused> {
+    // Whatever follows, this session no longer waits for its connect.
+    state.pending_handshakes.connected();
     let parts = socket.req_parts();
     let limits = &state.config.limits;
     let ip = parts

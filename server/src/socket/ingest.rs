@@ -163,6 +163,7 @@ fn admit(state: &AppState, snapshot: &Snapshot) -> Result<(), ErrorBody> {
             ));
         }
     }
+    state.disk_floor.note_written(bytes);
     if state.disk_floor.is_low() {
         state.host_limits.refund(snapshot.host(), bytes, now);
         return Err(ErrorBody::new(
@@ -302,7 +303,14 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
         let packed = latest.packed();
         match state.registry.record_latest(&snapshot, latest, now()) {
             Recorded::Latest => {
-                broadcast(&io, state, events::TELEMETRY, snapshot.raw());
+                // The encoded event is the snapshot plus `42["telemetry",` and `]`.
+                broadcast(
+                    &io,
+                    state,
+                    events::TELEMETRY,
+                    snapshot.raw(),
+                    snapshot.len() + 16,
+                );
                 state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
             }
             Recorded::Older => {

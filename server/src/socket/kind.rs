@@ -6,7 +6,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use socketioxide::adapter::Adapter;
 use socketioxide::socket::Socket;
 
+use std::sync::Arc;
+
 use super::DASHBOARDS;
+use super::flow::Flow;
+use crate::serve::ConnMeter;
 use crate::state::AppState;
 
 /// The role a socket plays now.
@@ -26,8 +30,18 @@ impl SocketKind {
         socket.extensions.get::<Self>().unwrap_or(Self::Unbound)
     }
 
-    /// Makes `socket` a dashboard.
+    /// Makes `socket` a dashboard, with the flow control of its relay: its session's drain
+    /// (given its WebSocket connection's meter when the session began as a WebSocket).
     pub fn make_dashboard<A: Adapter>(socket: &Socket<A>, state: &AppState) {
+        let drain = state.relay.drains.claim(&socket.id.to_string());
+        if socket.transport_type() == socketioxide::TransportType::Websocket
+            && let Some(meter) = socket.req_parts().extensions.get::<Arc<ConnMeter>>()
+        {
+            drain.set_websocket(meter.clone());
+        }
+        socket
+            .extensions
+            .insert(Flow::new(drain, state.relay.relayed()));
         socket.join(DASHBOARDS);
         socket.extensions.insert(Self::Dashboard);
         state.metrics.dashboards_connected.fetch_add(1, Relaxed);
@@ -45,6 +59,9 @@ impl SocketKind {
             }
             Self::Dashboard => {
                 socket.leave(DASHBOARDS);
+                socket.leave(super::flow::PAUSED);
+                state.relay.left(socket);
+                socket.extensions.remove::<Arc<Flow>>();
                 state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
                 state.metrics.agents_connected.fetch_add(1, Relaxed);
             }

@@ -5,6 +5,8 @@
 //! miss its handler. Message handlers run synchronously in arrival order ([`ingest`]).
 
 mod auth;
+pub mod flow;
+pub mod gate;
 mod ingest;
 mod kind;
 mod reply;
@@ -46,6 +48,7 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     use Ordering::Relaxed;
     state.metrics.sockets_open.fetch_sub(1, Relaxed);
+    state.relay.left(&socket);
     if let Some(auth::TokenSlot(id)) = socket.extensions.get::<auth::TokenSlot>() {
         state.token_connections.close(id);
     }
@@ -85,24 +88,71 @@ pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
     loop {
         state.agent_list_dirty.notified().await;
         let hosts = state.registry.connected_hosts();
-        broadcast(&io, &state, events::AGENT_LIST, &json!({ "hosts": hosts }));
+        let bytes = hosts.iter().map(|h| h.len() + 3).sum::<usize>() + 32;
+        broadcast(
+            &io,
+            &state,
+            events::AGENT_LIST,
+            &json!({ "hosts": hosts }),
+            bytes,
+        );
         tokio::time::sleep(AGENT_LIST_MIN_GAP).await;
     }
 }
 
-/// Sends `event` to the dashboards room now, on the caller's thread when the adapter allows it
-/// (the local adapter always does), so events leave in the order they were produced.
+/// Looks at the paused dashboards every [`flow::RESUME_EVERY`] and resumes those that caught
+/// up (the broadcasts look too, but only while events flow). Runs until aborted.
+pub async fn resume_paused(io: SocketIo, state: AppState) {
+    let mut tick = tokio::time::interval(flow::RESUME_EVERY);
+    loop {
+        tick.tick().await;
+        state
+            .relay
+            .resume(&io, DASHBOARDS, |socket| send_agent_list(socket, &state));
+    }
+}
+
+/// The current `agent_list` to one socket (a dashboard that missed the broadcasts).
+fn send_agent_list<A: socketioxide::adapter::Adapter>(socket: &SocketRef<A>, state: &AppState) {
+    let hosts = state.registry.connected_hosts();
+    if socket
+        .emit(events::AGENT_LIST, &json!({ "hosts": hosts }))
+        .is_err()
+    {
+        state.metrics.events_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Sends `event` (about `bytes` long once encoded) to the dashboards room now, on the caller's
+/// thread when the adapter allows it (the local adapter always does), so events leave in the
+/// order they were produced. Dashboards too far behind are paused first ([`flow`]); each
+/// paused one misses the event, counted as dropped.
 fn broadcast<T: Serialize + ?Sized>(
     io: &SocketIo,
     state: &AppState,
     event: &'static str,
     data: &T,
+    bytes: usize,
 ) {
     // `io.of` rather than `io.to`: during shutdown the namespace is already gone, and `to`
     // would panic.
     let Some(root) = io.of("/") else {
         return;
     };
+    let bytes = bytes as u64;
+    if state.relay.due(bytes) {
+        state.relay.check(io, DASHBOARDS, bytes, |socket| {
+            send_agent_list(socket, state)
+        });
+    }
+    state.relay.sent(bytes);
+    let missed = state.relay.paused();
+    if missed > 0 {
+        state
+            .metrics
+            .events_dropped
+            .fetch_add(missed, Ordering::Relaxed);
+    }
     match root.to(DASHBOARDS).emit(event, data).now_or_never() {
         Some(Ok(())) => {}
         Some(Err(BroadcastError::Socket(failed))) => {

@@ -1,0 +1,70 @@
+//! `db delete --host H [--from T] [--to T] --yes`: removes one host's stored snapshots through
+//! the running server (which holds the store). Without `--yes` nothing happens and the command
+//! says what would go.
+
+use reqwest::StatusCode;
+
+use super::history::segment;
+use crate::api::{Api, ApiFailure};
+use crate::cli::{DbDeleteArgs, Format};
+use crate::error::{CliError, failed};
+use crate::output::{self, Output};
+
+fn range_words(args: &DbDeleteArgs) -> String {
+    match (&args.from, &args.to) {
+        (None, None) => "all its snapshots".to_owned(),
+        (Some(f), None) => format!("its snapshots captured from {f}"),
+        (None, Some(t)) => format!("its snapshots captured before {t}"),
+        (Some(f), Some(t)) => format!("its snapshots captured from {f} to {t}"),
+    }
+}
+
+/// Runs `db delete`.
+///
+/// # Errors
+/// Without `--yes`; the server unreachable or refusing; an unknown host.
+pub fn run(api: &Api, out: &Output, args: &DbDeleteArgs) -> Result<(), CliError> {
+    if !args.yes {
+        return Err(failed(format!(
+            "this deletes host {:?}'s {} from {} for good; add --yes to do it",
+            args.host,
+            range_words(args).trim_start_matches("its "),
+            api.server()
+        )));
+    }
+    let mut query = Vec::new();
+    if let Some(from) = &args.from {
+        query.push(("from", from.clone()));
+    }
+    if let Some(to) = &args.to {
+        query.push(("to", to.clone()));
+    }
+    let path = format!("/api/v1/hosts/{}/snapshots", segment(&args.host));
+    let answer = match api.delete_with(&path, &query) {
+        Ok(answer) => answer,
+        Err(ApiFailure::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+            return Err(failed(format!(
+                "no host named {:?} has stored snapshots; `idlewatch-admin hosts` lists them",
+                args.host
+            )));
+        }
+        Err(f) => return Err(api.explain(f)),
+    };
+    let deleted = answer["deleted"].as_u64().unwrap_or(0);
+    let text = match out.format {
+        Format::Json => output::json(&answer),
+        Format::Csv => out.rows(
+            &["HOST", "DELETED"],
+            &[vec![
+                output::Cell::text(&args.host),
+                output::Cell::text(deleted.to_string()),
+            ]],
+        ),
+        Format::Table => format!(
+            "deleted {deleted} snapshots of host {} ({})\n",
+            args.host,
+            range_words(args)
+        ),
+    };
+    output::print(&text)
+}
