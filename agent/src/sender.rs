@@ -106,10 +106,15 @@ pub async fn run(
                          --server)"
                     );
                 }
-                if matches!(e, ClientError::Refused { .. }) {
-                    error!(
+                match &e {
+                    // A busy server says so (its connection limits); the agent just retries.
+                    ClientError::Refused { message } if message.starts_with("server busy") => {
+                        debug!("the server is busy ({message}); retrying in {delay:?}");
+                    }
+                    ClientError::Refused { .. } => error!(
                         "the server refused this agent: {e}; check --token (the server's agent_token)"
-                    );
+                    ),
+                    _ => {}
                 }
                 tokio::time::sleep(delay).await;
                 continue;
@@ -142,6 +147,25 @@ pub async fn run(
     }
 }
 
+/// Waits for the acks of the snapshots in flight, removing from the spool those stored.
+async fn settle(
+    in_flight: &mut VecDeque<(u64, PendingAck)>,
+    spool: &Arc<Mutex<Spool>>,
+) -> Result<(), String> {
+    for (later, pending) in in_flight.drain(..) {
+        match pending.wait().await {
+            Ok(a) if a["ok"] == true => {
+                if let Ok(mut s) = spool.lock() {
+                    s.remove(later);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
 /// Longest pause on one connection while the server answers `busy` or `storage`.
 pub const MAX_BUSY_PAUSE: Duration = Duration::from_secs(30);
 
@@ -152,6 +176,7 @@ pub const MAX_BUSY_PAUSE: Duration = Duration::from_secs(30);
 async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> SessionEnd {
     let mut in_flight: VecDeque<(u64, PendingAck)> = VecDeque::new();
     let mut busy = Backoff::default();
+    let mut clock_logged = false;
     loop {
         // Top up the window with the oldest snapshots not yet in flight, in order.
         let after = in_flight.back().map(|(s, _)| *s);
@@ -200,23 +225,28 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
         }
         let code = ack["error"]["code"].as_str().unwrap_or("unknown");
         let message = ack["error"]["message"].as_str().unwrap_or("");
+        // A capture time the server finds too far ahead of its clock: this PC's clock is
+        // wrong. The snapshot is kept (not dropped) and sent again later, like `busy`.
+        let clock = code == "invalid_field" && message.contains("`captured_at`");
+        if clock && !clock_logged {
+            error!(seq, "{message}; snapshots are kept in the spool meanwhile");
+            clock_logged = true;
+        }
         match code {
+            _ if clock => {
+                if let Err(e) = settle(&mut in_flight, spool).await {
+                    return SessionEnd::Lost(e);
+                }
+                tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
+            }
             "busy" | "storage" | "unavailable" => {
                 debug!(
                     seq,
                     code, "server could not store the snapshot yet; will resend: {message}"
                 );
                 // Settle what is in flight (some may be stored), then pause and resend in order.
-                for (later, pending) in in_flight.drain(..) {
-                    match pending.wait().await {
-                        Ok(a) if a["ok"] == true => {
-                            if let Ok(mut s) = spool.lock() {
-                                s.remove(later);
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(e) => return SessionEnd::Lost(e.to_string()),
-                    }
+                if let Err(e) = settle(&mut in_flight, spool).await {
+                    return SessionEnd::Lost(e);
                 }
                 tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
             }

@@ -76,6 +76,16 @@ pub enum AuthMode {
     Tokens,
 }
 
+/// Which abuse limits the spawned server runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limits {
+    /// Lifted: the bench simulates a whole fleet from one address, each simulated agent far
+    /// faster than a real one, and the limits would measure themselves.
+    Lifted,
+    /// The server's defaults (what an attacker meets).
+    Defaults,
+}
+
 /// The tokens a server generated (the `tokens.toml` in its data dir).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Tokens {
@@ -83,6 +93,9 @@ pub struct Tokens {
     pub agent_token: String,
     /// For dashboards.
     pub viewer_token: String,
+    /// For administrators.
+    #[serde(default)]
+    pub admin_token: Option<String>,
 }
 
 /// What the server logged while it ran.
@@ -120,6 +133,14 @@ impl SpawnedServer {
     /// When it cannot be run, exits or stays silent instead of listening, or its tokens cannot
     /// be read.
     pub async fn start(binary: &Path, auth: AuthMode) -> Result<Self, Error> {
+        Self::start_with(binary, auth, Limits::Lifted).await
+    }
+
+    /// As [`SpawnedServer::start`], with the abuse limits of `limits`.
+    ///
+    /// # Errors
+    /// As [`SpawnedServer::start`].
+    pub async fn start_with(binary: &Path, auth: AuthMode, limits: Limits) -> Result<Self, Error> {
         let data_dir = tempfile::Builder::new()
             .prefix("idlewatch-bench-")
             .tempdir()
@@ -131,14 +152,22 @@ impl SpawnedServer {
         if auth == AuthMode::Open {
             command.arg("--open");
         }
-        // The bench simulates a whole fleet from one address, each simulated agent far faster
-        // than a real one: the per-connection and per-IP abuse limits would measure themselves.
-        command
-            .env("IDLEWATCH_SNAPSHOT_RATE", "0")
-            .env("IDLEWATCH_CONNECT_RATE", "0")
-            .env("IDLEWATCH_MAX_CONNECTIONS", "0")
-            // The simulated agents share one agent token.
-            .env("IDLEWATCH_SHARED_AGENT_TOKEN", "true");
+        if limits == Limits::Lifted {
+            for (name, value) in [
+                ("IDLEWATCH_SNAPSHOT_RATE", "0"),
+                ("IDLEWATCH_CONNECT_RATE", "0"),
+                ("IDLEWATCH_MAX_CONNECTIONS", "0"),
+                ("IDLEWATCH_CONNECTIONS_PER_TOKEN", "0"),
+                ("IDLEWATCH_PENDING_HANDSHAKES", "0"),
+                ("IDLEWATCH_IDLE_CONNECTIONS_PER_IP", "0"),
+                ("IDLEWATCH_HOST_BYTES_PER_DAY", "0"),
+                ("IDLEWATCH_MIN_FREE_DISK", "0"),
+            ] {
+                command.env(name, value);
+            }
+        }
+        // The simulated agents share one agent token.
+        command.env("IDLEWATCH_SHARED_AGENT_TOKEN", "true");
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -214,6 +243,12 @@ impl SpawnedServer {
         self.pid
     }
 
+    /// Its data dir.
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
     /// Sends SIGTERM and waits for the server to exit, killing it if it takes too long.
     pub async fn stop(mut self) -> ServerExit {
         terminate(&mut self.child, self.pid);
@@ -240,7 +275,7 @@ impl SpawnedServer {
 }
 
 /// Bytes in the files under `dir`.
-fn dir_size(dir: &Path) -> std::io::Result<u64> {
+pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

@@ -305,6 +305,22 @@ struct ConnectError {
     message: String,
 }
 
+/// The server's own message when it refused the WebSocket handshake itself with an HTTP error
+/// carrying `{"error": {"message"}}` (an Idlewatch server that is busy answers 503 so).
+fn http_refusal(error: &tokio_tungstenite::tungstenite::Error) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Body {
+        error: ConnectError,
+    }
+    let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+        return None;
+    };
+    let body = response.body().as_deref()?;
+    serde_json::from_slice::<Body>(body)
+        .ok()
+        .map(|b| b.error.message)
+}
+
 /// Opens the WebSocket, reads OPEN, sends CONNECT and waits for its answer.
 async fn handshake(
     ws_url: &str,
@@ -329,7 +345,10 @@ async fn handshake(
     let (mut socket, _) =
         tokio_tungstenite::connect_async_tls_with_config(ws_url, Some(config), true, connector)
             .await
-            .map_err(ws_error)?;
+            .map_err(|e| match http_refusal(&e) {
+                Some(message) => Error::Refused { message },
+                None => ws_error(e),
+            })?;
     let mut open = None;
     loop {
         let Some(message) = socket.next().await else {

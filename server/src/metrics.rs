@@ -47,7 +47,7 @@ pub struct Metrics {
     pub events_dropped: AtomicU64,
     /// HTTP requests refused with 401 or 403.
     pub http_refused: AtomicU64,
-    /// Socket.IO connections refused by an abuse limit (connection count or per-IP rate).
+    /// Connections refused by an abuse limit (connection count, per-token count or per-IP rate).
     pub connects_limited: AtomicU64,
     /// Snapshots answered `busy` for exceeding their connection's or host's rate.
     pub snapshots_rate_limited: AtomicU64,
@@ -55,7 +55,7 @@ pub struct Metrics {
     pub snapshots_over_budget: AtomicU64,
     /// Connections closed at once because their address had too many without a request.
     pub connections_shed: AtomicU64,
-    /// Engine.IO handshakes refused (too many pending, or too fast from one address).
+    /// Engine.IO handshakes refused: too many waiting for their Socket.IO connect.
     pub handshakes_refused: AtomicU64,
     /// Connections closed because a message could not be parsed (not JSON, e.g. `NaN`).
     pub sockets_closed_unparsable: AtomicU64,
@@ -162,7 +162,7 @@ impl Metrics {
         );
         counter(
             "idlewatch_connects_limited_total",
-            "Socket.IO connections refused by limits.max_connections or limits.connect_rate.",
+            "Connections refused by limits.max_connections, connections_per_token or connect_rate.",
             self.connects_limited.load(Relaxed),
         );
         counter(
@@ -182,7 +182,7 @@ impl Metrics {
         );
         counter(
             "idlewatch_handshakes_refused_total",
-            "Engine.IO handshakes answered 503 (limits.pending_handshakes or the per-IP rate).",
+            "Engine.IO handshakes answered 503: limits.pending_handshakes sessions were waiting.",
             self.handshakes_refused.load(Relaxed),
         );
         counter(

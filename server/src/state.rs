@@ -36,8 +36,6 @@ pub struct Inner {
     pub started: Instant,
     /// The Google Sheets uploader.
     pub sheets: Sheets,
-    /// New connections per IP address.
-    pub connect_limits: PerIp,
     /// Per-host agent tokens.
     pub agent_tokens: AgentTokens,
     /// Each host's snapshot rate and daily byte budget.
@@ -46,8 +44,8 @@ pub struct Inner {
     pub token_connections: PerToken,
     /// The storage floor (free space of the data dir's file system).
     pub disk_floor: Arc<DiskFloor>,
-    /// New Engine.IO sessions per IP address.
-    pub handshake_limits: PerIp,
+    /// New connections (Engine.IO sessions) per IP address.
+    pub connect_limits: PerIp,
     /// Engine.IO sessions waiting for their Socket.IO connect.
     pub pending_handshakes: PendingHandshakes,
     /// Flow control of the relay to dashboards.
@@ -59,7 +57,6 @@ impl AppState {
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
         let sheets = Sheets::new(&config);
-        let connect_limits = PerIp::new(config.limits.connect_rate, config.limits.connect_burst);
         let agent_tokens = AgentTokens::load(&store).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             AgentTokens::default()
@@ -72,7 +69,7 @@ impl AppState {
             limits.min_free_disk.as_u64(),
         ));
         let registry = HostRegistry::new(limits.max_clock_skew);
-        let handshake_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
+        let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still
         // counts, with a second of slack.
         let pending_handshakes = PendingHandshakes::new(
@@ -81,7 +78,7 @@ impl AppState {
         );
         let relay = Relay::new(limits.dashboard_buffer.as_u64());
         Self(Arc::new(Inner {
-            handshake_limits,
+            connect_limits,
             pending_handshakes,
             relay,
             host_limits,
@@ -89,7 +86,6 @@ impl AppState {
             disk_floor,
             agent_tokens,
             sheets,
-            connect_limits,
             config,
             auth,
             registry,

@@ -21,7 +21,18 @@ impl Agent {
     /// When it cannot be spawned.
     #[must_use]
     pub fn start(args: &[&str], spool_dir: &Path) -> Self {
-        let mut child = Command::new(crate::binary("idlewatch-agent"))
+        Self::start_with_env(args, spool_dir, &[])
+    }
+
+    /// As [`Agent::start`], with extra environment variables.
+    ///
+    /// # Panics
+    /// When it cannot be spawned.
+    #[must_use]
+    pub fn start_with_env(args: &[&str], spool_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(crate::binary("idlewatch-agent"));
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(args)
             .arg("--spool-dir")
             .arg(spool_dir)

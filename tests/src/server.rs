@@ -104,9 +104,11 @@ impl Server {
             .env_remove("IDLEWATCH_CONFIG")
             .env("IDLEWATCH_LOG", "info")
             // Tests stream snapshots and open connections far faster than real agents, all
-            // from 127.0.0.1: the abuse limits are lifted unless a test sets them (`env`).
+            // from 127.0.0.1: the rate and per-address limits are lifted unless a test sets
+            // them (`env`; tests/tests/hostile_*.rs and limits.rs do).
             .env("IDLEWATCH_SNAPSHOT_RATE", "0")
             .env("IDLEWATCH_CONNECT_RATE", "0")
+            .env("IDLEWATCH_IDLE_CONNECTIONS_PER_IP", "0")
             // Most tests send as "an agent" with the one shared agent token; a new install has
             // none (per-host tokens), so it is switched on unless a test says otherwise.
             .env("IDLEWATCH_SHARED_AGENT_TOKEN", "true")

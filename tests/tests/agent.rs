@@ -291,3 +291,51 @@ fn watched_apps_get_their_state_from_real_processes() {
     assert_eq!(watched["absent"]["state"], "not_running");
     drop(children);
 }
+
+#[test]
+fn an_agent_whose_clock_is_ahead_keeps_its_snapshots_and_says_why() {
+    let preload = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    assert!(
+        Path::new(preload).exists(),
+        "libfaketime is missing: run scripts/install-test-deps (Debian's faketime)"
+    );
+    let server = Server::start();
+    let spool = tempfile::tempdir().unwrap();
+    let token = server.tokens().agent.clone();
+    let url = server.url();
+    // The PC's clock is an hour ahead of the server's.
+    let agent = Agent::start_with_env(
+        &[
+            "--server",
+            &url,
+            "--token",
+            &token,
+            "--interval",
+            "1",
+            "--host",
+            "pc-ahead",
+        ],
+        spool.path(),
+        &[
+            ("LD_PRELOAD", preload),
+            ("FAKETIME", "+1h"),
+            ("DONT_FAKE_MONOTONIC", "1"),
+        ],
+    );
+    agent.wait_for_log("ahead of the server's clock", Duration::from_secs(20));
+    wait_until(
+        "snapshots pile up in the spool",
+        Duration::from_secs(20),
+        || spooled(spool.path()) >= 3,
+    );
+    let log = agent.log();
+    assert!(!log.contains("dropping"), "nothing is dropped:\n{log}");
+    assert_eq!(
+        log.matches("snapshots are kept in the spool meanwhile")
+            .count(),
+        1,
+        "said once:\n{log}"
+    );
+    let viewer = server.tokens().viewer.clone();
+    assert!(server.get("/data", Some(&viewer)).json()["pc-ahead"].is_null());
+}

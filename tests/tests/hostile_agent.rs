@@ -381,7 +381,10 @@ fn an_admin_deletes_one_hosts_data() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("deleted 100 snapshots of host pc-a"), "{out}");
+    assert!(
+        out.contains("deleted 100 snapshots: the snapshots of host \"pc-a\" captured from"),
+        "{out}"
+    );
     let kept: Vec<u64> = (0..100).chain(200..300).collect();
     assert_eq!(server.seqs("pc-a"), kept);
     assert_eq!(server.seqs("pc-b").len(), 300);

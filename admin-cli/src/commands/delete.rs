@@ -10,12 +10,16 @@ use crate::cli::{DbDeleteArgs, Format};
 use crate::error::{CliError, failed};
 use crate::output::{self, Output};
 
-fn range_words(args: &DbDeleteArgs) -> String {
+/// What goes, in words: "all snapshots of host H", "the snapshots of host H captured ...".
+fn what(args: &DbDeleteArgs) -> String {
+    let host = &args.host;
     match (&args.from, &args.to) {
-        (None, None) => "all its snapshots".to_owned(),
-        (Some(f), None) => format!("its snapshots captured from {f}"),
-        (None, Some(t)) => format!("its snapshots captured before {t}"),
-        (Some(f), Some(t)) => format!("its snapshots captured from {f} to {t}"),
+        (None, None) => format!("all snapshots of host {host:?}"),
+        (Some(f), None) => format!("the snapshots of host {host:?} captured from {f}"),
+        (None, Some(t)) => format!("the snapshots of host {host:?} captured before {t}"),
+        (Some(f), Some(t)) => {
+            format!("the snapshots of host {host:?} captured from {f} to {t}")
+        }
     }
 }
 
@@ -26,9 +30,8 @@ fn range_words(args: &DbDeleteArgs) -> String {
 pub fn run(api: &Api, out: &Output, args: &DbDeleteArgs) -> Result<(), CliError> {
     if !args.yes {
         return Err(failed(format!(
-            "this deletes host {:?}'s {} from {} for good; add --yes to do it",
-            args.host,
-            range_words(args).trim_start_matches("its "),
+            "this deletes {} from {} for good; add --yes to do it",
+            what(args),
             api.server()
         )));
     }
@@ -60,11 +63,7 @@ pub fn run(api: &Api, out: &Output, args: &DbDeleteArgs) -> Result<(), CliError>
                 output::Cell::text(deleted.to_string()),
             ]],
         ),
-        Format::Table => format!(
-            "deleted {deleted} snapshots of host {} ({})\n",
-            args.host,
-            range_words(args)
-        ),
+        Format::Table => format!("deleted {deleted} snapshots: {}\n", what(args)),
     };
     output::print(&text)
 }

@@ -1,8 +1,10 @@
 //! Connect middleware: who is this socket? Reads the token from the Socket.IO `auth` object
 //! (`{"token": "..."}`), the `?token=` query parameter, or an `Authorization: Bearer` header,
 //! refuses the connection with a clear `connect_error` message when it grants no role, and
-//! otherwise sets the socket up before the client hears it is connected. The abuse limits on
-//! connections (`limits.max_connections`, `limits.connect_rate` per IP) are checked first.
+//! otherwise sets the socket up before the client hears it is connected. The connection limits
+//! that depend on the token (`limits.max_connections` less the slots reserved for viewers and
+//! admins, `limits.connections_per_token`) are checked here; the per-IP connect rate was
+//! checked at the Engine.IO handshake ([`super::gate`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -59,20 +61,6 @@ pub(super) async fn authenticate(
     state.pending_handshakes.connected();
     let parts = socket.req_parts();
     let limits = &state.config.limits;
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = ip
-        && !state.connect_limits.allow(ip, std::time::Instant::now())
-    {
-        state.metrics.connects_limited.fetch_add(1, Relaxed);
-        debug!(peer = %peer(parts), "socket.io connection refused: connect rate");
-        return Err(Refused::Limit(format!(
-            "more than {} new connections per second from {ip}",
-            limits.connect_rate
-        )));
-    }
     let presented = auth
         .ok()
         .flatten()

@@ -85,9 +85,9 @@ fn admit_handshake(state: &AppState, request: &Request) -> Option<Response> {
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
     if let Some(ip) = ip
-        && !state.handshake_limits.allow(ip, now)
+        && !state.connect_limits.allow(ip, now)
     {
-        state.metrics.handshakes_refused.fetch_add(1, Relaxed);
+        state.metrics.connects_limited.fetch_add(1, Relaxed);
         debug!(%ip, "Engine.IO handshake refused: connect rate");
         return Some(busy(format!(
             "server busy: more than {} new connections per second from {ip}; retry later",
