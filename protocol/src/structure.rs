@@ -4,8 +4,9 @@
 //! nested 100,000 deep or a lone `\ud800` would be stored and then break readers such as
 //! Python's `json.load` of `/data`.
 //!
-//! One pass over the bytes, no allocation. Other syntax errors are left to the JSON parser that
-//! runs next; this scanner never panics on any input.
+//! One pass over the bytes, no allocation, jumping between the bytes that matter with `memchr`.
+//! Other syntax errors are left to the JSON parser that runs next; this scanner never panics on
+//! any input.
 
 use crate::error::ErrorCode;
 use crate::snapshot::SnapshotError;
@@ -21,19 +22,24 @@ pub fn check_structure(text: &str) -> Result<(), SnapshotError> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(invalid(format!(
-                        "nested more than {MAX_DEPTH} levels deep (at byte {i})"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b'"' => i = string_end(bytes, i + 1)?,
-            _ => {}
+    // Jump from one quote or opening bracket to the next; the closing brackets skipped on the
+    // way (outside any string, since strings are skipped whole) lower the depth.
+    while let Some(found) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'"', b'[', b'{', rest))
+    {
+        let closes = memchr::memchr2_iter(b']', b'}', &bytes[i..i + found]).count();
+        depth = depth.saturating_sub(closes);
+        i += found;
+        if bytes[i] == b'"' {
+            i = string_end(bytes, i + 1)? + 1;
+            continue;
+        }
+        depth += 1;
+        if depth > MAX_DEPTH {
+            return Err(invalid(format!(
+                "nested more than {MAX_DEPTH} levels deep (at byte {i})"
+            )));
         }
         i += 1;
     }
@@ -49,17 +55,19 @@ fn invalid(message: String) -> SnapshotError {
 
 /// The index of the quote closing the string whose content starts at `start`, checking its
 /// `\u` escapes. An unterminated string ends at the end of the text (the parser reports it).
+/// Most of a snapshot is string content: it is skipped a word at a time (`memchr`) up to the
+/// next quote or backslash.
 fn string_end(bytes: &[u8], start: usize) -> Result<usize, SnapshotError> {
     let mut i = start;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => return Ok(i),
-            b'\\' if bytes.get(i + 1) == Some(&b'u') => {
-                i = unicode_escape_end(bytes, i)?;
-                continue;
-            }
-            b'\\' => i += 2,
-            _ => i += 1,
+    while let Some(found) = bytes
+        .get(i..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        i += found;
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'"', _) => return Ok(i),
+            (_, Some(b'u')) => i = unicode_escape_end(bytes, i)?,
+            _ => i += 2,
         }
     }
     Ok(bytes.len())

@@ -59,3 +59,70 @@ proptest! {
         }
     }
 }
+
+/// The structure rules written the plain way: one byte at a time, depth counted outside strings,
+/// each `\u` escape decoded and checked for surrogates.
+fn structure_reference(text: &str) -> bool {
+    let b = text.as_bytes();
+    let hex = |at: usize| {
+        b.get(at + 2..at + 6)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u16::from_str_radix(d, 16).ok())
+    };
+    let (mut depth, mut i, mut in_string) = (0usize, 0usize, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match c {
+                b'"' => in_string = false,
+                b'\\' if b.get(i + 1) == Some(&b'u') => {
+                    match hex(i) {
+                        Some(0xD800..=0xDBFF) => {
+                            let next = i + 6;
+                            let low = (b.get(next) == Some(&b'\\')
+                                && b.get(next + 1) == Some(&b'u'))
+                            .then(|| hex(next))
+                            .flatten();
+                            if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                                return false;
+                            }
+                            i = next + 6;
+                        }
+                        Some(0xDC00..=0xDFFF) | None => return false,
+                        Some(_) => i += 6,
+                    }
+                    continue;
+                }
+                b'\\' => i += 1,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > idlewatch_protocol::MAX_DEPTH {
+                        return false;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    true
+}
+
+proptest! {
+    #[test]
+    fn the_structure_check_agrees_with_the_plain_reading(
+        text in r#"([\[\]{}"\\u]|d8|DC|00|41|[0-9a-f]|x){0,400}"#
+    ) {
+        prop_assert_eq!(
+            idlewatch_protocol::check_structure(&text).is_ok(),
+            structure_reference(&text),
+            "{:?}", text
+        );
+    }
+}
