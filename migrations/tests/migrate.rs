@@ -31,7 +31,8 @@ fn a_new_file_gets_every_version_in_order() {
             "v1_initial",
             "v2_compact",
             "v3_summaries",
-            "v4_agent_tokens"
+            "v4_agent_tokens",
+            "v5_session_summaries"
         ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
@@ -60,16 +61,21 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 4));
+    assert_eq!((outcome.from, outcome.to), (1, 5));
     assert_eq!(
         outcome.applied,
-        ["v2_compact", "v3_summaries", "v4_agent_tokens"]
+        [
+            "v2_compact",
+            "v3_summaries",
+            "v4_agent_tokens",
+            "v5_session_summaries"
+        ]
     );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 4);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 5);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),

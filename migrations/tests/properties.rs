@@ -2,7 +2,7 @@
 //! keyframes and as deltas against any base; arbitrary bytes are refused, never a panic.
 
 use idlewatch_migrations::format::{
-    Decoder, Encoder, RecordHeader, Summary, parse_header, read_summary,
+    Decoder, Encoder, RecordHeader, SessionSummary, Summary, parse_header, read_summary,
 };
 use idlewatch_protocol::WatchedState;
 use proptest::prelude::*;
@@ -32,16 +32,20 @@ fn summary() -> impl Strategy<Value = Summary> {
         proptest::option::of(any::<u64>()),
         proptest::option::of(".{0,40}"),
         proptest::collection::vec((".{0,20}", state()), 0..6),
+        proptest::option::of((".{0,20}", proptest::option::of(any::<i64>()))),
     )
-        .prop_map(|(idle, active, cpu, mem, procs, fg, apps)| Summary {
-            idle_seconds: idle,
-            user_active: active,
-            cpu_percent: cpu,
-            memory_percent: mem,
-            processes: procs,
-            foreground_process: fg,
-            apps,
-        })
+        .prop_map(
+            |(idle, active, cpu, mem, procs, fg, apps, session)| Summary {
+                idle_seconds: idle,
+                user_active: active,
+                cpu_percent: cpu,
+                memory_percent: mem,
+                processes: procs,
+                foreground_process: fg,
+                apps,
+                session: session.map(|(user, since_ms)| SessionSummary { user, since_ms }),
+            },
+        )
 }
 
 fn header(

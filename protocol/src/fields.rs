@@ -56,6 +56,13 @@ pub struct SnapshotFields {
     /// The group (lab, room) the agent says it belongs to.
     #[serde(default)]
     pub group: Option<String>,
+    /// Where the idle time came from, or why there is none
+    /// ([`crate::session::NO_SESSION`], [`crate::session::HELPER_MISSING`]).
+    #[serde(default)]
+    pub idle_source: Option<String>,
+    /// The user session at the machine, when known.
+    #[serde(default)]
+    pub session: Option<crate::session::SessionInfo>,
     /// Legacy flat field of the Python original.
     #[serde(default)]
     pub rocky_running: Option<bool>,

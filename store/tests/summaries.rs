@@ -31,6 +31,7 @@ fn expected(i: i64) -> Summary {
         processes: Some(3),
         foreground_process: Some("ansys.exe".to_owned()),
         apps: vec![("Ansys".to_owned(), WatchedState::Computing)],
+        session: None,
     }
 }
 
@@ -70,7 +71,10 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
         txn.commit().unwrap();
     }
     let (store, writer, outcome) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
-    assert_eq!(outcome.applied, ["v3_summaries", "v4_agent_tokens"]);
+    assert_eq!(
+        outcome.applied,
+        ["v3_summaries", "v4_agent_tokens", "v5_session_summaries"]
+    );
     let old = summaries(&store);
     assert_eq!(old.len(), 200);
     for (i, s) in old.iter().enumerate() {

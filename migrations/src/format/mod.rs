@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 4).
+//! The current on-disk layout (schema version 5).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -28,7 +28,7 @@ mod writer;
 pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
 pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};
-pub use summary::Summary;
+pub use summary::{SessionSummary, Summary};
 pub use writer::{Appended, Batch, RecordWriter};
 
 use redb::TableDefinition;

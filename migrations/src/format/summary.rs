@@ -7,7 +7,9 @@
 //! varint mantissa and a byte of decimal places, from the number's shortest text, so `41.3`
 //! is three bytes and reads back as exactly `41.3`); the process count as a varint; the
 //! foreground process as a length-prefixed string; the watched apps as a count, then each
-//! name (length-prefixed) and state (one byte).
+//! name (length-prefixed) and state (one byte); since schema 5, when the flags say so, the
+//! session's user (length-prefixed) and logon time (a varint, 0 when unknown, else the
+//! zigzag of epoch ms plus one).
 
 use idlewatch_protocol::{SnapshotFields, WatchedState};
 
@@ -30,6 +32,17 @@ pub struct Summary {
     pub foreground_process: Option<String>,
     /// Each watched app that has a state, in the snapshot's order.
     pub apps: Vec<(String, WatchedState)>,
+    /// The user session at the machine, when the snapshot names one.
+    pub session: Option<SessionSummary>,
+}
+
+/// Who was logged on, for logon and user counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The user's name ("" when unknown).
+    pub user: String,
+    /// When they logged on, epoch ms, when known.
+    pub since_ms: Option<i64>,
 }
 
 const IDLE: u8 = 1;
@@ -39,6 +52,7 @@ const CPU: u8 = 8;
 const MEMORY: u8 = 16;
 const PROCESSES: u8 = 32;
 const FOREGROUND: u8 = 64;
+const SESSION: u8 = 128;
 /// Decimal places marking a number stored as its raw `f64` bits.
 const RAW_F64: u8 = 0xFF;
 
@@ -58,6 +72,10 @@ impl Summary {
                 .into_iter()
                 .filter_map(|(name, app)| Some((name, app.state?)))
                 .collect(),
+            session: fields.session.as_ref().map(|s| SessionSummary {
+                user: s.user.clone().unwrap_or_default(),
+                since_ms: s.since.map(|c| c.epoch_ms()),
+            }),
         }
     }
 
@@ -76,6 +94,7 @@ impl Summary {
         set(self.memory_percent.is_some(), MEMORY);
         set(self.processes.is_some(), PROCESSES);
         set(self.foreground_process.is_some(), FOREGROUND);
+        set(self.session.is_some(), SESSION);
         out.push(flags);
         for v in [self.idle_seconds, self.cpu_percent, self.memory_percent]
             .into_iter()
@@ -98,6 +117,15 @@ impl Summary {
                 WatchedState::Idle => 2,
                 WatchedState::NotRunning => 3,
             });
+        }
+        if let Some(session) = &self.session {
+            put_str(out, &session.user);
+            put_varint(
+                out,
+                session
+                    .since_ms
+                    .map_or(0, |ms| zigzag(ms).saturating_add(1)),
+            );
         }
     }
 
@@ -142,6 +170,16 @@ impl Summary {
             pos += 1;
             apps.push((name, state));
         }
+        let session = if flags & SESSION == 0 {
+            None
+        } else {
+            let user = get_str(bytes, &mut pos)?;
+            let since = get_varint(bytes, &mut pos).ok_or("truncated session")?;
+            Some(SessionSummary {
+                user,
+                since_ms: (since > 0).then(|| unzigzag(since - 1)),
+            })
+        };
         if pos != bytes.len() {
             return Err("trailing bytes after the summary");
         }
@@ -153,6 +191,7 @@ impl Summary {
             processes,
             foreground_process,
             apps,
+            session,
         })
     }
 }
@@ -268,7 +307,7 @@ mod tests {
             r#"{"host":"pc","idle_seconds":4.25,"user_active":false,"cpu_percent":12.5,
                 "memory_percent":41.3,"foreground_process":"ansys.exe","processes":[{},{}],
                 "watched":{"Ansys":{"state":"computing"},"Rocky":{"running":false}},
-                "rocky_running":true}"#,
+                "rocky_running":true,"session":{"user":"ana","since":"2026-11-26T08:00:00Z"}}"#,
         )
         .unwrap();
         let s = Summary::of(&fields);
@@ -279,10 +318,17 @@ mod tests {
                 .iter()
                 .any(|(n, st)| n == "Ansys" && *st == WatchedState::Computing)
         );
+        assert_eq!(
+            s.session,
+            Some(SessionSummary {
+                user: "ana".to_owned(),
+                since_ms: Some(1_795_680_000_000)
+            })
+        );
         assert_eq!(round_trip(&s), s);
         let mut out = Vec::new();
         s.encode(&mut out);
-        assert!(out.len() < 48, "{} bytes", out.len());
+        assert!(out.len() < 56, "{} bytes", out.len());
         assert_eq!(round_trip(&Summary::default()), Summary::default());
         assert!(Summary::decode(&out[..out.len() - 1]).is_err());
     }

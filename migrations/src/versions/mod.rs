@@ -5,6 +5,7 @@ pub mod v1;
 mod v2;
 mod v3;
 mod v4;
+mod v5;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -12,7 +13,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 4;
+pub const CURRENT_VERSION: u64 = 5;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -22,6 +23,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v2_compact", v2::v2_compact),
     ("v3_summaries", v3::v3_summaries),
     ("v4_agent_tokens", v4::v4_agent_tokens),
+    ("v5_session_summaries", v5::v5_session_summaries),
 ];
 
 /// What [`migrate`] did.
