@@ -16,6 +16,11 @@ pub struct AgentConfig {
     pub server: String,
     /// The agent token (not needed when the server runs `--open`).
     pub token: Option<String>,
+    /// A file holding the agent token, read at start when `token` is unset: the token then
+    /// stays out of a config file that session helpers or users may read.
+    pub token_file: Option<PathBuf>,
+    /// Where session helpers connect: a Unix socket path, or a Windows pipe name.
+    pub session_channel: PathBuf,
     /// PEM certificate(s) of the authority that signed an `https://` server's certificate;
     /// unset: the system's authorities.
     pub ca_file: Option<PathBuf>,
@@ -49,6 +54,8 @@ impl Default for AgentConfig {
         Self {
             server: "http://127.0.0.1:5000".to_owned(),
             token: None,
+            token_file: None,
+            session_channel: crate::session::transport::default_path(),
             ca_file: None,
             interval: Duration::from_secs(5),
             idle_threshold: Duration::from_secs(60),
@@ -66,12 +73,36 @@ impl Default for AgentConfig {
 
 fn default_spool_dir() -> PathBuf {
     if cfg!(windows) {
-        std::env::var_os("ProgramData")
-            .map(|p| PathBuf::from(p).join("idlewatch").join("spool"))
-            .unwrap_or_else(|| PathBuf::from("spool"))
+        program_data().join("spool")
     } else {
         PathBuf::from("/var/lib/idlewatch-agent/spool")
     }
+}
+
+/// `%ProgramData%\Idlewatch` on Windows: configuration, spool, identity and token.
+#[must_use]
+pub fn program_data() -> PathBuf {
+    std::env::var_os("ProgramData")
+        .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
+        .join("Idlewatch")
+}
+
+/// The system's configuration file: `%ProgramData%\Idlewatch\agent.toml` on Windows,
+/// `/etc/idlewatch/agent.toml` elsewhere.
+#[must_use]
+pub fn system_config_file() -> PathBuf {
+    if cfg!(windows) {
+        program_data().join("agent.toml")
+    } else {
+        PathBuf::from("/etc/idlewatch/agent.toml")
+    }
+}
+
+/// The configuration file read when none is given: [`system_config_file`], when it exists.
+#[must_use]
+pub fn default_config_file() -> Option<PathBuf> {
+    let path = system_config_file();
+    path.is_file().then_some(path)
 }
 
 /// A configuration that cannot be used, with what to fix.
@@ -115,6 +146,8 @@ pub struct Overrides {
     pub busy_cpu: Option<f64>,
     /// `--spool-dir`.
     pub spool_dir: Option<PathBuf>,
+    /// `--session-channel`.
+    pub session_channel: Option<PathBuf>,
     /// `--collect-titles`.
     pub collect_titles: bool,
     /// `--host`.
@@ -146,7 +179,29 @@ impl AgentConfig {
         };
         config.apply(overrides)?;
         config.check()?;
+        config.read_token_file()?;
         Ok(config)
+    }
+
+    /// Takes the token from `token_file` when no token was given otherwise.
+    fn read_token_file(&mut self) -> Result<(), Error> {
+        let Some(path) = self.token_file.as_ref().filter(|_| self.token.is_none()) else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(Error::Invalid(format!(
+                "token_file {} is empty; put the agent token in it (idlewatch-admin tokens \
+                 issue --host HOST)",
+                path.display()
+            )));
+        }
+        self.token = Some(token.to_owned());
+        Ok(())
     }
 
     /// Parses TOML text over the defaults.
@@ -179,6 +234,9 @@ impl AgentConfig {
         if let Some(v) = &o.spool_dir {
             self.spool_dir.clone_from(v);
         }
+        if let Some(v) = &o.session_channel {
+            self.session_channel.clone_from(v);
+        }
         if o.collect_titles {
             self.collect_titles = true;
         }
@@ -195,7 +253,11 @@ impl AgentConfig {
         Ok(())
     }
 
-    fn check(&self) -> Result<(), Error> {
+    /// Checks the values types alone do not (the server URL, the interval, the watch rules).
+    ///
+    /// # Errors
+    /// The first value that cannot be used, with what to write instead.
+    pub fn check(&self) -> Result<(), Error> {
         if !(self.server.starts_with("http://") || self.server.starts_with("https://")) {
             return Err(Error::Invalid(format!(
                 "server {:?} must be an http:// or https:// URL, e.g. http://monitor:5000",

@@ -8,13 +8,23 @@
 //! - [`watch`]: watched-application rules and their states;
 //! - [`snapshot`]: the snapshot object sent on the wire;
 //! - [`spool`] and [`identity`]: what survives restarts;
-//! - [`sender`]: the connection, acks, resends and replay.
+//! - [`sender`]: the connection, acks, resends and replay;
+//! - [`session`]: the session helpers that report each user session's idle time and
+//!   foreground window to the agent service;
+//! - [`service`], [`install`], [`secure`], [`logging`], [`signals`]: running as a Windows
+//!   service, the installer's `configure`, private files, where logs go, stop signals.
 
 pub mod collect;
 pub mod config;
 pub mod identity;
+pub mod install;
+pub mod logging;
 mod run;
+pub mod secure;
 pub mod sender;
+pub mod service;
+pub mod session;
+pub mod signals;
 pub mod snapshot;
 pub mod spool;
 pub mod watch;

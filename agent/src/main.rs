@@ -1,20 +1,42 @@
-//! `idlewatch-agent`: parses flags, loads the configuration, then either prints one snapshot
-//! (`--once`) or runs until SIGINT/SIGTERM.
+//! `idlewatch-agent`: parses flags, loads the configuration, then runs one of its roles: the
+//! agent itself (default; `service` under the Windows Service Control Manager), a session
+//! helper (`session`), one snapshot (`--once`), or `configure` (what the Windows installer
+//! runs to write the configuration).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use idlewatch_agent::config::{AgentConfig, Overrides};
+use clap::{Args, Parser, Subcommand};
+use idlewatch_agent::config::{self, AgentConfig, Overrides};
 use idlewatch_protocol::duration;
 
 /// Idlewatch agent: reports this machine's idle time, processes and watched applications.
 #[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// agent.toml configuration file (see config/agent.toml).
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run under the Windows Service Control Manager (what the installed service runs).
+    Service(RunArgs),
+    /// Report this user session's idle time and foreground window to the agent (started in
+    /// each session at logon).
+    Session(SessionArgs),
+    /// Write the agent's configuration (the installer runs this with its properties).
+    Configure(ConfigureArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// agent.toml configuration file [default: /etc/idlewatch/agent.toml, or
+    /// %ProgramData%\Idlewatch\agent.toml on Windows, when it exists].
     #[arg(long, env = "IDLEWATCH_AGENT_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// The server's URL [default: http://127.0.0.1:5000].
@@ -49,6 +71,10 @@ struct Args {
     /// Where unsent snapshots wait [default: /var/lib/idlewatch-agent/spool].
     #[arg(long, env = "IDLEWATCH_SPOOL_DIR", value_name = "DIR")]
     spool_dir: Option<PathBuf>,
+    /// Where session helpers connect [default: /run/idlewatch-agent/session.sock, or
+    /// \\.\pipe\idlewatch-agent on Windows].
+    #[arg(long, value_name = "PATH")]
+    session_channel: Option<PathBuf>,
     /// Also send the foreground window's title (off by default: privacy).
     #[arg(long)]
     collect_titles: bool,
@@ -63,25 +89,72 @@ struct Args {
     once: bool,
 }
 
+#[derive(Debug, Args)]
+struct SessionArgs {
+    /// Where the agent listens for session helpers [default: /run/idlewatch-agent/session.sock,
+    /// or \\.\pipe\idlewatch-agent on Windows].
+    #[arg(long, value_name = "PATH")]
+    channel: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ConfigureArgs {
+    /// The file to write [default: /etc/idlewatch/agent.toml, or
+    /// %ProgramData%\Idlewatch\agent.toml on Windows].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The server's URL (kept from the existing file when empty).
+    #[arg(long, value_name = "URL", default_value = "")]
+    server: String,
+    /// The agent token, stored in a file beside the configuration that only the system and
+    /// administrators may read (kept when empty).
+    #[arg(long, value_name = "T", default_value = "", allow_hyphen_values = true)]
+    token: String,
+    /// A file holding the agent token instead (kept when empty).
+    #[arg(long, value_name = "FILE", default_value = "")]
+    token_file: String,
+    /// The lab or room (kept when empty).
+    #[arg(long, value_name = "GROUP", default_value = "")]
+    group: String,
+    /// Watched applications, `name=exe1,exe2;name2=exe3` (kept when empty).
+    #[arg(long, value_name = "RULES", default_value = "")]
+    watch: String,
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_env("IDLEWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match start(args) {
+    let cli = Cli::parse();
+    let logging = match &cli.command {
+        Some(Command::Service(_)) => idlewatch_agent::logging::Target::ServiceLog,
+        _ => idlewatch_agent::logging::Target::Stderr,
+    };
+    idlewatch_agent::logging::init(logging);
+    let result = match cli.command {
+        None => run(cli.run, false),
+        Some(Command::Service(args)) => run(args, true),
+        Some(Command::Session(args)) => session(args),
+        Some(Command::Configure(args)) => configure(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("idlewatch-agent: error: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn start(args: Args) -> anyhow::Result<()> {
+/// Two worker threads at most: the agent must stay light.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn load(args: RunArgs) -> anyhow::Result<(AgentConfig, bool)> {
     let overrides = Overrides {
         server: args.server,
         token: args.token,
@@ -90,20 +163,23 @@ fn start(args: Args) -> anyhow::Result<()> {
         idle_threshold: args.idle_threshold,
         busy_cpu: args.busy_cpu,
         spool_dir: args.spool_dir,
+        session_channel: args.session_channel,
         collect_titles: args.collect_titles,
         host: args.host,
         group: args.group,
         watch: args.watch,
     };
-    let config = AgentConfig::load(args.config.as_deref(), &overrides)?;
-    // Two worker threads at most: the agent must stay light.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    if args.once {
+    let file = args.config.or_else(config::default_config_file);
+    Ok((AgentConfig::load(file.as_deref(), &overrides)?, args.once))
+}
+
+fn run(args: RunArgs, as_service: bool) -> anyhow::Result<()> {
+    let (config, once) = load(args)?;
+    if as_service {
+        return idlewatch_agent::service::run(config);
+    }
+    let runtime = runtime()?;
+    if once {
         let json = runtime.block_on(idlewatch_agent::collect_once(&config))?;
         println!("{json}");
         return Ok(());
@@ -111,27 +187,33 @@ fn start(args: Args) -> anyhow::Result<()> {
     // Signal handlers are registered now, inside the runtime, before any work starts.
     let shutdown = {
         let _context = runtime.enter();
-        shutdown_signal()?
+        idlewatch_agent::signals::shutdown()?
     };
     runtime.block_on(idlewatch_agent::run(config, shutdown))
 }
 
-#[cfg(unix)]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
+fn session(args: SessionArgs) -> anyhow::Result<()> {
+    let channel = args
+        .channel
+        .unwrap_or_else(idlewatch_agent::session::transport::default_path);
+    let runtime = runtime()?;
+    let shutdown = {
+        let _context = runtime.enter();
+        idlewatch_agent::signals::shutdown()?
+    };
+    runtime.block_on(idlewatch_agent::session::helper::run(&channel, shutdown))
 }
 
-#[cfg(not(unix))]
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+fn configure(args: ConfigureArgs) -> anyhow::Result<()> {
+    let settings = idlewatch_agent::install::Settings {
+        server: args.server,
+        token: args.token,
+        token_file: args.token_file,
+        group: args.group,
+        watch: args.watch,
+    };
+    let path = args.config.unwrap_or_else(config::system_config_file);
+    let written = idlewatch_agent::install::configure(&path, &settings)?;
+    println!("wrote {}", written.display());
+    Ok(())
 }

@@ -1,8 +1,9 @@
-//! The agent's main loop: every interval, collect on a blocking thread, build the snapshot,
-//! spool it, and wake the sender.
+//! The agent's main loop: every interval, collect on a blocking thread, merge in what the
+//! session helpers report ([`crate::session`]), build the snapshot, spool it, and wake the
+//! sender.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use tokio::sync::Notify;
@@ -12,6 +13,10 @@ use crate::collect::Collectors;
 use crate::config::AgentConfig;
 use crate::identity::Identity;
 use crate::sender::{self, Registration};
+use crate::session::channel::Hub;
+use crate::session::merge::{Helpers, LoggedOn, merge};
+use crate::session::report::HelperSettings;
+use crate::session::{os, transport};
 use crate::snapshot::{self, SnapshotParts};
 use crate::spool::Spool;
 use crate::watch::{self, WatchRule};
@@ -63,11 +68,39 @@ impl Collector {
         })
     }
 
-    /// One snapshot's JSON text.
-    fn snapshot(&mut self, agent_id: &str, seq: u64, captured_ms: i64) -> String {
-        let idle = self.collectors.idle.idle();
+    /// One snapshot's JSON text: processes from this process, idle time, foreground and
+    /// session from the helpers' reports (or this process's own sources, see
+    /// [`crate::session::merge`]).
+    fn snapshot(
+        &mut self,
+        agent_id: &str,
+        seq: u64,
+        captured_ms: i64,
+        session: &SessionInput<'_>,
+    ) -> String {
         let sample = self.collectors.processes.sample();
-        let foreground = self.collectors.foreground.foreground(self.collect_titles);
+        let titles = self.collect_titles;
+        let merged = {
+            let helpers = session
+                .helpers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let collectors = &mut self.collectors;
+            merge(
+                &helpers,
+                Instant::now(),
+                session.max_age,
+                &session.logged_on,
+                || {
+                    (
+                        collectors.idle.idle(),
+                        collectors.foreground.foreground(titles),
+                    )
+                },
+            )
+        };
+        let idle = merged.idle;
+        let foreground = merged.foreground;
         // Unknown idle time (no display): nobody is at the keyboard, as the Python agent said.
         let user_active = idle.seconds.is_some_and(|s| s < self.idle_threshold);
         let watched = watch::evaluate(
@@ -89,8 +122,43 @@ impl Collector {
             sample: &sample,
             foreground: foreground.as_ref(),
             watched: &watched,
+            session: merged.session.as_ref(),
         };
         snapshot::build(&parts).to_string()
+    }
+}
+
+/// What a snapshot's session part is made of.
+struct SessionInput<'a> {
+    helpers: &'a Mutex<Helpers>,
+    logged_on: LoggedOn,
+    /// A helper silent longer than this (two intervals) no longer counts.
+    max_age: Duration,
+}
+
+/// Opens the local channel the session helpers connect to; without it (another agent holds
+/// it, no permission) the agent runs on its own sources, as before the helpers existed.
+fn open_channel(
+    config: &AgentConfig,
+    helpers: &Arc<Mutex<Helpers>>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let settings = HelperSettings {
+        interval_ms: u64::try_from(config.interval.as_millis()).unwrap_or(5_000),
+        collect_titles: config.collect_titles,
+    };
+    let hub = Hub::new(helpers.clone(), settings, crate::collect::owner_lookup());
+    match transport::bind(&config.session_channel) {
+        Ok(listener) => {
+            info!(channel = %config.session_channel.display(), "session helpers may connect");
+            Some(tokio::spawn(transport::accept(listener, hub)))
+        }
+        Err(e) => {
+            warn!(
+                channel = %config.session_channel.display(),
+                "session helpers cannot connect ({e}); this agent reads idle time itself"
+            );
+            None
+        }
     }
 }
 
@@ -105,7 +173,13 @@ pub async fn collect_once(config: &AgentConfig) -> anyhow::Result<String> {
         let mut collector = Collector::new(&config).map_err(anyhow::Error::msg)?;
         collector.collectors.processes.sample();
         std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL.max(Duration::from_millis(250)));
-        Ok(collector.snapshot("once", 0, now_ms()))
+        let helpers = Mutex::new(Helpers::default());
+        let session = SessionInput {
+            helpers: &helpers,
+            logged_on: LoggedOn::Unknown,
+            max_age: config.interval * 2,
+        };
+        Ok(collector.snapshot("once", 0, now_ms(), &session))
     })
     .await
     .context("the collector thread failed")?
@@ -167,6 +241,8 @@ pub async fn run(
         spool.clone(),
         wake.clone(),
     ));
+    let helpers = Arc::new(Mutex::new(Helpers::default()));
+    let channel = open_channel(&config, &helpers);
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -184,8 +260,16 @@ pub async fn run(
         };
         let agent_id = identity.agent_id.clone();
         let captured_ms = now_ms();
+        let logged_on = os::logged_on().await;
+        let helpers = helpers.clone();
+        let max_age = config.interval * 2;
         let (back, json) = tokio::task::spawn_blocking(move || {
-            let json = collector.snapshot(&agent_id, seq, captured_ms);
+            let session = SessionInput {
+                helpers: &helpers,
+                logged_on,
+                max_age,
+            };
+            let json = collector.snapshot(&agent_id, seq, captured_ms, &session);
             (collector, json)
         })
         .await
@@ -201,6 +285,9 @@ pub async fn run(
         }
     }
     sender.abort();
+    if let Some(channel) = channel {
+        channel.abort();
+    }
     info!(
         "agent stopped; {} snapshots wait in the spool",
         spool.lock().map_or(0, |s| s.len())

@@ -1,7 +1,7 @@
 //! The snapshot object the agent sends: the Python original's fields first, then Idlewatch's.
 //! Built as an ordered JSON object so the server and dashboards see a stable key order.
 
-use idlewatch_protocol::{LEGACY_APPS, WatchedApp};
+use idlewatch_protocol::{LEGACY_APPS, SessionInfo, WatchedApp};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -36,6 +36,8 @@ pub struct SnapshotParts<'a> {
     pub foreground: Option<&'a Foreground>,
     /// Watched applications and their states.
     pub watched: &'a [(String, WatchedApp)],
+    /// The user session at the machine, when known.
+    pub session: Option<&'a SessionInfo>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -83,6 +85,12 @@ pub fn build(parts: &SnapshotParts<'_>) -> Value {
         out.insert("group".into(), json!(group));
     }
     out.insert("idle_source".into(), json!(parts.idle.source));
+    if let Some(session) = parts.session {
+        out.insert(
+            "session".into(),
+            serde_json::to_value(session).unwrap_or_default(),
+        );
+    }
     if let Some(title) = parts.foreground.and_then(|f| f.title.as_deref()) {
         out.insert("window_title".into(), json!(title));
     }

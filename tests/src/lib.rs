@@ -14,6 +14,7 @@ mod pki;
 mod send;
 mod server;
 mod waiting;
+mod xvfb;
 
 pub use agent::{Agent, once, spooled};
 pub use http::{HttpAnswer, get, request};
@@ -22,6 +23,7 @@ pub use pki::Pki;
 pub use send::{Connected, acked, send_all};
 pub use server::{Server, Tokens};
 pub use waiting::{assert_contiguous, free_address, wait_until, wait_until_explained};
+pub use xvfb::Xvfb;
 
 use std::path::PathBuf;
 

@@ -7,7 +7,9 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_tests::{Agent, Server, assert_contiguous, free_address, once, spooled, wait_until};
+use idlewatch_tests::{
+    Agent, Server, Xvfb, assert_contiguous, free_address, once, spooled, wait_until,
+};
 use serde_json::Value;
 
 fn start_open_on(dir: &Path, listen: &str) -> Server {
@@ -170,51 +172,6 @@ fn once_prints_a_snapshot_the_protocol_accepts() {
             .unwrap()
             .starts_with("unavailable")
     );
-}
-
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Self {
-        let number = 90 + std::process::id() % 400;
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-noreset",
-                "-nolisten",
-                "tcp",
-                "-screen",
-                "0",
-                "640x480x24",
-            ])
-            .spawn()
-            .expect("Xvfb is missing: run scripts/install-test-deps");
-        let socket = format!("/tmp/.X11-unix/X{number}");
-        wait_until("Xvfb to listen", Duration::from_secs(10), || {
-            Path::new(&socket).exists()
-        });
-        Self { child, display }
-    }
-
-    fn xdotool(&self, args: &[&str]) {
-        let status = Command::new("xdotool")
-            .args(args)
-            .env("DISPLAY", &self.display)
-            .status()
-            .expect("xdotool is missing: run scripts/install-test-deps");
-        assert!(status.success());
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -50,11 +50,11 @@ impl IdleSource for NoIdle {
     }
 }
 
-/// Windows (GetLastInputInfo) and macOS, through the user-idle crate.
-#[cfg(any(windows, target_os = "macos"))]
+/// macOS, through the user-idle crate.
+#[cfg(target_os = "macos")]
 pub struct UserIdle;
 
-#[cfg(any(windows, target_os = "macos"))]
+#[cfg(target_os = "macos")]
 impl IdleSource for UserIdle {
     fn name(&self) -> &'static str {
         "user-idle"

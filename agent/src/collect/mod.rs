@@ -16,7 +16,9 @@ mod x11;
 
 pub use foreground::{Foreground, ForegroundSource, NoForeground};
 pub use idle::{IdleReading, IdleSource, NoIdle};
-pub use processes::{ProcessInfo, ProcessSource, SysinfoProcesses, SystemSample, round1};
+pub use processes::{
+    ProcessInfo, ProcessSource, SysinfoProcesses, SystemSample, owner_lookup, round1,
+};
 
 use tracing::info;
 
@@ -38,7 +40,7 @@ impl Collectors {
     /// Only when the process list cannot be read at all.
     pub fn detect() -> Result<Self, String> {
         let processes = process_source()?;
-        let (idle, foreground) = platform_sources();
+        let (idle, foreground) = session_sources();
         info!(
             idle_source = idle.name(),
             foreground_source = foreground.name(),
@@ -62,8 +64,11 @@ fn process_source() -> Result<Box<dyn ProcessSource>, String> {
     Ok(Box::new(SysinfoProcesses::new()?))
 }
 
+/// The idle and foreground sources of the session this process runs in (what the session
+/// helper reads). Call it off the async runtime.
 #[cfg(target_os = "linux")]
-fn platform_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
+#[must_use]
+pub fn session_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
     // user-idle crashes without an X display, so Linux uses X11 directly, then Mutter over
     // D-Bus (GNOME on Wayland), and otherwise reports idle time as unknown.
     let x11_error = match x11::X11::connect() {
@@ -89,21 +94,27 @@ fn platform_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
     }
 }
 
+/// The idle and foreground sources of this process's session.
 #[cfg(windows)]
-fn platform_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
-    (Box::new(idle::UserIdle), Box::new(win32::Win32Foreground))
+#[must_use]
+pub fn session_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
+    (Box::new(win32::Win32Idle), Box::new(win32::Win32Foreground))
 }
 
+/// The idle and foreground sources of this process's session.
 #[cfg(target_os = "macos")]
-fn platform_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
+#[must_use]
+pub fn session_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
     (
         Box::new(idle::UserIdle),
         Box::new(NoForeground::new("not supported on macOS")),
     )
 }
 
+/// The idle and foreground sources of this process's session.
 #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
-fn platform_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
+#[must_use]
+pub fn session_sources() -> (Box<dyn IdleSource>, Box<dyn ForegroundSource>) {
     (
         Box::new(NoIdle::new("not supported on this OS".to_owned())),
         Box::new(NoForeground::new("not supported on this OS")),

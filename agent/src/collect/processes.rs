@@ -46,6 +46,7 @@ pub trait ProcessSource: Send {
 /// sysinfo-backed sampling.
 pub struct SysinfoProcesses {
     system: System,
+    load: MachineLoad,
     users: Users,
     user_names: HashMap<String, String>,
 }
@@ -56,9 +57,10 @@ impl SysinfoProcesses {
     /// # Errors
     /// When the system cannot be read at all.
     pub fn new() -> Result<Self, String> {
-        let (system, users) = machine()?;
+        let (load, users) = MachineLoad::new()?;
         let mut me = Self {
-            system,
+            system: System::new().map_err(|e| format!("cannot read the processes: {e}"))?,
+            load,
             users,
             user_names: HashMap::new(),
         };
@@ -67,7 +69,7 @@ impl SysinfoProcesses {
     }
 
     fn refresh(&mut self) {
-        // Whole-machine CPU and memory are refreshed by `machine_load`.
+        // Whole-machine CPU and memory are sampled by `MachineLoad`.
         self.system.refresh_processes_specifics(
             ProcessesToUpdate::All,
             true,
@@ -89,6 +91,11 @@ impl SysinfoProcesses {
             // A user created since start: reload the list once for this uid.
             self.users.refresh();
             found = self.users.get_user_by_id(uid).map(|u| u.name().to_owned());
+        }
+        // Domain accounts (a lab's students) are not in the local user list.
+        #[cfg(windows)]
+        if found.is_none() {
+            found = super::win32::account_of_sid_text(&key);
         }
         let name = found.unwrap_or_else(|| key.clone());
         self.user_names.insert(key, name.clone());
@@ -124,7 +131,7 @@ impl ProcessSource for SysinfoProcesses {
             })
             .collect();
         processes.sort_unstable_by_key(|p| p.pid);
-        let (cpu_percent, memory_percent) = machine_load(&mut self.system);
+        let (cpu_percent, memory_percent) = self.load.sample();
         SystemSample {
             processes,
             cpu_percent,
@@ -133,33 +140,99 @@ impl ProcessSource for SysinfoProcesses {
     }
 }
 
-/// sysinfo's view of the whole machine (CPU and memory only) and its user list.
-///
-/// # Errors
-/// When either cannot be read.
-pub(super) fn machine() -> Result<(System, Users), String> {
-    let system = System::new_with_specifics(
-        RefreshKind::nothing()
-            .with_cpu(CpuRefreshKind::nothing().with_usage())
-            .with_memory(MemoryRefreshKind::nothing().with_ram()),
-    )
-    .map_err(|e| format!("cannot read the system figures: {e}"))?;
-    let users =
-        Users::new_with_refreshed_list().map_err(|e| format!("cannot read the user list: {e}"))?;
-    Ok((system, users))
+/// The whole machine's CPU and memory use, sampled each interval: memory from sysinfo, CPU
+/// from sysinfo on Linux and from `GetSystemTimes` on Windows, where sysinfo's counters (PDH)
+/// crash under Wine and stop working for good on real Windows while an installer rewrites the
+/// counter registry.
+pub(super) struct MachineLoad {
+    system: System,
+    #[cfg(windows)]
+    cpu: super::win32::SystemTimes,
 }
 
-/// Whole-machine CPU and memory use now, percent.
-pub(super) fn machine_load(system: &mut System) -> (f64, f64) {
-    system.refresh_cpu_usage();
-    system.refresh_memory();
-    let total = system.total_memory();
-    let memory = if total == 0 {
-        0.0
-    } else {
-        round1(system.used_memory() as f64 * 100.0 / total as f64)
-    };
-    (round1(f64::from(system.global_cpu_usage())), memory)
+impl MachineLoad {
+    /// Takes the baseline sample, and loads the user list.
+    ///
+    /// # Errors
+    /// When the system or the user list cannot be read.
+    pub(super) fn new() -> Result<(Self, Users), String> {
+        let cpu = if cfg!(windows) {
+            CpuRefreshKind::nothing()
+        } else {
+            CpuRefreshKind::nothing().with_usage()
+        };
+        let system = System::new_with_specifics(
+            RefreshKind::nothing()
+                .with_cpu(cpu)
+                .with_memory(MemoryRefreshKind::nothing().with_ram()),
+        )
+        .map_err(|e| format!("cannot read the system figures: {e}"))?;
+        let users = Users::new_with_refreshed_list()
+            .map_err(|e| format!("cannot read the user list: {e}"))?;
+        Ok((
+            Self {
+                system,
+                #[cfg(windows)]
+                cpu: super::win32::SystemTimes::new(),
+            },
+            users,
+        ))
+    }
+
+    /// Whole-machine CPU (since the previous call) and memory use now, percent.
+    pub(super) fn sample(&mut self) -> (f64, f64) {
+        self.system.refresh_memory();
+        let total = self.system.total_memory();
+        let memory = if total == 0 {
+            0.0
+        } else {
+            round1(self.system.used_memory() as f64 * 100.0 / total as f64)
+        };
+        (round1(self.cpu_percent()), memory)
+    }
+
+    #[cfg(windows)]
+    fn cpu_percent(&mut self) -> f64 {
+        self.cpu.busy_percent()
+    }
+
+    #[cfg(not(windows))]
+    fn cpu_percent(&mut self) -> f64 {
+        self.system.refresh_cpu_usage();
+        f64::from(self.system.global_cpu_usage())
+    }
+}
+
+/// Finds the user owning a process: a session helper's peer, whose claimed user the service
+/// does not take on trust.
+#[must_use]
+pub fn owner_lookup() -> crate::session::channel::OwnerLookup {
+    #[cfg(windows)]
+    {
+        std::sync::Arc::new(super::win32::process_owner)
+    }
+    #[cfg(not(windows))]
+    {
+        let users = std::sync::Mutex::new(Users::new_with_refreshed_list().ok());
+        std::sync::Arc::new(move |pid: u32| {
+            let mut system = System::new().ok()?;
+            let pid = sysinfo::Pid::from_u32(pid);
+            system.refresh_processes_specifics(
+                ProcessesToUpdate::Some(&[pid]),
+                true,
+                ProcessRefreshKind::nothing().with_user(UpdateKind::Always),
+            );
+            let uid = system.process(pid)?.user_id()?.clone();
+            let mut guard = users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let users = guard.as_mut()?;
+            if users.get_user_by_id(&uid).is_none() {
+                users.refresh();
+            }
+            users.get_user_by_id(&uid).map(|u| u.name().to_owned())
+        })
+    }
 }
 
 /// One decimal: what people read, and what keeps snapshots small and stable.

@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::time::Instant;
 
-use sysinfo::{System, Users};
+use sysinfo::Users;
 
-use super::processes::{ProcessInfo, ProcessSource, SystemSample, machine, machine_load, round1};
+use super::processes::{MachineLoad, ProcessInfo, ProcessSource, SystemSample, round1};
 
 /// Reads `/proc`, plus sysinfo for the whole machine's CPU and memory.
 pub struct ProcFs {
-    system: System,
+    load: MachineLoad,
     users: Users,
     user_names: HashMap<u32, String>,
     /// Per pid at the previous sample: start time, CPU ticks, owner.
@@ -67,9 +67,9 @@ impl ProcFs {
     /// When `/proc` or the system figures cannot be read.
     pub fn new() -> Result<Self, String> {
         std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
-        let (system, users) = machine()?;
+        let (load, users) = MachineLoad::new()?;
         let mut me = Self {
-            system,
+            load,
             users,
             user_names: HashMap::new(),
             previous: HashMap::new(),
@@ -169,7 +169,7 @@ impl ProcessSource for ProcFs {
         processes.sort_unstable_by_key(|p| p.pid);
         self.previous = current;
         self.previous_at = Some(now);
-        let (cpu_percent, memory_percent) = machine_load(&mut self.system);
+        let (cpu_percent, memory_percent) = self.load.sample();
         SystemSample {
             processes,
             cpu_percent,
