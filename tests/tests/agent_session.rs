@@ -168,7 +168,7 @@ fn the_helper_reports_its_session_and_a_killed_one_is_missing() {
     // A new helper takes over; stopped on purpose (a logoff) it leaves no tamper signal.
     let mut helper = Helper::start(&channel, &x.display);
     wait_until("the new helper", Duration::from_secs(10), || {
-        latest(&server, "pc-svc")["session"]["source"] == "helper"
+        latest(&server, "pc-svc")["idle_source"] == "x11"
     });
     helper.signal("TERM");
     wait_until(
