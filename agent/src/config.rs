@@ -79,9 +79,15 @@ fn default_spool_dir() -> PathBuf {
     }
 }
 
-/// `%ProgramData%\Idlewatch` on Windows: configuration, spool, identity and token.
+/// `%ProgramData%\Idlewatch` on Windows: configuration, spool, identity and token. The folder
+/// is asked of the system (a service's environment may name another one), then the
+/// environment, then `C:\ProgramData`.
 #[must_use]
 pub fn program_data() -> PathBuf {
+    #[cfg(windows)]
+    if let Some(dir) = crate::collect::known_program_data() {
+        return dir.join("Idlewatch");
+    }
     std::env::var_os("ProgramData")
         .map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from)
         .join("Idlewatch")

@@ -31,6 +31,10 @@ enum Command {
     Session(SessionArgs),
     /// Write the agent's configuration (the installer runs this with its properties).
     Configure(ConfigureArgs),
+    /// Delete the agent's data on Windows: %ProgramData%\Idlewatch with its configuration,
+    /// token, spool and identity (the installer runs this on uninstall with PURGE=1).
+    #[command(hide = true)]
+    Purge,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +137,7 @@ fn main() -> ExitCode {
         Some(Command::Service(args)) => run(args, true),
         Some(Command::Session(args)) => session(args),
         Some(Command::Configure(args)) => configure(args),
+        Some(Command::Purge) => purge(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -215,5 +220,21 @@ fn configure(args: ConfigureArgs) -> anyhow::Result<()> {
     let path = args.config.unwrap_or_else(config::system_config_file);
     let written = idlewatch_agent::install::configure(&path, &settings)?;
     println!("wrote {}", written.display());
+    Ok(())
+}
+
+fn purge() -> anyhow::Result<()> {
+    if !cfg!(windows) {
+        anyhow::bail!(
+            "purge is for the Windows installer; on Debian, `apt purge idlewatch-agent` removes \
+             the configuration"
+        );
+    }
+    let dir = config::program_data();
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => println!("deleted {}", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot delete {}", dir.display())),
+    }
     Ok(())
 }

@@ -14,6 +14,7 @@ mod pki;
 mod send;
 mod server;
 mod waiting;
+pub mod wine;
 mod xvfb;
 
 pub use agent::{Agent, once, spooled};

@@ -19,6 +19,8 @@ pub use idle::{IdleReading, IdleSource, NoIdle};
 pub use processes::{
     ProcessInfo, ProcessSource, SysinfoProcesses, SystemSample, owner_lookup, round1,
 };
+#[cfg(windows)]
+pub use win32::known_program_data;
 
 use tracing::info;
 

@@ -47,7 +47,9 @@ pub trait ProcessSource: Send {
 pub struct SysinfoProcesses {
     system: System,
     load: MachineLoad,
-    users: Users,
+    /// The local user list (not on Windows: sysinfo's reading of it breaks under Wine, and
+    /// domain accounts are not in it; names come from `LookupAccountSidW` there).
+    users: Option<Users>,
     user_names: HashMap<String, String>,
 }
 
@@ -57,7 +59,12 @@ impl SysinfoProcesses {
     /// # Errors
     /// When the system cannot be read at all.
     pub fn new() -> Result<Self, String> {
-        let (load, users) = MachineLoad::new()?;
+        let load = MachineLoad::new()?;
+        let users = if cfg!(windows) {
+            None
+        } else {
+            Some(user_list()?)
+        };
         let mut me = Self {
             system: System::new().map_err(|e| format!("cannot read the processes: {e}"))?,
             load,
@@ -86,11 +93,14 @@ impl SysinfoProcesses {
         if let Some(name) = self.user_names.get(&key) {
             return Some(name.clone());
         }
-        let mut found = self.users.get_user_by_id(uid).map(|u| u.name().to_owned());
-        if found.is_none() {
-            // A user created since start: reload the list once for this uid.
-            self.users.refresh();
-            found = self.users.get_user_by_id(uid).map(|u| u.name().to_owned());
+        let mut found = None;
+        if let Some(users) = &mut self.users {
+            found = users.get_user_by_id(uid).map(|u| u.name().to_owned());
+            if found.is_none() {
+                // A user created since start: reload the list once for this uid.
+                users.refresh();
+                found = users.get_user_by_id(uid).map(|u| u.name().to_owned());
+            }
         }
         // Domain accounts (a lab's students) are not in the local user list.
         #[cfg(windows)]
@@ -151,11 +161,11 @@ pub(super) struct MachineLoad {
 }
 
 impl MachineLoad {
-    /// Takes the baseline sample, and loads the user list.
+    /// Takes the baseline sample.
     ///
     /// # Errors
-    /// When the system or the user list cannot be read.
-    pub(super) fn new() -> Result<(Self, Users), String> {
+    /// When the system figures cannot be read.
+    pub(super) fn new() -> Result<Self, String> {
         let cpu = if cfg!(windows) {
             CpuRefreshKind::nothing()
         } else {
@@ -167,16 +177,11 @@ impl MachineLoad {
                 .with_memory(MemoryRefreshKind::nothing().with_ram()),
         )
         .map_err(|e| format!("cannot read the system figures: {e}"))?;
-        let users = Users::new_with_refreshed_list()
-            .map_err(|e| format!("cannot read the user list: {e}"))?;
-        Ok((
-            Self {
-                system,
-                #[cfg(windows)]
-                cpu: super::win32::SystemTimes::new(),
-            },
-            users,
-        ))
+        Ok(Self {
+            system,
+            #[cfg(windows)]
+            cpu: super::win32::SystemTimes::new(),
+        })
     }
 
     /// Whole-machine CPU (since the previous call) and memory use now, percent.
@@ -201,6 +206,14 @@ impl MachineLoad {
         self.system.refresh_cpu_usage();
         f64::from(self.system.global_cpu_usage())
     }
+}
+
+/// The local user list.
+///
+/// # Errors
+/// When it cannot be read.
+pub(super) fn user_list() -> Result<Users, String> {
+    Users::new_with_refreshed_list().map_err(|e| format!("cannot read the user list: {e}"))
 }
 
 /// Finds the user owning a process: a session helper's peer, whose claimed user the service

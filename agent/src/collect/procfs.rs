@@ -67,7 +67,8 @@ impl ProcFs {
     /// When `/proc` or the system figures cannot be read.
     pub fn new() -> Result<Self, String> {
         std::fs::read_dir("/proc").map_err(|e| format!("cannot read /proc: {e}"))?;
-        let (load, users) = MachineLoad::new()?;
+        let load = MachineLoad::new()?;
+        let users = super::processes::user_list()?;
         let mut me = Self {
             load,
             users,

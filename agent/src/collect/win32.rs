@@ -224,3 +224,18 @@ unsafe fn account_name(sid: windows::Win32::Security::PSID) -> Option<String> {
         format!("{domain}\\{name}")
     })
 }
+
+/// The system's ProgramData folder (`SHGetKnownFolderPath`), the same for the installer and
+/// the service whatever their environments say.
+#[must_use]
+pub fn known_program_data() -> Option<std::path::PathBuf> {
+    use windows::Win32::System::Com::CoTaskMemFree;
+    use windows::Win32::UI::Shell::{FOLDERID_ProgramData, KF_FLAG_DEFAULT, SHGetKnownFolderPath};
+    // SAFETY: the returned string is CoTaskMemAlloc'ed and freed once after copying.
+    unsafe {
+        let path = SHGetKnownFolderPath(&FOLDERID_ProgramData, KF_FLAG_DEFAULT, None).ok()?;
+        let text = path.to_string().ok();
+        CoTaskMemFree(Some(path.0.cast()));
+        text.filter(|t| !t.is_empty()).map(std::path::PathBuf::from)
+    }
+}
