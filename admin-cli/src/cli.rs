@@ -174,8 +174,12 @@ pub enum TokensCommand {
     /// host's agent as its token).
     Issue {
         /// The host it is for.
-        #[arg(long, value_name = "H")]
-        host: String,
+        #[arg(long, value_name = "H", required_unless_present = "hosts_file")]
+        host: Option<String>,
+        /// A file naming one host per line (blank lines and `#` comments skipped): one token
+        /// each, e.g. a lab's PCs for their installers (with --format csv: ID,HOST,TOKEN).
+        #[arg(long, value_name = "FILE", conflicts_with = "host")]
+        hosts_file: Option<PathBuf>,
     },
     /// List the tokens (their ids and hosts, never the tokens).
     List,

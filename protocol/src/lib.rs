@@ -23,7 +23,7 @@ mod timestamp;
 pub use error::{Ack, ErrorBody, ErrorCode};
 pub use fields::{LEGACY_APPS, SnapshotFields, WatchedApp, WatchedState};
 pub use register::AgentRegister;
-pub use session::SessionInfo;
+pub use session::{HELPER_MISSING, NO_SESSION, SOURCE_HELPER, SOURCE_SYSTEM, SessionInfo};
 pub use snapshot::{Snapshot, SnapshotError};
 pub use structure::{MAX_DEPTH, check_structure};
 pub use timearg::parse_time_arg;

@@ -30,14 +30,20 @@ async fn get(
     common::call(state, common::get_request(path, Some(token))).await
 }
 
-/// pc-1: active 09:00–10:00 with Ansys interactive; pc-2: idle 09:00–09:30 with Ansys open.
+/// pc-1: active 09:00–10:00 with Ansys interactive, ana logged on at 08:59:30 then bo at
+/// 09:30; pc-2: idle 09:00–09:30 with Ansys open, nobody logged on.
 fn fill(state: &AppState) {
     for i in 0..720 {
         let at = MONDAY + 9 * HOUR + i * 5_000;
+        let session = if i < 360 {
+            r#"{"user":"ana","since":"2026-11-23T08:59:30Z","source":"helper"}"#
+        } else {
+            r#"{"user":"bo","since":"2026-11-23T09:29:58Z","source":"helper"}"#
+        };
         store(
             state,
             &format!(
-                r#"{{"host":"pc-1","captured_at":{at},"user_active":true,"idle_seconds":1,"cpu_percent":12.5,"memory_percent":40,"foreground_process":"ansysedt.exe","processes":[{{"pid":1}},{{"pid":2}}],"watched":{{"ansys":{{"running":true,"in_focus":true,"user_active":true,"state":"interactive"}}}}}}"#
+                r#"{{"host":"pc-1","session":{session},"captured_at":{at},"user_active":true,"idle_seconds":1,"cpu_percent":12.5,"memory_percent":40,"foreground_process":"ansysedt.exe","processes":[{{"pid":1}},{{"pid":2}}],"watched":{{"ansys":{{"running":true,"in_focus":true,"user_active":true,"state":"interactive"}}}}}}"#
             ),
             at + 20,
         );
@@ -134,7 +140,9 @@ async fn the_workbook_has_typed_rows_a_chart_and_exact_utilization() {
         (f(&pc1[7]) - 100.0 * (3610.0 / 3600.0) / 14.0).abs() < 1e-9,
         "utilization %"
     );
+    assert_eq!((f(&pc1[8]), f(&pc1[9])), (2.0, 2.0), "logons, users");
     let pc2 = row("pc-2");
+    assert_eq!((f(&pc2[8]), f(&pc2[9])), (0.0, 0.0));
     assert!(
         (f(&pc2[3]) - 1810.0 / 3600.0).abs() < 1e-9,
         "idle 359 × 5 s + 15 s"
@@ -188,5 +196,47 @@ async fn exports_need_the_admin_token_and_check_their_parameters() {
         book.worksheet_range("Snapshots").unwrap().height(),
         1 + 360,
         "only pc-2"
+    );
+}
+
+#[tokio::test]
+async fn usage_counts_logons_and_distinct_users_per_host_and_group() {
+    let mut config = Config::default();
+    config.report.groups.insert(
+        "Lab A".to_owned(),
+        vec!["pc-1".to_owned(), "pc-2".to_owned()],
+    );
+    let state = common::state_with(config);
+    fill(&state);
+    let (status, _, body) = get(
+        &state,
+        "/api/v1/usage?from=2026-11-23&to=2026-11-24",
+        VIEWER,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let usage: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let day = |host: &str| {
+        usage["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["host"] == host)
+            .unwrap()["days"][0]
+            .clone()
+    };
+    assert_eq!(
+        (&day("pc-1")["logons"], &day("pc-1")["distinct_users"]),
+        (&2.into(), &2.into())
+    );
+    assert_eq!(
+        (&day("pc-2")["logons"], &day("pc-2")["distinct_users"]),
+        (&0.into(), &0.into())
+    );
+    let lab = &usage["groups"][0];
+    assert_eq!(lab["group"], "Lab A");
+    assert_eq!(
+        (&lab["logons"], &lab["distinct_users"]),
+        (&2.into(), &2.into())
     );
 }

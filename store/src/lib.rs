@@ -19,7 +19,7 @@ mod tokens;
 
 pub use delete::DeleteQuery;
 pub use error::Error;
-pub use idlewatch_migrations::format::Summary;
+pub use idlewatch_migrations::format::{SessionSummary, Summary};
 pub use journal::{AppendDone, Appended};
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
 pub use open::{OpenOptions, STORE_FILE, create_private_dir};

@@ -195,13 +195,38 @@ await step("events missed while disconnected are refetched on reconnect", async 
   await page.waitForFunction(() => document.querySelector('button.tile[data-host="pc-lab-02"]').innerText.includes("excel.exe"));
 });
 
+await step("a user logged on without a session helper is flagged on the tile and in the totals", async () => {
+  await lab2.send({
+    captured_at: Date.now(), group: "Lab B", idle_seconds: null, user_active: null, cpu_percent: 5,
+    memory_percent: 22, idle_source: "helper_missing",
+    session: { user: "LAB\\student7", since: new Date(Date.now() - 30 * MIN).toISOString(), source: "system" },
+    processes: processes.slice(0, 1),
+  });
+  await page.waitForFunction(() => document.querySelector('button.tile[data-host="pc-lab-02"]').classList.contains("is-tampered"));
+  const text = await tile("pc-lab-02").innerText();
+  assert(text.includes("Helper missing"), `helper_missing shown: ${text}`);
+  const why = await tile("pc-lab-02").locator(".who").getAttribute("title");
+  assert(why.includes("LAB\\student7") && why.includes("not reporting"), `explained: ${why}`);
+  await page.waitForFunction(() => document.getElementById("total-helpers-missing").textContent === "1");
+  await shot("06-helper-missing");
+  // The helper comes back: the flag goes.
+  await lab2.send({
+    captured_at: Date.now(), group: "Lab B", idle_seconds: 2, user_active: true, cpu_percent: 5,
+    memory_percent: 22, idle_source: "win32", foreground_process: "excel.exe",
+    session: { user: "LAB\\student7", source: "helper" }, processes: processes.slice(0, 1),
+  });
+  await page.waitForFunction(() => document.getElementById("total-helpers-missing").textContent === "0");
+  const back = await tile("pc-lab-02").innerText();
+  assert(back.includes("Active") && !back.includes("Helper missing"), `helper back: ${back}`);
+});
+
 await step("a host whose agent disconnects shows offline", async () => {
   lab1.close();
   await page.waitForFunction(() => document.querySelector('button.tile[data-host="pc-lab-01"] .badge').textContent === "offline", null, { timeout: 10_000 });
   const text = await tile("pc-lab-01").innerText();
   assert(text.includes("Offline") && text.includes("for "), `offline shown: ${text}`);
   await page.waitForFunction(() => document.getElementById("total-online").textContent === "1 / 2");
-  await shot("06-offline");
+  await shot("07-offline");
 });
 
 await step("readable on a phone", async () => {
@@ -209,7 +234,7 @@ await step("readable on a phone", async () => {
   await page.waitForTimeout(200);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert(width <= 392, `no sideways scrolling on a phone (${width}px wide)`);
-  await shot("07-phone");
+  await shot("08-phone");
 });
 
 await step("no script errors", async () => {

@@ -38,6 +38,8 @@ pub struct Tab {
     pub title: String,
     /// Grid rows.
     pub grid_rows: usize,
+    /// Grid columns.
+    pub grid_columns: usize,
     /// Frozen rows.
     pub frozen_rows: u64,
     /// Cell values by row.
@@ -272,6 +274,20 @@ impl Google {
     #[must_use]
     pub fn tab(&self, title: &str) -> Option<Tab> {
         self.lock().tabs.iter().find(|t| t.title == title).cloned()
+    }
+
+    /// Adds a tab as an earlier version of the server made it: `columns` wide, with `header`.
+    pub fn add_tab(&self, id: i64, title: &str, columns: usize, header: &[&str]) {
+        self.lock().tabs.push(Tab {
+            id,
+            title: title.to_owned(),
+            grid_rows: 1000,
+            grid_columns: columns,
+            frozen_rows: 1,
+            cells: vec![header.iter().map(|h| json!(h)).collect()],
+            bold_header: true,
+            formats: Vec::new(),
+        });
     }
 
     /// Every tab's title.

@@ -93,13 +93,33 @@ fn lab(data: &Path) -> Lab {
     let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], Some(data))
         .unwrap_or_else(|f| panic!("{}", f.stderr));
     let now = idlewatch_tests_now();
+    // On pc-1 the first day, ana logs on at 09:59, then bo (logon time unknown).
+    let session = |mut s: Value, user: &str, since: Option<i64>| {
+        s["session"] = json!({"user": user, "since": since, "source": "helper"});
+        s
+    };
     let snapshots = [
-        snap("pc-1", DAY + 600 * MIN, true, "Lab A"),
-        snap("pc-1", DAY + 610 * MIN, true, "Lab A"),
-        snap("pc-1", DAY + 620 * MIN, false, "Lab A"),
+        session(
+            snap("pc-1", DAY + 600 * MIN, true, "Lab A"),
+            "ana",
+            Some(DAY + 599 * MIN),
+        ),
+        session(
+            snap("pc-1", DAY + 610 * MIN, true, "Lab A"),
+            "ana",
+            Some(DAY + 599 * MIN),
+        ),
+        session(snap("pc-1", DAY + 620 * MIN, false, "Lab A"), "bo", None),
         snap("pc-2", DAY + 1440 * MIN + 540 * MIN, true, "Lab A"),
         snap("pc-3", DAY + 1440 * MIN + 600 * MIN, false, "Lab B"),
-        snap("pc-1", now, true, "Lab A"),
+        // Now, pc-1 runs the service agent: a user is logged on but their session helper is
+        // not reporting.
+        {
+            let mut latest = snap("pc-1", now, true, "Lab A");
+            latest["idle_source"] = json!("helper_missing");
+            latest["session"] = json!({"user": "LAB\\ana", "source": "system"});
+            latest
+        },
     ];
     let agents = send_all(&server, &snapshots, &["pc-1"]);
     Lab {
@@ -161,6 +181,8 @@ fn every_command_reads_a_real_server() {
     assert!(
         lines[1].starts_with("pc-1")
             && lines[1].contains("online")
+            && lines[1].contains("helper missing")
+            && lines[1].contains("LAB\\ana")
             && lines[1].contains("Ansys:interactive"),
         "{text}"
     );
@@ -182,7 +204,11 @@ fn every_command_reads_a_real_server() {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 3);
     assert_eq!(&records[0][2], "online");
-    assert_eq!(&records[0][6], "20.5");
+    assert_eq!(&records[0][4], "helper_missing", "the raw value in CSV");
+    assert_eq!(&records[0][5], "LAB\\ana");
+    assert_eq!(&records[0][7], "20.5");
+    assert_eq!(hosts[0]["idle_source"], "helper_missing");
+    assert_eq!(hosts[0]["session"]["user"], "LAB\\ana");
 
     // history
     let args = [
@@ -481,7 +507,7 @@ fn db_commands_inspect_a_stopped_servers_store() {
         serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
-    assert_eq!(stats["schema_version"], 4);
+    assert_eq!(stats["schema_version"], 5);
     let check = lab.ok(&["db", "check", "--data-dir", d]);
     assert!(
         check.contains("result            ok") || check.contains("ok"),

@@ -134,3 +134,84 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
     assert_eq!(code, 1, "{err}");
     let _ = id2;
 }
+
+#[test]
+fn a_lab_gets_its_tokens_from_a_hosts_file_as_csv() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let lab1 = dir.path().join("lab1.txt");
+    std::fs::write(
+        &lab1,
+        "# Lab 1, room 2.07\r\nLAB1-PC01\r\nLAB1-PC02\r\n\r\nLAB1-PC03\r\n",
+    )
+    .unwrap();
+    let (code, out, err) = admin(
+        &server,
+        &[
+            "tokens",
+            "issue",
+            "--hosts-file",
+            lab1.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["ID", "HOST", "TOKEN"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let hosts: Vec<&str> = rows.iter().map(|r| &r[1]).collect();
+    assert_eq!(hosts, ["LAB1-PC01", "LAB1-PC02", "LAB1-PC03"]);
+    // Each token works for its own host.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for row in &rows {
+            let (agent, _events) = Client::connect(&server.url(), Some(&row[2])).await.unwrap();
+            let ack = send(&agent, &json!({"host": &row[1], "idle_seconds": 1})).await;
+            assert_eq!(ack["ok"], true, "{ack}");
+        }
+    });
+    let (_, list, _) = admin(&server, &["tokens", "list", "--format", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&list)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A typo is caught before any token is issued.
+    let typo = dir.path().join("typo.txt");
+    std::fs::write(&typo, "LAB2-PC01\nLAB2-PC02\nlab2-pc01\n").unwrap();
+    let (code, out, err) = admin(
+        &server,
+        &["tokens", "issue", "--hosts-file", typo.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("line 3") && err.contains("line 1"), "{err}");
+    let (_, list, _) = admin(&server, &["tokens", "list", "--format", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&list)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let (code, _, err) = admin(
+        &server,
+        &["tokens", "issue", "--hosts-file", "/nonexistent/lab.txt"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cannot read hosts file /nonexistent/lab.txt"),
+        "{err}"
+    );
+    let (code, _, err) = admin(&server, &["tokens", "issue"]);
+    assert_eq!(code, 2, "neither --host nor --hosts-file: {err}");
+}

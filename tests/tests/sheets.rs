@@ -111,6 +111,11 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
         snapshots.push(snap(host, d3 + DAY_MS + 720 * MIN_MS, true));
         snapshots.push(snap(host, now, true));
     }
+    // On pc-1, day -3: ana logged on at 09:59, then bo at 10:15 (logon time unknown).
+    let ana = json!({"user": "ana", "since": d3 + 599 * MIN_MS, "source": "system"});
+    snapshots[0]["session"] = ana.clone();
+    snapshots[1]["session"] = ana;
+    snapshots[2]["session"] = json!({"user": "bo", "source": "system"});
     let _clients = send_all(server, &snapshots, &["pc-1", "pc-2", "pc-3"]);
 
     let first = upload(server);
@@ -168,6 +173,16 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
     assert_eq!(row[4], 0.5);
     assert_eq!(row[5], 23.17);
     assert_eq!(row[9], "Ansys: 0.33 / 0.50");
+    assert_eq!(
+        (&row[10], &row[11]),
+        (&json!(2), &json!(2)),
+        "logons, users"
+    );
+    assert_eq!(
+        (&util.cells[2][10], &util.cells[2][11]),
+        (&json!(0), &json!(0)),
+        "pc-2: nobody logged on"
+    );
     let day2 = &util.cells[4];
     assert_eq!(
         (day2[0].as_f64(), day2[2].as_str()),
@@ -225,6 +240,51 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
         1 + 300 * days
     );
 }
+
+#[test]
+fn a_utilization_tab_of_an_earlier_version_is_widened_and_keeps_its_rows() {
+    let google = stand_in("sheet-old");
+    let old_header = &UTILIZATION_HEADER_V1;
+    google.add_tab(77, "Utilization", old_header.len(), old_header);
+    let setup = start(&google, "sheet-old", EMAIL, "");
+    let server = &setup.server;
+    let d2 = day_start(now_ms()) - 2 * DAY_MS;
+    let _clients = send_all(
+        server,
+        &[
+            snap("pc-1", d2 + 600 * MIN_MS, true),
+            snap("pc-1", now_ms(), true),
+        ],
+        &["pc-1"],
+    );
+    let answer = upload(server);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["tabs_widened"], json!(["Utilization"]));
+    let util = google.tab("Utilization").unwrap();
+    assert_eq!(util.grid_columns, 12);
+    assert_eq!(util.cells[0][10], "Logons");
+    assert_eq!(util.cells[0][11], "Users");
+    assert_eq!(util.cells[1][2], "pc-1");
+    assert_eq!(util.cells[1].len(), 12);
+    // The next run finds it wide enough.
+    google.take_log();
+    let again = upload(server);
+    assert_eq!(again.json()["tabs_widened"], json!([]));
+}
+
+/// The `Utilization` columns before sessions were counted.
+const UTILIZATION_HEADER_V1: [&str; 10] = [
+    "Date",
+    "Group",
+    "Host",
+    "Active (h)",
+    "Idle (h)",
+    "Offline (h)",
+    "Open (h)",
+    "Active in open hours (h)",
+    "Utilization %",
+    "Watched apps (h in use / idle)",
+];
 
 #[test]
 fn retries_throttling_and_names_the_cause_of_refusals() {

@@ -1,5 +1,6 @@
 //! `hosts [--group G] [--online|--offline]`: every known host, state and latest figures.
 
+use idlewatch_protocol::{HELPER_MISSING, NO_SESSION};
 use serde_json::Value;
 
 use crate::api::Api;
@@ -8,12 +9,13 @@ use crate::error::CliError;
 use crate::output::{self, Cell, Output, Tone};
 
 /// Column headers of the table and CSV.
-pub const HEADERS: [&str; 10] = [
+pub const HEADERS: [&str; 11] = [
     "HOST",
     "GROUP",
     "STATE",
     "IDLE",
     "USER",
+    "LOGGED ON",
     "FOREGROUND",
     "CPU %",
     "MEM %",
@@ -34,6 +36,18 @@ pub fn watched(w: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Whether the user is active; or, for a service agent, why that is unknown: nobody logged on,
+/// or a logged-on user whose session helper is not reporting (a tamper signal, in red).
+fn user(h: &Value) -> Cell {
+    match (h["idle_source"].as_str(), h["user_active"].as_bool()) {
+        (Some(HELPER_MISSING), _) => Cell::with("helper missing", HELPER_MISSING).tone(Tone::Bad),
+        (Some(NO_SESSION), _) => Cell::with("nobody", NO_SESSION).tone(Tone::Dim),
+        (_, Some(true)) => Cell::with("active", "true").tone(Tone::Good),
+        (_, Some(false)) => Cell::with("idle", "false").tone(Tone::Dim),
+        (_, None) => Cell::text(""),
+    }
+}
+
 fn row(h: &Value) -> Vec<Cell> {
     let online = h["online"] == true;
     let idle = h["idle_seconds"].as_f64();
@@ -49,11 +63,8 @@ fn row(h: &Value) -> Vec<Cell> {
             idle.map(output::duration).unwrap_or_default(),
             idle.map(|i| i.to_string()).unwrap_or_default(),
         ),
-        match h["user_active"].as_bool() {
-            Some(true) => Cell::with("active", "true").tone(Tone::Good),
-            Some(false) => Cell::with("idle", "false").tone(Tone::Dim),
-            None => Cell::text(""),
-        },
+        user(h),
+        Cell::json(&h["session"]["user"]),
         Cell::json(&h["foreground_process"]),
         Cell::num(h["cpu_percent"].as_f64(), 1),
         Cell::num(h["memory_percent"].as_f64(), 1),

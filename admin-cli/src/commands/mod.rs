@@ -5,6 +5,7 @@ pub mod delete;
 pub mod export;
 pub mod history;
 pub mod hosts;
+pub mod hosts_file;
 pub mod status;
 pub mod tokens;
 pub mod usage;

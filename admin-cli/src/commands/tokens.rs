@@ -1,4 +1,5 @@
-//! `tokens issue --host H`, `tokens list`, `tokens revoke ID`: per-host agent tokens.
+//! `tokens issue --host H | --hosts-file FILE`, `tokens list`, `tokens revoke ID`: per-host
+//! agent tokens.
 
 use serde_json::{Value, json};
 
@@ -7,34 +8,79 @@ use crate::cli::{Format, TokensCommand};
 use crate::error::{CliError, failed};
 use crate::output::{self, Cell, Output};
 
+/// Issues one token per host, in order, and prints them — also when a later one fails, so
+/// that no token shown only once is lost.
+fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), CliError> {
+    let mut issued = Vec::with_capacity(hosts.len());
+    let mut failure = None;
+    for host in hosts {
+        match api.post_body("/api/v1/tokens", &json!({ "host": host })) {
+            Ok(token) => issued.push(token),
+            Err(f) => {
+                failure = Some((host, api.explain(f)));
+                break;
+            }
+        }
+    }
+    let rows: Vec<Vec<Cell>> = issued
+        .iter()
+        .map(|t| {
+            vec![
+                Cell::json(&t["id"]),
+                Cell::json(&t["host"]),
+                Cell::json(&t["token"]),
+            ]
+        })
+        .collect();
+    let text = match (out.format, single) {
+        (Format::Json, true) => issued.first().map(output::json).unwrap_or_default(),
+        (Format::Json, false) => output::json(&Value::Array(issued.clone())),
+        (Format::Csv, _) => out.rows(&["ID", "HOST", "TOKEN"], &rows),
+        (Format::Table, true) => issued
+            .first()
+            .map(|t| {
+                format!(
+                    "token {} for host {} (shown only now; give it to that host's agent as its token):\n{}\n",
+                    t["id"],
+                    t["host"].as_str().unwrap_or_default(),
+                    t["token"].as_str().unwrap_or_default()
+                )
+            })
+            .unwrap_or_default(),
+        (Format::Table, false) => format!(
+            "{}{} tokens, shown only now: give each to its host's agent (--format csv keeps them \
+             in a file)\n",
+            out.rows(&["ID", "HOST", "TOKEN"], &rows),
+            issued.len()
+        ),
+    };
+    output::print(&text)?;
+    match failure {
+        None => Ok(()),
+        Some((host, why)) if issued.is_empty() => Err(failed(format!(
+            "no token issued: the one for {host} failed: {why}"
+        ))),
+        Some((host, why)) => Err(failed(format!(
+            "the token for {host} failed: {why}; the {} issued before it are printed above (keep \
+             them: they are not shown again); issue the rest with a hosts file starting at {host}",
+            issued.len()
+        ))),
+    }
+}
+
 /// Runs a `tokens` command.
 ///
 /// # Errors
 /// The server unreachable or refusing, or an unknown id.
 pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliError> {
     match command {
-        TokensCommand::Issue { host } => {
-            let issued = api
-                .post_body("/api/v1/tokens", &json!({ "host": host }))
-                .map_err(|f| api.explain(f))?;
-            let text = match out.format {
-                Format::Json => output::json(&issued),
-                Format::Csv => out.rows(
-                    &["ID", "HOST", "TOKEN"],
-                    &[vec![
-                        Cell::json(&issued["id"]),
-                        Cell::json(&issued["host"]),
-                        Cell::json(&issued["token"]),
-                    ]],
-                ),
-                Format::Table => format!(
-                    "token {} for host {} (shown only now; give it to that host's agent as its token):\n{}\n",
-                    issued["id"],
-                    issued["host"].as_str().unwrap_or_default(),
-                    issued["token"].as_str().unwrap_or_default()
-                ),
+        TokensCommand::Issue { host, hosts_file } => {
+            let hosts = match (host, hosts_file) {
+                (Some(host), _) => vec![host.clone()],
+                (None, Some(file)) => super::hosts_file::read(file)?,
+                (None, None) => return Err(failed("give --host H or --hosts-file FILE")),
             };
-            output::print(&text)
+            issue(api, out, &hosts, host.is_some())
         }
         TokensCommand::List => {
             let list = api.get("/api/v1/tokens", &[])?;

@@ -9,7 +9,7 @@ use crate::error::CliError;
 use crate::output::{self, Cell, Output};
 
 /// Column headers of the table and CSV.
-pub const HEADERS: [&str; 9] = [
+pub const HEADERS: [&str; 11] = [
     "DATE",
     "HOST",
     "GROUP",
@@ -19,6 +19,8 @@ pub const HEADERS: [&str; 9] = [
     "OPEN (h)",
     "ACTIVE OPEN (h)",
     "UTIL %",
+    "LOGONS",
+    "USERS",
 ];
 
 fn figures(d: &Value) -> Vec<Cell> {
@@ -31,7 +33,11 @@ fn figures(d: &Value) -> Vec<Cell> {
     ]
     .iter()
     .map(|k| Cell::num(d[*k].as_f64(), 2))
-    .chain([Cell::num(d["utilization_percent"].as_f64(), 1)])
+    .chain([
+        Cell::num(d["utilization_percent"].as_f64(), 1),
+        Cell::json(&d["logons"]),
+        Cell::json(&d["distinct_users"]),
+    ])
     .collect()
 }
 

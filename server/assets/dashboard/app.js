@@ -92,7 +92,22 @@ function fieldsOf(s) {
     processes: Array.isArray(s.processes) ? s.processes : null,
     apps: appsOf(s),
     group: typeof s.group === "string" ? s.group : "",
+    // Where idle time came from; "helper_missing" (someone is logged on but their session's
+    // helper is not reporting: stopped or removed) and "no_session" say why there is none.
+    source: typeof s.idle_source === "string" ? s.idle_source : "",
+    user: s.session && typeof s.session.user === "string" ? s.session.user : "",
   };
+}
+
+const HELPER_MISSING = "helper_missing";
+const tampered = (h) => h.online && h.f.source === HELPER_MISSING;
+
+function whoText(h) {
+  const f = h.f;
+  if (!h.online) return "Offline";
+  if (f.source === HELPER_MISSING) return "Helper missing";
+  if (f.source === "no_session") return "Nobody logged on";
+  return f.active === true ? "Active" : f.active === false ? "Idle" : "No user data";
 }
 
 // --- state ---
@@ -184,9 +199,13 @@ function updateTile(h, now) {
   t.b.classList.toggle("is-offline", !h.online);
   t.b.classList.toggle("is-active", h.online && f.active === true);
   t.b.classList.toggle("is-idle", h.online && f.active !== true);
+  t.b.classList.toggle("is-tampered", tampered(h));
   setText(t.badge, h.online ? "online" : "offline");
   t.badge.className = `badge ${h.online ? "online" : "offline"}`;
-  setText(t.who, !h.online ? "Offline" : f.active === true ? "Active" : f.active === false ? "Idle" : "No user data");
+  setText(t.who, whoText(h));
+  t.who.title = tampered(h)
+    ? `${f.user || "A user"} is logged on, but the session helper is not reporting: idle time and the foreground app are unknown (helper stopped or removed?)`
+    : f.user ? `Logged on: ${f.user}` : "";
   setText(t.idle, ticking(h, now).text);
   setText(t.fg, f.foreground ? `▶ ${f.foreground}` : "");
   t.fg.title = f.foreground;
@@ -207,7 +226,7 @@ function updateTile(h, now) {
   setText(t.memVal, pct(f.memory));
   const appText = f.apps.map((a) => `${a.name} ${STATE_LABEL[a.state] || a.state}`).join(", ");
   t.b.setAttribute("aria-label", [
-    h.name, h.online ? "online" : "offline", t.who.textContent, t.idle.textContent,
+    h.name, h.online ? "online" : "offline", t.who.textContent, h.online && f.user && `user ${f.user}`, t.idle.textContent,
     f.foreground && `foreground ${f.foreground}`, appText,
     f.cpu !== null && `CPU ${Math.round(f.cpu)} percent`, f.memory !== null && `memory ${Math.round(f.memory)} percent`,
   ].filter(Boolean).join(", "));
@@ -285,16 +304,19 @@ function layout(now) {
 }
 
 function totals() {
-  let online = 0, active = 0, idleLicences = 0;
+  let online = 0, active = 0, idleLicences = 0, helpersMissing = 0;
   for (const h of hosts.values()) {
     if (!h.online) continue;
     online += 1;
     if (h.f.active === true) active += 1;
+    if (tampered(h)) helpersMissing += 1;
     idleLicences += h.f.apps.filter((a) => a.state === "idle").length;
   }
   setText($("total-online"), `${online} / ${hosts.size}`);
   setText($("total-active"), String(active));
   setText($("total-idle-licences"), String(idleLicences));
+  setText($("total-helpers-missing"), String(helpersMissing));
+  $("total-helpers-missing").parentElement.classList.toggle("alert", helpersMissing > 0);
 }
 
 function render() {
@@ -506,6 +528,8 @@ async function openDetail(name) {
   setText($("detail-summary"), [
     h.online ? "Online" : `Offline ${ticking(h, Date.now()).text}`,
     h.group && `group ${h.group}`,
+    f.user && `user ${f.user}`,
+    tampered(h) && "session helper not reporting",
     f.foreground && `foreground ${f.foreground}`,
     f.cpu !== null && `CPU ${Math.round(f.cpu)}%`,
     f.memory !== null && `memory ${Math.round(f.memory)}%`,

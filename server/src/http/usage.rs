@@ -44,6 +44,8 @@ struct Day {
     open_hours: f64,
     active_open_hours: f64,
     utilization_percent: Option<f64>,
+    logons: u64,
+    distinct_users: usize,
     apps: Map<String, Value>,
 }
 
@@ -57,6 +59,8 @@ impl Day {
             open_hours: hours(d.open_ms),
             active_open_hours: hours(d.active_open_ms),
             utilization_percent: d.utilization().map(|u| (u * 1000.0).round() / 10.0),
+            logons: d.logons,
+            distinct_users: d.users.len(),
             apps: d
                 .apps
                 .iter()

@@ -55,6 +55,7 @@ impl Point {
             at_ms,
             user_active: summary.user_active.unwrap_or(false),
             apps: summary.apps.clone(),
+            session: summary.session.clone(),
         }
     }
 }

@@ -120,6 +120,7 @@ mod tests {
     use super::*;
     use crate::report::hours::OpenHours;
     use idlewatch_protocol::WatchedState;
+    use idlewatch_store::SessionSummary;
     use jiff::tz::TimeZone;
     use proptest::prelude::*;
 
@@ -148,7 +149,10 @@ mod tests {
     proptest! {
         #[test]
         fn streaming_gives_the_same_days_as_the_whole_range(
-            gaps in prop::collection::vec((1i64..40_000_000, any::<bool>(), 0u8..4), 0..200),
+            gaps in prop::collection::vec(
+                (1i64..40_000_000, any::<bool>(), 0u8..4, 0usize..5),
+                0..200,
+            ),
             start_offset in 0i64..86_400_000,
             span_days in 1i64..6,
             zone in prop::sample::select(vec!["UTC", "America/Sao_Paulo", "Europe/Lisbon"]),
@@ -163,14 +167,24 @@ mod tests {
                 WatchedState::Idle,
                 WatchedState::NotRunning,
             ];
+            // Nobody, two sessions with known logon times (one well before the data), and
+            // two users whose logon time is unknown.
+            let sessions = [
+                None,
+                Some(SessionSummary { user: "ana".to_owned(), since_ms: Some(from - 3_600_000) }),
+                Some(SessionSummary { user: "ana".to_owned(), since_ms: Some(from + 1_000) }),
+                Some(SessionSummary { user: "bo".to_owned(), since_ms: None }),
+                Some(SessionSummary { user: String::new(), since_ms: None }),
+            ];
             let points: Vec<Point> = gaps
                 .iter()
-                .map(|(gap, active, s)| {
+                .map(|(gap, active, s, session)| {
                     at += gap / 4;
                     Point {
                         at_ms: at,
                         user_active: *active,
                         apps: vec![("ansys".to_owned(), states[usize::from(*s)])],
+                        session: sessions[*session].clone(),
                     }
                 })
                 .filter(|p| p.at_ms >= from && p.at_ms < to)

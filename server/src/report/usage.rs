@@ -2,9 +2,13 @@
 //! 3 × the report interval; beyond that the host is offline. Time is split into the report time
 //! zone's days; for each host and day it adds up active time (`user_active`), idle time, offline
 //! time, the time each watched application spent in each state, and the active time inside
-//! opening hours over their length (utilization).
+//! opening hours over their length (utilization). Sessions count too: a logon is a snapshot
+//! whose session (user and logon time) differs from the one before it, and a day's users are
+//! those named by the snapshots covering part of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use idlewatch_store::SessionSummary;
 
 use idlewatch_protocol::WatchedState;
 use jiff::Timestamp;
@@ -22,6 +26,24 @@ pub struct Point {
     pub user_active: bool,
     /// Each watched application's state.
     pub apps: Vec<(String, WatchedState)>,
+    /// The user session at the machine, if the snapshot names one.
+    pub session: Option<SessionSummary>,
+}
+
+impl Point {
+    /// Whether this point starts a session (a logon): it names one that `before` (the host's
+    /// previous point) did not. With no previous point, a session whose logon time is known
+    /// counts only when it began at or after `counted_from` (the start of the counted part of
+    /// the point's day): one already running before is not that day's logon.
+    fn starts_session(&self, before: Option<&Self>, counted_from: i64) -> bool {
+        let Some(session) = &self.session else {
+            return false;
+        };
+        match before {
+            Some(before) => before.session.as_ref() != Some(session),
+            None => session.since_ms.is_none_or(|since| since >= counted_from),
+        }
+    }
 }
 
 /// How to count.
@@ -89,6 +111,10 @@ pub struct DayUsage {
     pub active_open_ms: i64,
     /// Per watched application.
     pub apps: BTreeMap<String, AppTime>,
+    /// Sessions begun this day.
+    pub logons: u64,
+    /// The users logged on at some time of the day (names as the agents report them).
+    pub users: BTreeSet<String>,
 }
 
 impl DayUsage {
@@ -101,6 +127,8 @@ impl DayUsage {
             open_ms: 0,
             active_open_ms: 0,
             apps: BTreeMap::new(),
+            logons: 0,
+            users: BTreeSet::new(),
         }
     }
 
@@ -118,6 +146,8 @@ impl DayUsage {
             mine.idle_ms += time.idle_ms;
             mine.not_running_ms += time.not_running_ms;
         }
+        self.logons += other.logons;
+        self.users.extend(other.users.iter().cloned());
     }
 
     /// Active share of opening hours, 0–1 (`None` on a closed day).
@@ -242,7 +272,18 @@ pub fn host_days(
             for (app, state) in &point.apps {
                 usage.apps.entry(app.clone()).or_default().add(*state, ms);
             }
+            if let Some(session) = &point.session
+                && !session.user.is_empty()
+                && !usage.users.contains(&session.user)
+            {
+                usage.users.insert(session.user.clone());
+            }
         }
+        let first = points.partition_point(|p| p.at_ms < range.0);
+        let end = points.partition_point(|p| p.at_ms < range.1);
+        usage.logons = (first..end)
+            .filter(|&i| points[i].starts_session(i.checked_sub(1).map(|b| &points[b]), range.0))
+            .count() as u64;
         days.push(usage);
         day_start = next;
     }

@@ -29,7 +29,7 @@ pub const STATUS_HEADER: [&str; 10] = [
 pub const STATUS_TIME_COLUMN: usize = 9;
 
 /// `Utilization` columns.
-pub const UTILIZATION_HEADER: [&str; 10] = [
+pub const UTILIZATION_HEADER: [&str; 12] = [
     "Date",
     "Group",
     "Host",
@@ -40,6 +40,8 @@ pub const UTILIZATION_HEADER: [&str; 10] = [
     "Active in open hours (h)",
     "Utilization %",
     "Watched apps (h in use / idle)",
+    "Logons",
+    "Users",
 ];
 /// The `Utilization` column holding a date (0-based).
 pub const UTILIZATION_DATE_COLUMN: usize = 0;
@@ -144,6 +146,8 @@ pub fn utilization_row(host: &str, group: Option<&str>, day: &DayUsage) -> Vec<V
         hours(day.active_open_ms),
         opt(day.utilization().map(|u| round(u * 100.0, 1))),
         text(&apps),
+        json!(day.logons),
+        json!(day.users.len()),
     ]
 }
 
@@ -162,6 +166,8 @@ mod tests {
             open_ms: 36_000_000,
             active_open_ms: 9_000_000,
             apps: Default::default(),
+            logons: 3,
+            users: ["ana".to_owned(), "bo".to_owned()].into(),
         };
         day.apps.insert(
             "Ansys".to_owned(),
@@ -181,6 +187,11 @@ mod tests {
         assert_eq!(row[5], json!(21.0));
         assert_eq!(row[8], json!(25.0));
         assert_eq!(row[9], json!("Ansys: 1.50 / 0.25"));
+        assert_eq!(
+            (&row[10], &row[11]),
+            (&json!(3), &json!(2)),
+            "logons and users"
+        );
         assert_eq!(row.len(), UTILIZATION_HEADER.len());
     }
 

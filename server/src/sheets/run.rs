@@ -46,12 +46,15 @@ pub struct Outcome {
     pub appended_through: Option<String>,
     /// Tabs this run created.
     pub tabs_created: Vec<String>,
+    /// Tabs this run gave the columns a newer version added.
+    pub tabs_widened: Vec<String>,
 }
 
 struct Tab {
     id: i64,
     title: String,
     rows: usize,
+    columns: usize,
 }
 
 fn tabs_of(meta: &Value) -> Vec<Tab> {
@@ -68,6 +71,10 @@ fn tabs_of(meta: &Value) -> Vec<Tab> {
                     .pointer("/gridProperties/rowCount")
                     .and_then(Value::as_u64)
                     .map_or(NEW_TAB_ROWS, |r| usize::try_from(r).unwrap_or(usize::MAX)),
+                columns: p
+                    .pointer("/gridProperties/columnCount")
+                    .and_then(Value::as_u64)
+                    .map_or(usize::MAX, |c| usize::try_from(c).unwrap_or(usize::MAX)),
             })
         })
         .collect()
@@ -87,6 +94,24 @@ fn create_tab(
     pattern: &str,
     rows: usize,
 ) -> Vec<Value> {
+    vec![
+        json!({"addSheet": {"properties": {
+            "sheetId": id,
+            "title": title,
+            "gridProperties": {"rowCount": rows, "columnCount": header.len(), "frozenRowCount": 1}
+        }}}),
+        header_row(id, header),
+        json!({"repeatCell": {
+            "range": {"sheetId": id, "startRowIndex": 1,
+                      "startColumnIndex": date_col, "endColumnIndex": date_col + 1},
+            "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE_TIME", "pattern": pattern}}},
+            "fields": "userEnteredFormat.numberFormat"
+        }}),
+    ]
+}
+
+/// The `batchUpdate` request writing a tab's header row, in bold.
+fn header_row(id: i64, header: &[&str]) -> Value {
     let cells: Vec<Value> = header
         .iter()
         .map(|h| {
@@ -96,24 +121,11 @@ fn create_tab(
             })
         })
         .collect();
-    vec![
-        json!({"addSheet": {"properties": {
-            "sheetId": id,
-            "title": title,
-            "gridProperties": {"rowCount": rows, "columnCount": header.len(), "frozenRowCount": 1}
-        }}}),
-        json!({"updateCells": {
-            "start": {"sheetId": id, "rowIndex": 0, "columnIndex": 0},
-            "rows": [{"values": cells}],
-            "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"
-        }}),
-        json!({"repeatCell": {
-            "range": {"sheetId": id, "startRowIndex": 1,
-                      "startColumnIndex": date_col, "endColumnIndex": date_col + 1},
-            "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE_TIME", "pattern": pattern}}},
-            "fields": "userEnteredFormat.numberFormat"
-        }}),
-    ]
+    json!({"updateCells": {
+        "start": {"sheetId": id, "rowIndex": 0, "columnIndex": 0},
+        "rows": [{"values": cells}],
+        "fields": "userEnteredValue,userEnteredFormat.textFormat.bold"
+    }})
 }
 
 /// A sheet id not used yet, derived from the title so reruns pick the same.
@@ -188,7 +200,7 @@ pub async fn upload(
 
     let mut used: BTreeSet<i64> = tabs.iter().map(|t| t.id).collect();
     let mut requests = Vec::new();
-    let specs = [
+    let specs: [(&String, &[&str], usize, &str, usize); 2] = [
         (
             &config.status_tab,
             &STATUS_HEADER,
@@ -219,12 +231,23 @@ pub async fn upload(
                 ));
                 outcome.tabs_created.push(title.clone());
             }
-            Some(tab) if tab.rows < needed => {
-                requests.push(json!({"appendDimension": {
-                    "sheetId": tab.id, "dimension": "ROWS", "length": needed - tab.rows + 100
-                }}));
+            Some(tab) => {
+                if tab.rows < needed {
+                    requests.push(json!({"appendDimension": {
+                        "sheetId": tab.id, "dimension": "ROWS", "length": needed - tab.rows + 100
+                    }}));
+                }
+                // A tab made by an earlier version, with fewer columns: widened, header
+                // rewritten (the rows below keep their cells).
+                if tab.columns < header.len() {
+                    requests.push(json!({"appendDimension": {
+                        "sheetId": tab.id, "dimension": "COLUMNS",
+                        "length": header.len() - tab.columns
+                    }}));
+                    requests.push(header_row(tab.id, header));
+                    outcome.tabs_widened.push(title.clone());
+                }
             }
-            Some(_) => {}
         }
     }
     if !requests.is_empty() {

@@ -40,7 +40,7 @@ pub(super) fn metadata(s: &State) -> Value {
         .iter()
         .map(|t| {
             json!({"properties": {"sheetId": t.id, "title": t.title,
-                "gridProperties": {"rowCount": t.grid_rows, "columnCount": 26, "frozenRowCount": t.frozen_rows}}})
+                "gridProperties": {"rowCount": t.grid_rows, "columnCount": t.grid_columns, "frozenRowCount": t.frozen_rows}}})
         })
         .collect();
     json!({ "spreadsheetId": s.spreadsheet_id, "sheets": sheets })
@@ -70,6 +70,10 @@ pub(super) fn batch_update(s: &mut State, body: &Value) -> Result<Value, String>
                     p["gridProperties"]["rowCount"].as_u64().unwrap_or(1000),
                 )
                 .unwrap_or(1000),
+                grid_columns: usize::try_from(
+                    p["gridProperties"]["columnCount"].as_u64().unwrap_or(26),
+                )
+                .unwrap_or(26),
                 frozen_rows: p["gridProperties"]["frozenRowCount"].as_u64().unwrap_or(0),
                 ..Tab::default()
             });
@@ -83,6 +87,12 @@ pub(super) fn batch_update(s: &mut State, body: &Value) -> Result<Value, String>
             tab.bold_header = cells
                 .iter()
                 .all(|c| c["userEnteredFormat"]["textFormat"]["bold"] == true);
+            if values.len() > tab.grid_columns {
+                return Err(format!(
+                    "Range ('{}'!1) exceeds grid limits. Max columns: {}",
+                    tab.title, tab.grid_columns
+                ));
+            }
             if tab.cells.is_empty() {
                 tab.cells.push(Vec::new());
             }
@@ -96,7 +106,12 @@ pub(super) fn batch_update(s: &mut State, body: &Value) -> Result<Value, String>
             tab.formats.push((col, pattern.to_owned()));
         } else if let Some(ad) = r.get("appendDimension") {
             let tab = tab_by_id(s, ad["sheetId"].as_i64().ok_or("sheetId missing")?)?;
-            tab.grid_rows += usize::try_from(ad["length"].as_u64().unwrap_or(0)).unwrap_or(0);
+            let length = usize::try_from(ad["length"].as_u64().unwrap_or(0)).unwrap_or(0);
+            match ad["dimension"].as_str() {
+                Some("ROWS") => tab.grid_rows += length,
+                Some("COLUMNS") => tab.grid_columns += length,
+                _ => return Err("dimension must be ROWS or COLUMNS".to_owned()),
+            }
         } else {
             return Err(format!("unsupported request {r}"));
         }
@@ -115,6 +130,14 @@ fn write(tab: &mut Tab, col: usize, row: usize, values: &[Value]) -> Result<(), 
     }
     for (i, v) in values.iter().enumerate() {
         let cells = v.as_array().ok_or("a row is not a list")?;
+        if col + cells.len() > tab.grid_columns {
+            return Err(format!(
+                "Range ('{}'!A{}) exceeds grid limits. Max columns: {}",
+                tab.title,
+                row + i + 1,
+                tab.grid_columns
+            ));
+        }
         while tab.cells.len() <= row + i {
             tab.cells.push(Vec::new());
         }

@@ -12,6 +12,18 @@ fn point(at_ms: i64, active: bool) -> Point {
         at_ms,
         user_active: active,
         apps: Vec::new(),
+        session: None,
+    }
+}
+
+/// A point with `user` logged on since `since_ms` (when known).
+fn in_session(at_ms: i64, user: &str, since_ms: Option<i64>) -> Point {
+    Point {
+        session: Some(SessionSummary {
+            user: user.to_owned(),
+            since_ms,
+        }),
+        ..point(at_ms, true)
     }
 }
 
@@ -106,6 +118,7 @@ fn watched_apps_accumulate_time_per_state() {
                 ("ansys".to_owned(), state),
                 ("rocky".to_owned(), WatchedState::NotRunning),
             ],
+            session: None,
         });
     }
     let days = host_days(&points, MONDAY, MONDAY + 24 * HOUR, &utc("")).unwrap();
@@ -202,6 +215,7 @@ fn a_timeline_merges_equal_bands_and_shows_gaps() {
         apps: app
             .map(|s| vec![("Ansys".to_owned(), s)])
             .unwrap_or_default(),
+        session: None,
     };
     let points = [
         p(1_000, true, Some(WatchedState::Interactive)),
@@ -230,4 +244,90 @@ fn a_timeline_merges_equal_bands_and_shows_gaps() {
         ansys,
         [(1_000, 3_000, "interactive"), (3_000, 6_000, "idle")]
     );
+}
+
+#[test]
+fn a_logon_is_a_session_that_differs_from_the_one_before() {
+    let nine = MONDAY + 9 * HOUR;
+    let points = vec![
+        point(nine, false),                                  // nobody
+        in_session(nine + 5_000, "ana", Some(nine + 1_000)), // ana logs on
+        in_session(nine + 10_000, "ana", Some(nine + 1_000)),
+        point(nine + 15_000, false),                           // logs off
+        in_session(nine + 20_000, "ana", Some(nine + 18_000)), // and on again
+        in_session(nine + 25_000, "bo", None),                 // switch user (logon time unknown)
+        in_session(nine + 30_000, "bo", None),
+        // The agent restarts after an hour: the same session is not a new logon.
+        in_session(nine + HOUR, "bo", None),
+        in_session(nine + HOUR + 5_000, "", None), // a session whose user is unknown
+    ];
+    let days = host_days(&points, MONDAY, MONDAY + 24 * HOUR, &utc("")).unwrap();
+    assert_eq!(days[0].logons, 4);
+    assert_eq!(
+        days[0].users.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["ana", "bo"],
+        "unknown users are not counted as users"
+    );
+}
+
+#[test]
+fn a_session_is_a_logon_of_the_day_it_began() {
+    let nine = MONDAY + 9 * HOUR;
+    let rules = utc("");
+    let before_the_range = [in_session(nine, "ana", Some(nine - 2 * HOUR))];
+    let days = host_days(&before_the_range, nine - HOUR, MONDAY + 24 * HOUR, &rules).unwrap();
+    assert_eq!(days[0].logons, 0, "before the counted range");
+    assert_eq!(days[0].users.len(), 1, "but ana was there");
+    let same_day = [in_session(nine, "ana", Some(nine - 2 * HOUR))];
+    let days = host_days(&same_day, MONDAY, MONDAY + 24 * HOUR, &rules).unwrap();
+    assert_eq!(
+        days[0].logons, 1,
+        "the agent started after a logon that morning"
+    );
+    let yesterday = [in_session(nine, "ana", Some(MONDAY - HOUR))];
+    let days = host_days(&yesterday, MONDAY, MONDAY + 24 * HOUR, &rules).unwrap();
+    assert_eq!(days[0].logons, 0, "that logon was the day before's");
+    let unknown = [in_session(nine, "ana", None)];
+    let days = host_days(&unknown, MONDAY, MONDAY + 24 * HOUR, &rules).unwrap();
+    assert_eq!(days[0].logons, 1, "first seen");
+}
+
+#[test]
+fn a_session_across_midnight_has_its_user_on_both_days_and_one_logon() {
+    let late = MONDAY + 24 * HOUR - 7_000;
+    let points = [
+        in_session(late, "ana", Some(late - 1_000)),
+        in_session(late + 5_000, "ana", Some(late - 1_000)),
+        in_session(late + 10_000, "ana", Some(late - 1_000)),
+    ];
+    let days = host_days(&points, MONDAY, MONDAY + 48 * HOUR, &utc("")).unwrap();
+    assert_eq!((days[0].logons, days[1].logons), (1, 0));
+    assert!(days[0].users.contains("ana") && days[1].users.contains("ana"));
+}
+
+#[test]
+fn groups_count_logons_and_distinct_users() {
+    let nine = MONDAY + 9 * HOUR;
+    let rules = utc("");
+    let a = host_days(
+        &[
+            in_session(nine, "ana", None),
+            in_session(nine + 5_000, "bo", None),
+        ],
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    let b = host_days(
+        &[in_session(nine, "ana", None)],
+        MONDAY,
+        MONDAY + 24 * HOUR,
+        &rules,
+    )
+    .unwrap();
+    let totals = group_totals([(Some("lab"), a.as_slice()), (Some("lab"), b.as_slice())]);
+    let lab = &totals[&("lab".to_owned(), a[0].date)];
+    assert_eq!(lab.logons, 3);
+    assert_eq!(lab.users.len(), 2, "ana on both hosts counts once");
 }

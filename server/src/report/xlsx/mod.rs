@@ -93,7 +93,7 @@ const SNAPSHOT_COLUMNS: [&str; 9] = [
     "Foreground process",
     "Processes",
 ];
-const DAY_COLUMNS: [&str; 8] = [
+const DAY_COLUMNS: [&str; 10] = [
     "Host",
     "Date",
     "Active (h)",
@@ -102,6 +102,8 @@ const DAY_COLUMNS: [&str; 8] = [
     "Open (h)",
     "Active in open hours (h)",
     "Utilization %",
+    "Logons",
+    "Users",
 ];
 const APP_COLUMNS: [&str; 7] = [
     "Host",
@@ -155,7 +157,7 @@ where
         &mut workbook,
         "Utilization",
         owned(&DAY_COLUMNS),
-        vec![18.0, 12.0, 10.0, 10.0, 11.0, 10.0, 14.0, 13.0],
+        vec![18.0, 12.0, 10.0, 10.0, 11.0, 10.0, 14.0, 13.0, 8.0, 8.0],
         rows,
     )?;
     let mut app_days = continued::Continued::new(
@@ -331,6 +333,8 @@ fn write_day(
     if let Some(u) = day.utilization() {
         sheet.write_number_with_format(row, 7, u * 100.0, number)?;
     }
+    sheet.write_number(row, 8, day.logons as f64)?;
+    sheet.write_number(row, 9, day.users.len() as f64)?;
     Ok(())
 }
 
