@@ -3,8 +3,10 @@
 //! and what an administrator may run by hand on any system. An empty setting keeps what the
 //! file already says, so a silent upgrade without properties keeps the configuration. The
 //! token goes into a file beside it that only the system and administrators may read
-//! ([`crate::secure`]), never into the configuration itself. Other keys and comments of an
-//! existing file are kept; its layout is rewritten.
+//! ([`crate::secure`]), never into the configuration itself: given as `TOKEN`, or read at
+//! install time from `TOKEN_FILE` — whose `{host}` is replaced by this machine's name, so one
+//! installer can take each PC's own token from a share (see config/windows-service.md). Other
+//! keys of an existing file are kept; its layout and comments are rewritten.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,31 @@ pub struct Settings {
 
 /// The token file written beside the configuration.
 pub const TOKEN_FILE: &str = "token";
+
+/// The name this machine reports under unless configured otherwise (what per-host tokens are
+/// issued for).
+fn machine_name() -> String {
+    sysinfo::System::host_name().unwrap_or_default()
+}
+
+/// The token in the file `pattern` names, `{host}` replaced by `host`: its first line, trimmed.
+fn read_token_file(pattern: &str, host: &str) -> anyhow::Result<String> {
+    if pattern.contains("{host}") && host.is_empty() {
+        anyhow::bail!("TOKEN_FILE {pattern} names {{host}}, but this machine's name is unknown");
+    }
+    let path = pattern.replace("{host}", host);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the token file {path} (TOKEN_FILE); check that it exists and that this \
+             machine's account may read it"
+        )
+    })?;
+    let token = text.lines().next().unwrap_or_default().trim();
+    if token.is_empty() {
+        anyhow::bail!("the token file {path} (TOKEN_FILE) is empty: put the agent token in it");
+    }
+    Ok(token.to_owned())
+}
 
 /// Writes `path` from `settings` over what it already holds; returns it.
 ///
@@ -69,17 +96,20 @@ pub fn configure(path: &Path, settings: &Settings) -> anyhow::Result<PathBuf> {
         }
         table.insert("watch".to_owned(), toml::Value::Table(watch));
     }
-    let token_file = if !settings.token.trim().is_empty() {
-        let file = dir.join(TOKEN_FILE);
-        secure::write_private(&file, settings.token.trim().as_bytes())
-            .with_context(|| format!("cannot write the token to {}", file.display()))?;
-        Some(file)
+    let token = if !settings.token.trim().is_empty() {
+        Some(settings.token.trim().to_owned())
     } else if !settings.token_file.trim().is_empty() {
-        Some(PathBuf::from(settings.token_file.trim()))
+        Some(read_token_file(
+            settings.token_file.trim(),
+            &machine_name(),
+        )?)
     } else {
         None
     };
-    if let Some(file) = token_file {
+    if let Some(token) = token {
+        let file = dir.join(TOKEN_FILE);
+        secure::write_private(&file, token.as_bytes())
+            .with_context(|| format!("cannot write the token to {}", file.display()))?;
         table.remove("token");
         table.insert(
             "token_file".to_owned(),
@@ -145,5 +175,46 @@ mod tests {
             AgentConfig::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap(),
             config
         );
+    }
+
+    #[test]
+    fn a_token_file_is_read_at_install_with_the_machines_name_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = dir.path().join("share");
+        std::fs::create_dir(&share).unwrap();
+        std::fs::write(share.join("LAB1-PC07.token"), "iwh_pc07\r\n").unwrap();
+        let pattern = format!("{}/{{host}}.token", share.display());
+        assert_eq!(read_token_file(&pattern, "LAB1-PC07").unwrap(), "iwh_pc07");
+        let missing = read_token_file(&pattern, "LAB1-PC08").unwrap_err();
+        assert!(
+            format!("{missing:#}").contains("LAB1-PC08.token")
+                && missing.to_string().contains("may read it"),
+            "{missing:#}"
+        );
+        std::fs::write(share.join("empty.token"), "\n").unwrap();
+        let empty = read_token_file(&format!("{}/empty.token", share.display()), "x").unwrap_err();
+        assert!(empty.to_string().contains("is empty"), "{empty}");
+        assert!(
+            read_token_file(&pattern, "")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown")
+        );
+
+        // Configured from it: the token copied into the private file, the share not needed
+        // after the install.
+        let path = dir.path().join("conf/agent.toml");
+        std::fs::write(share.join(format!("{}.token", machine_name())), "iwh_me").unwrap();
+        let settings = Settings {
+            server: "https://idlewatch.lab:5000".to_owned(),
+            token_file: pattern,
+            ..Settings::default()
+        };
+        configure(&path, &settings).unwrap();
+        std::fs::remove_dir_all(&share).unwrap();
+        let config = AgentConfig::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let token_file = config.token_file.unwrap();
+        assert_eq!(token_file, dir.path().join("conf").join(TOKEN_FILE));
+        assert_eq!(std::fs::read_to_string(token_file).unwrap(), "iwh_me");
     }
 }

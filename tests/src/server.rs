@@ -169,6 +169,42 @@ impl Server {
         &self.data_dir
     }
 
+    /// Runs `idlewatch-admin ARGS` against this server with its admin token: (exit code,
+    /// stdout, stderr).
+    ///
+    /// # Panics
+    /// In open mode, or when the binary cannot run.
+    #[must_use]
+    pub fn admin(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(crate::binary("idlewatch-admin"))
+            .args(args)
+            .env("IDLEWATCH_SERVER", self.url())
+            .env("IDLEWATCH_ADMIN_TOKEN", &self.tokens().admin)
+            .env("HOME", self.data_dir())
+            .output()
+            .expect("run idlewatch-admin");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).expect("utf-8 stdout"),
+            String::from_utf8(out.stderr).expect("utf-8 stderr"),
+        )
+    }
+
+    /// Issues a per-host agent token with `idlewatch-admin tokens issue --host`: (id, token).
+    ///
+    /// # Panics
+    /// When the command fails.
+    #[must_use]
+    pub fn issue_host_token(&self, host: &str) -> (u64, String) {
+        let (code, out, err) = self.admin(&["tokens", "issue", "--host", host, "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("tokens issue json");
+        (
+            v["id"].as_u64().expect("id"),
+            v["token"].as_str().expect("token").to_owned(),
+        )
+    }
+
     /// The generated tokens.
     ///
     /// # Panics

@@ -3,40 +3,11 @@
 //! stored only hashed; `tokens list` never shows it; `tokens revoke` stops it at once, on an
 //! open connection too; tokens survive a restart.
 
-use std::process::Command;
 use std::time::Duration;
 
 use idlewatch_client::{Client, Error};
-use idlewatch_tests::{Server, acked as send, binary};
+use idlewatch_tests::{Server, acked as send};
 use serde_json::{Value, json};
-
-fn admin(server: &Server, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary("idlewatch-admin"))
-        .args(args)
-        .env("IDLEWATCH_SERVER", server.url())
-        .env("IDLEWATCH_ADMIN_TOKEN", &server.tokens().admin)
-        .env("HOME", server.data_dir())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn issue(server: &Server, host: &str) -> (u64, String) {
-    let (code, out, err) = admin(
-        server,
-        &["tokens", "issue", "--host", host, "--format", "json"],
-    );
-    assert_eq!(code, 0, "{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    (
-        v["id"].as_u64().unwrap(),
-        v["token"].as_str().unwrap().to_owned(),
-    )
-}
 
 #[test]
 fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
@@ -44,7 +15,7 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
     let data = dir.path().join("data");
     let mut server =
         Server::try_start(&[], &[], Some(&data)).unwrap_or_else(|f| panic!("{}", f.stderr));
-    let (id, token) = issue(&server, "pc-07");
+    let (id, token) = server.issue_host_token("pc-07");
     assert!(token.starts_with("iwh_"));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -55,6 +26,9 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
             .unwrap();
         assert_eq!(ack["ok"], true, "{ack}");
         let ack = send(&agent, &json!({"host": "pc-07", "idle_seconds": 3})).await;
+        assert_eq!(ack["ok"], true, "{ack}");
+        // Host names are case-insensitive.
+        let ack = send(&agent, &json!({"host": "PC-07", "idle_seconds": 3})).await;
         assert_eq!(ack["ok"], true, "{ack}");
         let ack = send(&agent, &json!({"host": "pc-08", "idle_seconds": 3})).await;
         assert_eq!(ack["error"]["code"], "forbidden", "{ack}");
@@ -80,10 +54,10 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
     );
 
     // Listed without the token; stored only hashed.
-    let (code, list, _) = admin(&server, &["tokens", "list"]);
+    let (code, list, _) = server.admin(&["tokens", "list"]);
     assert_eq!(code, 0);
     assert!(list.contains("pc-07") && !list.contains(&token), "{list}");
-    let (id2, token2) = issue(&server, "pc-09");
+    let (id2, token2) = server.issue_host_token("pc-09");
     server.signal_and_wait("TERM", Duration::from_secs(20));
     let file = std::fs::read(data.join("idlewatch.redb")).unwrap();
     assert!(
@@ -102,7 +76,7 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
         let (other, _e) = Client::connect(&server.url(), Some(&token2)).await.unwrap();
         assert_eq!(send(&other, &json!({"host": "pc-09"})).await["ok"], true);
 
-        let (code, out, err) = admin(&server, &["tokens", "revoke", &id.to_string()]);
+        let (code, out, err) = server.admin(&["tokens", "revoke", &id.to_string()]);
         assert_eq!(code, 0, "{err}");
         assert!(out.contains(&format!("token {id} revoked")), "{out}");
         let ack = send(&agent, &json!({"host": "pc-07"})).await;
@@ -124,13 +98,13 @@ fn a_host_token_reports_for_its_host_only_and_revoking_it_stops_it() {
         // The other host's token is untouched.
         assert_eq!(send(&other, &json!({"host": "pc-09"})).await["ok"], true);
     });
-    let (code, _, err) = admin(&server, &["tokens", "revoke", &id.to_string()]);
+    let (code, _, err) = server.admin(&["tokens", "revoke", &id.to_string()]);
     assert_eq!(code, 1);
     assert!(
         err.contains(&format!("no agent token has id {id}")),
         "{err}"
     );
-    let (code, _, err) = admin(&server, &["tokens", "issue", "--host", ""]);
+    let (code, _, err) = server.admin(&["tokens", "issue", "--host", ""]);
     assert_eq!(code, 1, "{err}");
     let _ = id2;
 }
@@ -145,17 +119,14 @@ fn a_lab_gets_its_tokens_from_a_hosts_file_as_csv() {
         "# Lab 1, room 2.07\r\nLAB1-PC01\r\nLAB1-PC02\r\n\r\nLAB1-PC03\r\n",
     )
     .unwrap();
-    let (code, out, err) = admin(
-        &server,
-        &[
-            "tokens",
-            "issue",
-            "--hosts-file",
-            lab1.to_str().unwrap(),
-            "--format",
-            "csv",
-        ],
-    );
+    let (code, out, err) = server.admin(&[
+        "tokens",
+        "issue",
+        "--hosts-file",
+        lab1.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
     assert_eq!(code, 0, "{err}");
     let mut reader = csv::Reader::from_reader(out.as_bytes());
     assert_eq!(
@@ -174,7 +145,7 @@ fn a_lab_gets_its_tokens_from_a_hosts_file_as_csv() {
             assert_eq!(ack["ok"], true, "{ack}");
         }
     });
-    let (_, list, _) = admin(&server, &["tokens", "list", "--format", "json"]);
+    let (_, list, _) = server.admin(&["tokens", "list", "--format", "json"]);
     assert_eq!(
         serde_json::from_str::<Value>(&list)
             .unwrap()
@@ -187,14 +158,12 @@ fn a_lab_gets_its_tokens_from_a_hosts_file_as_csv() {
     // A typo is caught before any token is issued.
     let typo = dir.path().join("typo.txt");
     std::fs::write(&typo, "LAB2-PC01\nLAB2-PC02\nlab2-pc01\n").unwrap();
-    let (code, out, err) = admin(
-        &server,
-        &["tokens", "issue", "--hosts-file", typo.to_str().unwrap()],
-    );
+    let (code, out, err) =
+        server.admin(&["tokens", "issue", "--hosts-file", typo.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(out.is_empty(), "{out}");
     assert!(err.contains("line 3") && err.contains("line 1"), "{err}");
-    let (_, list, _) = admin(&server, &["tokens", "list", "--format", "json"]);
+    let (_, list, _) = server.admin(&["tokens", "list", "--format", "json"]);
     assert_eq!(
         serde_json::from_str::<Value>(&list)
             .unwrap()
@@ -203,15 +172,12 @@ fn a_lab_gets_its_tokens_from_a_hosts_file_as_csv() {
             .len(),
         3
     );
-    let (code, _, err) = admin(
-        &server,
-        &["tokens", "issue", "--hosts-file", "/nonexistent/lab.txt"],
-    );
+    let (code, _, err) = server.admin(&["tokens", "issue", "--hosts-file", "/nonexistent/lab.txt"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("cannot read hosts file /nonexistent/lab.txt"),
         "{err}"
     );
-    let (code, _, err) = admin(&server, &["tokens", "issue"]);
+    let (code, _, err) = server.admin(&["tokens", "issue"]);
     assert_eq!(code, 2, "neither --host nor --hosts-file: {err}");
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use idlewatch_client::{Client, Error};
-use idlewatch_tests::{Server, acked, binary, wait_until};
+use idlewatch_tests::{Server, acked, wait_until};
 use serde_json::{Value, json};
 
 fn server_with(config: &str, env: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
@@ -22,31 +22,6 @@ fn server_with(config: &str, env: &[(&str, &str)]) -> (Server, tempfile::TempDir
     )
     .unwrap_or_else(|f| panic!("{}", f.stderr));
     (server, dir)
-}
-
-fn admin(server: &Server, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(binary("idlewatch-admin"))
-        .args(args)
-        .env("IDLEWATCH_SERVER", server.url())
-        .env("IDLEWATCH_ADMIN_TOKEN", &server.tokens().admin)
-        .env("HOME", server.data_dir())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn issue(server: &Server, host: &str) -> String {
-    let (code, out, err) = admin(
-        server,
-        &["tokens", "issue", "--host", host, "--format", "json"],
-    );
-    assert_eq!(code, 0, "{err}");
-    let v: Value = serde_json::from_str(&out).unwrap();
-    v["token"].as_str().unwrap().to_owned()
 }
 
 /// Epoch ms as RFC 3339.
@@ -73,7 +48,7 @@ fn one_token_holds_a_few_connections_that_share_one_rate() {
             ("IDLEWATCH_CONNECTIONS_PER_TOKEN", "4"),
         ],
     );
-    let token = issue(&server, "pc-1");
+    let token = server.issue_host_token("pc-1").1;
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mut clients = Vec::new();
@@ -364,7 +339,7 @@ fn an_admin_deletes_one_hosts_data() {
             }
         }
     });
-    let (code, _, err) = admin(&server, &["db", "delete", "--host", "pc-a"]);
+    let (code, _, err) = server.admin(&["db", "delete", "--host", "pc-a"]);
     assert_eq!(code, 1);
     assert!(err.contains("add --yes"), "{err}");
     assert_eq!(
@@ -374,12 +349,9 @@ fn an_admin_deletes_one_hosts_data() {
     );
     let from = rfc3339(t0 + 100 * 5000);
     let to = rfc3339(t0 + 200 * 5000);
-    let (code, out, err) = admin(
-        &server,
-        &[
-            "db", "delete", "--host", "pc-a", "--from", &from, "--to", &to, "--yes",
-        ],
-    );
+    let (code, out, err) = server.admin(&[
+        "db", "delete", "--host", "pc-a", "--from", &from, "--to", &to, "--yes",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("deleted 100 snapshots: the snapshots of host \"pc-a\" captured from"),
@@ -388,18 +360,15 @@ fn an_admin_deletes_one_hosts_data() {
     let kept: Vec<u64> = (0..100).chain(200..300).collect();
     assert_eq!(server.seqs("pc-a"), kept);
     assert_eq!(server.seqs("pc-b").len(), 300);
-    let (code, out, err) = admin(
-        &server,
-        &[
-            "db", "delete", "--host", "pc-a", "--yes", "--format", "json",
-        ],
-    );
+    let (code, out, err) = server.admin(&[
+        "db", "delete", "--host", "pc-a", "--yes", "--format", "json",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["deleted"], 200);
     let viewer = server.tokens().viewer.clone();
     let history = server.get("/api/v1/hosts/pc-a/history", Some(&viewer));
     assert_eq!(history.status, 404, "{}", history.body);
-    let (code, _, err) = admin(&server, &["db", "delete", "--host", "pc-zz", "--yes"]);
+    let (code, _, err) = server.admin(&["db", "delete", "--host", "pc-zz", "--yes"]);
     assert_eq!(code, 1);
     assert!(err.contains("no host named \"pc-zz\""), "{err}");
 }

@@ -267,3 +267,60 @@ fn the_msi_installs_the_service_and_helper_and_takes_secure_properties() {
         stdout(&info)
     );
 }
+
+#[test]
+fn a_sites_defaults_are_built_into_the_msi_but_never_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("site.msi");
+    let build = |properties: &[&str]| {
+        Command::new(workspace_root().join("packaging/windows/build-msi"))
+            .arg(dist().join("idlewatch-agent.exe"))
+            .args(["1.2.3", out.to_str().unwrap()])
+            .args(properties)
+            .output()
+            .unwrap()
+    };
+    let built = build(&[
+        "SERVER=https://idlewatch.lab:5000",
+        r"TOKEN_FILE=\\fs01\idlewatch$\tokens\{host}.token",
+        "GROUP=Lab 1",
+    ]);
+    assert!(built.status.success(), "{built:?}");
+    let exported = run("msiinfo", &["export", out.to_str().unwrap(), "Property"]);
+    let rows: Vec<Vec<String>> = stdout(&exported)
+        .lines()
+        .skip(3)
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect();
+    let value = |name: &str| rows.iter().find(|r| r[0] == name).map(|r| r[1].clone());
+    assert_eq!(
+        value("SERVER").as_deref(),
+        Some("https://idlewatch.lab:5000")
+    );
+    assert_eq!(
+        value("TOKEN_FILE").as_deref(),
+        Some(r"\\fs01\idlewatch$\tokens\{host}.token")
+    );
+    assert_eq!(value("GROUP").as_deref(), Some("Lab 1"));
+    assert_eq!(value("ProductVersion").as_deref(), Some("1.2.3"));
+    assert_eq!(value("MsiHiddenProperties").as_deref(), Some("TOKEN"));
+
+    let refused = build(&["TOKEN=iw_secret"]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("TOKEN_FILE") && said.contains("local users"),
+        "{said}"
+    );
+    let unknown = build(&["SEVER=https://x"]);
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("SEVER is not a property"),
+        "{unknown:?}"
+    );
+    let version = Command::new(workspace_root().join("packaging/windows/build-msi"))
+        .arg(dist().join("idlewatch-agent.exe"))
+        .args(["0.2.0-beta", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&version.stderr).contains("not numeric"));
+}

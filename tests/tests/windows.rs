@@ -2,8 +2,8 @@
 //! public properties, the service started by Wine's service manager reporting to the real
 //! Linux server, the session helper started by a (simulated) logon, a real Windows program
 //! (Wine's notepad) watched from `not_running` to `interactive` to `idle`, a killed helper
-//! seen as `helper_missing`, a server outage replayed from the spool with nothing lost or
-//! doubled, a major upgrade keeping the agent's identity and configuration, and uninstall
+//! seen as `helper_missing`, a per-host token read at install from a file named for the PC, a
+//! server outage replayed from the spool with nothing lost or doubled, a major upgrade keeping the agent's identity and configuration, and uninstall
 //! removing the service (and the data only with PURGE=1).
 
 use std::time::Duration;
@@ -182,16 +182,26 @@ fn outages_upgrades_and_uninstall_keep_what_they_must() {
             .unwrap_or_else(|f| panic!("{}", f.stderr))
     };
     let server = start();
-    let token = server.tokens().agent.clone();
     let url = server.url();
+    let host = machine_name();
+    // As a GPO deployment does: one token per PC, in a file named for it on a share (here a
+    // local directory; the name in capitals as Windows shows it), found through {host}.
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let (_, token) = server.issue_host_token(&host.to_uppercase());
+    std::fs::write(
+        tokens.join(format!("{}.token", host.to_uppercase())),
+        format!("{token}\r\n"),
+    )
+    .unwrap();
+    let token_file = format!("Z:{}/{{host}}.token", tokens.display()).replace('/', "\\");
     let wine = Wine::start();
     preconfigure(&wine);
     install(
         &wine,
         &build_msi(dir.path(), "0.1.0"),
-        &[format!("SERVER={url}"), format!("TOKEN={token}")],
+        &[format!("SERVER={url}"), format!("TOKEN_FILE={token_file}")],
     );
-    let host = machine_name();
     wait_until(
         "the service's first snapshot",
         Duration::from_secs(60),

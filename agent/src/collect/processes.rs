@@ -2,7 +2,9 @@
 //!
 //! Refreshes only what is sent: CPU and memory per process, the owner once per process, and no
 //! threads (without `without_tasks()` Linux threads would be listed as processes). User names
-//! are loaded once and looked up by uid; an unknown uid reloads them once.
+//! are loaded once and looked up by uid; an unknown uid reloads them once. On Windows each
+//! owner's SID is named once with `LookupAccountSidW` instead: sysinfo's user list crashes
+//! under Wine and lacks the domain accounts a lab's students log on with.
 
 use std::collections::HashMap;
 

@@ -108,7 +108,9 @@ fn check_bound(
             true,
         ));
     }
-    if &*bound.host != host {
+    // Host names are case-insensitive (DNS, Windows): a token issued for LAB1-PC07 serves the
+    // agent of lab1-pc07.
+    if !bound.host.eq_ignore_ascii_case(host) {
         return Err((
             ErrorBody::new(
                 ErrorCode::Forbidden,
