@@ -198,6 +198,8 @@ fn run(args: RunArgs, as_service: bool) -> anyhow::Result<()> {
 }
 
 fn session(args: SessionArgs) -> anyhow::Result<()> {
+    #[cfg(windows)]
+    idlewatch_agent::session::console::leave_own_console();
     let channel = args
         .channel
         .unwrap_or_else(idlewatch_agent::session::transport::default_path);

@@ -10,9 +10,13 @@
 //! - [`merge`]: which session a snapshot's idle time and `session` come from, and the
 //!   `no_session` / `helper_missing` cases;
 //! - [`os`]: who is logged on, as the operating system says (systemd-logind, WTS);
-//! - [`helper`]: the `session` subcommand.
+//! - [`helper`]: the `session` subcommand (on Windows it first leaves the console window a
+//!   logon opens for it: `console`).
 
 pub mod channel;
+#[cfg(windows)]
+#[path = "console_windows.rs"]
+pub mod console;
 pub mod helper;
 pub mod merge;
 pub mod os;
