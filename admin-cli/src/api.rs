@@ -280,4 +280,22 @@ impl Api {
     pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, CliError> {
         self.get_json(path, query).map_err(|f| self.explain(f))
     }
+
+    /// `get` of an answer typed in `idlewatch_protocol::api`.
+    ///
+    /// # Errors
+    /// See [`Api::explain`]; an answer of another shape says so, naming the route.
+    pub fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, CliError> {
+        let value = self.get(path, query)?;
+        serde_json::from_value(value).map_err(|e| {
+            crate::error::failed(format!(
+                "the server answered {path} in a shape this idlewatch-admin does not know ({e}); \
+                 use an idlewatch-admin of the server's version"
+            ))
+        })
+    }
 }

@@ -13,7 +13,7 @@ use crate::error::{CliError, failed};
 /// How a cell is coloured in a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
-    /// Normal.
+    /// Uncoloured text.
     Plain,
     /// Good news (online, active).
     Good,

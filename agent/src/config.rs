@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use idlewatch_protocol::duration;
+use idlewatch_protocol::time::duration;
 use serde::Deserialize;
 
 /// Everything the agent needs.
@@ -119,7 +119,7 @@ pub enum Error {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error (missing, unreadable, ...).
         source: std::io::Error,
     },
     /// The file is not valid for this schema (names the key).

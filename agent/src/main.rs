@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use idlewatch_agent::config::{self, AgentConfig, Overrides};
-use idlewatch_protocol::duration;
+use idlewatch_protocol::time::duration;
 
 /// Idlewatch agent: reports this machine's idle time, processes and watched applications.
 #[derive(Debug, Parser)]

@@ -3,7 +3,7 @@
 //! sender.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use tokio::sync::Notify;
@@ -20,6 +20,7 @@ use crate::session::{os, transport};
 use crate::snapshot::{self, SnapshotParts};
 use crate::spool::Spool;
 use crate::watch::{self, WatchRule};
+use idlewatch_protocol::time::now_ms;
 
 /// The collecting half: sources, rules and who we are.
 struct Collector {
@@ -31,12 +32,6 @@ struct Collector {
     idle_threshold: f64,
     busy_cpu: f64,
     collect_titles: bool,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The machine's host name, or the configured one.
@@ -124,7 +119,7 @@ impl Collector {
             watched: &watched,
             session: merged.session.as_ref(),
         };
-        snapshot::build(&parts).to_string()
+        serde_json::to_string(&snapshot::build(&parts)).unwrap_or_default()
     }
 }
 
@@ -221,6 +216,7 @@ pub async fn run(
             "unsent snapshots found in the spool; they go first"
         );
     }
+    let spool_dir = spool.dir().to_owned();
     let spool = Arc::new(Mutex::new(spool));
     let wake = Arc::new(Notify::new());
     let setup = config.clone();
@@ -263,24 +259,29 @@ pub async fn run(
         let logged_on = os::logged_on().await;
         let helpers = helpers.clone();
         let max_age = config.interval * 2;
-        let (back, json) = tokio::task::spawn_blocking(move || {
+        let dir = spool_dir.clone();
+        // Collecting and the durable (fsync'd) write of the snapshot's file both run off the
+        // async thread; the spool's lock, which the sender shares, is taken only to record it.
+        let (back, written) = tokio::task::spawn_blocking(move || {
             let session = SessionInput {
                 helpers: &helpers,
                 logged_on,
                 max_age,
             };
             let json = collector.snapshot(&agent_id, seq, captured_ms, &session);
-            (collector, json)
+            (collector, Spool::write(&dir, seq, captured_ms, &json))
         })
         .await
         .context("the collector thread failed")?;
         collector = back;
-        let pushed = spool
-            .lock()
-            .map_err(|_| anyhow::anyhow!("spool lock poisoned"))?
-            .push(seq, captured_ms, &json, captured_ms);
-        match pushed {
-            Ok(()) => wake.notify_one(),
+        match written {
+            Ok(written) => {
+                spool
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("spool lock poisoned"))?
+                    .record(written, captured_ms);
+                wake.notify_one();
+            }
             Err(e) => error!("snapshot {seq} lost: {e}"),
         }
     }

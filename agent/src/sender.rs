@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use idlewatch_client::{Client, ClientOptions, Error as ClientError, PendingAck};
+use idlewatch_protocol::{Ack, AgentRegister, ErrorCode, events};
 use rand::RngExt;
-use serde_json::json;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
@@ -66,10 +66,11 @@ impl Backoff {
 }
 
 enum SessionEnd {
-    /// The connection failed or an ack timed out: reconnect.
+    /// The connection failed, an ack timed out or made no sense: reconnect.
     Lost(String),
-    /// The server is saturated or its store failed: wait, then go on.
-    Busy,
+    /// The server refuses this agent's token or host (logged): reconnect after a pause, in
+    /// case an administrator fixes it meanwhile.
+    Refused,
 }
 
 /// Runs until aborted.
@@ -123,13 +124,14 @@ pub async fn run(
         info!(server = %config.server, "connected");
         was_connected = true;
         backoff.reset();
-        let register = json!({
-            "host": registration.host,
-            "agent_id": registration.agent_id,
-            "agent_version": AGENT_VERSION,
-            "os": registration.os,
-        });
-        if let Err(e) = client.emit("agent_register", &register).await {
+        let register = AgentRegister {
+            host: registration.host.clone(),
+            agent_id: Some(registration.agent_id.clone()),
+            agent_version: Some(AGENT_VERSION.to_owned()),
+            os: Some(registration.os.clone()),
+            ..AgentRegister::default()
+        };
+        if let Err(e) = client.emit(events::AGENT_REGISTER, &register).await {
             warn!("registering failed ({e}); reconnecting");
             continue;
         }
@@ -139,7 +141,7 @@ pub async fn run(
                 client.close().await;
                 tokio::time::sleep(backoff.next_delay()).await;
             }
-            SessionEnd::Busy => {
+            SessionEnd::Refused => {
                 client.close().await;
                 tokio::time::sleep(backoff.next_delay()).await;
             }
@@ -153,8 +155,8 @@ async fn settle(
     spool: &Arc<Mutex<Spool>>,
 ) -> Result<(), String> {
     for (later, pending) in in_flight.drain(..) {
-        match pending.wait().await {
-            Ok(a) if a["ok"] == true => {
+        match pending.wait().await.map(serde_json::from_value::<Ack>) {
+            Ok(Ok(Ack::Ok { .. })) => {
                 if let Ok(mut s) = spool.lock() {
                     s.remove(later);
                 }
@@ -196,7 +198,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 }
                 Err(_) => return SessionEnd::Lost("spool lock poisoned".to_owned()),
             };
-            match client.send_with_ack("agent_snapshot", &text).await {
+            match client.send_with_ack(events::AGENT_SNAPSHOT, &text).await {
                 Ok(pending) => in_flight.push_back((seq, pending)),
                 Err(e) => return SessionEnd::Lost(e.to_string()),
             }
@@ -216,18 +218,23 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
             Ok(ack) => ack,
             Err(e) => return SessionEnd::Lost(e.to_string()),
         };
-        if ack["ok"] == true {
-            if let Ok(mut s) = spool.lock() {
-                s.remove(seq);
+        let body = match serde_json::from_value::<Ack>(ack) {
+            Ok(Ack::Ok { .. }) => {
+                if let Ok(mut s) = spool.lock() {
+                    s.remove(seq);
+                }
+                busy.reset();
+                continue;
             }
-            busy.reset();
-            continue;
-        }
-        let code = ack["error"]["code"].as_str().unwrap_or("unknown");
-        let message = ack["error"]["message"].as_str().unwrap_or("");
+            Ok(Ack::Err(body)) => body,
+            // Not an answer this agent understands (a newer or foreign server): keep the
+            // snapshot and start over rather than guess.
+            Err(e) => return SessionEnd::Lost(format!("unexpected ack for snapshot {seq}: {e}")),
+        };
+        let (code, message) = (body.code, body.message.as_str());
         // A capture time the server finds too far ahead of its clock: this PC's clock is
         // wrong. The snapshot is kept (not dropped) and sent again later, like `busy`.
-        let clock = code == "invalid_field" && message.contains("`captured_at`");
+        let clock = code == ErrorCode::InvalidField && message.contains("`captured_at`");
         if clock && !clock_logged {
             error!(seq, "{message}; snapshots are kept in the spool meanwhile");
             clock_logged = true;
@@ -239,10 +246,10 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 }
                 tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
             }
-            "busy" | "storage" | "unavailable" => {
+            ErrorCode::Busy | ErrorCode::Storage | ErrorCode::Unavailable => {
                 debug!(
                     seq,
-                    code, "server could not store the snapshot yet; will resend: {message}"
+                    %code, "server could not store the snapshot yet; will resend: {message}"
                 );
                 // Settle what is in flight (some may be stored), then pause and resend in order.
                 if let Err(e) = settle(&mut in_flight, spool).await {
@@ -250,15 +257,15 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 }
                 tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
             }
-            "unauthorized" | "forbidden" => {
+            ErrorCode::Unauthorized | ErrorCode::Forbidden => {
                 error!(seq, "the server refuses this agent's snapshots: {message}");
-                return SessionEnd::Busy;
+                return SessionEnd::Refused;
             }
             _ => {
                 // The server will never accept it as it is: keeping it would block the spool.
                 error!(
                     seq,
-                    code, "the server rejected snapshot {seq}, dropping it: {message}"
+                    %code, "the server rejected snapshot {seq}, dropping it: {message}"
                 );
                 if let Ok(mut s) = spool.lock() {
                     s.remove(seq);

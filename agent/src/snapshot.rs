@@ -1,10 +1,8 @@
-//! The snapshot object the agent sends: the Python original's fields first, then Idlewatch's.
-//! Built as an ordered JSON object so the server and dashboards see a stable key order.
+//! The snapshot the agent sends, built from what the collectors read and the session merge
+//! decided, as the shared [`AgentSnapshot`] type of `idlewatch-protocol`.
 
-use idlewatch_protocol::{LEGACY_APPS, SessionInfo, WatchedApp};
-use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use idlewatch_protocol::time::rfc3339_ms;
+use idlewatch_protocol::{AgentSnapshot, LEGACY_APPS, LegacyApp, SessionInfo, WatchedApp};
 
 use crate::collect::{Foreground, IdleReading, SystemSample};
 
@@ -40,79 +38,152 @@ pub struct SnapshotParts<'a> {
     pub session: Option<&'a SessionInfo>,
 }
 
-fn rfc3339(ms: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-/// The snapshot as a JSON object.
+/// The snapshot, typed: the Python original's fields first, then Idlewatch's
+/// ([`AgentSnapshot`] fixes the order).
 #[must_use]
-pub fn build(parts: &SnapshotParts<'_>) -> Value {
+pub fn build(parts: &SnapshotParts<'_>) -> AgentSnapshot {
     let sample = parts.sample;
-    let foreground_name = parts.foreground.and_then(|f| {
+    let foreground_process = parts.foreground.and_then(|f| {
         sample
             .processes
             .iter()
             .find(|p| p.pid == f.pid)
             .map(|p| p.name.clone())
     });
-    let mut out = Map::new();
-    out.insert("host".into(), json!(parts.host));
-    out.insert(
-        "idle_seconds".into(),
-        json!(parts.idle.seconds.map(|s| (s * 10.0).round() / 10.0)),
-    );
-    out.insert("user_active".into(), json!(parts.user_active));
-    out.insert("cpu_percent".into(), json!(sample.cpu_percent));
-    out.insert("memory_percent".into(), json!(sample.memory_percent));
-    out.insert("foreground_process".into(), json!(foreground_name));
     // The Python original's flat fields, for its dashboards.
-    for app in LEGACY_APPS {
-        if let Some((_, w)) = parts.watched.iter().find(|(n, _)| n == app) {
-            out.insert(format!("{app}_running"), json!(w.running));
-            out.insert(format!("{app}_in_focus"), json!(w.in_focus));
-            out.insert(format!("{app}_user_active"), json!(w.user_active));
+    let legacy = |app: &str| {
+        parts
+            .watched
+            .iter()
+            .find(|(n, _)| n == app)
+            .map(|(_, w)| LegacyApp::of(w))
+    };
+    AgentSnapshot {
+        host: parts.host.to_owned(),
+        idle_seconds: parts.idle.seconds.map(|s| (s * 10.0).round() / 10.0),
+        user_active: parts.user_active,
+        cpu_percent: sample.cpu_percent,
+        memory_percent: sample.memory_percent,
+        foreground_process,
+        rocky: legacy(LEGACY_APPS[0]),
+        ansys: legacy(LEGACY_APPS[1]),
+        captured_at: rfc3339_ms(parts.captured_ms),
+        seq: parts.seq,
+        agent_id: parts.agent_id.to_owned(),
+        agent_version: AGENT_VERSION.to_owned(),
+        os: parts.os.to_owned(),
+        group: parts.group.map(str::to_owned),
+        idle_source: parts.idle.source.clone(),
+        session: parts.session.cloned(),
+        window_title: parts.foreground.and_then(|f| f.title.clone()),
+        watched: parts.watched.iter().cloned().collect(),
+        processes: sample.processes.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::ProcessInfo;
+    use idlewatch_protocol::{Snapshot, WatchedState};
+
+    fn parts_with<'a>(
+        sample: &'a SystemSample,
+        idle: &'a IdleReading,
+        foreground: &'a Foreground,
+        watched: &'a [(String, WatchedApp)],
+        session: &'a SessionInfo,
+    ) -> SnapshotParts<'a> {
+        SnapshotParts {
+            host: "pc-07",
+            group: Some("Lab 1"),
+            agent_id: "0f3c",
+            seq: 42,
+            captured_ms: 1_795_680_000_250,
+            os: "linux",
+            idle,
+            user_active: true,
+            sample,
+            foreground: Some(foreground),
+            watched,
+            session: Some(session),
         }
     }
-    out.insert("captured_at".into(), json!(rfc3339(parts.captured_ms)));
-    out.insert("seq".into(), json!(parts.seq));
-    out.insert("agent_id".into(), json!(parts.agent_id));
-    out.insert("agent_version".into(), json!(AGENT_VERSION));
-    out.insert("os".into(), json!(parts.os));
-    if let Some(group) = parts.group {
-        out.insert("group".into(), json!(group));
-    }
-    out.insert("idle_source".into(), json!(parts.idle.source));
-    if let Some(session) = parts.session {
-        out.insert(
-            "session".into(),
-            serde_json::to_value(session).unwrap_or_default(),
+
+    #[test]
+    fn the_snapshot_keeps_the_seeds_fields_first_and_reads_back_the_same() {
+        let sample = SystemSample {
+            processes: vec![ProcessInfo {
+                pid: 7,
+                name: "rocky.exe".to_owned(),
+                username: Some("ana".to_owned()),
+                cpu_percent: 12.5,
+                memory_bytes: 1 << 20,
+            }],
+            cpu_percent: 20.0,
+            memory_percent: 40.0,
+        };
+        let idle = IdleReading {
+            seconds: Some(3.04),
+            source: "helper".to_owned(),
+        };
+        let foreground = Foreground {
+            pid: 7,
+            title: Some("case.rocky".to_owned()),
+        };
+        let watched = vec![(
+            "rocky".to_owned(),
+            WatchedApp {
+                running: Some(true),
+                in_focus: Some(true),
+                user_active: Some(true),
+                cpu_percent: Some(12.5),
+                state: Some(WatchedState::Interactive),
+            },
+        )];
+        let session = SessionInfo {
+            user: Some("ana".to_owned()),
+            since: None,
+            source: Some("helper".to_owned()),
+        };
+        let built = build(&parts_with(&sample, &idle, &foreground, &watched, &session));
+        let text = serde_json::to_string(&built).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "host",
+                "idle_seconds",
+                "user_active",
+                "cpu_percent",
+                "memory_percent",
+                "foreground_process",
+                "rocky_running",
+                "rocky_in_focus",
+                "rocky_user_active",
+                "captured_at",
+                "seq",
+                "agent_id",
+                "agent_version",
+                "os",
+                "group",
+                "idle_source",
+                "session",
+                "window_title",
+                "watched",
+                "processes",
+            ]
         );
+        assert_eq!(value["idle_seconds"], 3.0);
+        assert_eq!(value["foreground_process"], "rocky.exe");
+        assert_eq!(value["captured_at"], "2026-11-26T08:00:00.250Z");
+        // The server's reading and the shared type both read it back.
+        let read = Snapshot::parse(&text).unwrap();
+        assert_eq!(read.fields().seq, Some(42));
+        assert_eq!(read.fields().rocky_in_focus, Some(true));
+        assert_eq!(read.fields().ansys_running, None);
+        let back: AgentSnapshot = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, built);
     }
-    if let Some(title) = parts.foreground.and_then(|f| f.title.as_deref()) {
-        out.insert("window_title".into(), json!(title));
-    }
-    let watched: Map<String, Value> = parts
-        .watched
-        .iter()
-        .map(|(name, app)| (name.clone(), serde_json::to_value(app).unwrap_or_default()))
-        .collect();
-    out.insert("watched".into(), Value::Object(watched));
-    let processes: Vec<Value> = sample
-        .processes
-        .iter()
-        .map(|p| {
-            json!({
-                "pid": p.pid,
-                "name": p.name,
-                "username": p.username,
-                "cpu_percent": p.cpu_percent,
-                "memory_bytes": p.memory_bytes,
-            })
-        })
-        .collect();
-    out.insert("processes".into(), Value::Array(processes));
-    Value::Object(out)
 }

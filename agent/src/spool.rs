@@ -13,6 +13,14 @@ use std::time::Duration;
 
 use tracing::warn;
 
+/// A snapshot file written by [`Spool::write`], to be added with [`Spool::record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    seq: u64,
+    captured_ms: i64,
+    bytes: u64,
+}
+
 /// A spooled snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -109,21 +117,46 @@ impl Spool {
         json: &str,
         now_ms: i64,
     ) -> Result<(), String> {
-        let path = self.dir.join(file_name(seq, captured_ms));
+        let written = Self::write(&self.dir, seq, captured_ms, json)?;
+        self.record(written, now_ms);
+        Ok(())
+    }
+
+    /// Writes a snapshot's file durably (fsync'd), without the spool: the slow half of a push,
+    /// done before taking the lock the sender also takes, so the sender never waits on a
+    /// disk flush. [`Self::record`] then adds it.
+    ///
+    /// # Errors
+    /// When the file cannot be written (e.g. a full disk): the snapshot is lost, say so.
+    pub fn write(dir: &Path, seq: u64, captured_ms: i64, json: &str) -> Result<Written, String> {
+        let path = dir.join(file_name(seq, captured_ms));
         // Durable: a spooled snapshot must survive a power cut as well as a crash.
         replace_file(&path, json.as_bytes(), true)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let size = json.len() as u64;
-        self.entries.insert(
+        Ok(Written {
             seq,
+            captured_ms,
+            bytes: json.len() as u64,
+        })
+    }
+
+    /// Adds a written snapshot, then drops the oldest beyond the bounds.
+    pub fn record(&mut self, written: Written, now_ms: i64) {
+        self.entries.insert(
+            written.seq,
             Entry {
-                captured_ms,
-                bytes: size,
+                captured_ms: written.captured_ms,
+                bytes: written.bytes,
             },
         );
-        self.bytes += size;
+        self.bytes += written.bytes;
         self.enforce_bounds(now_ms);
-        Ok(())
+    }
+
+    /// The spool's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn enforce_bounds(&mut self, now_ms: i64) {

@@ -398,7 +398,7 @@ async fn handshake(
 /// becomes `/socket.io/`, and the Engine.IO query is appended.
 ///
 /// # Errors
-/// [`Error::Url`] for another scheme (TLS is not supported) or a URL with no host.
+/// [`Error::Url`] for another scheme or a URL with no host.
 pub fn socket_url(url: &str) -> Result<String, Error> {
     let bad = |reason| Error::Url {
         url: url.to_owned(),

@@ -17,7 +17,7 @@ pub enum TlsError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What was wrong with it.
         reason: String,
     },
     /// The CA file holds no usable certificate.

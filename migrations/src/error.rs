@@ -19,7 +19,7 @@ pub enum Error {
     Corrupt {
         /// Which record.
         what: String,
-        /// Why.
+        /// What was wrong with it.
         reason: String,
     },
     /// redb failed.

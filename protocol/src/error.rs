@@ -145,6 +145,31 @@ impl<'de> Deserialize<'de> for Ack {
     }
 }
 
+/// Why a snapshot was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct SnapshotError {
+    /// Machine-readable reason.
+    pub code: ErrorCode,
+    /// Human-readable reason naming the field at fault.
+    pub message: String,
+}
+
+impl SnapshotError {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The wire error body for this refusal.
+    #[must_use]
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody::new(self.code, self.message.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,28 @@
 //! The `agent_register` payload: `{"host": str, ...}` with any extra fields kept.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::ErrorCode;
+use crate::error::SnapshotError;
 use crate::fields::check_host;
-use crate::snapshot::SnapshotError;
 
-/// An agent announcing itself.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// An agent announcing itself. The seed's agents send only `host`; the Idlewatch agent adds
+/// its identity, version and operating system.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AgentRegister {
     /// The agent's host name.
     pub host: String,
-    /// Anything else the agent sent (`agent_version`, `os`, ...), in order.
+    /// The agent's stable identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// `idlewatch-agent/<version>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    /// `linux`, `windows`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Anything else the agent sent, in order.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -66,10 +76,30 @@ mod tests {
     }
 
     #[test]
-    fn extra_fields_are_kept() {
-        let r =
-            AgentRegister::parse(r#"{"host": "a", "os": "linux", "agent_version": "1"}"#).unwrap();
-        assert_eq!(r.extra.keys().collect::<Vec<_>>(), ["os", "agent_version"]);
+    fn known_fields_are_typed_and_extra_ones_kept() {
+        let text =
+            r#"{"host": "a", "site": "north", "os": "linux", "agent_version": "1", "room": 7}"#;
+        let r = AgentRegister::parse(text).unwrap();
+        assert_eq!(r.os.as_deref(), Some("linux"));
+        assert_eq!(r.agent_version.as_deref(), Some("1"));
+        assert_eq!(r.extra.keys().collect::<Vec<_>>(), ["site", "room"]);
+    }
+
+    #[test]
+    fn the_agents_register_round_trips() {
+        let sent = AgentRegister {
+            host: "pc-1".to_owned(),
+            agent_id: Some("0f3c".to_owned()),
+            agent_version: Some("idlewatch-agent/0.1.0".to_owned()),
+            os: Some("windows".to_owned()),
+            extra: Map::new(),
+        };
+        let text = serde_json::to_string(&sent).unwrap();
+        assert_eq!(
+            text,
+            r#"{"host":"pc-1","agent_id":"0f3c","agent_version":"idlewatch-agent/0.1.0","os":"windows"}"#
+        );
+        assert_eq!(AgentRegister::parse(&text).unwrap(), sent);
     }
 
     #[test]

@@ -37,16 +37,14 @@ pub struct SessionInfo {
 /// `since` as an RFC 3339 string (read: a string or epoch ms, like `captured_at`).
 mod since {
     use serde::{Deserialize, Deserializer, Serializer};
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
 
     use crate::timestamp::CapturedAt;
 
     pub fn serialize<S: Serializer>(v: &Option<CapturedAt>, s: S) -> Result<S::Ok, S::Error> {
         let text = v.and_then(|c| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(c.epoch_ms()) * 1_000_000)
+            jiff::Timestamp::from_millisecond(c.epoch_ms())
                 .ok()
-                .and_then(|t| t.format(&Rfc3339).ok())
+                .map(|t| t.to_string())
         });
         match text {
             Some(t) => s.serialize_str(&t),

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::error::{ErrorBody, ErrorCode};
+use crate::error::{ErrorCode, SnapshotError};
 use crate::fields::{SnapshotFields, TOO_MANY_PROCESSES};
 use crate::limits::{MAX_MESSAGE_BYTES, MAX_PROCESSES};
 use crate::structure::check_structure;
@@ -18,31 +18,6 @@ use crate::structure::check_structure;
 pub struct Snapshot {
     raw: Box<RawValue>,
     fields: SnapshotFields,
-}
-
-/// Why a snapshot was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct SnapshotError {
-    /// Machine-readable reason.
-    pub code: ErrorCode,
-    /// Human-readable reason naming the field at fault.
-    pub message: String,
-}
-
-impl SnapshotError {
-    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The wire error body for this refusal.
-    #[must_use]
-    pub fn body(&self) -> ErrorBody {
-        ErrorBody::new(self.code, self.message.clone())
-    }
 }
 
 impl Snapshot {

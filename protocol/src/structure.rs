@@ -8,8 +8,7 @@
 //! Other syntax errors are left to the JSON parser that runs next; this scanner never panics on
 //! any input.
 
-use crate::error::ErrorCode;
-use crate::snapshot::SnapshotError;
+use crate::error::{ErrorCode, SnapshotError};
 
 /// Deepest nesting of arrays and objects accepted (the message's own object is depth 1).
 pub const MAX_DEPTH: usize = 32;

@@ -1,8 +1,6 @@
 //! The agent's own capture time, `captured_at`: an RFC 3339 string or epoch milliseconds.
 
 use serde::de::{self, Deserializer, Visitor};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// When the agent took a snapshot, as milliseconds since the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,12 +18,7 @@ impl CapturedAt {
     /// # Errors
     /// A human-readable reason when `text` is not RFC 3339.
     pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
-        let at = OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))?;
-        let ms = at.unix_timestamp_nanos() / 1_000_000;
-        i64::try_from(ms)
-            .map(Self)
-            .map_err(|_| format!("`{text}` is out of range"))
+        crate::time::parse_rfc3339_ms(text).map(Self)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use idlewatch_protocol::duration;
+use idlewatch_protocol::time::duration;
 
 mod limits;
 mod sheets;
@@ -78,6 +78,19 @@ impl Default for ReportConfig {
             open_hours: String::new(),
             interval: Duration::from_secs(5),
             groups: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl ReportConfig {
+    /// The rules reports count by (the values were validated when the configuration was
+    /// loaded).
+    #[must_use]
+    pub fn rules(&self) -> crate::report::usage::Rules {
+        crate::report::usage::Rules {
+            interval_ms: i64::try_from(self.interval.as_millis()).unwrap_or(5_000),
+            time_zone: jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
+            open: crate::report::hours::OpenHours::parse(&self.open_hours).unwrap_or_default(),
         }
     }
 }
@@ -158,7 +171,7 @@ pub enum Error {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error (missing, unreadable, ...).
         source: std::io::Error,
     },
     /// The config file is not valid TOML for this schema (names the key).

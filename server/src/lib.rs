@@ -4,14 +4,14 @@
 //! [`App::new`] wires state, Socket.IO and routes; [`run`] serves them on a listener until a
 //! shutdown future resolves, so tests bind port 0 and stop the server for real.
 
-pub mod agent_tokens;
 pub mod auth;
 pub mod config;
+pub mod groups;
 pub mod http;
 pub mod limits;
 pub mod metrics;
-pub mod presented;
 pub mod registry;
+pub mod relay;
 pub mod report;
 pub mod serve;
 pub mod sheets;
@@ -168,7 +168,11 @@ pub async fn run(
         }
         Some(tls) => {
             // The TLS listener sets no-delay itself.
-            let listener = tls::TlsListener::new(listener, tls, app.state.clone())?;
+            let listener = tls::TlsListener::new(
+                listener,
+                tls,
+                app.state.metrics.tls_handshakes_failed.clone(),
+            )?;
             Box::pin(serve::serve(listener, router, options, stopped))
         }
     };
@@ -178,7 +182,7 @@ pub async fn run(
         app.io.clone(),
         app.state.clone(),
     ));
-    let uploads = tokio::spawn(sheets::schedule(app.state.clone()));
+    let uploads = tokio::spawn(sheets::schedule(app.state.sheets.clone()));
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let background = [pruning, agent_lists, uploads, disk, resumes];

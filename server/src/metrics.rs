@@ -3,6 +3,7 @@
 //! Plain atomics: incremented on the ingest path without locks.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use idlewatch_protocol::ErrorCode;
@@ -62,7 +63,7 @@ pub struct Metrics {
     /// Socket.IO sockets open now (every role).
     pub sockets_open: AtomicU64,
     /// TLS handshakes that failed or did not finish in time.
-    pub tls_handshakes_failed: AtomicU64,
+    pub tls_handshakes_failed: Arc<AtomicU64>,
 }
 
 /// Host counts at render time.

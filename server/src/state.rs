@@ -5,14 +5,15 @@ use std::time::Instant;
 
 use idlewatch_store::Store;
 
-use crate::agent_tokens::AgentTokens;
 use crate::auth::Auth;
+use crate::auth::agent_tokens::AgentTokens;
 use crate::config::Config;
+use crate::groups::HostGroups;
 use crate::limits::{DiskFloor, PendingHandshakes, PerHost, PerIp, PerToken};
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
-use crate::sheets::Sheets;
-use crate::socket::flow::Relay;
+use crate::relay::Relay;
+use crate::sheets::{Sheets, Sources};
 
 /// Cheap to clone; everything inside is shared.
 #[derive(Clone)]
@@ -25,7 +26,9 @@ pub struct Inner {
     /// Who may do what.
     pub auth: Auth,
     /// Latest state per host.
-    pub registry: HostRegistry,
+    pub registry: Arc<HostRegistry>,
+    /// Each host's group.
+    pub groups: HostGroups,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// The durable journal.
@@ -35,7 +38,7 @@ pub struct Inner {
     /// When the server started.
     pub started: Instant,
     /// The Google Sheets uploader.
-    pub sheets: Sheets,
+    pub sheets: Arc<Sheets>,
     /// Per-host agent tokens.
     pub agent_tokens: AgentTokens,
     /// Each host's snapshot rate and daily byte budget.
@@ -56,7 +59,6 @@ impl AppState {
     /// Fresh state for a server starting now.
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
-        let sheets = Sheets::new(&config);
         let agent_tokens = AgentTokens::load(&store).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             AgentTokens::default()
@@ -68,7 +70,17 @@ impl AppState {
             config.data_dir.clone(),
             limits.min_free_disk.as_u64(),
         ));
-        let registry = HostRegistry::new(limits.max_clock_skew);
+        let registry = Arc::new(HostRegistry::new(limits.max_clock_skew));
+        let groups = HostGroups::new(config.report.groups.clone(), registry.clone());
+        let sheets = Arc::new(Sheets::new(
+            &config,
+            Sources {
+                registry: registry.clone(),
+                store: store.clone(),
+                rules: config.report.rules(),
+                groups: groups.clone(),
+            },
+        ));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still
         // counts, with a second of slack.
@@ -89,6 +101,7 @@ impl AppState {
             config,
             auth,
             registry,
+            groups,
             metrics: Metrics::default(),
             store,
             agent_list_dirty: tokio::sync::Notify::new(),
@@ -101,36 +114,6 @@ impl AppState {
     /// Marks the agent list as changed; dashboards get it shortly.
     pub fn agent_list_changed(&self) {
         self.agent_list_dirty.notify_one();
-    }
-
-    /// The role of a presented token: one of the three role tokens, or a per-host agent token
-    /// (the agent role, bound to its host).
-    ///
-    /// # Errors
-    /// No token, or one that matches nothing.
-    pub fn role_of(
-        &self,
-        presented: Option<&str>,
-    ) -> Result<(crate::auth::Role, Option<crate::agent_tokens::Bound>), crate::auth::Refusal> {
-        match self.auth.role_for(presented) {
-            Err(crate::auth::Refusal::Invalid) => presented
-                .and_then(|t| self.agent_tokens.lookup(t.trim()))
-                .map(|bound| (crate::auth::Role::Agent, Some(bound)))
-                .ok_or(crate::auth::Refusal::Invalid),
-            other => other.map(|role| (role, None)),
-        }
-    }
-
-    /// A host's group: the first `[report.groups]` entry listing it, else its own `group`.
-    #[must_use]
-    pub fn host_group(&self, host: &str) -> Option<String> {
-        self.config
-            .report
-            .groups
-            .iter()
-            .find(|(_, hosts)| hosts.iter().any(|h| h == host))
-            .map(|(g, _)| g.clone())
-            .or_else(|| self.registry.group_of(host))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,8 +18,6 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tracing::{debug, error};
-
-use crate::state::AppState;
 
 /// Longest a client may take to finish the TLS handshake before its connection is closed.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,7 +38,7 @@ pub enum Error {
         what: &'static str,
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error (missing, unreadable, ...).
         source: std::io::Error,
     },
     /// A file holds no usable PEM section of the expected kind.
@@ -207,14 +205,14 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `tcp` with the certificate in `tls`; failed handshakes are counted
-    /// in the state's metrics.
+    /// in `failed`.
     ///
     /// # Errors
     /// When the listener's own address cannot be read.
-    pub fn new(tcp: TcpListener, tls: Arc<Tls>, state: AppState) -> std::io::Result<Self> {
+    pub fn new(tcp: TcpListener, tls: Arc<Tls>, failed: Arc<AtomicU64>) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(READY_QUEUE);
-        let acceptor = tokio::spawn(accept_loop(tcp, tls, state, tx));
+        let acceptor = tokio::spawn(accept_loop(tcp, tls, failed, tx));
         Ok(Self {
             ready,
             local,
@@ -249,7 +247,7 @@ impl axum::serve::Listener for TlsListener {
 async fn accept_loop(
     tcp: TcpListener,
     tls: Arc<Tls>,
-    state: AppState,
+    failed: Arc<AtomicU64>,
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     // Owned here: when the listener is dropped and this loop aborted, so are the handshakes.
@@ -276,7 +274,7 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let acceptor = tls.acceptor();
         let ready = ready.clone();
-        let state = state.clone();
+        let failed = failed.clone();
         handshakes.spawn(async move {
             let _slot = slot;
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -284,11 +282,11 @@ async fn accept_loop(
                     let _ = ready.send((stream, peer)).await;
                 }
                 Ok(Err(e)) => {
-                    state.metrics.tls_handshakes_failed.fetch_add(1, Relaxed);
+                    failed.fetch_add(1, Relaxed);
                     debug!(%peer, "TLS handshake failed: {e}");
                 }
                 Err(_) => {
-                    state.metrics.tls_handshakes_failed.fetch_add(1, Relaxed);
+                    failed.fetch_add(1, Relaxed);
                     debug!(%peer, "TLS handshake not finished within {HANDSHAKE_TIMEOUT:?}");
                 }
             }

@@ -6,7 +6,6 @@ use std::io::Cursor;
 use axum::http::StatusCode;
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use idlewatch_server::config::Config;
-use idlewatch_server::report::usage::Rules;
 use idlewatch_server::report::xlsx::{
     EXCEL_DATA_ROWS, ExportRequest, MAX_APP_COLUMNS, write_report,
 };
@@ -103,7 +102,7 @@ fn a_sheet_past_its_row_limit_continues_on_the_next() {
     }
     let mut request = ExportRequest::new(vec!["pc".to_owned()], NINE, NINE + 3_600_000);
     request.rows_per_sheet = 100;
-    let rules = Rules::from_config(&Config::default().report);
+    let rules = Config::default().report.rules();
     let mut out = Cursor::new(Vec::new());
     let counts = write_report(&state.store, &request, &rules, &mut out).unwrap();
     assert_eq!(counts.snapshots, 250);

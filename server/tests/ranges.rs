@@ -2,8 +2,6 @@
 //! the data does, answers have a size cap with a clear 400 past it, and every report route
 //! treats `from` after `to` alike.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::http::StatusCode;
 use idlewatch_server::config::Config;
 use idlewatch_server::state::AppState;
@@ -12,18 +10,9 @@ use serde_json::Value;
 mod common;
 
 use common::{VIEWER, store};
+use idlewatch_protocol::time::now_ms;
 
 const DAY: i64 = 86_400_000;
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
-}
 
 async fn get(state: &AppState, path: &str) -> (StatusCode, Value) {
     let (status, _, body) = common::call(state, common::get_request(path, Some(VIEWER))).await;

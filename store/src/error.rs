@@ -22,7 +22,7 @@ pub enum Error {
     Open {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What was wrong with it.
         reason: String,
     },
     /// Format or migration failure.

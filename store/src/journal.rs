@@ -14,7 +14,6 @@ use tracing::{debug, error, info};
 
 use crate::Error;
 use crate::delete::{DeleteQuery, Deleter};
-use crate::open::OpenOptions;
 use crate::prune::Pruner;
 use crate::slot::DbSlot;
 
@@ -83,9 +82,15 @@ impl Drop for Writer {
     }
 }
 
-pub(crate) fn start(db: Arc<DbSlot>, options: &OpenOptions) -> (SyncSender<Command>, Writer) {
-    let (tx, rx) = mpsc::sync_channel(options.queue.max(1));
-    let max_batch = options.max_batch.max(1);
+/// Starts the writer thread: at most `queue` appends wait, at most `max_batch` are committed in
+/// one transaction.
+pub(crate) fn start(
+    db: Arc<DbSlot>,
+    queue: usize,
+    max_batch: usize,
+) -> (SyncSender<Command>, Writer) {
+    let (tx, rx) = mpsc::sync_channel(queue.max(1));
+    let max_batch = max_batch.max(1);
     let thread = std::thread::Builder::new()
         .name("idlewatch-store".to_owned())
         .spawn({

@@ -72,7 +72,7 @@ impl Store {
         let outcome = migrate(&db)?;
         write_pid(data_dir);
         let db = Arc::new(DbSlot::new(db, Some((path.clone(), options.cache_bytes))));
-        let (commands, writer) = journal::start(db.clone(), options);
+        let (commands, writer) = journal::start(db.clone(), options.queue, options.max_batch);
         Ok((Self { db, commands, path }, writer, outcome))
     }
 
@@ -89,7 +89,7 @@ impl Store {
             })?;
         migrate(&db)?;
         let db = Arc::new(DbSlot::new(db, None));
-        let (commands, writer) = journal::start(db.clone(), options);
+        let (commands, writer) = journal::start(db.clone(), options.queue, options.max_batch);
         Ok((
             Self {
                 db,

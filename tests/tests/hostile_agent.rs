@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use idlewatch_client::{Client, Error};
+use idlewatch_protocol::time::now_ms;
 use idlewatch_tests::{Server, acked, wait_until};
 use serde_json::{Value, json};
 
@@ -27,16 +28,6 @@ fn server_with(config: &str, env: &[(&str, &str)]) -> (Server, tempfile::TempDir
 /// Epoch ms as RFC 3339.
 fn rfc3339(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 #[test]

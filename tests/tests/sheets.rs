@@ -3,8 +3,9 @@
 //! without duplicates, a constant request count for 3 and for 300 hosts, retries on 429, clear
 //! errors on 403 and on a refused key, and ingest unaffected while Google hangs.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use idlewatch_protocol::time::now_ms;
 use idlewatch_tests::google::{Google, Logged, TEST_EMAIL};
 use idlewatch_tests::{HttpAnswer, Server, request, send_all};
 use serde_json::{Value, json};
@@ -34,16 +35,6 @@ fn start(google: &Google, spreadsheet: &str, email: &str, extra: &str) -> Setup 
     let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], Some(&data))
         .unwrap_or_else(|f| panic!("server did not start:\n{}", f.stderr));
     Setup { server, _dir: dir }
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 fn day_start(ms: i64) -> i64 {

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cli::Format;
 use crate::error::{CliError, failed};
 use crate::output::{self, Cell, Output, Tone};
-use crate::time::rfc3339;
+use idlewatch_protocol::time::rfc3339_ms;
 
 fn open(data_dir: &Path) -> Result<Offline, CliError> {
     Offline::open(data_dir).map_err(|e| match e {
@@ -28,7 +28,7 @@ fn open(data_dir: &Path) -> Result<Offline, CliError> {
 /// The store missing, in use or unreadable.
 pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
     let s = open(data_dir)?.stats().map_err(|e| failed(e.to_string()))?;
-    let time = |ms: Option<i64>| ms.map(rfc3339).unwrap_or_default();
+    let time = |ms: Option<i64>| ms.map(rfc3339_ms).unwrap_or_default();
     if out.format == Format::Json {
         let hosts: Vec<_> = s
             .hosts

@@ -1,7 +1,8 @@
 //! `hosts [--group G] [--online|--offline]`: every known host, state and latest figures.
 
-use idlewatch_protocol::{HELPER_MISSING, NO_SESSION};
-use serde_json::Value;
+use idlewatch_protocol::api::{HostSummary, HostsAnswer};
+use idlewatch_protocol::{HELPER_MISSING, NO_SESSION, WatchedApp};
+use indexmap::IndexMap;
 
 use crate::api::Api;
 use crate::cli::{Format, HostsArgs};
@@ -25,21 +26,17 @@ pub const HEADERS: [&str; 11] = [
 
 /// `{app: state}` of a host as `Ansys:computing Rocky:idle`.
 #[must_use]
-pub fn watched(w: &Value) -> String {
-    w.as_object()
-        .map(|apps| {
-            apps.iter()
-                .filter_map(|(name, app)| Some(format!("{name}:{}", app["state"].as_str()?)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
+pub fn watched(apps: &IndexMap<String, WatchedApp>) -> String {
+    apps.iter()
+        .filter_map(|(name, app)| Some(format!("{name}:{}", app.state?.as_str())))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether the user is active; or, for a service agent, why that is unknown: nobody logged on,
 /// or a logged-on user whose session helper is not reporting (a tamper signal, in red).
-fn user(h: &Value) -> Cell {
-    match (h["idle_source"].as_str(), h["user_active"].as_bool()) {
+fn user(h: &HostSummary) -> Cell {
+    match (h.idle_source.as_deref(), h.user_active) {
         (Some(HELPER_MISSING), _) => Cell::with("helper missing", HELPER_MISSING).tone(Tone::Bad),
         (Some(NO_SESSION), _) => Cell::with("nobody", NO_SESSION).tone(Tone::Dim),
         (_, Some(true)) => Cell::with("active", "true").tone(Tone::Good),
@@ -48,13 +45,13 @@ fn user(h: &Value) -> Cell {
     }
 }
 
-fn row(h: &Value) -> Vec<Cell> {
-    let online = h["online"] == true;
-    let idle = h["idle_seconds"].as_f64();
+fn row(h: &HostSummary) -> Vec<Cell> {
+    let idle = h.idle_seconds;
+    let text = |v: Option<&str>| Cell::text(v.unwrap_or_default());
     vec![
-        Cell::json(&h["host"]),
-        Cell::json(&h["group"]),
-        if online {
+        Cell::text(&h.host),
+        text(h.group.as_deref()),
+        if h.online {
             Cell::text("online").tone(Tone::Good)
         } else {
             Cell::text("offline").tone(Tone::Bad)
@@ -64,12 +61,12 @@ fn row(h: &Value) -> Vec<Cell> {
             idle.map(|i| i.to_string()).unwrap_or_default(),
         ),
         user(h),
-        Cell::json(&h["session"]["user"]),
-        Cell::json(&h["foreground_process"]),
-        Cell::num(h["cpu_percent"].as_f64(), 1),
-        Cell::num(h["memory_percent"].as_f64(), 1),
-        Cell::text(watched(&h["watched"])),
-        Cell::json(&h["last_seen"]),
+        text(h.session.as_ref().and_then(|s| s.user.as_deref())),
+        text(h.foreground_process.as_deref()),
+        Cell::num(h.cpu_percent, 1),
+        Cell::num(h.memory_percent, 1),
+        Cell::text(watched(&h.watched)),
+        Cell::text(&h.last_seen),
     ]
 }
 
@@ -78,22 +75,18 @@ fn row(h: &Value) -> Vec<Cell> {
 /// # Errors
 /// The server unreachable or refusing.
 pub fn run(api: &Api, out: &Output, args: &HostsArgs) -> Result<(), CliError> {
-    let v = api.get("/api/v1/hosts", &[])?;
-    let hosts: Vec<Value> = v["hosts"]
-        .as_array()
+    let answer: HostsAnswer = api.get_as("/api/v1/hosts", &[])?;
+    let hosts: Vec<HostSummary> = answer
+        .hosts
         .into_iter()
-        .flatten()
-        .filter(|h| {
-            args.group
-                .as_ref()
-                .is_none_or(|g| h["group"].as_str() == Some(g))
-        })
-        .filter(|h| !args.online || h["online"] == true)
-        .filter(|h| !args.offline || h["online"] != true)
-        .cloned()
+        .filter(|h| args.group.is_none() || h.group == args.group)
+        .filter(|h| !args.online || h.online)
+        .filter(|h| !args.offline || !h.online)
         .collect();
     match out.format {
-        Format::Json => output::print(&output::json(&Value::Array(hosts))),
+        Format::Json => output::print(&output::json(
+            &serde_json::to_value(&hosts).map_err(|e| crate::error::failed(e.to_string()))?,
+        )),
         _ => {
             let rows: Vec<Vec<Cell>> = hosts.iter().map(row).collect();
             output::print(&out.rows(&HEADERS, &rows))

@@ -17,7 +17,7 @@ mod x11;
 pub use foreground::{Foreground, ForegroundSource, NoForeground};
 pub use idle::{IdleReading, IdleSource, NoIdle};
 pub use processes::{
-    ProcessInfo, ProcessSource, SysinfoProcesses, SystemSample, owner_lookup, round1,
+    OwnerLookup, ProcessInfo, ProcessSource, SysinfoProcesses, SystemSample, owner_lookup, round1,
 };
 #[cfg(windows)]
 pub use win32::known_program_data;

@@ -13,20 +13,8 @@ use sysinfo::{
     UpdateKind, Users,
 };
 
-/// One process.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProcessInfo {
-    /// Its id.
-    pub pid: u32,
-    /// Its executable name.
-    pub name: String,
-    /// Its owner, when readable.
-    pub username: Option<String>,
-    /// CPU use since the previous sample, percent of one core.
-    pub cpu_percent: f64,
-    /// Resident memory.
-    pub memory_bytes: u64,
-}
+/// One process, as the snapshot carries it.
+pub type ProcessInfo = idlewatch_protocol::ProcessEntry;
 
 /// One sample of the machine.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -218,10 +206,13 @@ pub(super) fn user_list() -> Result<Users, String> {
     Users::new_with_refreshed_list().map_err(|e| format!("cannot read the user list: {e}"))
 }
 
+/// The user owning a process, by pid (`None` when it cannot be told).
+pub type OwnerLookup = std::sync::Arc<dyn Fn(u32) -> Option<String> + Send + Sync>;
+
 /// Finds the user owning a process: a session helper's peer, whose claimed user the service
 /// does not take on trust.
 #[must_use]
-pub fn owner_lookup() -> crate::session::channel::OwnerLookup {
+pub fn owner_lookup() -> OwnerLookup {
     #[cfg(windows)]
     {
         std::sync::Arc::new(super::win32::process_owner)

@@ -13,8 +13,7 @@ use tracing::{debug, info};
 use super::merge::Helpers;
 use super::report::{HelperSettings, MAX_LINE, SessionReport};
 
-/// Finds the user owning a process (the helper's peer pid).
-pub type OwnerLookup = Arc<dyn Fn(u32) -> Option<String> + Send + Sync>;
+pub use crate::collect::OwnerLookup;
 
 /// What every connection handler shares.
 #[derive(Clone)]

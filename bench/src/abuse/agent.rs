@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use idlewatch_client::Client;
 use serde_json::json;
 
-use super::{Figures, Target, incompressible, mib, now_ms};
+use idlewatch_protocol::time::now_ms;
+
+use super::{Figures, Target, incompressible, mib};
 
 const CONNECTIONS: usize = 12;
 const SNAPSHOT_BYTES: usize = 1_000_000;

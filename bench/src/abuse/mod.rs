@@ -156,11 +156,3 @@ pub fn incompressible(len: usize, seed: u64) -> String {
     out.truncate(len);
     out
 }
-
-/// Epoch ms now.
-#[must_use]
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
-}

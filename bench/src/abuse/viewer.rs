@@ -11,7 +11,9 @@ use serde_json::json;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Figures, Target, incompressible, mib, now_ms};
+use idlewatch_protocol::time::now_ms;
+
+use super::{Figures, Target, incompressible, mib};
 
 const DASHBOARDS: usize = 20;
 const SNAPSHOT_BYTES: usize = 1_000_000;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::Deserialize;
 
-use idlewatch_protocol::duration;
+use idlewatch_protocol::time::duration;
 
 use super::Error;
 

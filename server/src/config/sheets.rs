@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use idlewatch_protocol::duration;
+use idlewatch_protocol::time::duration;
 
 use super::Error;
 

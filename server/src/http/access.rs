@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::auth::Role;
-use crate::presented::token_from_parts;
+use crate::auth::presented::token_from_parts;
 use crate::state::AppState;
 
 /// The caller's role if it passes `allowed`: 401 without a valid token, 403 with `denied`
@@ -19,7 +19,7 @@ fn require(
     denied: fn(&str) -> String,
 ) -> Result<Role, ApiError> {
     let token = token_from_parts(parts);
-    let checked = match state.role_of(token.as_deref()) {
+    let checked = match crate::auth::role_of(&state.auth, &state.agent_tokens, token.as_deref()) {
         Err(refusal) => Err(ApiError::unauthorized(refusal.to_string())),
         Ok((role, _)) if allowed(role) => Ok(role),
         Ok((role, _)) => Err(ApiError::forbidden(denied(role.as_str()))),

@@ -17,10 +17,11 @@ use tracing::{error, info};
 
 use super::access::Admin;
 use super::error::ApiError;
-use super::selection::{bad, now_ms};
-use super::timefmt::rfc3339_ms;
+use super::selection::bad;
 use crate::registry::Latest;
 use crate::state::AppState;
+use idlewatch_protocol::time::now_ms;
+use idlewatch_protocol::time::rfc3339_ms;
 
 /// Routes of this module.
 pub fn routes() -> axum::Router<AppState> {
@@ -91,7 +92,7 @@ async fn remove(
     Ok(Json(json!({
         "host": host,
         "deleted": deleted,
-        "from": from_ms.map(|t| rfc3339_ms(i128::from(t))),
-        "to": to_ms.map(|t| rfc3339_ms(i128::from(t))),
+        "from": from_ms.map(rfc3339_ms),
+        "to": to_ms.map(rfc3339_ms),
     })))
 }

@@ -2,8 +2,6 @@
 //! oldest first by capture time, each exactly as sent plus the server's `received_at`, paged
 //! with an opaque cursor; a page holds at most `limit` snapshots and [`MAX_PAGE_BYTES`].
 
-use std::time::SystemTime;
-
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -18,8 +16,9 @@ use tracing::error;
 
 use super::access::Viewer;
 use super::error::ApiError;
-use super::timefmt::rfc3339_ms;
 use crate::state::AppState;
+use idlewatch_protocol::time::now_ms;
+use idlewatch_protocol::time::rfc3339_ms;
 
 /// Snapshots per page unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -44,12 +43,6 @@ struct Params {
 
 fn bad(message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
@@ -155,7 +148,7 @@ fn render(host: &str, page: &HistoryPage) -> String {
         let body = body.strip_suffix('}').unwrap_or(body);
         out.push_str(body);
         out.push_str(",\"received_at\":\"");
-        out.push_str(&rfc3339_ms(i128::from(s.received_ms)));
+        out.push_str(&rfc3339_ms(s.received_ms));
         out.push_str("\"}");
     }
     out.push_str("],\"next_cursor\":");

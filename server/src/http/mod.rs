@@ -5,18 +5,17 @@ mod dashboard;
 mod data;
 mod delete;
 mod error;
-mod export;
-mod exports;
 mod history;
 mod hosts;
 mod metrics;
 mod root;
 mod selection;
+mod sheets;
 mod status;
-pub mod timefmt;
 mod timeline;
 mod tokens;
 mod usage;
+mod xlsx;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -24,7 +23,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
-pub use hosts::{HostSummary, HostsAnswer};
 
 use crate::state::AppState;
 
@@ -57,8 +55,8 @@ pub fn router(state: AppState) -> Router {
         .merge(history::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())
-        .merge(export::routes())
-        .merge(exports::routes())
+        .merge(xlsx::routes())
+        .merge(sheets::routes())
         .merge(status::routes())
         .merge(usage::routes())
         .merge(timeline::routes())

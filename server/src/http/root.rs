@@ -12,11 +12,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::timefmt::epoch_secs;
-use crate::presented::token_from_parts;
+use crate::auth::presented::token_from_parts;
 use crate::registry::HostView;
 use crate::state::AppState;
 use idlewatch_protocol::LEGACY_APPS;
+use idlewatch_protocol::time::epoch_secs;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -42,8 +42,7 @@ async fn root(State(state): State<AppState>, parts: Parts) -> Response {
     // The seed's shape for everyone, but hosts' activity only for those who may read it
     // (everyone in open mode): a health probe without a token learns nothing about users.
     let token = token_from_parts(&parts);
-    let may_read = state
-        .role_of(token.as_deref())
+    let may_read = crate::auth::role_of(&state.auth, &state.agent_tokens, token.as_deref())
         .is_ok_and(|(role, _)| role.can_view());
     let agents: Map<String, Value> = if may_read {
         state

@@ -1,8 +1,6 @@
 //! What a report request selects: the time range (`from`, `to`) and the hosts (`host`,
 //! repeatable, and `group`), with the same checks and messages for every report route.
 
-use std::time::SystemTime;
-
 use axum::http::StatusCode;
 use idlewatch_protocol::{ErrorCode, parse_time_arg};
 use tracing::error;
@@ -10,8 +8,8 @@ use tracing::error;
 use super::error::ApiError;
 use crate::report::daily::day_start_ms;
 use crate::report::scan::first_capture;
-use crate::report::usage::Rules;
 use crate::state::AppState;
+use idlewatch_protocol::time::now_ms;
 
 /// Query pairs as given (keys may repeat).
 pub type Pairs = [(String, String)];
@@ -26,14 +24,6 @@ fn value<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// Epoch ms now.
-#[must_use]
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
 
 /// `[from, to)` in epoch ms; `from` defaults to `default_span_ms` before `to`, `to` to now.
@@ -70,7 +60,7 @@ pub async fn bound_to_data(
 ) -> Result<(i64, i64), ApiError> {
     let store = state.store.clone();
     let hosts = hosts.to_vec();
-    let rules = Rules::from_config(&state.config.report);
+    let rules = state.config.report.rules();
     let to_ms = to_ms.min(now_ms());
     let earliest = tokio::task::spawn_blocking(move || {
         let mut earliest: Option<i64> = None;

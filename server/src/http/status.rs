@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::access::Viewer;
-use super::timefmt::rfc3339;
 use crate::state::AppState;
+use idlewatch_protocol::time::rfc3339;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {

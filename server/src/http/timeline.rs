@@ -13,7 +13,7 @@ use super::access::Viewer;
 use super::error::ApiError;
 use super::selection;
 use crate::report::scan::each_summary;
-use crate::report::usage::{Point, Rules, timeline};
+use crate::report::usage::{Point, timeline};
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -39,7 +39,7 @@ async fn host_timeline(
             MAX_SPAN_MS / DAY_MS
         )));
     }
-    let rules = Rules::from_config(&state.config.report);
+    let rules = state.config.report.rules();
     let store = state.store.clone();
     let wanted = host.clone();
     let points = tokio::task::spawn_blocking(move || {
@@ -65,7 +65,7 @@ async fn host_timeline(
             "no host named {host:?} is known"
         )));
     }
-    let interval = Rules::from_config(&state.config.report).interval_ms;
+    let interval = state.config.report.rules().interval_ms;
     let (bands, apps) = timeline(&points, from_ms, to_ms, interval);
     Ok(Json(json!({
         "host": host,

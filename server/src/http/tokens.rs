@@ -14,9 +14,9 @@ use tracing::{error, info};
 
 use super::access::Admin;
 use super::error::ApiError;
-use super::selection::now_ms;
-use super::timefmt::rfc3339_ms;
 use crate::state::AppState;
+use idlewatch_protocol::time::now_ms;
+use idlewatch_protocol::time::rfc3339_ms;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -69,7 +69,7 @@ async fn issue(
             "id": issued.id,
             "host": issued.host,
             "token": issued.token,
-            "created_at": rfc3339_ms(i128::from(issued.created_ms)),
+            "created_at": rfc3339_ms(issued.created_ms),
         })),
     ))
 }
@@ -85,7 +85,7 @@ async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, Ap
         })?;
     let tokens: Vec<Value> = tokens
         .iter()
-        .map(|t| json!({"id": t.id, "host": t.host, "created_at": rfc3339_ms(i128::from(t.created_ms))}))
+        .map(|t| json!({"id": t.id, "host": t.host, "created_at": rfc3339_ms(t.created_ms)}))
         .collect();
     Ok(Json(json!({ "tokens": tokens })))
 }

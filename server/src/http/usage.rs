@@ -15,7 +15,7 @@ use super::access::Viewer;
 use super::error::ApiError;
 use super::selection;
 use crate::report::daily::usage_by_day;
-use crate::report::usage::{DayUsage, Rules, group_totals};
+use crate::report::usage::{DayUsage, group_totals};
 use crate::state::AppState;
 
 const WEEK_MS: i64 = 7 * 86_400_000;
@@ -86,7 +86,7 @@ async fn usage(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
-    let to_ms = to_ms.min(selection::now_ms());
+    let to_ms = to_ms.min(idlewatch_protocol::time::now_ms());
     if from_ms >= to_ms {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -106,7 +106,7 @@ async fn usage(
             hosts.len()
         )));
     }
-    let rules = Rules::from_config(&state.config.report);
+    let rules = state.config.report.rules();
     let worker = state.clone();
     let computed = tokio::task::spawn_blocking(move || {
         usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
@@ -117,7 +117,7 @@ async fn usage(
         error!("usage: {e}");
         ApiError::unavailable("the store cannot be read right now")
     })?;
-    let groups: Vec<Option<String>> = computed.iter().map(|h| state.host_group(&h.host)).collect();
+    let groups: Vec<Option<String>> = computed.iter().map(|h| state.groups.of(&h.host)).collect();
     let totals = group_totals(
         groups
             .iter()
@@ -148,8 +148,8 @@ async fn usage(
         .collect();
     Ok(Json(json!({
         "time_zone": state.config.report.time_zone,
-        "from": super::timefmt::rfc3339_ms(i128::from(from_ms)),
-        "to": super::timefmt::rfc3339_ms(i128::from(to_ms)),
+        "from": idlewatch_protocol::time::rfc3339_ms(from_ms),
+        "to": idlewatch_protocol::time::rfc3339_ms(to_ms),
         "hosts": hosts,
         "groups": groups,
     })))

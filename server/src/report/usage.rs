@@ -57,18 +57,6 @@ pub struct Rules {
     pub open: OpenHours,
 }
 
-impl Rules {
-    /// The rules of `[report]` (validated when the configuration was loaded).
-    #[must_use]
-    pub fn from_config(report: &crate::config::ReportConfig) -> Self {
-        Self {
-            interval_ms: i64::try_from(report.interval.as_millis()).unwrap_or(5_000),
-            time_zone: TimeZone::get(&report.time_zone).unwrap_or(TimeZone::UTC),
-            open: OpenHours::parse(&report.open_hours).unwrap_or_default(),
-        }
-    }
-}
-
 /// Milliseconds a watched application spent in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppTime {

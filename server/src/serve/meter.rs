@@ -1,5 +1,5 @@
 //! Bytes written to one connection: what a client has actually taken from the server. The
-//! dashboard flow control ([`crate::socket`]) compares it with the bytes relayed to a
+//! dashboard flow control (the socket module) compares it with the bytes relayed to a
 //! dashboard to know how far behind that dashboard is, since the Socket.IO library does not
 //! say how much it has queued.
 

@@ -47,7 +47,7 @@ pub enum CredentialsError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error (missing, unreadable, ...).
         source: std::io::Error,
     },
     /// The file is not a service-account key.

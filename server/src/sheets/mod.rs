@@ -22,7 +22,7 @@ pub mod rows;
 pub mod run;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
@@ -33,8 +33,11 @@ use self::credentials::ServiceAccount;
 pub use self::error::SheetsError;
 use self::run::Outcome;
 use crate::config::Config;
-use crate::http::timefmt::rfc3339;
-use crate::state::AppState;
+use crate::groups::HostGroups;
+use crate::registry::HostRegistry;
+use crate::report::usage::Rules;
+use idlewatch_protocol::time::rfc3339;
+use idlewatch_store::Store;
 
 /// What started a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -99,9 +102,23 @@ pub struct Status {
     pub last_run: Option<RunReport>,
 }
 
-/// The uploader: configuration, the Google client, and the status of its runs.
+/// What an upload reads: the live hosts, the store, the report rules and the groups.
+#[derive(Clone)]
+pub struct Sources {
+    /// Latest state per host (the `Status` tab).
+    pub registry: Arc<HostRegistry>,
+    /// The stored summaries (the `Utilization` tab).
+    pub store: Store,
+    /// How utilization is counted.
+    pub rules: Rules,
+    /// Each host's group.
+    pub groups: HostGroups,
+}
+
+/// The uploader: configuration, the Google client, what it reads, and the status of its runs.
 pub struct Sheets {
     config: crate::config::SheetsConfig,
+    sources: Sources,
     ledger_path: PathBuf,
     google: Option<Result<Google, SheetsError>>,
     one_at_a_time: tokio::sync::Mutex<()>,
@@ -112,7 +129,7 @@ impl Sheets {
     /// The uploader for `config` (disabled unless `sheets.enabled`). A key that cannot be used
     /// is kept as [`Self::setup_error`]: the server refuses to start with it.
     #[must_use]
-    pub fn new(config: &Config) -> Self {
+    pub fn new(config: &Config, sources: Sources) -> Self {
         let sheets = &config.sheets;
         let google = sheets.enabled.then(|| {
             let account = ServiceAccount::load(&sheets.credentials_path(&config.data_dir))
@@ -141,6 +158,7 @@ impl Sheets {
         };
         Self {
             config: sheets.clone(),
+            sources,
             ledger_path: config.data_dir.join(ledger::FILE_NAME),
             google,
             one_at_a_time: tokio::sync::Mutex::new(()),
@@ -177,7 +195,7 @@ impl Sheets {
     }
 
     /// Runs one upload now (after the one in progress, if any); `None` when disabled.
-    pub async fn run_once(&self, state: &AppState, trigger: Trigger) -> Option<RunReport> {
+    pub async fn run_once(&self, trigger: Trigger) -> Option<RunReport> {
         let google = match self.google.as_ref()? {
             Ok(g) => g,
             Err(e) => {
@@ -194,7 +212,7 @@ impl Sheets {
         self.update(|s| s.running = true);
         let (started_at, started) = (SystemTime::now(), Instant::now());
         google.take_counts();
-        let result = run::upload(google, state, &self.config, &self.ledger_path).await;
+        let result = run::upload(google, &self.sources, &self.config, &self.ledger_path).await;
         let counts = google.take_counts();
         Some(self.finish(trigger, started_at, started, counts, result))
     }
@@ -258,15 +276,15 @@ impl Sheets {
 }
 
 /// Runs an upload every `sheets.interval` (the first one interval after start) until aborted.
-pub async fn schedule(state: AppState) {
-    if !state.sheets.enabled() {
+pub async fn schedule(sheets: Arc<Sheets>) {
+    if !sheets.enabled() {
         return std::future::pending().await;
     }
-    let period = state.config.sheets.interval;
+    let period = sheets.config.interval;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        state.sheets.run_once(&state, Trigger::Schedule).await;
+        sheets.run_once(Trigger::Schedule).await;
     }
 }

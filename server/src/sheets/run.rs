@@ -16,6 +16,7 @@ use jiff::civil::Date;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use super::Sources;
 use super::client::Google;
 use super::error::SheetsError;
 use super::ledger;
@@ -26,7 +27,6 @@ use super::rows::{
 use crate::config::SheetsConfig;
 use crate::report::daily::{day_start_ms, usage_by_day};
 use crate::report::usage::Rules;
-use crate::state::AppState;
 
 /// A day is appended once it ended this long ago, so late snapshots (an agent replaying its
 /// spool after an outage) still count.
@@ -179,11 +179,11 @@ pub fn days_to_append(
 /// The first request Google refuses or keeps failing, or a local failure (store, ledger).
 pub async fn upload(
     google: &Google,
-    state: &AppState,
+    sources: &Sources,
     config: &SheetsConfig,
     ledger_path: &Path,
 ) -> Result<Outcome, SheetsError> {
-    let rules = Rules::from_config(&state.config.report);
+    let rules = sources.rules.clone();
     let now = SystemTime::now();
     let mut outcome = Outcome::default();
 
@@ -194,8 +194,8 @@ pub async fn upload(
     );
     let tabs = tabs_of(&google.call(Method::GET, meta_url, None).await?);
 
-    let views = state.registry.views(now);
-    let rows = status_rows(&views, |h| state.host_group(h), &rules.time_zone);
+    let views = sources.registry.views(now);
+    let rows = status_rows(&views, |h| sources.groups.of(h), &rules.time_zone);
     outcome.hosts = rows.len();
 
     let mut used: BTreeSet<i64> = tabs.iter().map(|t| t.id).collect();
@@ -288,7 +288,7 @@ pub async fn upload(
     let Some((first, last)) = days_to_append(now, through, config.backfill_days, &rules) else {
         return Ok(outcome);
     };
-    let day_rows = utilization_rows(state, first, last, rules).await?;
+    let day_rows = utilization_rows(sources, first, last, rules).await?;
     if !day_rows.is_empty() {
         let mut url = google.url(&["values", &format!("{}:append", range(tab, "A1"))]);
         url.query_pairs_mut()
@@ -309,12 +309,12 @@ pub async fn upload(
 /// Every known host's days `first..=last`, as rows sorted by day then host, computed off the
 /// async runtime.
 async fn utilization_rows(
-    state: &AppState,
+    sources: &Sources,
     first: Date,
     last: Date,
     rules: Rules,
 ) -> Result<Vec<Vec<Value>>, SheetsError> {
-    let worker = state.clone();
+    let worker = sources.clone();
     tokio::task::spawn_blocking(move || {
         let hosts = worker.store.host_names().map_err(|e| e.to_string())?;
         let from_ms = day_start_ms(first, &rules).map_err(|e| e.to_string())?;
@@ -326,7 +326,7 @@ async fn utilization_rows(
             .map_err(|e| e.to_string())?;
         let mut rows: Vec<(Date, &str, Vec<Value>)> = Vec::new();
         for h in &usage {
-            let group = worker.host_group(&h.host);
+            let group = worker.groups.of(&h.host);
             for day in &h.days {
                 rows.push((
                     day.date,

@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use super::ingest::{RegisterHandler, SnapshotHandler};
 use super::kind::SocketKind;
 use crate::auth::Refusal;
-use crate::presented::token_from_parts;
+use crate::auth::presented::token_from_parts;
 use crate::state::AppState;
 use idlewatch_protocol::events;
 
@@ -66,14 +66,15 @@ pub(super) async fn authenticate(
         .flatten()
         .and_then(|a| a.token)
         .or_else(|| token_from_parts(parts));
-    let (role, bound) = match state.role_of(presented.as_deref()) {
-        Ok(found) => found,
-        Err(refusal) => {
-            state.metrics.connects_refused.fetch_add(1, Relaxed);
-            warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
-            return Err(refusal.into());
-        }
-    };
+    let (role, bound) =
+        match crate::auth::role_of(&state.auth, &state.agent_tokens, presented.as_deref()) {
+            Ok(found) => found,
+            Err(refusal) => {
+                state.metrics.connects_refused.fetch_add(1, Relaxed);
+                warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
+                return Err(refusal.into());
+            }
+        };
     // Viewers and admins may use the slots reserved for them: a flood of agent connections
     // never locks out the people who must react to it.
     let slots = if role.can_view() {

@@ -9,7 +9,7 @@ use socketioxide::socket::Socket;
 use std::sync::Arc;
 
 use super::DASHBOARDS;
-use super::flow::Flow;
+use crate::relay::Flow;
 use crate::serve::ConnMeter;
 use crate::state::AppState;
 
@@ -59,7 +59,7 @@ impl SocketKind {
             }
             Self::Dashboard => {
                 socket.leave(DASHBOARDS);
-                socket.leave(super::flow::PAUSED);
+                socket.leave(crate::relay::PAUSED);
                 state.relay.left(socket);
                 socket.extensions.remove::<Arc<Flow>>();
                 state.metrics.dashboards_connected.fetch_sub(1, Relaxed);

@@ -5,7 +5,6 @@
 //! miss its handler. Message handlers run synchronously in arrival order ([`ingest`]).
 
 mod auth;
-pub mod flow;
 pub mod gate;
 mod ingest;
 mod kind;
@@ -25,6 +24,7 @@ use socketioxide::{BroadcastError, SocketIo};
 use tracing::{debug, info, warn};
 
 use crate::state::AppState;
+use idlewatch_protocol::time::now_ms;
 use kind::SocketKind;
 
 /// Room holding every dashboard socket (those that did not register as agents).
@@ -100,10 +100,10 @@ pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
     }
 }
 
-/// Looks at the paused dashboards every [`flow::RESUME_EVERY`] and resumes those that caught
+/// Looks at the paused dashboards every [`crate::relay::RESUME_EVERY`] and resumes those that caught
 /// up (the broadcasts look too, but only while events flow). Runs until aborted.
 pub async fn resume_paused(io: SocketIo, state: AppState) {
-    let mut tick = tokio::time::interval(flow::RESUME_EVERY);
+    let mut tick = tokio::time::interval(crate::relay::RESUME_EVERY);
     loop {
         tick.tick().await;
         state
@@ -125,7 +125,7 @@ fn send_agent_list<A: socketioxide::adapter::Adapter>(socket: &SocketRef<A>, sta
 
 /// Sends `event` (about `bytes` long once encoded) to the dashboards room now, on the caller's
 /// thread when the adapter allows it (the local adapter always does), so events leave in the
-/// order they were produced. Dashboards too far behind are paused first ([`flow`]); each
+/// order they were produced. Dashboards too far behind are paused first ([`crate::relay`]); each
 /// paused one misses the event, counted as dropped.
 fn broadcast<T: Serialize + ?Sized>(
     io: &SocketIo,
@@ -179,10 +179,4 @@ fn broadcast<T: Serialize + ?Sized>(
 
 fn now() -> SystemTime {
     SystemTime::now()
-}
-
-fn now_ms() -> i64 {
-    now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -19,7 +19,6 @@ use tracing::{error, info};
 use super::access::Admin;
 use super::error::ApiError;
 use super::selection;
-use crate::report::usage::Rules;
 use crate::report::xlsx::{ExportRequest, write_report};
 use crate::state::AppState;
 
@@ -46,7 +45,7 @@ async fn export(
     // The file is named for the range asked; its rows start where the data does.
     let (data_from, data_to) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
     let store = state.store.clone();
-    let rules = Rules::from_config(&state.config.report);
+    let rules = state.config.report.rules();
     let tz = rules.time_zone.clone();
     let request = ExportRequest::new(hosts, data_from, data_to.max(data_from));
     let file = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {

@@ -29,7 +29,7 @@ async fn status(_: Viewer, State(state): State<AppState>) -> Json<Value> {
 async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     // On its own task: a client that gives up (or the request timeout) never cuts a run short.
     let runner = state.clone();
-    let run = tokio::spawn(async move { runner.sheets.run_once(&runner, Trigger::Request).await });
+    let run = tokio::spawn(async move { runner.sheets.run_once(Trigger::Request).await });
     let report = run
         .await
         .map_err(|_| ApiError::internal("the upload task failed"))?;

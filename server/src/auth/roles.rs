@@ -1,4 +1,4 @@
-//! Roles, tokens and how a presented token maps to a role.
+//! The three role tokens (agent, viewer, admin), and how a presented one maps to a role.
 //!
 //! Owns the token file in the data dir (generated on first start, mode 0600). Knows nothing of
 //! HTTP or Socket.IO: the transports extract the presented token and ask [`Auth::role_for`].
@@ -107,7 +107,7 @@ pub enum Error {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What was wrong with it.
         reason: String,
     },
     /// The token file could not be written.
@@ -115,7 +115,7 @@ pub enum Error {
     Write {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// No randomness available.

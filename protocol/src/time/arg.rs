@@ -1,10 +1,13 @@
 //! Times as users write them on the command line and in API queries: RFC 3339
 //! (`2026-11-26T08:00:00Z`), a date (`2026-11-26`, midnight UTC), `now`, or a time relative to
-//! now (`-24h`, `7d`, `30m`: that long ago; units s, m, h, d, w).
+//! now (`-24h`, `7d`, `30m`: that long ago; units s, m, h, d, w, days of 24 hours).
 
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Span, SpanRelativeTo, Timestamp};
+
+const HINT: &str = "use RFC 3339 (2026-11-26T08:00:00Z), a date (2026-11-26), `now`, or a \
+                    relative time such as -24h or 7d";
 
 /// Parses `text` into epoch milliseconds, relative forms counted back from `now_ms`.
 ///
@@ -12,37 +15,32 @@ use time::{Date, OffsetDateTime};
 /// A message naming the accepted forms.
 pub fn parse_time_arg(text: &str, now_ms: i64) -> Result<i64, String> {
     let text = text.trim();
-    let hint = "use RFC 3339 (2026-11-26T08:00:00Z), a date (2026-11-26), `now`, or a relative \
-                time such as -24h or 7d";
     if text.eq_ignore_ascii_case("now") {
         return Ok(now_ms);
     }
-    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
-        return i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at.as_millisecond());
+    }
+    if let Ok(date) = text.parse::<Date>() {
+        return date
+            .to_zoned_datetime(TimeZone::UTC)
+            .map(|z| z.timestamp().as_millisecond())
             .map_err(|_| format!("`{text}` is out of range"));
     }
-    if let Ok(date) = Date::parse(text, format_description!("[year]-[month]-[day]")) {
-        return Ok(date.midnight().assume_utc().unix_timestamp() * 1000);
-    }
+    // A relative time: "24h" and "-24h" both mean that long ago.
     let body = text.strip_prefix('-').unwrap_or(text);
-    let split = body
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(body.len());
-    let (digits, unit) = body.split_at(split);
-    let amount: i64 = digits
+    if !body.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("`{text}` is not a time; {HINT}"));
+    }
+    let span: Span = body
         .parse()
-        .map_err(|_| format!("`{text}` is not a time; {hint}"))?;
-    let unit_ms: i64 = match unit {
-        "s" => 1_000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return Err(format!("`{text}` is not a time; {hint}")),
-    };
-    amount
-        .checked_mul(unit_ms)
-        .and_then(|ago| now_ms.checked_sub(ago))
+        .map_err(|_| format!("`{text}` is not a time; {HINT}"))?;
+    let ago = span
+        .to_duration(SpanRelativeTo::days_are_24_hours())
+        .map_err(|_| format!("`{text}` is not a time; {HINT}"))?;
+    i64::try_from(ago.as_millis())
+        .ok()
+        .and_then(|ms| now_ms.checked_sub(ms))
         .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
@@ -60,11 +58,13 @@ mod tests {
         assert_eq!(parse_time_arg("-24h", NOW), Ok(NOW - 86_400_000));
         assert_eq!(parse_time_arg("7d", NOW), Ok(NOW - 7 * 86_400_000));
         assert_eq!(parse_time_arg("30m", NOW), Ok(NOW - 1_800_000));
+        assert_eq!(parse_time_arg("30min", NOW), Ok(NOW - 1_800_000));
+        assert_eq!(parse_time_arg("2w", NOW), Ok(NOW - 14 * 86_400_000));
     }
 
     #[test]
     fn nonsense_names_the_forms() {
-        for bad in ["yesterday", "-5x", "", "2026-13-01", "h"] {
+        for bad in ["yesterday", "-5x", "", "2026-13-01", "h", "1mo", "--5h"] {
             let err = parse_time_arg(bad, NOW).unwrap_err();
             assert!(
                 err.contains("RFC 3339") || err.contains("range"),

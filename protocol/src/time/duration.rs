@@ -1,5 +1,6 @@
-//! Durations in config files and flags: plain seconds (`30`) or humantime strings (`"30s"`,
-//! `"5m"`), for the server, the agent and the admin CLI alike.
+//! Durations in config files and flags: plain seconds (`30`) or jiff's friendly format
+//! (`"30s"`, `"5m"`, `"1h 30m"`, `"90d"`: days of 24 hours), for the server, the agent and the
+//! admin CLI alike.
 
 use std::time::Duration;
 
@@ -14,8 +15,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration ({e}); use seconds or e.g. 30s, 5m, 1h"))
+    let hint = "use seconds or e.g. 30s, 5m, 1h, 7d";
+    let span: jiff::Span = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a duration ({e}); {hint}"))?;
+    let signed = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("`{text}` is not a duration ({e}); {hint}"))?;
+    Duration::try_from(signed)
+        .map_err(|_| format!("`{text}` is negative; a duration is a length of time ({hint})"))
 }
 
 /// Serde `deserialize_with` for a [`Duration`] given as a number of seconds or a string.
@@ -45,10 +53,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_seconds_and_humantime() {
+    fn accepts_seconds_and_friendly_durations() {
         assert_eq!(parse("30").unwrap(), Duration::from_secs(30));
         assert_eq!(parse("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("90d").unwrap(), Duration::from_secs(90 * 86_400));
+        assert_eq!(parse("2 hours").unwrap(), Duration::from_secs(7200));
+        assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse("soon").unwrap_err().contains("soon"));
+        assert!(parse("-5s").unwrap_err().contains("negative"));
     }
 }
