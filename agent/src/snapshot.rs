@@ -149,7 +149,12 @@ mod tests {
         let built = build(&parts_with(&sample, &idle, &foreground, &watched, &session));
         let text = serde_json::to_string(&built).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             [

@@ -64,6 +64,24 @@ impl AgentRegister {
     }
 }
 
+/// The answer to an accepted `agent_register`: `{"ok": true, "host": ...}` (a refusal is an
+/// [`crate::Ack::Err`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterAck {
+    /// Always `true`.
+    pub ok: bool,
+    /// The host registered.
+    pub host: String,
+}
+
+impl RegisterAck {
+    /// The ack of `host`'s registration.
+    #[must_use]
+    pub fn new(host: String) -> Self {
+        Self { ok: true, host }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

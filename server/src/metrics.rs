@@ -89,6 +89,21 @@ pub struct Readings {
 }
 
 impl Metrics {
+    /// Counts one more open socket if fewer than `slots` are open (0: no limit), in one atomic
+    /// step: two connections racing for the last slot cannot both have it.
+    pub fn try_open_socket(&self, slots: u64) -> bool {
+        self.sockets_open
+            .fetch_update(Relaxed, Relaxed, |open| {
+                (slots == 0 || open < slots).then_some(open + 1)
+            })
+            .is_ok()
+    }
+
+    /// One socket fewer open.
+    pub fn socket_closed(&self) {
+        self.sockets_open.fetch_sub(1, Relaxed);
+    }
+
     /// Counts a refused snapshot or register under its code.
     pub fn reject(&self, code: ErrorCode) {
         if let Some(i) = REJECT_CODES.iter().position(|c| *c == code) {
@@ -285,5 +300,25 @@ mod tests {
         assert!(text.contains("idlewatch_hosts{state=\"online\"} 2\n"));
         assert_eq!(m.rejected(ErrorCode::InvalidField), 2);
         assert!(text.contains("idlewatch_store_bytes 4096\n"));
+    }
+
+    #[test]
+    fn racing_connections_never_take_more_slots_than_there_are() {
+        let m = Arc::new(Metrics::default());
+        let admitted: u64 = (0..8)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || (0..1000).filter(|_| m.try_open_socket(100)).count())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap() as u64)
+            .sum();
+        assert_eq!(admitted, 100);
+        assert_eq!(m.sockets_open.load(Relaxed), 100);
+        m.socket_closed();
+        assert!(m.try_open_socket(100));
+        assert!(!m.try_open_socket(100));
+        assert!(m.try_open_socket(0), "0 is no limit");
     }
 }

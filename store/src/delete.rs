@@ -98,7 +98,7 @@ impl Deleter {
                 let (header, json, summary) = {
                     let bytes = records
                         .get(seq)?
-                        .ok_or_else(|| Error::Storage(format!("record {seq} vanished")))?;
+                        .ok_or_else(|| Error::Corrupt(format!("record {seq} vanished")))?;
                     let summary = read_summary(seq, bytes.value())?;
                     drop(bytes);
                     let (header, json) = chain.get(&records, seq)?;

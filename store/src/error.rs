@@ -28,9 +28,27 @@ pub enum Error {
     /// Format or migration failure.
     #[error(transparent)]
     Format(#[from] idlewatch_migrations::Error),
-    /// A read or write failed.
+    /// The store is closed: the server is stopping, or the file was never opened.
+    #[error("the store is closed")]
+    Closed,
+    /// The server is stopping; the request was not carried out.
+    #[error("the server is stopping")]
+    Stopping,
+    /// redb refused a read or a write.
     #[error("store error: {0}")]
-    Storage(String),
+    Database(#[from] redb::Error),
+    /// Writes fail (nothing of the group was stored): a full disk, or a file redb refuses
+    /// until it is reopened. Answered `storage` until a write succeeds again.
+    #[error("the store cannot write ({reason}){}", if *disk_full { "; free disk space in the data dir" } else { "" })]
+    Unwritable {
+        /// What the first failed write said.
+        reason: String,
+        /// Whether that was the disk being full.
+        disk_full: bool,
+    },
+    /// A record that should be there is missing or cannot be decoded.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
     /// The write queue is full; the snapshot was not stored. Retry later.
     #[error("the store is busy: its write queue is full; retry later")]
     Busy,
@@ -39,17 +57,11 @@ pub enum Error {
     UnknownHost(String),
 }
 
-impl From<redb::Error> for Error {
-    fn from(e: redb::Error) -> Self {
-        Self::Storage(e.to_string())
-    }
-}
-
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Self::Storage(e.to_string())
+                Self::Database(e.into())
             }
         }
     )*};
@@ -59,5 +71,41 @@ from_redb!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
-    redb::CommitError
+    redb::CommitError,
+    redb::DatabaseError,
+    redb::SetDurabilityError
 );
+
+impl Error {
+    /// Whether the disk holding the store is full (somewhere in the error's causes).
+    #[must_use]
+    pub fn is_disk_full(&self) -> bool {
+        if let Self::Unwritable { disk_full, .. } = self {
+            return *disk_full;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::StorageFull
+            {
+                return true;
+            }
+            cause = e.source();
+        }
+        false
+    }
+
+    /// Whether it is worth asking again later (the store is busy, stopping, or cannot write
+    /// for now), as opposed to a request that cannot succeed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Busy
+                | Self::Closed
+                | Self::Stopping
+                | Self::Unwritable { .. }
+                | Self::Database(_)
+        )
+    }
+}

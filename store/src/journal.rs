@@ -115,6 +115,7 @@ pub(crate) fn start(
 /// [`REOPEN_EVERY`], takes a commit again.
 struct Failure {
     reason: String,
+    disk_full: bool,
     next_try: Instant,
 }
 
@@ -217,14 +218,14 @@ impl Journal {
                             done,
                         }),
                         Command::Delete { done, .. } => {
-                            done(Err(Error::Storage("the server is stopping".to_owned())));
+                            done(Err(Error::Stopping));
                             None
                         }
                         _ => None,
                     })
                     .collect();
                 for (_, done) in self.deletions.drain(..) {
-                    done(Err(Error::Storage("the server is stopping".to_owned())));
+                    done(Err(Error::Stopping));
                 }
                 if !rest.is_empty() {
                     self.commit_group(rest);
@@ -238,17 +239,18 @@ impl Journal {
     fn commit_group(&mut self, appends: Vec<Pending>) {
         if let Some(failure) = &self.failure {
             if Instant::now() < failure.next_try {
-                let reason = failure.reason.clone();
-                return refuse(appends, &reason);
+                return refuse(appends, failure);
             }
             if let Err(e) = self.db.reopen() {
                 debug!("store still cannot be reopened: {e}");
-                let reason = failure.reason.clone();
-                self.failure = Some(Failure {
-                    reason: reason.clone(),
+                let failure = Failure {
+                    reason: failure.reason.clone(),
+                    disk_full: failure.disk_full,
                     next_try: Instant::now() + REOPEN_EVERY,
-                });
-                return refuse(appends, &reason);
+                };
+                refuse(appends, &failure);
+                self.failure = Some(failure);
+                return;
             }
         }
         match self.write_group(&appends) {
@@ -263,29 +265,29 @@ impl Journal {
             Err(e) => {
                 // Nothing of this group is stored: the cache may be ahead of the file.
                 self.writer.forget();
-                let reason = format!("the store cannot write ({e})");
+                let failure = Failure {
+                    reason: e.to_string(),
+                    disk_full: e.is_disk_full(),
+                    next_try: Instant::now() + REOPEN_EVERY,
+                };
                 if self.failure.is_none() {
                     error!(
-                        "{reason}: {} snapshots not stored; until it can, snapshots are answered \
+                        "the store cannot write ({e}): {} snapshots not stored; until it can, snapshots are answered \
                          `storage` (agents keep them and resend) while the live relay goes on; \
                          retrying every {}s — free disk space in the data dir",
                         appends.len(),
                         REOPEN_EVERY.as_secs()
                     );
                 }
-                self.failure = Some(Failure {
-                    reason: reason.clone(),
-                    next_try: Instant::now() + REOPEN_EVERY,
-                });
-                refuse(appends, &reason);
+                refuse(appends, &failure);
+                self.failure = Some(failure);
             }
         }
     }
 
     fn write_group(&mut self, appends: &[Pending]) -> Result<Vec<Appended>, Error> {
         let mut txn = self.db.get()?.begin_write()?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| Error::Storage(e.to_string()))?;
+        txn.set_durability(Durability::Immediate)?;
         let results = {
             let mut batch = self.writer.batch(&txn)?;
             let results = appends
@@ -356,9 +358,12 @@ impl Journal {
     }
 }
 
-/// Answers every append of a group with a storage error.
-fn refuse(appends: Vec<Pending>, reason: &str) {
+/// Answers every append of a group with the write failure.
+fn refuse(appends: Vec<Pending>, failure: &Failure) {
     for pending in appends {
-        (pending.done)(Err(Error::Storage(reason.to_owned())));
+        (pending.done)(Err(Error::Unwritable {
+            reason: failure.reason.clone(),
+            disk_full: failure.disk_full,
+        }));
     }
 }

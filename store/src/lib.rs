@@ -115,9 +115,8 @@ impl Store {
         });
         self.commands
             .send(Command::Delete { query, done })
-            .map_err(|_| Error::Storage("the store is closed".to_owned()))?;
-        rx.recv()
-            .map_err(|_| Error::Storage("the store writer stopped".to_owned()))?
+            .map_err(|_| Error::Closed)?;
+        rx.recv().map_err(|_| Error::Stopping)?
     }
 
     /// Waits until everything queued so far is committed.

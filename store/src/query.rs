@@ -64,7 +64,7 @@ fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error>
         received_ms: header.received_ms,
         captured_ms: header.captured_ms,
         json: String::from_utf8(json)
-            .map_err(|_| Error::Storage(format!("record {} is not UTF-8", header.seq)))?,
+            .map_err(|_| Error::Corrupt(format!("record {} is not UTF-8", header.seq)))?,
     })
 }
 
@@ -192,7 +192,7 @@ impl Store {
         let (rows, next) = self.walk(query, |records, chain, seq| {
             let bytes = records
                 .get(seq)?
-                .ok_or_else(|| Error::Storage(format!("record {seq} is indexed but missing")))?;
+                .ok_or_else(|| Error::Corrupt(format!("record {seq} is indexed but missing")))?;
             let header = read_header(seq, bytes.value())?;
             let summary = match read_summary(seq, bytes.value())? {
                 Some(summary) => summary,

@@ -44,16 +44,11 @@ impl DbSlot {
     /// refuses every further transaction until then. Opening repairs the file if needed.
     pub(crate) fn reopen(&self) -> Result<(), Error> {
         let Some((path, cache)) = &self.reopen else {
-            return Err(Error::Storage(
-                "an in-memory store cannot be reopened".to_owned(),
-            ));
+            return Err(Error::Closed);
         };
         let mut slot = self.db.write().unwrap_or_else(PoisonError::into_inner);
         drop(slot.take());
-        let db = Database::builder()
-            .set_cache_size(*cache)
-            .create(path)
-            .map_err(|e| Error::Storage(e.to_string()))?;
+        let db = Database::builder().set_cache_size(*cache).create(path)?;
         *slot = Some(db);
         Ok(())
     }
@@ -62,7 +57,7 @@ impl DbSlot {
     pub(crate) fn get(&self) -> Result<DbGuard<'_>, Error> {
         let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
         if guard.is_none() {
-            return Err(Error::Storage("the store is closed".to_owned()));
+            return Err(Error::Closed);
         }
         Ok(DbGuard(guard))
     }

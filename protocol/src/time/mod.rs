@@ -53,9 +53,8 @@ pub fn rfc3339(at: SystemTime) -> String {
 pub fn parse_rfc3339_ms(text: &str) -> Result<i64, String> {
     match text.parse::<Timestamp>() {
         Ok(at) => Ok(at.as_millisecond()),
-        Err(e) => civil_with_offset_ms(text).ok_or_else(|| {
-            format!("`{text}` is not an RFC 3339 time ({e})")
-        }),
+        Err(e) => civil_with_offset_ms(text)
+            .ok_or_else(|| format!("`{text}` is not an RFC 3339 time ({e})")),
     }
 }
 

@@ -31,6 +31,17 @@ pub struct Issued {
     pub created_ms: i64,
 }
 
+/// Why a token could not be issued.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The system gave no random bytes.
+    #[error("no random bytes for a token: {0}")]
+    Random(getrandom::Error),
+    /// The store could not record it.
+    #[error(transparent)]
+    Store(#[from] idlewatch_store::Error),
+}
+
 /// The live tokens.
 #[derive(Default)]
 pub struct AgentTokens {
@@ -90,17 +101,15 @@ impl AgentTokens {
     ///
     /// # Errors
     /// When no random bytes can be had or the store cannot be written.
-    pub fn issue(&self, store: &Store, host: &str, now_ms: i64) -> Result<Issued, String> {
+    pub fn issue(&self, store: &Store, host: &str, now_ms: i64) -> Result<Issued, IssueError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| format!("no random bytes: {e}"))?;
+        getrandom::fill(&mut bytes).map_err(IssueError::Random)?;
         let token = format!(
             "iwh_{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
         );
         let h = hash(&token);
-        let id = store
-            .add_agent_token(host, &h, now_ms)
-            .map_err(|e| e.to_string())?;
+        let id = store.add_agent_token(host, &h, now_ms)?;
         self.by_hash
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -123,8 +132,8 @@ impl AgentTokens {
     ///
     /// # Errors
     /// When the store cannot be written.
-    pub fn revoke(&self, store: &Store, id: u64) -> Result<bool, String> {
-        let existed = store.remove_agent_token(id).map_err(|e| e.to_string())?;
+    pub fn revoke(&self, store: &Store, id: u64) -> Result<bool, idlewatch_store::Error> {
+        let existed = store.remove_agent_token(id)?;
         self.by_hash
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

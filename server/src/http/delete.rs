@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use tracing::{error, info};
 
 use super::access::Admin;
+use super::bad;
 use super::error::ApiError;
-use super::selection::bad;
 use crate::registry::Latest;
 use crate::state::AppState;
 use idlewatch_protocol::time::now_ms;

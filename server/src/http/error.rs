@@ -64,6 +64,76 @@ impl ApiError {
     }
 }
 
+impl From<idlewatch_store::Error> for ApiError {
+    /// A store failure as an answer: an unknown host is 404; a store that is busy, stopping or
+    /// cannot write for now is 503 (ask again later); anything else is 500, its detail logged.
+    fn from(e: idlewatch_store::Error) -> Self {
+        match e {
+            idlewatch_store::Error::UnknownHost(host) => {
+                Self::not_found(format!("no host named {host:?} is known"))
+            }
+            e if e.is_transient() => {
+                tracing::warn!("store unavailable for a request: {e}");
+                Self::unavailable(format!(
+                    "the store cannot serve this right now ({e}); retry later"
+                ))
+            }
+            e => {
+                tracing::error!("store failure: {e}");
+                Self::internal("the store failed; the server log says why")
+            }
+        }
+    }
+}
+
+impl From<crate::auth::agent_tokens::IssueError> for ApiError {
+    fn from(e: crate::auth::agent_tokens::IssueError) -> Self {
+        match e {
+            crate::auth::agent_tokens::IssueError::Store(e) => Self::from(e),
+            e @ crate::auth::agent_tokens::IssueError::Random(_) => {
+                tracing::error!("{e}");
+                Self::internal("no token could be generated; the server log says why")
+            }
+        }
+    }
+}
+
+impl From<crate::report::daily::Error> for ApiError {
+    fn from(e: crate::report::daily::Error) -> Self {
+        match e {
+            crate::report::daily::Error::Store(e) => Self::from(e),
+            e @ crate::report::daily::Error::Time(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                format!("the range cannot be counted in the report's time zone ({e})"),
+            ),
+        }
+    }
+}
+
+/// Runs `work` (store calls) on the blocking pool, its failure as an answer; `what` names the
+/// work in the log when the task itself dies.
+///
+/// # Errors
+/// The store's error as [`ApiError::from`] maps it, or 500 when the task panicked.
+pub async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(e) => {
+            tracing::error!("{what} failed: {e}");
+            Err(ApiError::internal(format!("{what} failed")))
+        }
+    }
+}
+
+/// 400 with the message (a malformed request parameter).
+pub fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "error": self.body }))).into_response();

@@ -4,17 +4,18 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use idlewatch_protocol::{ErrorCode, parse_time_arg};
+use idlewatch_protocol::parse_time_arg;
 use idlewatch_store::{Error as StoreError, HistoryPage, HistoryQuery};
 use serde::Deserialize;
 use tracing::error;
 
 use super::access::Viewer;
+use super::bad;
 use super::error::ApiError;
 use crate::state::AppState;
 use idlewatch_protocol::time::now_ms;
@@ -39,10 +40,6 @@ struct Params {
     to: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
-}
-
-fn bad(message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 
 fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
@@ -167,6 +164,7 @@ fn render(host: &str, page: &HistoryPage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

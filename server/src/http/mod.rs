@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-pub use error::ApiError;
+pub use error::{ApiError, bad, blocking};
 
 use crate::state::AppState;
 

@@ -1,11 +1,10 @@
 //! What a report request selects: the time range (`from`, `to`) and the hosts (`host`,
 //! repeatable, and `group`), with the same checks and messages for every report route.
 
-use axum::http::StatusCode;
-use idlewatch_protocol::{ErrorCode, parse_time_arg};
-use tracing::error;
+use idlewatch_protocol::parse_time_arg;
 
 use super::error::ApiError;
+use super::{bad, blocking};
 use crate::report::daily::day_start_ms;
 use crate::report::scan::first_capture;
 use crate::state::AppState;
@@ -13,11 +12,6 @@ use idlewatch_protocol::time::now_ms;
 
 /// Query pairs as given (keys may repeat).
 pub type Pairs = [(String, String)];
-
-/// 400 with `message`.
-pub fn bad(message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
-}
 
 fn value<'a>(pairs: &'a Pairs, key: &str) -> Option<&'a str> {
     pairs
@@ -62,7 +56,7 @@ pub async fn bound_to_data(
     let hosts = hosts.to_vec();
     let rules = state.config.report.rules();
     let to_ms = to_ms.min(now_ms());
-    let earliest = tokio::task::spawn_blocking(move || {
+    let earliest = blocking("reading the stored range", move || {
         let mut earliest: Option<i64> = None;
         for host in &hosts {
             if let Some(first) = first_capture(&store, host)? {
@@ -71,12 +65,7 @@ pub async fn bound_to_data(
         }
         Ok::<_, idlewatch_store::Error>(earliest)
     })
-    .await
-    .map_err(|_| ApiError::internal("reading the stored range failed"))?
-    .map_err(|e| {
-        error!("cannot read the first snapshots: {e}");
-        ApiError::unavailable("the store cannot be read right now")
-    })?;
+    .await?;
     let Some(earliest) = earliest else {
         return Ok((to_ms, to_ms));
     };
@@ -101,13 +90,7 @@ pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiEr
         .collect();
     let group = value(pairs, "group");
     let store = state.store.clone();
-    let known = tokio::task::spawn_blocking(move || store.host_names())
-        .await
-        .map_err(|_| ApiError::internal("listing hosts failed"))?
-        .map_err(|e| {
-            error!("cannot list hosts: {e}");
-            ApiError::unavailable("the store cannot be read right now")
-        })?;
+    let known = blocking("listing hosts", move || store.host_names()).await?;
     if let Some(host) = wanted.iter().find(|h| !known.iter().any(|k| k == *h)) {
         return Err(ApiError::not_found(format!(
             "no host named {host:?} is known"

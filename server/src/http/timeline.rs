@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tracing::error;
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -34,7 +33,7 @@ async fn host_timeline(
 ) -> Result<Json<Value>, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, DAY_MS)?;
     if to_ms - from_ms > MAX_SPAN_MS {
-        return Err(selection::bad(format!(
+        return Err(super::bad(format!(
             "a timeline covers at most {} days; narrow `from`/`to`",
             MAX_SPAN_MS / DAY_MS
         )));
@@ -42,7 +41,7 @@ async fn host_timeline(
     let rules = state.config.report.rules();
     let store = state.store.clone();
     let wanted = host.clone();
-    let points = tokio::task::spawn_blocking(move || {
+    let points = super::blocking("timeline", move || {
         let mut points = Vec::new();
         let known = store.host_names()?.contains(&wanted);
         // A snapshot just before the range still covers its start.
@@ -53,12 +52,7 @@ async fn host_timeline(
         })?;
         Ok::<_, idlewatch_store::Error>((known, points))
     })
-    .await
-    .map_err(|_| ApiError::internal("timeline failed"))?
-    .map_err(|e| {
-        error!("timeline: {e}");
-        ApiError::unavailable("the store cannot be read right now")
-    })?;
+    .await?;
     let (known, points) = points;
     if !known && !state.registry.knows(&host) {
         return Err(ApiError::not_found(format!(

@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use idlewatch_protocol::ErrorCode;
 use serde_json::{Value, json};
-use tracing::{error, info};
+use tracing::info;
 
 use super::access::Admin;
+use super::bad;
 use super::error::ApiError;
 use crate::state::AppState;
 use idlewatch_protocol::time::now_ms;
@@ -23,10 +23,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tokens", get(list).post(issue))
         .route("/api/v1/tokens/{id}", delete(revoke))
-}
-
-fn bad(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
 }
 
 async fn issue(
@@ -53,15 +49,10 @@ async fn issue(
         )));
     }
     let worker = state.clone();
-    let issued = tokio::task::spawn_blocking(move || {
+    let issued = super::blocking("issuing the token", move || {
         worker.agent_tokens.issue(&worker.store, &host, now_ms())
     })
-    .await
-    .map_err(|_| ApiError::internal("issuing the token failed"))?
-    .map_err(|e| {
-        error!("cannot issue an agent token: {e}");
-        ApiError::unavailable("the store cannot be written right now")
-    })?;
+    .await?;
     info!(id = issued.id, host = %issued.host, "agent token issued");
     Ok((
         StatusCode::CREATED,
@@ -76,13 +67,7 @@ async fn issue(
 
 async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
-    let tokens = tokio::task::spawn_blocking(move || store.agent_tokens())
-        .await
-        .map_err(|_| ApiError::internal("listing tokens failed"))?
-        .map_err(|e| {
-            error!("cannot list agent tokens: {e}");
-            ApiError::unavailable("the store cannot be read right now")
-        })?;
+    let tokens = super::blocking("listing tokens", move || store.agent_tokens()).await?;
     let tokens: Vec<Value> = tokens
         .iter()
         .map(|t| json!({"id": t.id, "host": t.host, "created_at": rfc3339_ms(t.created_ms)}))
@@ -101,14 +86,10 @@ async fn revoke(
         ))
     })?;
     let worker = state.clone();
-    let existed =
-        tokio::task::spawn_blocking(move || worker.agent_tokens.revoke(&worker.store, id))
-            .await
-            .map_err(|_| ApiError::internal("revoking the token failed"))?
-            .map_err(|e| {
-                error!("cannot revoke agent token {id}: {e}");
-                ApiError::unavailable("the store cannot be written right now")
-            })?;
+    let existed = super::blocking("revoking the token", move || {
+        worker.agent_tokens.revoke(&worker.store, id)
+    })
+    .await?;
     if !existed {
         return Err(ApiError::not_found(format!("no agent token has id {id}")));
     }

@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tracing::error;
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -99,7 +98,7 @@ async fn usage(
     let days = (to_ms - from_ms).max(0) / DAY_MS + 2;
     let host_days = days.saturating_mul(hosts.len() as i64);
     if host_days > MAX_HOST_DAYS {
-        return Err(selection::bad(format!(
+        return Err(super::bad(format!(
             "the range holds data on up to {days} days of {} hosts ({host_days} host-days); at \
              most {MAX_HOST_DAYS} per request: narrow `from`/`to`, or select hosts with `host` \
              or `group`",
@@ -108,15 +107,10 @@ async fn usage(
     }
     let rules = state.config.report.rules();
     let worker = state.clone();
-    let computed = tokio::task::spawn_blocking(move || {
+    let computed = super::blocking("usage computation", move || {
         usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
     })
-    .await
-    .map_err(|_| ApiError::internal("usage computation failed"))?
-    .map_err(|e| {
-        error!("usage: {e}");
-        ApiError::unavailable("the store cannot be read right now")
-    })?;
+    .await?;
     let groups: Vec<Option<String>> = computed.iter().map(|h| state.groups.of(&h.host)).collect();
     let totals = group_totals(
         groups

@@ -82,7 +82,8 @@ pub(super) async fn authenticate(
     } else {
         limits.agent_connections()
     };
-    if limits.max_connections > 0 && state.metrics.sockets_open.load(Relaxed) >= slots as u64 {
+    let slots = if limits.max_connections > 0 { slots as u64 } else { 0 };
+    if !state.metrics.try_open_socket(slots) {
         state.metrics.connects_limited.fetch_add(1, Relaxed);
         debug!(peer = %peer(parts), role = role.as_str(), "socket.io connection refused: max connections");
         return Err(Refused::Limit(format!(
@@ -91,6 +92,7 @@ pub(super) async fn authenticate(
     }
     if let Some(bound) = &bound {
         if !state.token_connections.try_open(bound.id) {
+            state.metrics.socket_closed();
             state.metrics.connects_limited.fetch_add(1, Relaxed);
             debug!(peer = %peer(parts), token = bound.id, "socket.io connection refused: connections per token");
             return Err(Refused::Limit(format!(
@@ -115,7 +117,6 @@ pub(super) async fn authenticate(
         events::AGENT_SNAPSHOT,
         SnapshotHandler::new(state.clone(), role, bound.clone()),
     );
-    state.metrics.sockets_open.fetch_add(1, Relaxed);
     socket.on_disconnect(super::on_disconnect);
     let host = bound.as_ref().map(|b| b.host.to_string());
     info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), host = ?host, transport = ?socket.transport_type(), "socket connected");

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use idlewatch_protocol::{AgentRegister, ErrorBody, ErrorCode, Snapshot, events};
+use idlewatch_protocol::{AgentRegister, ErrorBody, ErrorCode, RegisterAck, Snapshot, events};
 use serde_json::json;
 use serde_json::value::RawValue;
 use socketioxide::SocketIo;
@@ -369,6 +369,6 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
         }
         // The Python original sent the list on every register, changed or not.
         state.agent_list_changed();
-        reply.accept(state, &json!({ "ok": true, "host": register.host }));
+        reply.accept(state, &RegisterAck::new(register.host));
     }
 }

@@ -47,7 +47,7 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     use Ordering::Relaxed;
-    state.metrics.sockets_open.fetch_sub(1, Relaxed);
+    state.metrics.socket_closed();
     state.relay.left(&socket);
     if let Some(auth::TokenSlot(id)) = socket.extensions.get::<auth::TokenSlot>() {
         state.token_connections.close(id);

@@ -69,7 +69,7 @@ impl Reply {
                     &answer_state.metrics.snapshots_stored
                 };
                 counter.fetch_add(1, Relaxed);
-                self.accept(&answer_state, &json!({ "ok": true, "seq": appended.seq }));
+                self.accept(&answer_state, &Ack::Ok { seq: appended.seq });
             }
             Err(StoreError::Busy) => {
                 refund(&answer_state);
@@ -99,7 +99,7 @@ impl Reply {
             .try_append_packed(snapshot, Some(packed), received_ms, done);
     }
 
-    pub(super) fn accept(self, state: &AppState, body: &serde_json::Value) {
+    pub(super) fn accept(self, state: &AppState, body: &impl serde::Serialize) {
         if let Some(ack) = self.ack
             && ack.send(body).is_err()
         {
