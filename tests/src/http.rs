@@ -1,7 +1,6 @@
-//! A tiny blocking HTTP/1.1 client for the tests: enough for JSON GETs with a bearer token.
+//! Blocking HTTP for the tests (reqwest): status, headers and body text of one request.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// A response: status, headers (lower-case names) and body text.
@@ -45,10 +44,12 @@ pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpAnswer
     request(addr, "GET", path, headers, None)
 }
 
-/// Any request, with an optional JSON body; waits up to 60 s for the answer.
+/// Any request, with an optional JSON body; waits up to 60 s for the answer. Redirects are
+/// not followed (tests look at them). Runs on a thread of its own, so it may be called from
+/// inside an async test too.
 ///
 /// # Panics
-/// On connection failure or a malformed response.
+/// On connection failure or a body that is not UTF-8.
 #[must_use]
 pub fn request(
     addr: SocketAddr,
@@ -57,62 +58,54 @@ pub fn request(
     headers: &[(&str, &str)],
     json_body: Option<&str>,
 ) -> HttpAnswer {
-    let mut stream = TcpStream::connect(addr).expect("connect to server");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| send(addr, method, path, headers, json_body))
+            .join()
+            .expect("the request thread panicked")
+    })
+}
+
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json_body: Option<&str>,
+) -> HttpAnswer {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("HTTP client");
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("HTTP method");
+    let is_get = method == reqwest::Method::GET;
+    let mut request = client.request(method, format!("http://{addr}{path}"));
     for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
+        request = request.header(*name, *value);
     }
-    let body = json_body.unwrap_or_default();
-    if json_body.is_some() || method != "GET" {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+    if json_body.is_some() || !is_get {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(json_body.unwrap_or_default().to_owned());
     }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).expect("send request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("header/body split");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers
+    let response = request.send().expect("send the request");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
         .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let bytes = response.bytes().expect("read the answer");
+    let body = String::from_utf8(bytes.to_vec()).expect("utf-8 answer");
     HttpAnswer {
         status,
         headers,
         body,
     }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
-    }
-    out
 }

@@ -82,7 +82,11 @@ pub(super) async fn authenticate(
     } else {
         limits.agent_connections()
     };
-    let slots = if limits.max_connections > 0 { slots as u64 } else { 0 };
+    let slots = if limits.max_connections > 0 {
+        slots as u64
+    } else {
+        0
+    };
     if !state.metrics.try_open_socket(slots) {
         state.metrics.connects_limited.fetch_add(1, Relaxed);
         debug!(peer = %peer(parts), role = role.as_str(), "socket.io connection refused: max connections");
