@@ -290,12 +290,19 @@ impl Api {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, CliError> {
-        let value = self.get(path, query)?;
-        serde_json::from_value(value).map_err(|e| {
-            crate::error::failed(format!(
-                "the server answered {path} in a shape this idlewatch-admin does not know ({e}); \
-                 use an idlewatch-admin of the server's version"
-            ))
-        })
+        decode(path, self.get(path, query)?)
     }
+}
+
+/// An answer read as its `idlewatch_protocol::api` type.
+///
+/// # Errors
+/// An answer of another shape, naming the route.
+pub fn decode<T: serde::de::DeserializeOwned>(path: &str, value: Value) -> Result<T, CliError> {
+    serde_json::from_value(value).map_err(|e| {
+        crate::error::failed(format!(
+            "the server answered {path} in a shape this idlewatch-admin does not know ({e}); use \
+             an idlewatch-admin of the server's version"
+        ))
+    })
 }

@@ -186,6 +186,11 @@ pub fn json(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
+/// Any answer type as pretty JSON, one trailing newline.
+pub fn json_of(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 ///
 /// # Errors

@@ -84,9 +84,7 @@ pub fn run(api: &Api, out: &Output, args: &HostsArgs) -> Result<(), CliError> {
         .filter(|h| !args.offline || !h.online)
         .collect();
     match out.format {
-        Format::Json => output::print(&output::json(
-            &serde_json::to_value(&hosts).map_err(|e| crate::error::failed(e.to_string()))?,
-        )),
+        Format::Json => output::print(&output::json_of(&hosts)),
         _ => {
             let rows: Vec<Vec<Cell>> = hosts.iter().map(row).collect();
             output::print(&out.rows(&HEADERS, &rows))

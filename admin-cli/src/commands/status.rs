@@ -1,6 +1,7 @@
 //! `status`: version, uptime, hosts, store, last Sheets upload.
 
-use serde_json::{Value, json};
+use idlewatch_protocol::api::{ServerStatus, SheetsStatus};
+use serde_json::json;
 
 use crate::api::Api;
 use crate::cli::Format;
@@ -8,28 +9,28 @@ use crate::error::CliError;
 use crate::output::{self, Cell, Output, Tone};
 
 /// The last Sheets upload in a few words.
-fn sheets_line(s: &Value) -> Cell {
-    if s["enabled"] != true {
+fn sheets_line(s: &SheetsStatus) -> Cell {
+    if !s.enabled {
         return Cell::text("not configured").tone(Tone::Dim);
     }
-    let run = &s["last_run"];
-    if run.is_null() {
+    let Some(run) = &s.last_run else {
+        #[allow(clippy::cast_precision_loss)] // seconds between uploads
         return Cell::text(format!(
             "enabled, no upload yet (every {})",
-            output::duration(s["interval_seconds"].as_f64().unwrap_or(0.0))
+            output::duration(s.interval_seconds as f64)
         ));
-    }
-    let at = run["started_at"].as_str().unwrap_or_default();
-    if run["ok"] == true {
+    };
+    let at = &run.started_at;
+    if run.ok {
         Cell::text(format!(
             "ok at {at}: {} hosts, {} utilization rows, {} requests",
-            run["hosts"], run["utilization_rows"], run["requests"]
+            run.outcome.hosts, run.outcome.utilization_rows, run.counts.requests
         ))
         .tone(Tone::Good)
     } else {
         Cell::text(format!(
             "FAILED at {at}: {}",
-            run["error"]["message"].as_str().unwrap_or_default()
+            run.error.as_ref().map_or("", |e| e.message.as_str())
         ))
         .tone(Tone::Bad)
     }
@@ -40,20 +41,23 @@ fn sheets_line(s: &Value) -> Cell {
 /// # Errors
 /// The server unreachable or refusing.
 pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
-    let v = api.get("/api/v1/status", &[])?;
+    let v: ServerStatus = api.get_as("/api/v1/status", &[])?;
     if out.format == Format::Json {
         let mut doc = json!({"server": api.server()});
-        if let (Some(d), Some(s)) = (doc.as_object_mut(), v.as_object()) {
-            d.extend(s.clone());
+        if let (Some(d), Ok(serde_json::Value::Object(s))) =
+            (doc.as_object_mut(), serde_json::to_value(&v))
+        {
+            d.extend(s);
         }
         return output::print(&output::json(&doc));
     }
-    let bytes = v["store"]["file_bytes"].as_u64().unwrap_or(0);
-    let uptime = v["uptime_seconds"].as_f64().unwrap_or(0.0);
-    let online = v["hosts"]["online"].as_u64().unwrap_or(0);
+    let bytes = v.store.file_bytes;
+    #[allow(clippy::cast_precision_loss)] // seconds of uptime
+    let uptime = v.uptime_seconds as f64;
+    let online = v.hosts.online;
     let pairs = [
         ("server", Cell::text(api.server())),
-        ("version", Cell::json(&v["version"])),
+        ("version", Cell::text(&v.version)),
         (
             "uptime",
             Cell::with(output::duration(uptime), format!("{uptime}")),
@@ -62,17 +66,20 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
             "hosts online",
             Cell::text(online.to_string()).tone(if online > 0 { Tone::Good } else { Tone::Plain }),
         ),
-        ("hosts offline", Cell::json(&v["hosts"]["offline"])),
+        ("hosts offline", Cell::text(v.hosts.offline.to_string())),
         ("store", Cell::with(output::bytes(bytes), bytes.to_string())),
-        ("snapshots", Cell::json(&v["store"]["snapshots"])),
+        (
+            "snapshots",
+            Cell::text(v.store.snapshots.map(|n| n.to_string()).unwrap_or_default()),
+        ),
         (
             "retention",
             Cell::with(
-                format!("{} days", v["retention_days"]),
-                v["retention_days"].to_string(),
+                format!("{} days", v.retention_days),
+                v.retention_days.to_string(),
             ),
         ),
-        ("sheets upload", sheets_line(&v["sheets"])),
+        ("sheets upload", sheets_line(&v.sheets)),
     ];
     output::print(&out.pairs(&pairs))
 }

@@ -1,9 +1,9 @@
 //! `tokens issue --host H | --hosts-file FILE`, `tokens list`, `tokens revoke ID`: per-host
 //! agent tokens.
 
-use serde_json::{Value, json};
+use idlewatch_protocol::api::{IssueToken, IssuedToken, Revoked, TokenList};
 
-use crate::api::{Api, ApiFailure};
+use crate::api::{Api, ApiFailure, decode};
 use crate::cli::{Format, TokensCommand};
 use crate::error::{CliError, failed};
 use crate::output::{self, Cell, Output};
@@ -14,10 +14,18 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
     let mut issued = Vec::with_capacity(hosts.len());
     let mut failure = None;
     for host in hosts {
-        match api.post_body("/api/v1/tokens", &json!({ "host": host })) {
+        let body = IssueToken { host: host.clone() };
+        let request = serde_json::to_value(&body).map_err(|e| failed(e.to_string()))?;
+        // A token issued is shown whatever happens next: a failure stops the loop, never
+        // the printing of what came before it.
+        let answer = api
+            .post_body("/api/v1/tokens", &request)
+            .map_err(|f| api.explain(f))
+            .and_then(|token| decode::<IssuedToken>("/api/v1/tokens", token));
+        match answer {
             Ok(token) => issued.push(token),
-            Err(f) => {
-                failure = Some((host, api.explain(f)));
+            Err(why) => {
+                failure = Some((host, why));
                 break;
             }
         }
@@ -26,24 +34,22 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
         .iter()
         .map(|t| {
             vec![
-                Cell::json(&t["id"]),
-                Cell::json(&t["host"]),
-                Cell::json(&t["token"]),
+                Cell::text(t.id.to_string()),
+                Cell::text(&t.host),
+                Cell::text(&t.token),
             ]
         })
         .collect();
     let text = match (out.format, single) {
-        (Format::Json, true) => issued.first().map(output::json).unwrap_or_default(),
-        (Format::Json, false) => output::json(&Value::Array(issued.clone())),
+        (Format::Json, true) => issued.first().map(output::json_of).unwrap_or_default(),
+        (Format::Json, false) => output::json_of(&issued),
         (Format::Csv, _) => out.rows(&["ID", "HOST", "TOKEN"], &rows),
         (Format::Table, true) => issued
             .first()
             .map(|t| {
                 format!(
                     "token {} for host {} (shown only now; give it to that host's agent as its token):\n{}\n",
-                    t["id"],
-                    t["host"].as_str().unwrap_or_default(),
-                    t["token"].as_str().unwrap_or_default()
+                    t.id, t.host, t.token
                 )
             })
             .unwrap_or_default(),
@@ -83,18 +89,17 @@ pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliEr
             issue(api, out, &hosts, host.is_some())
         }
         TokensCommand::List => {
-            let list = api.get("/api/v1/tokens", &[])?;
-            let tokens = list["tokens"].as_array().cloned().unwrap_or_default();
+            let tokens = api.get_as::<TokenList>("/api/v1/tokens", &[])?.tokens;
             if out.format == Format::Json {
-                return output::print(&output::json(&Value::Array(tokens)));
+                return output::print(&output::json_of(&tokens));
             }
             let rows: Vec<Vec<Cell>> = tokens
                 .iter()
                 .map(|t| {
                     vec![
-                        Cell::json(&t["id"]),
-                        Cell::json(&t["host"]),
-                        Cell::json(&t["created_at"]),
+                        Cell::text(t.id.to_string()),
+                        Cell::text(&t.host),
+                        Cell::text(&t.created_at),
                     ]
                 })
                 .collect();
@@ -113,7 +118,7 @@ pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliEr
                 Err(f) => return Err(api.explain(f)),
             }
             let text = match out.format {
-                Format::Json => output::json(&json!({ "revoked": id })),
+                Format::Json => output::json_of(&Revoked { revoked: *id }),
                 _ => format!("token {id} revoked\n"),
             };
             output::print(&text)

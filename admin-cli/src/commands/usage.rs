@@ -1,9 +1,9 @@
 //! `usage [--from] [--to] [--group G] [--host H ...]`: the utilization table, per host per
 //! local day (the server's `report.time_zone`), then totals per group.
 
-use serde_json::Value;
+use idlewatch_protocol::api::{UsageAnswer, UsageDay};
 
-use crate::api::Api;
+use crate::api::{Api, decode};
 use crate::cli::{Format, UsageArgs};
 use crate::error::CliError;
 use crate::output::{self, Cell, Output};
@@ -23,20 +23,20 @@ pub const HEADERS: [&str; 11] = [
     "USERS",
 ];
 
-fn figures(d: &Value) -> Vec<Cell> {
+fn figures(d: &UsageDay) -> Vec<Cell> {
     [
-        "active_hours",
-        "idle_hours",
-        "offline_hours",
-        "open_hours",
-        "active_open_hours",
+        d.active_hours,
+        d.idle_hours,
+        d.offline_hours,
+        d.open_hours,
+        d.active_open_hours,
     ]
-    .iter()
-    .map(|k| Cell::num(d[*k].as_f64(), 2))
+    .into_iter()
+    .map(|h| Cell::num(Some(h), 2))
     .chain([
-        Cell::num(d["utilization_percent"].as_f64(), 1),
-        Cell::json(&d["logons"]),
-        Cell::json(&d["distinct_users"]),
+        Cell::num(d.utilization_percent, 1),
+        Cell::text(d.logons.to_string()),
+        Cell::text(d.distinct_users.to_string()),
     ])
     .collect()
 }
@@ -52,37 +52,37 @@ pub fn run(api: &Api, out: &Output, args: &UsageArgs) -> Result<(), CliError> {
         args.group.as_ref(),
         &args.hosts,
     );
-    let v = match api.get_json("/api/v1/usage", &query) {
-        Ok(v) => v,
+    let v: UsageAnswer = match api.get_json("/api/v1/usage", &query) {
+        Ok(v) => decode("/api/v1/usage", v)?,
         Err(f) => return Err(super::history::explain_hosts(api, f, &args.hosts)),
     };
     if out.format == Format::Json {
-        return output::print(&output::json(&v));
+        return output::print(&output::json_of(&v));
     }
     let mut rows = Vec::new();
-    for h in v["hosts"].as_array().into_iter().flatten() {
-        for d in h["days"].as_array().into_iter().flatten() {
+    for h in &v.hosts {
+        for d in &h.days {
             let mut row = vec![
-                Cell::json(&d["date"]),
-                Cell::json(&h["host"]),
-                Cell::json(&h["group"]),
+                Cell::text(&d.date),
+                Cell::text(&h.host),
+                Cell::text(h.group.as_deref().unwrap_or_default()),
             ];
             row.extend(figures(d));
             rows.push(row);
         }
     }
     let mut text = out.rows(&HEADERS, &rows);
-    let groups = v["groups"].as_array().cloned().unwrap_or_default();
-    if out.format == Format::Table && !groups.is_empty() {
-        let totals: Vec<Vec<Cell>> = groups
+    if out.format == Format::Table && !v.groups.is_empty() {
+        let totals: Vec<Vec<Cell>> = v
+            .groups
             .iter()
             .map(|g| {
                 let mut row = vec![
-                    Cell::json(&g["date"]),
+                    Cell::text(&g.day.date),
                     Cell::text("(all)"),
-                    Cell::json(&g["group"]),
+                    Cell::text(&g.group),
                 ];
-                row.extend(figures(g));
+                row.extend(figures(&g.day));
                 row
             })
             .collect();

@@ -4,5 +4,16 @@
 //! client can talk to an older server).
 
 mod hosts;
+mod sheets;
+mod status;
+mod tokens;
+mod usage;
 
 pub use hosts::{HostSummary, HostsAnswer};
+pub use sheets::{
+    SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
+    SheetsTrigger,
+};
+pub use status::{HostCounts, ServerStatus, StoreInfo};
+pub use tokens::{IssueToken, IssuedToken, Revoked, TokenInfo, TokenList};
+pub use usage::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};

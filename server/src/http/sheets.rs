@@ -45,7 +45,7 @@ async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<Valu
         None => Ok(Json(serde_json::to_value(&report).unwrap_or_default())),
         Some(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
-            if e.kind == "local" {
+            if e.kind == idlewatch_protocol::api::SheetsFailure::Local {
                 ErrorCode::Internal
             } else {
                 ErrorCode::Upstream

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use idlewatch_protocol::api::{HostCounts, ServerStatus, StoreInfo};
 
 use super::access::Viewer;
 use crate::state::AppState;
@@ -17,7 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/status", get(status))
 }
 
-async fn status(_: Viewer, State(state): State<AppState>) -> Json<Value> {
+async fn status(_: Viewer, State(state): State<AppState>) -> Json<ServerStatus> {
     let now = SystemTime::now();
     let views = state.registry.views(now);
     let online = views.iter().filter(|v| v.online).count();
@@ -27,18 +27,21 @@ async fn status(_: Viewer, State(state): State<AppState>) -> Json<Value> {
         .await
         .ok()
         .flatten();
-    Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "started_at": rfc3339(now.checked_sub(uptime).unwrap_or(now)),
-        "uptime_seconds": uptime.as_secs(),
-        "hosts": {"online": online, "offline": views.len() - online},
-        "store": {
-            "path": state.store.path().display().to_string(),
-            "file_bytes": state.store.file_size(),
-            "snapshots": snapshots,
+    Json(ServerStatus {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: rfc3339(now.checked_sub(uptime).unwrap_or(now)),
+        uptime_seconds: uptime.as_secs(),
+        hosts: HostCounts {
+            online,
+            offline: views.len() - online,
         },
-        "retention_days": state.config.retention.days,
-        "sheets": state.sheets.status(),
-        "time_zone": state.config.report.time_zone,
-    }))
+        store: StoreInfo {
+            path: state.store.path().display().to_string(),
+            file_bytes: state.store.file_size(),
+            snapshots,
+        },
+        retention_days: state.config.retention.days,
+        sheets: state.sheets.status(),
+        time_zone: state.config.report.time_zone.clone(),
+    })
 }

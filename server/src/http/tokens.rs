@@ -8,15 +8,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use idlewatch_protocol::api::{IssuedToken, Revoked, TokenInfo, TokenList};
+use serde_json::Value;
 use tracing::info;
 
 use super::access::Admin;
 use super::bad;
 use super::error::ApiError;
 use crate::state::AppState;
-use idlewatch_protocol::time::now_ms;
-use idlewatch_protocol::time::rfc3339_ms;
+use idlewatch_protocol::time::{now_ms, rfc3339_ms};
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -56,30 +56,35 @@ async fn issue(
     info!(id = issued.id, host = %issued.host, "agent token issued");
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": issued.id,
-            "host": issued.host,
-            "token": issued.token,
-            "created_at": rfc3339_ms(issued.created_ms),
-        })),
+        Json(IssuedToken {
+            id: issued.id,
+            host: issued.host,
+            token: issued.token,
+            created_at: rfc3339_ms(issued.created_ms),
+        }),
     ))
 }
 
-async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<TokenList>, ApiError> {
     let store = state.store.clone();
     let tokens = super::blocking("listing tokens", move || store.agent_tokens()).await?;
-    let tokens: Vec<Value> = tokens
-        .iter()
-        .map(|t| json!({"id": t.id, "host": t.host, "created_at": rfc3339_ms(t.created_ms)}))
-        .collect();
-    Ok(Json(json!({ "tokens": tokens })))
+    Ok(Json(TokenList {
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenInfo {
+                id: t.id,
+                host: t.host,
+                created_at: rfc3339_ms(t.created_ms),
+            })
+            .collect(),
+    }))
 }
 
 async fn revoke(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let id: u64 = id.parse().map_err(|_| {
         bad(format!(
             "{id:?} is not a token id; `idlewatch-admin tokens list` shows them"
@@ -94,5 +99,5 @@ async fn revoke(
         return Err(ApiError::not_found(format!("no agent token has id {id}")));
     }
     info!(id, "agent token revoked");
-    Ok(Json(json!({ "revoked": id })))
+    Ok(Json(Revoked { revoked: id }))
 }

@@ -7,8 +7,7 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use idlewatch_protocol::api::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -33,49 +32,33 @@ fn hours(ms: i64) -> f64 {
     (ms as f64 / HOUR_MS * 100.0).round() / 100.0
 }
 
-/// One day as JSON.
-#[derive(Debug, Serialize)]
-struct Day {
-    date: String,
-    active_hours: f64,
-    idle_hours: f64,
-    offline_hours: f64,
-    open_hours: f64,
-    active_open_hours: f64,
-    utilization_percent: Option<f64>,
-    logons: u64,
-    distinct_users: usize,
-    apps: Map<String, Value>,
-}
-
-impl Day {
-    fn of(d: &DayUsage) -> Self {
-        Self {
-            date: d.date.to_string(),
-            active_hours: hours(d.active_ms),
-            idle_hours: hours(d.idle_ms),
-            offline_hours: hours(d.offline_ms),
-            open_hours: hours(d.open_ms),
-            active_open_hours: hours(d.active_open_ms),
-            utilization_percent: d.utilization().map(|u| (u * 1000.0).round() / 10.0),
-            logons: d.logons,
-            distinct_users: d.users.len(),
-            apps: d
-                .apps
-                .iter()
-                .map(|(name, t)| {
-                    (
-                        name.clone(),
-                        json!({
-                            "interactive_hours": hours(t.interactive_ms),
-                            "computing_hours": hours(t.computing_ms),
-                            "idle_hours": hours(t.idle_ms),
-                            "not_running_hours": hours(t.not_running_ms),
-                        }),
-                    )
-                })
-                .collect(),
-        }
+/// One day of use as the API writes it.
+fn day(d: &DayUsage) -> UsageDay {
+    UsageDay {
+        date: d.date.to_string(),
+        active_hours: hours(d.active_ms),
+        idle_hours: hours(d.idle_ms),
+        offline_hours: hours(d.offline_ms),
+        open_hours: hours(d.open_ms),
+        active_open_hours: hours(d.active_open_ms),
+        utilization_percent: d.utilization().map(|u| (u * 1000.0).round() / 10.0),
+        logons: d.logons,
+        distinct_users: d.users.len(),
+        apps: d
+            .apps
+            .iter()
+            .map(|(name, t)| {
+                (
+                    name.clone(),
+                    AppHours {
+                        interactive_hours: hours(t.interactive_ms),
+                        computing_hours: hours(t.computing_ms),
+                        idle_hours: hours(t.idle_ms),
+                        not_running_hours: hours(t.not_running_ms),
+                    },
+                )
+            })
+            .collect(),
     }
 }
 
@@ -83,7 +66,7 @@ async fn usage(
     _: Viewer,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UsageAnswer>, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
     let to_ms = to_ms.min(idlewatch_protocol::time::now_ms());
     if from_ms >= to_ms {
@@ -119,32 +102,27 @@ async fn usage(
             .filter(|(g, _)| g.is_some())
             .map(|(g, h)| (g.as_deref(), h.days.as_slice())),
     );
-    let hosts: Vec<Value> = computed
+    let hosts: Vec<HostUsage> = computed
         .iter()
         .zip(&groups)
-        .map(|(h, g)| {
-            json!({
-                "host": h.host,
-                "group": g,
-                "days": h.days.iter().map(Day::of).collect::<Vec<_>>(),
-            })
+        .map(|(h, group)| HostUsage {
+            host: h.host.clone(),
+            group: group.clone(),
+            days: h.days.iter().map(day).collect(),
         })
         .collect();
-    let groups: Vec<Value> = totals
+    let groups: Vec<GroupDay> = totals
         .iter()
-        .map(|((group, _), day)| {
-            let mut v = serde_json::to_value(Day::of(day)).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("group".to_owned(), json!(group));
-            }
-            v
+        .map(|((group, _), d)| GroupDay {
+            day: day(d),
+            group: group.clone(),
         })
         .collect();
-    Ok(Json(json!({
-        "time_zone": state.config.report.time_zone,
-        "from": idlewatch_protocol::time::rfc3339_ms(from_ms),
-        "to": idlewatch_protocol::time::rfc3339_ms(to_ms),
-        "hosts": hosts,
-        "groups": groups,
-    })))
+    Ok(Json(UsageAnswer {
+        time_zone: state.config.report.time_zone.clone(),
+        from: idlewatch_protocol::time::rfc3339_ms(from_ms),
+        to: idlewatch_protocol::time::rfc3339_ms(to_ms),
+        hosts,
+        groups,
+    }))
 }

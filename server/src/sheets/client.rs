@@ -24,15 +24,7 @@ struct CachedToken {
 }
 
 /// Requests and retries made since the last [`Google::take_counts`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// HTTP requests sent to the Sheets API (token requests not included).
-    pub requests: u32,
-    /// Of those, repeated attempts after a 429, 5xx or network failure.
-    pub retries: u32,
-    /// Requests to the token endpoint.
-    pub token_requests: u32,
-}
+pub use idlewatch_protocol::api::SheetsCounts as Counts;
 
 /// One spreadsheet on one Sheets API, as one service account.
 pub struct Google {

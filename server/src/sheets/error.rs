@@ -1,5 +1,7 @@
 //! Why an upload failed, each variant one line a user can act on.
 
+use idlewatch_protocol::api::SheetsFailure;
+
 /// A failed upload.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SheetsError {
@@ -20,12 +22,12 @@ pub enum SheetsError {
 impl SheetsError {
     /// A short stable name of the kind of failure, for the status API.
     #[must_use]
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> SheetsFailure {
         match self {
-            Self::Credentials(_) => "credentials",
-            Self::Refused(_) => "refused",
-            Self::Unreachable(_) => "unreachable",
-            Self::Local(_) => "local",
+            Self::Credentials(_) => SheetsFailure::Credentials,
+            Self::Refused(_) => SheetsFailure::Refused,
+            Self::Unreachable(_) => SheetsFailure::Unreachable,
+            Self::Local(_) => SheetsFailure::Local,
         }
     }
 }

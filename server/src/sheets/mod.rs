@@ -25,7 +25,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use serde::Serialize;
 use tracing::{error, info};
 
 use self::client::{Counts, Google};
@@ -39,68 +38,10 @@ use crate::report::usage::Rules;
 use idlewatch_protocol::time::rfc3339;
 use idlewatch_store::Store;
 
-/// What started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// The schedule.
-    Schedule,
-    /// `POST /api/v1/exports/sheets`.
-    Request,
-}
-
-/// A failed run's error, for the status API.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunError {
-    /// `credentials`, `refused`, `unreachable` or `local`.
-    pub kind: &'static str,
-    /// One line naming the cause and what to do.
-    pub message: String,
-}
-
-/// One run, as the status API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    /// What started it.
-    pub trigger: Trigger,
-    /// When it started (RFC 3339).
-    pub started_at: String,
-    /// How long it took.
-    pub duration_ms: u64,
-    /// Whether everything was written.
-    pub ok: bool,
-    /// Why not.
-    pub error: Option<RunError>,
-    /// What was written (empty on failure).
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    /// Requests sent.
-    #[serde(flatten)]
-    pub counts: Counts,
-}
-
-/// The uploader's state for `GET /api/v1/exports/status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    /// Whether uploads are configured.
-    pub enabled: bool,
-    /// The spreadsheet.
-    pub spreadsheet_id: Option<String>,
-    /// The service account the spreadsheet must be shared with.
-    pub service_account: Option<String>,
-    /// Seconds between scheduled runs.
-    pub interval_seconds: u64,
-    /// Whether a run is in progress.
-    pub running: bool,
-    /// Runs since start.
-    pub runs: u64,
-    /// Failed runs since start.
-    pub failures: u64,
-    /// When the last successful run started.
-    pub last_success_at: Option<String>,
-    /// The last run.
-    pub last_run: Option<RunReport>,
-}
+pub use idlewatch_protocol::api::{
+    SheetsRun as RunReport, SheetsRunError as RunError, SheetsStatus as Status,
+    SheetsTrigger as Trigger,
+};
 
 /// What an upload reads: the live hosts, the store, the report rules and the groups.
 #[derive(Clone)]

@@ -36,19 +36,7 @@ pub const DAY_SETTLE: Duration = Duration::from_secs(3600);
 const NEW_TAB_ROWS: usize = 1000;
 
 /// What one upload did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Outcome {
-    /// Rows written to `Status` (one per host).
-    pub hosts: usize,
-    /// Rows appended to `Utilization`.
-    pub utilization_rows: usize,
-    /// The last day appended, `YYYY-MM-DD`, when this run appended.
-    pub appended_through: Option<String>,
-    /// Tabs this run created.
-    pub tabs_created: Vec<String>,
-    /// Tabs this run gave the columns a newer version added.
-    pub tabs_widened: Vec<String>,
-}
+pub use idlewatch_protocol::api::SheetsOutcome as Outcome;
 
 struct Tab {
     id: i64,

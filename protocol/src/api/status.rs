@@ -1,0 +1,46 @@
+//! `GET /api/v1/status`: the server's version, uptime, hosts, store and Sheets uploader.
+
+use serde::{Deserialize, Serialize};
+
+use super::sheets::SheetsStatus;
+
+/// The answer of `GET /api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerStatus {
+    /// The server's version.
+    pub version: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Seconds since it started.
+    pub uptime_seconds: u64,
+    /// Hosts online and offline now.
+    pub hosts: HostCounts,
+    /// The store file.
+    pub store: StoreInfo,
+    /// Days snapshots are kept (0: for ever).
+    pub retention_days: u32,
+    /// The Google Sheets uploader.
+    pub sheets: SheetsStatus,
+    /// The time zone whose days reports use.
+    pub time_zone: String,
+}
+
+/// Hosts online and offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCounts {
+    /// Online now.
+    pub online: usize,
+    /// Known but offline.
+    pub offline: usize,
+}
+
+/// The store file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreInfo {
+    /// Its path.
+    pub path: String,
+    /// Its size on disk.
+    pub file_bytes: u64,
+    /// Snapshots stored (`null` when it could not be counted just now).
+    pub snapshots: Option<u64>,
+}
