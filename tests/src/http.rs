@@ -25,6 +25,21 @@ impl HttpAnswer {
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
     }
 
+    /// The body read as one of the protocol's answers (`idlewatch_protocol::api`).
+    ///
+    /// # Panics
+    /// When the body is not that answer, naming the field that did not fit.
+    #[must_use]
+    pub fn json_as<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not a {} ({e}): {}",
+                std::any::type_name::<T>(),
+                self.body
+            )
+        })
+    }
+
     /// First header of that (lower-case) name.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {

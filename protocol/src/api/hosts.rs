@@ -22,7 +22,7 @@ pub struct HostsAnswer {
 pub struct HostSummary {
     /// The host's name.
     pub host: String,
-    /// Whether an agent of it is connected or it reported within 3 × its interval.
+    /// Whether an agent of it is connected and it reported within 3 × its interval.
     pub online: bool,
     /// Agents connected for it now.
     pub agents: u32,
