@@ -14,6 +14,7 @@
 //! - [`service`], [`install`], [`secure`], [`logging`], [`signals`]: running as a Windows
 //!   service, the installer's `configure`, private files, where logs go, stop signals.
 
+pub mod backoff;
 pub mod collect;
 pub mod config;
 pub mod identity;

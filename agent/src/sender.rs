@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use idlewatch_client::{Client, ClientOptions, Error as ClientError, PendingAck};
 use idlewatch_protocol::{Ack, AgentRegister, ErrorCode, events};
-use rand::RngExt;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
+use crate::backoff::Pauses;
 use crate::config::AgentConfig;
 use crate::snapshot::AGENT_VERSION;
 use crate::spool::Spool;
@@ -36,33 +36,11 @@ pub struct Registration {
     pub os: String,
 }
 
-/// Doubling backoff with ±25 % jitter, from 1 s up to [`MAX_BACKOFF`].
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            next: Duration::from_secs(1),
-        }
-    }
-}
-
-impl Backoff {
-    /// The pause before the next attempt (then doubles it).
-    pub fn next_delay(&mut self) -> Duration {
-        let base = self.next;
-        self.next = (self.next * 2).min(MAX_BACKOFF);
-        let jitter = rand::rng().random_range(0.75..1.25);
-        base.mul_f64(jitter).min(MAX_BACKOFF)
-    }
-
-    /// After a success.
-    pub fn reset(&mut self) {
-        self.next = Duration::from_secs(1);
-    }
+/// Pauses between connection attempts: 0.5 s doubling, each stretched by up to 100 %, at most
+/// [`MAX_BACKOFF`]. A server back within seconds sees its agents within a second or two; a
+/// fleet that lost it for longer comes back spread out.
+fn reconnect_pauses() -> Pauses {
+    Pauses::new(Duration::from_millis(500), MAX_BACKOFF / 2)
 }
 
 enum SessionEnd {
@@ -87,7 +65,7 @@ pub async fn run(
         tls,
         ..ClientOptions::default()
     };
-    let mut backoff = Backoff::default();
+    let mut backoff = reconnect_pauses();
     let mut was_connected = true;
     loop {
         let (client, _events) = match Client::connect_with(&config.server, &options).await {
@@ -177,7 +155,7 @@ pub const MAX_BUSY_PAUSE: Duration = Duration::from_secs(30);
 /// unacknowledged one.
 async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> SessionEnd {
     let mut in_flight: VecDeque<(u64, PendingAck)> = VecDeque::new();
-    let mut busy = Backoff::default();
+    let mut busy = Pauses::new(Duration::from_secs(1), MAX_BUSY_PAUSE / 2);
     let mut clock_logged = false;
     loop {
         // Top up the window with the oldest snapshots not yet in flight, in order.
@@ -244,7 +222,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 if let Err(e) = settle(&mut in_flight, spool).await {
                     return SessionEnd::Lost(e);
                 }
-                tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
+                tokio::time::sleep(busy.next_delay()).await;
             }
             ErrorCode::Busy | ErrorCode::Storage | ErrorCode::Unavailable => {
                 debug!(
@@ -255,7 +233,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 if let Err(e) = settle(&mut in_flight, spool).await {
                     return SessionEnd::Lost(e);
                 }
-                tokio::time::sleep(busy.next_delay().min(MAX_BUSY_PAUSE)).await;
+                tokio::time::sleep(busy.next_delay()).await;
             }
             ErrorCode::Unauthorized | ErrorCode::Forbidden => {
                 error!(seq, "the server refuses this agent's snapshots: {message}");
@@ -272,24 +250,5 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        let mut b = Backoff::default();
-        let first = b.next_delay();
-        assert!(first >= Duration::from_millis(750) && first <= Duration::from_millis(1250));
-        let second = b.next_delay();
-        assert!(second >= Duration::from_millis(1500) && second <= Duration::from_millis(2500));
-        for _ in 0..20 {
-            assert!(b.next_delay() <= MAX_BACKOFF);
-        }
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(1250));
     }
 }

@@ -8,6 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use idlewatch_protocol::api::HistoryPage;
+
 use crate::http::{HttpAnswer, get};
 
 /// The three role tokens of a server started with authentication.
@@ -288,10 +290,10 @@ impl Server {
             };
             let page = self.get(&path, token.as_deref());
             assert_eq!(page.status, 200, "{}", page.body);
-            let page = page.json();
-            all.extend(page["snapshots"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_owned()),
+            let page: HistoryPage = page.json_as();
+            all.extend(page.snapshots);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
                 None => return all,
             }
         }

@@ -7,6 +7,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
+use idlewatch_protocol::api::HostsAnswer;
 use idlewatch_tests::{
     Agent, Server, Xvfb, assert_contiguous, free_address, once, spooled, wait_until,
 };
@@ -59,8 +60,8 @@ fn snapshots_arrive_with_this_machines_processes() {
     assert_eq!(snapshot["group"], "lab-a");
     assert!(snapshot["agent_id"].as_str().unwrap().len() >= 32);
     assert!(snapshot["captured_at"].is_string());
-    let hosts = server.get("/api/v1/hosts", Some(&viewer)).json();
-    assert_eq!(hosts["hosts"][0]["online"], true, "{hosts}");
+    let hosts: HostsAnswer = server.get("/api/v1/hosts", Some(&viewer)).json_as();
+    assert!(hosts.hosts[0].online, "{hosts:?}");
     wait_until("acks to empty the spool", Duration::from_secs(10), || {
         agent.spooled() == 0
     });

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use idlewatch_client::Client;
+use idlewatch_protocol::api::{HistoryPage, HostsAnswer};
 use idlewatch_tests::{Connect, Peer, PeerKind, Server};
 use serde_json::{Value, json};
 
@@ -169,10 +170,10 @@ fn a_restart_restores_hosts_as_offline_with_their_latest_snapshot() {
     );
     let data_answer = server.get("/data", None).json();
     assert_eq!(data_answer["keeper"].to_string(), last.to_string());
-    let hosts = server.get("/api/v1/hosts", None).json();
-    assert_eq!(hosts["hosts"][0]["online"], false);
-    let history = server.get("/api/v1/hosts/keeper/history", None).json();
-    assert_eq!(history["snapshots"].as_array().unwrap().len(), 2);
+    let hosts: HostsAnswer = server.get("/api/v1/hosts", None).json_as();
+    assert!(!hosts.hosts[0].online);
+    let history: HistoryPage = server.get("/api/v1/hosts/keeper/history", None).json_as();
+    assert_eq!(history.snapshots.len(), 2);
 }
 
 #[test]

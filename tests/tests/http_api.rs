@@ -1,6 +1,8 @@
 //! The HTTP API against the real binary: hosts, metrics, the dashboard page, the browser
 //! redirect and JSON errors.
 
+use idlewatch_protocol::WatchedState;
+use idlewatch_protocol::api::HostsAnswer;
 use idlewatch_tests::{Connect, Peer, PeerKind, Server, get};
 use serde_json::json;
 
@@ -23,25 +25,29 @@ fn hosts_lists_online_state_and_latest_figures() {
         "captured_at": "2026-11-26T08:00:00Z", "os": "windows"
     });
     agent.emit("agent_snapshot", &snapshot, true);
-    let answer = server.get("/api/v1/hosts", Some(&viewer)).json();
-    assert_eq!(answer["online"], 1, "{answer}");
-    let host = &answer["hosts"][0];
-    assert_eq!(host["host"], "pc-9");
-    assert_eq!(host["online"], true);
-    assert_eq!(host["idle_seconds"], 75.0);
-    assert_eq!(host["process_count"], 2);
-    assert_eq!(host["captured_at"], "2026-11-26T08:00:00.000Z");
-    assert_eq!(host["os"], "windows");
+    let answer: HostsAnswer = server.get("/api/v1/hosts", Some(&viewer)).json_as();
+    assert_eq!(answer.online, 1, "{answer:?}");
+    let host = &answer.hosts[0];
+    assert_eq!(host.host, "pc-9");
+    assert!(host.online);
+    assert_eq!(host.idle_seconds, Some(75.0));
+    assert_eq!(host.process_count, Some(2));
     assert_eq!(
-        host["watched"]["ansys"]["state"], "idle",
+        host.captured_at.as_deref(),
+        Some("2026-11-26T08:00:00.000Z")
+    );
+    assert_eq!(host.os.as_deref(), Some("windows"));
+    assert_eq!(
+        host.watched["ansys"].state,
+        Some(WatchedState::Idle),
         "open licence, user away"
     );
-    assert_eq!(host["watched"]["rocky"]["state"], "not_running");
+    assert_eq!(host.watched["rocky"].state, Some(WatchedState::NotRunning));
 
     agent.disconnect();
-    let answer = server.get("/api/v1/hosts", Some(&viewer)).json();
-    assert_eq!(answer["hosts"][0]["online"], false, "{answer}");
-    assert_eq!(answer["offline"], 1);
+    let answer: HostsAnswer = server.get("/api/v1/hosts", Some(&viewer)).json_as();
+    assert!(!answer.hosts[0].online, "{answer:?}");
+    assert_eq!(answer.offline, 1);
     assert_eq!(
         server.get("/data", Some(&viewer)).json()["pc-9"]["cpu_percent"],
         63.5

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use idlewatch_protocol::api::{SheetsFailure, SheetsStatusAnswer};
 use idlewatch_protocol::time::now_ms;
 use idlewatch_tests::google::{Google, Logged, TEST_EMAIL};
 use idlewatch_tests::{HttpAnswer, Server, request, send_all};
@@ -198,10 +199,10 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
         "/api/v1/exports/status",
         Some(&server.tokens.as_ref().unwrap().viewer),
     );
-    let s = status.json();
-    assert_eq!(s["sheets"]["runs"], 2);
-    assert_eq!(s["sheets"]["last_run"]["ok"], true);
-    assert_eq!(s["sheets"]["service_account"], EMAIL);
+    let s = status.json_as::<SheetsStatusAnswer>().sheets;
+    assert_eq!(s.runs, 2);
+    assert!(s.last_run.as_ref().is_some_and(|r| r.ok), "{s:?}");
+    assert_eq!(s.service_account.as_deref(), Some(EMAIL));
 
     // 300 hosts: the same requests as for 3.
     let big = stand_in("sheet-300");
@@ -332,11 +333,17 @@ fn retries_throttling_and_names_the_cause_of_refusals() {
             "/api/v1/exports/status",
             Some(&server.tokens.as_ref().unwrap().admin),
         )
-        .json();
-    assert_eq!(status["sheets"]["runs"], 3);
-    assert_eq!(status["sheets"]["failures"], 2);
-    assert_eq!(status["sheets"]["last_run"]["error"]["kind"], "refused");
-    assert!(status["sheets"]["last_success_at"].is_string());
+        .json_as::<SheetsStatusAnswer>()
+        .sheets;
+    assert_eq!(status.runs, 3);
+    assert_eq!(status.failures, 2);
+    let failure = status.last_run.as_ref().and_then(|r| r.error.as_ref());
+    assert_eq!(
+        failure.map(|e| e.kind),
+        Some(SheetsFailure::Refused),
+        "{status:?}"
+    );
+    assert!(status.last_success_at.is_some());
 }
 
 #[test]

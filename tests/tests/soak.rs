@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use idlewatch_client::Client;
+use idlewatch_protocol::api::ServerStatus;
 use idlewatch_tests::google::{Google, TEST_EMAIL};
 use idlewatch_tests::{
     Agent, Server, assert_contiguous, free_address, request, seed_payloads, wait_until,
@@ -314,12 +315,10 @@ fn ingest_is_unaffected_by_a_ten_minute_google_outage() {
         "no upload failed on the 500s"
     );
     // Every acked snapshot stored, every one relayed, once.
-    let stored = server
+    let status: ServerStatus = server
         .get("/api/v1/status", Some(&server.tokens().viewer))
-        .json()["store"]["snapshots"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(stored, sent);
+        .json_as();
+    assert_eq!(status.store.snapshots, Some(sent));
     assert_eq!(
         status_rows,
         SOAK_AGENTS + 1,

@@ -2,6 +2,7 @@
 //! the running server (which holds the store). Without `--yes` nothing happens and the command
 //! says what would go.
 
+use idlewatch_protocol::api::Deleted;
 use reqwest::StatusCode;
 
 use super::history::segment;
@@ -53,9 +54,10 @@ pub fn run(api: &Api, out: &Output, args: &DbDeleteArgs) -> Result<(), CliError>
         }
         Err(f) => return Err(api.explain(f)),
     };
-    let deleted = answer["deleted"].as_u64().unwrap_or(0);
+    let answer: Deleted = crate::api::decode(&path, answer)?;
+    let deleted = answer.deleted;
     let text = match out.format {
-        Format::Json => output::json(&answer),
+        Format::Json => output::json_of(&answer),
         Format::Csv => out.rows(
             &["HOST", "DELETED"],
             &[vec![

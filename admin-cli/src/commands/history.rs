@@ -1,6 +1,7 @@
 //! `history HOST [--from] [--to] [--limit]`: a host's stored snapshots, oldest first, read page
 //! by page. An unknown host is answered with the closest known names.
 
+use idlewatch_protocol::api::HistoryPage;
 use serde_json::Value;
 
 use crate::api::{Api, ApiFailure};
@@ -170,8 +171,9 @@ pub fn run(api: &Api, out: &Output, args: &HistoryArgs) -> Result<(), CliError> 
             }
             Err(f) => return Err(api.explain(f)),
         };
-        snapshots.extend(page["snapshots"].as_array().into_iter().flatten().cloned());
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        let page: HistoryPage = crate::api::decode(&path, page)?;
+        snapshots.extend(page.snapshots);
+        cursor = page.next_cursor;
         if cursor.is_none() || snapshots.len() as u64 >= args.limit {
             break;
         }

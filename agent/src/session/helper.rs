@@ -13,6 +13,7 @@ use tracing::{debug, info, warn};
 use super::os::own_session;
 use super::report::{HelperSettings, MAX_LINE, SessionReport};
 use super::transport;
+use crate::backoff::Pauses;
 use crate::collect::{ForegroundSource, IdleSource, session_sources};
 
 /// Longest wait for the service's settings after connecting.
@@ -41,7 +42,7 @@ pub async fn run(
     .context("the collector thread failed")?;
     info!(channel = %channel.display(), idle_source = sources.idle.name(), "session helper started");
     tokio::pin!(shutdown);
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Pauses::new(Duration::from_secs(1), MAX_BACKOFF / 2);
     let mut warned = false;
     loop {
         let stream = tokio::select! {
@@ -60,14 +61,13 @@ pub async fn run(
                 }
                 tokio::select! {
                     () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(backoff) => {}
+                    () = tokio::time::sleep(backoff.next_delay()) => {}
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
         warned = false;
-        backoff = Duration::from_secs(1);
+        backoff.reset();
         let (read, mut write) = tokio::io::split(stream);
         let mut read = BufReader::new(read);
         let mut hello = Vec::new();

@@ -3,17 +3,21 @@
 //! written; optional figures are `null` when unknown (and read as `None` when absent, so a
 //! client can talk to an older server).
 
+mod history;
 mod hosts;
 mod sheets;
 mod status;
+mod timeline;
 mod tokens;
 mod usage;
 
+pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
 pub use sheets::{
     SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
-    SheetsTrigger,
+    SheetsStatusAnswer, SheetsTrigger,
 };
 pub use status::{HostCounts, ServerStatus, StoreInfo};
+pub use timeline::{Band, Timeline};
 pub use tokens::{IssueToken, IssuedToken, Revoked, TokenInfo, TokenList};
 pub use usage::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};

@@ -83,6 +83,13 @@ pub struct SheetsRun {
     pub counts: SheetsCounts,
 }
 
+/// The answer of `GET /api/v1/exports/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetsStatusAnswer {
+    /// The Google Sheets uploader's state.
+    pub sheets: SheetsStatus,
+}
+
 /// The uploader's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SheetsStatus {

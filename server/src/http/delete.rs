@@ -9,10 +9,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use axum::extract::{Path, Query, State};
 use axum::routing::delete;
 use axum::{Json, Router};
+use idlewatch_protocol::api::Deleted;
 use idlewatch_protocol::{Snapshot, parse_time_arg};
 use idlewatch_store::{DeleteQuery, Error as StoreError};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tracing::{error, info};
 
 use super::access::Admin;
@@ -39,7 +39,7 @@ async fn remove(
     State(state): State<AppState>,
     Path(host): Path<String>,
     Query(range): Query<Range>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     let now = now_ms();
     let time = |name: &str, v: Option<String>| {
         v.map(|t| parse_time_arg(&t, now).map_err(|e| bad(format!("`{name}`: {e}"))))
@@ -89,10 +89,10 @@ async fn remove(
     });
     state.registry.replace_latest(&host, latest);
     info!(%host, deleted, "deleted stored snapshots on request");
-    Ok(Json(json!({
-        "host": host,
-        "deleted": deleted,
-        "from": from_ms.map(rfc3339_ms),
-        "to": to_ms.map(rfc3339_ms),
-    })))
+    Ok(Json(Deleted {
+        host,
+        deleted,
+        from: from_ms.map(rfc3339_ms),
+        to: to_ms.map(rfc3339_ms),
+    }))
 }

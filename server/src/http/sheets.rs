@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use idlewatch_protocol::ErrorCode;
-use serde_json::{Value, json};
+use idlewatch_protocol::api::{SheetsFailure, SheetsRun, SheetsStatusAnswer};
 
 use super::access::{Admin, Viewer};
 use super::error::ApiError;
@@ -22,11 +22,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/exports/sheets", post(sheets_now))
 }
 
-async fn status(_: Viewer, State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "sheets": state.sheets.status() }))
+async fn status(_: Viewer, State(state): State<AppState>) -> Json<SheetsStatusAnswer> {
+    Json(SheetsStatusAnswer {
+        sheets: state.sheets.status(),
+    })
 }
 
-async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<SheetsRun>, ApiError> {
     // On its own task: a client that gives up (or the request timeout) never cuts a run short.
     let runner = state.clone();
     let run = tokio::spawn(async move { runner.sheets.run_once(Trigger::Request).await });
@@ -42,10 +44,10 @@ async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<Valu
         ));
     };
     match &report.error {
-        None => Ok(Json(serde_json::to_value(&report).unwrap_or_default())),
+        None => Ok(Json(report)),
         Some(e) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
-            if e.kind == idlewatch_protocol::api::SheetsFailure::Local {
+            if e.kind == SheetsFailure::Local {
                 ErrorCode::Internal
             } else {
                 ErrorCode::Upstream

@@ -6,7 +6,7 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use idlewatch_protocol::api::Timeline;
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -30,7 +30,7 @@ async fn host_timeline(
     State(state): State<AppState>,
     Path(host): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Timeline>, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, DAY_MS)?;
     if to_ms - from_ms > MAX_SPAN_MS {
         return Err(super::bad(format!(
@@ -61,11 +61,11 @@ async fn host_timeline(
     }
     let interval = state.config.report.rules().interval_ms;
     let (bands, apps) = timeline(&points, from_ms, to_ms, interval);
-    Ok(Json(json!({
-        "host": host,
-        "from": from_ms,
-        "to": to_ms,
-        "bands": bands,
-        "apps": apps,
-    })))
+    Ok(Json(Timeline {
+        host,
+        from: from_ms,
+        to: to_ms,
+        bands,
+        apps,
+    }))
 }

@@ -278,21 +278,16 @@ pub fn host_days(
     Ok(days)
 }
 
-/// A stretch of time in one state, for timelines.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Band {
-    /// Start, epoch ms.
-    pub start: i64,
-    /// End (exclusive), epoch ms.
-    pub end: i64,
-    /// `active`, `idle` or `offline` for the host; a [`WatchedState`] name for an app.
-    pub state: &'static str,
-}
+pub use idlewatch_protocol::api::Band;
 
 fn push_band(bands: &mut Vec<Band>, start: i64, end: i64, state: &'static str) {
     match bands.last_mut() {
         Some(last) if last.end == start && last.state == state => last.end = end,
-        _ => bands.push(Band { start, end, state }),
+        _ => bands.push(Band {
+            start,
+            end,
+            state: std::borrow::Cow::Borrowed(state),
+        }),
     }
 }
 

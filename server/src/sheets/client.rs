@@ -13,7 +13,7 @@ use tracing::{debug, warn};
 
 use super::credentials::{SPREADSHEETS_SCOPE, ServiceAccount};
 use super::error::SheetsError;
-use super::retry;
+use super::retry::{self, Failure};
 
 /// A token is renewed this long before Google says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(120);
@@ -172,88 +172,71 @@ impl Google {
     }
 
     async fn fetch_token(&self) -> Result<TokenAnswer, SheetsError> {
-        let uri = &self.account.token_uri;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-            let assertion = self
-                .account
-                .assertion(SPREADSHEETS_SCOPE, now)
-                .map_err(SheetsError::Credentials)?;
-            self.token_requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
-                .http
-                .post(uri)
-                .form(&[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                    ("assertion", assertion.as_str()),
-                ])
-                .send()
-                .await;
-            let failure = match sent {
-                Ok(answer) if answer.status().is_success() => {
-                    return answer.json::<TokenAnswer>().await.map_err(|e| {
-                        SheetsError::Unreachable(format!(
-                            "the token endpoint {uri} answered something that is not a token: {e}"
-                        ))
-                    });
-                }
-                Ok(answer) if !retry::retryable(answer.status()) => {
-                    let status = answer.status();
-                    let reason = google_reason(&answer.text().await.unwrap_or_default());
-                    return Err(SheetsError::Credentials(format!(
-                        "the token endpoint {uri} refused the service-account key of {} ({} \
-                         {reason}): the key may have been deleted or disabled (download a new \
-                         one into sheets.credentials_file), or this machine's clock is wrong",
-                        self.account.client_email,
-                        status.as_u16()
-                    )));
-                }
-                Ok(answer) => {
-                    let status = answer.status();
-                    let headers = answer.headers().clone();
-                    let reason = google_reason(&answer.text().await.unwrap_or_default());
-                    (format!("{} {reason}", status.as_u16()), Some(headers))
-                }
-                Err(e) => (describe(&e), None),
-            };
-            self.give_up_or_wait(attempt, uri.as_str(), failure).await?;
-        }
+        let uri = self.account.token_uri.as_str();
+        self.with_retries(uri, || self.token_attempt()).await
     }
 
-    /// Waits before the next attempt, or fails when the attempts are spent.
-    async fn give_up_or_wait(
+    /// One request for an access token, signed with the service-account key.
+    async fn token_attempt(&self) -> Result<TokenAnswer, Failure> {
+        let uri = &self.account.token_uri;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let assertion = self
+            .account
+            .assertion(SPREADSHEETS_SCOPE, now)
+            .map_err(|e| Failure::Final(SheetsError::Credentials(e)))?;
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        let answer = self
+            .http
+            .post(uri)
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ("assertion", assertion.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(network)?;
+        let status = answer.status();
+        if status.is_success() {
+            return answer.json::<TokenAnswer>().await.map_err(|e| {
+                Failure::Final(SheetsError::Unreachable(format!(
+                    "the token endpoint {uri} answered something that is not a token: {e}"
+                )))
+            });
+        }
+        if retry::retryable(status) {
+            return Err(transient(answer).await);
+        }
+        let reason = google_reason(&answer.text().await.unwrap_or_default());
+        Err(Failure::Final(SheetsError::Credentials(format!(
+            "the token endpoint {uri} refused the service-account key of {} ({} {reason}): the \
+             key may have been deleted or disabled (download a new one into \
+             sheets.credentials_file), or this machine's clock is wrong",
+            self.account.client_email,
+            status.as_u16()
+        ))))
+    }
+
+    /// Runs `attempt` with this client's retry policy, logging and counting each retry.
+    async fn with_retries<T, Fut>(
         &self,
-        attempt: u32,
         what: &str,
-        (reason, headers): (String, Option<reqwest::header::HeaderMap>),
-    ) -> Result<(), SheetsError> {
-        if attempt >= self.max_attempts {
-            return Err(SheetsError::Unreachable(format!(
-                "{what}: still failing after {attempt} attempts ({}); the next run tries again",
-                reason.trim()
-            )));
-        }
-        let pause = retry::pause(attempt, headers.as_ref(), SystemTime::now());
-        if pause > retry::MAX_RETRY_AFTER {
-            return Err(SheetsError::Unreachable(format!(
-                "{what}: Google asks to wait {}s ({}); the next run tries again",
-                pause.as_secs(),
-                reason.trim()
-            )));
-        }
-        warn!(
-            "Sheets upload: {what} failed ({}), attempt {attempt} of {}; retrying in {:.1}s",
-            reason.trim(),
-            self.max_attempts,
-            pause.as_secs_f64()
-        );
-        self.retries.fetch_add(1, Ordering::Relaxed);
-        tokio::time::sleep(pause).await;
-        Ok(())
+        attempt: impl FnMut() -> Fut,
+    ) -> Result<T, SheetsError>
+    where
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        retry::with_retries(what, self.max_attempts, attempt, |reason, made, pause| {
+            warn!(
+                "Sheets upload: {what} failed ({}), attempt {made} of {}; retrying in {:.1}s",
+                reason.trim(),
+                self.max_attempts,
+                pause.as_secs_f64()
+            );
+            self.retries.fetch_add(1, Ordering::Relaxed);
+        })
+        .await
     }
 
     /// Sends one API request (with retries) and returns its JSON answer.
@@ -267,48 +250,60 @@ impl Google {
         body: Option<&Value>,
     ) -> Result<Value, SheetsError> {
         let what = format!("{method} {}", url.path());
-        let mut attempt = 0;
-        let mut renewed = false;
-        loop {
-            attempt += 1;
-            let token = self.access_token().await?;
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            debug!("Sheets upload: {what}");
-            let failure = match request.send().await {
-                Ok(answer) if answer.status().is_success() => {
-                    return answer.json::<Value>().await.map_err(|e| {
-                        SheetsError::Unreachable(format!("{what}: unreadable answer: {e}"))
-                    });
-                }
-                Ok(answer) if answer.status() == StatusCode::UNAUTHORIZED && !renewed => {
-                    // The token was revoked or expired early: one retry with a fresh one.
-                    renewed = true;
-                    self.forget_token().await;
-                    attempt -= 1;
-                    continue;
-                }
-                Ok(answer) if !retry::retryable(answer.status()) => {
-                    let status = answer.status();
-                    let reason = google_reason(&answer.text().await.unwrap_or_default());
-                    return Err(SheetsError::Refused(self.explain(status, &reason)));
-                }
-                Ok(answer) => {
-                    let status = answer.status();
-                    let headers = answer.headers().clone();
-                    let reason = google_reason(&answer.text().await.unwrap_or_default());
-                    (format!("{} {reason}", status.as_u16()), Some(headers))
-                }
-                Err(e) => (describe(&e), None),
-            };
-            self.give_up_or_wait(attempt, &what, failure).await?;
+        self.with_retries(&what, || self.call_attempt(&method, &url, body, &what))
+            .await
+    }
+
+    /// One API request; a 401 (a token revoked or expired early) is sent once more with a
+    /// fresh token before it counts.
+    async fn call_attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Value, Failure> {
+        let mut answer = self.send(method, url, body, what).await?;
+        if answer.status() == StatusCode::UNAUTHORIZED {
+            self.forget_token().await;
+            answer = self.send(method, url, body, what).await?;
         }
+        let status = answer.status();
+        if status.is_success() {
+            return answer.json::<Value>().await.map_err(|e| {
+                Failure::Final(SheetsError::Unreachable(format!(
+                    "{what}: unreadable answer: {e}"
+                )))
+            });
+        }
+        if retry::retryable(status) {
+            return Err(transient(answer).await);
+        }
+        let reason = google_reason(&answer.text().await.unwrap_or_default());
+        Err(Failure::Final(SheetsError::Refused(
+            self.explain(status, &reason),
+        )))
+    }
+
+    /// Sends one request with the current access token.
+    async fn send(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<reqwest::Response, Failure> {
+        let token = self.access_token().await.map_err(Failure::Final)?;
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        debug!("Sheets upload: {what}");
+        request.send().await.map_err(network)
     }
 
     /// One line naming the likely cause of a final 4xx.
@@ -333,6 +328,25 @@ impl Google {
             ),
             _ => format!("Google refused the request for spreadsheet {id} ({code} {reason})"),
         }
+    }
+}
+
+/// A 429 or 5xx answer as a failure worth another attempt, with Google's reason and pause.
+async fn transient(answer: reqwest::Response) -> Failure {
+    let status = answer.status();
+    let retry_after = retry::retry_after(answer.headers(), SystemTime::now());
+    let reason = google_reason(&answer.text().await.unwrap_or_default());
+    Failure::Transient {
+        reason: format!("{} {reason}", status.as_u16()),
+        retry_after,
+    }
+}
+
+/// A request that got no answer: worth another attempt.
+fn network(e: reqwest::Error) -> Failure {
+    Failure::Transient {
+        reason: describe(&e),
+        retry_after: None,
     }
 }
 

@@ -224,7 +224,10 @@ fn a_timeline_merges_equal_bands_and_shows_gaps() {
         p(20_000, false, None),
     ];
     let (bands, apps) = timeline(&points, 0, 25_000, 1_000);
-    let got: Vec<(i64, i64, &str)> = bands.iter().map(|b| (b.start, b.end, b.state)).collect();
+    let got: Vec<(i64, i64, &str)> = bands
+        .iter()
+        .map(|b| (b.start, b.end, b.state.as_ref()))
+        .collect();
     assert_eq!(
         got,
         [
@@ -238,7 +241,7 @@ fn a_timeline_merges_equal_bands_and_shows_gaps() {
     );
     let ansys: Vec<(i64, i64, &str)> = apps["Ansys"]
         .iter()
-        .map(|b| (b.start, b.end, b.state))
+        .map(|b| (b.start, b.end, b.state.as_ref()))
         .collect();
     assert_eq!(
         ansys,
