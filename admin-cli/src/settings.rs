@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use idlewatch_protocol::config_file;
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -43,21 +44,9 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 fn read(path: &Path, explicit: bool) -> Result<FileSettings, CliError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| {
-            CliError::Usage(format!(
-                "config file {} is invalid: {}",
-                path.display(),
-                e.to_string().trim().replace('\n', " ")
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            Ok(FileSettings::default())
-        }
-        Err(e) => Err(CliError::Usage(format!(
-            "cannot read config file {}: {e}",
-            path.display()
-        ))),
+    match config_file::load(path) {
+        Err(e) if e.is_missing() && !explicit => Ok(FileSettings::default()),
+        loaded => loaded.map_err(|e| CliError::Usage(e.to_string())),
     }
 }
 

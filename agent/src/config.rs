@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 use serde::Deserialize;
 
@@ -114,21 +115,18 @@ pub fn default_config_file() -> Option<PathBuf> {
 /// A configuration that cannot be used, with what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
+    /// The config file cannot be read or parsed (names the file and key).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The token file cannot be read.
+    #[error(
+        "cannot read token_file {path}: {source}; put the agent token in it (idlewatch-admin tokens issue --host HOST)"
+    )]
+    TokenFile {
         /// The file.
         path: PathBuf,
         /// The operating system's error (missing, unreadable, ...).
         source: std::io::Error,
-    },
-    /// The file is not valid for this schema (names the key).
-    #[error("config file {path} is invalid: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message.
-        message: String,
     },
     /// A value given on the command line or in the environment is malformed.
     #[error("{0}")]
@@ -171,16 +169,7 @@ impl AgentConfig {
     /// The first layer that cannot be used, naming the file, key or flag.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Error> {
         let mut config = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                Self::from_toml(&text).map_err(|message| Error::Parse {
-                    path: path.to_owned(),
-                    message,
-                })?
-            }
+            Some(path) => config_file::load(path)?,
             None => Self::default(),
         };
         config.apply(overrides)?;
@@ -194,7 +183,7 @@ impl AgentConfig {
         let Some(path) = self.token_file.as_ref().filter(|_| self.token.is_none()) else {
             return Ok(());
         };
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::TokenFile {
             path: path.clone(),
             source,
         })?;
@@ -215,7 +204,7 @@ impl AgentConfig {
     /// # Errors
     /// The parser's message, naming unknown keys and wrong types.
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+        config_file::parse(text)
     }
 
     fn apply(&mut self, o: &Overrides) -> Result<(), Error> {

@@ -23,26 +23,53 @@ pub struct Identity {
     path: PathBuf,
 }
 
+/// The identity file cannot be used, naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// It cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// It is not an identity this agent wrote.
+    #[error("{} is not a valid agent identity ({source}); delete it to start a new one", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What did not parse.
+        source: serde_json::Error,
+    },
+    /// It cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
 impl Identity {
     /// Loads `agent.json` from `dir`, or creates it with a new UUID. `at_least` raises the
     /// counter (the highest `seq` found in the spool, plus one).
     ///
     /// # Errors
     /// When the file cannot be read or written, naming it.
-    pub fn load_or_create(dir: &Path, at_least: u64) -> Result<Self, String> {
+    pub fn load_or_create(dir: &Path, at_least: u64) -> Result<Self, IdentityError> {
         let path = dir.join(IDENTITY_FILE);
         let stored = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str::<Stored>(&text).map_err(|e| {
-                format!(
-                    "{} is not a valid agent identity ({e}); delete it to start a new one",
-                    path.display()
-                )
-            })?,
+            Ok(text) => match serde_json::from_str::<Stored>(&text) {
+                Ok(stored) => stored,
+                Err(source) => return Err(IdentityError::Invalid { path, source }),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Stored {
                 agent_id: uuid::Uuid::new_v4().to_string(),
                 next_seq: 1,
             },
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(source) => return Err(IdentityError::Read { path, source }),
         };
         let mut me = Self {
             agent_id: stored.agent_id,
@@ -57,7 +84,7 @@ impl Identity {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn take_seq(&mut self) -> Result<u64, String> {
+    pub fn take_seq(&mut self) -> Result<u64, IdentityError> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.save()?;
@@ -67,14 +94,18 @@ impl Identity {
     /// Written by rename without fsync: after a power cut the counter may step back a little,
     /// which is harmless (the server tells snapshots apart by `captured_at` as well as `seq`),
     /// and it spares a disk flush every interval.
-    fn save(&mut self) -> Result<(), String> {
-        let text = serde_json::to_string(&Stored {
+    fn save(&mut self) -> Result<(), IdentityError> {
+        let stored = Stored {
             agent_id: self.agent_id.clone(),
             next_seq: self.next_seq,
-        })
-        .map_err(|e| e.to_string())?;
-        crate::spool::replace_file(&self.path, text.as_bytes(), false)
-            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+        };
+        serde_json::to_vec(&stored)
+            .map_err(std::io::Error::other)
+            .and_then(|text| crate::spool::replace_file(&self.path, &text, false))
+            .map_err(|source| IdentityError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 

@@ -205,11 +205,9 @@ pub async fn run(
         &config.spool_dir,
         config.spool_max_bytes,
         config.spool_max_age,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let mut identity =
-        Identity::load_or_create(&config.spool_dir, spool.highest_seq().map_or(0, |s| s + 1))
-            .map_err(anyhow::Error::msg)?;
+        Identity::load_or_create(&config.spool_dir, spool.highest_seq().map_or(0, |s| s + 1))?;
     if !spool.is_empty() {
         info!(
             waiting = spool.len(),

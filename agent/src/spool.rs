@@ -13,6 +13,60 @@ use std::time::Duration;
 
 use tracing::warn;
 
+/// What the spool could not do, naming the file or directory.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    /// The spool directory cannot be created.
+    #[error("cannot create spool dir {}: {source}; choose another with --spool-dir", path.display())]
+    Create {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The spool directory cannot be listed.
+    #[error("cannot list spool dir {}: {source}", path.display())]
+    List {
+        /// The directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A snapshot's file cannot be written (a full disk, say): that snapshot is lost.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// No snapshot with that sequence number is spooled.
+    #[error("snapshot {0} is not spooled")]
+    Missing(u64),
+    /// A spooled snapshot's file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl SpoolError {
+    /// Whether the disk (or the user's quota) is full.
+    #[must_use]
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::Write { source, .. } | Self::Create { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A snapshot file written by [`Spool::write`], to be added with [`Spool::record`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
@@ -71,17 +125,17 @@ impl Spool {
     ///
     /// # Errors
     /// When the directory cannot be created or listed, naming it.
-    pub fn open(dir: &Path, max_bytes: u64, max_age: Duration) -> Result<Self, String> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            format!(
-                "cannot create spool dir {}: {e}; choose another with --spool-dir",
-                dir.display()
-            )
+    pub fn open(dir: &Path, max_bytes: u64, max_age: Duration) -> Result<Self, SpoolError> {
+        std::fs::create_dir_all(dir).map_err(|source| SpoolError::Create {
+            path: dir.to_owned(),
+            source,
         })?;
         let mut entries = BTreeMap::new();
         let mut bytes = 0;
-        let listing = std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot list spool dir {}: {e}", dir.display()))?;
+        let listing = std::fs::read_dir(dir).map_err(|source| SpoolError::List {
+            path: dir.to_owned(),
+            source,
+        })?;
         for item in listing.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
             if let Some((seq, captured_ms)) = parse_name(&name) {
@@ -116,7 +170,7 @@ impl Spool {
         captured_ms: i64,
         json: &str,
         now_ms: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), SpoolError> {
         let written = Self::write(&self.dir, seq, captured_ms, json)?;
         self.record(written, now_ms);
         Ok(())
@@ -128,11 +182,17 @@ impl Spool {
     ///
     /// # Errors
     /// When the file cannot be written (e.g. a full disk): the snapshot is lost, say so.
-    pub fn write(dir: &Path, seq: u64, captured_ms: i64, json: &str) -> Result<Written, String> {
+    pub fn write(
+        dir: &Path,
+        seq: u64,
+        captured_ms: i64,
+        json: &str,
+    ) -> Result<Written, SpoolError> {
         let path = dir.join(file_name(seq, captured_ms));
         // Durable: a spooled snapshot must survive a power cut as well as a crash.
-        replace_file(&path, json.as_bytes(), true)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if let Err(source) = replace_file(&path, json.as_bytes(), true) {
+            return Err(SpoolError::Write { path, source });
+        }
         Ok(Written {
             seq,
             captured_ms,
@@ -198,13 +258,10 @@ impl Spool {
     ///
     /// # Errors
     /// When it is gone or unreadable.
-    pub fn read(&self, seq: u64) -> Result<String, String> {
-        let entry = self
-            .entries
-            .get(&seq)
-            .ok_or_else(|| format!("snapshot {seq} is not spooled"))?;
+    pub fn read(&self, seq: u64) -> Result<String, SpoolError> {
+        let entry = self.entries.get(&seq).ok_or(SpoolError::Missing(seq))?;
         let path = self.dir.join(file_name(seq, entry.captured_ms));
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        std::fs::read_to_string(&path).map_err(|source| SpoolError::Read { path, source })
     }
 
     /// Deletes spooled snapshot `seq` (acked, or dropped).

@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use idlewatch_protocol::startup::{RoleTokens, TOKEN_FILE, listening_url};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::task::JoinHandle;
 
-/// The line the server prints once it accepts connections, followed by its URL.
-const LISTENING: &str = "idlewatch-server listening on ";
 /// How long the server may take to start.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long it may take to stop after SIGTERM (its own grace is 10 s per phase).
@@ -87,14 +86,13 @@ pub enum Limits {
 }
 
 /// The tokens a server generated (the `tokens.toml` in its data dir).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Tokens {
-    /// For agents.
+    /// For agents (the shared agent token, which the spawned server enables).
     pub agent_token: String,
     /// For dashboards.
     pub viewer_token: String,
     /// For administrators.
-    #[serde(default)]
     pub admin_token: Option<String>,
 }
 
@@ -192,8 +190,7 @@ impl SpawnedServer {
             while let Ok(Some(line)) = lines.next_line().await {
                 // Start-up warnings (`--open` has one) are expected; only later ones count.
                 summary.lines += 1;
-                if let Some(at) = line.find(LISTENING) {
-                    let url = line[at + LISTENING.len()..].trim();
+                if let Some(url) = listening_url(&line) {
                     return Some(url.to_owned());
                 }
                 last = line;
@@ -213,7 +210,7 @@ impl SpawnedServer {
         let log = tokio::spawn(drain(lines, summary));
         let tokens = match auth {
             AuthMode::Open => None,
-            AuthMode::Tokens => Some(read_tokens(&data_dir.path().join("tokens.toml"))?),
+            AuthMode::Tokens => Some(read_tokens(data_dir.path())?),
         };
         Ok(Self {
             child,
@@ -289,13 +286,20 @@ pub fn dir_size(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
-fn read_tokens(path: &Path) -> Result<Tokens, Error> {
+fn read_tokens(data_dir: &Path) -> Result<Tokens, Error> {
+    let path = data_dir.join(TOKEN_FILE);
     let error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Tokens {
-        path: path.to_owned(),
+        path: path.clone(),
         source,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.into()))?;
-    toml::from_str(&text).map_err(|e| error(e.into()))
+    let tokens = RoleTokens::load(data_dir).map_err(|e| error(e.into()))?;
+    Ok(Tokens {
+        agent_token: tokens
+            .agent_token
+            .ok_or_else(|| error("no shared agent token in it".into()))?,
+        viewer_token: tokens.viewer_token,
+        admin_token: Some(tokens.admin_token),
+    })
 }
 
 #[cfg(unix)]

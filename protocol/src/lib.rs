@@ -1,8 +1,10 @@
 //! Idlewatch wire types shared by the agent, the server and the admin CLI.
 //!
 //! This crate owns the shapes that cross the wire — Socket.IO event names, the snapshot an agent
-//! sends, acks and error bodies — and the validation rules with their limits. It does no I/O:
-//! no sockets, no files; its one clock read is [`time::now_ms`].
+//! sends, acks and error bodies — the HTTP API's answers ([`api`]), and the validation rules
+//! with their limits. It opens no sockets; its one clock read is [`time::now_ms`], and its only
+//! file reads are the contracts between the programs and their files: a TOML config file
+//! ([`config_file`]) and what a started server leaves for whoever started it ([`startup`]).
 //!
 //! A [`Snapshot`] keeps the exact JSON text the agent sent (so dashboards and `/data` get back the
 //! same keys, order and numbers, unknown fields included) next to a typed, validated view of the
@@ -10,6 +12,7 @@
 
 mod agent_snapshot;
 pub mod api;
+pub mod config_file;
 mod error;
 pub mod events;
 mod fields;
@@ -17,6 +20,7 @@ pub mod limits;
 mod register;
 pub mod session;
 mod snapshot;
+pub mod startup;
 mod structure;
 pub mod time;
 mod timestamp;

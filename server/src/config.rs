@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 
 mod limits;
@@ -166,22 +167,9 @@ impl Default for Config {
 /// A configuration that cannot be used, with what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The config file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's error (missing, unreadable, ...).
-        source: std::io::Error,
-    },
-    /// The config file is not valid TOML for this schema (names the key).
-    #[error("config file {path} is invalid: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message, naming the key and line.
-        message: String,
-    },
+    /// The config file cannot be read or parsed (names the file and key).
+    #[error(transparent)]
+    File(#[from] FileError),
     /// An environment variable has a value of the wrong form.
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
     Env {
@@ -237,16 +225,9 @@ impl Config {
     /// Reads a TOML file over the defaults.
     ///
     /// # Errors
-    /// [`Error::Read`] or [`Error::Parse`].
+    /// [`Error::File`], naming the file and key.
     pub fn from_file(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|message| Error::Parse {
-            path: path.to_owned(),
-            message,
-        })
+        Ok(config_file::load(path)?)
     }
 
     /// Parses TOML text over the defaults.
@@ -254,7 +235,7 @@ impl Config {
     /// # Errors
     /// The parser's message (it names unknown keys and wrong types with their line).
     pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+        config_file::parse(text)
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), Error> {

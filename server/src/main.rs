@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use idlewatch_protocol::startup::LISTENING;
 use idlewatch_server::auth::{Auth, TokenSource};
 use idlewatch_server::config::{Config, Overrides};
 use idlewatch_server::state::AppState;
@@ -175,7 +176,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     let app = App::new(state.clone());
     let shutdown = shutdown_signal()?;
     // Tests and scripts read this exact line to learn the port.
-    info!("idlewatch-server listening on {scheme}://{addr}");
+    info!("{LISTENING}{scheme}://{addr}");
     run(listener, tls, app, shutdown)
         .await
         .context("server failed")?;

@@ -6,6 +6,7 @@
 //! `cargo build --workspace --bins` (the test command does). Outside clients are installed by
 //! `scripts/install-test-deps`.
 
+pub mod admin;
 mod agent;
 pub mod google;
 mod http;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use idlewatch_protocol::api::HistoryPage;
+use idlewatch_protocol::startup::{RoleTokens, listening_url};
 
 use crate::http::{HttpAnswer, get};
 
@@ -127,8 +128,8 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(url.trim().to_owned());
+                if let Some(url) = listening_url(&line) {
+                    let _ = tx.send(url.to_owned());
                 }
                 sink.lock().expect("log lock").push(line);
             }
@@ -349,16 +350,12 @@ impl Drop for Server {
     }
 }
 
+/// The tokens the server generated, when it did (not `--open`) with the shared agent token.
 fn read_tokens(data_dir: &Path) -> Option<Tokens> {
-    let text = std::fs::read_to_string(data_dir.join("tokens.toml")).ok()?;
-    let value = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key)?.trim_start().strip_prefix('='))
-            .map(|v| v.trim().trim_matches('"').to_owned())
-    };
+    let tokens = RoleTokens::load(data_dir).ok()?;
     Some(Tokens {
-        agent: value("agent_token")?,
-        viewer: value("viewer_token")?,
-        admin: value("admin_token")?,
+        agent: tokens.agent_token?,
+        viewer: tokens.viewer_token,
+        admin: tokens.admin_token,
     })
 }

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::config::AuthConfig;
@@ -75,18 +74,7 @@ pub enum Auth {
     Tokens(RoleTokens),
 }
 
-/// One token per role; the shared agent token only where it is enabled.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleTokens {
-    /// The token every agent may share (`auth.shared_agent_token`); per-host tokens otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_token: Option<String>,
-    /// Viewers' token.
-    pub viewer_token: String,
-    /// Administrators' token.
-    pub admin_token: String,
-}
+pub use idlewatch_protocol::startup::RoleTokens;
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,7 +112,7 @@ pub enum Error {
 }
 
 /// Where generated tokens are kept, inside the data dir.
-pub const TOKEN_FILE: &str = "tokens.toml";
+pub use idlewatch_protocol::startup::TOKEN_FILE;
 
 /// How the tokens were obtained, for the start-up log.
 #[derive(Debug, Clone, PartialEq, Eq)]

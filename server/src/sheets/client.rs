@@ -82,12 +82,16 @@ impl Google {
         request_timeout: Duration,
         max_attempts: u32,
     ) -> Result<Self, SheetsError> {
-        let mut spreadsheet = Url::parse(api_base.trim_end_matches('/'))
-            .map_err(|e| SheetsError::Local(format!("sheets.api_base {api_base:?}: {e}")))?;
+        let mut spreadsheet =
+            Url::parse(api_base.trim_end_matches('/')).map_err(|e| SheetsError::ApiBase {
+                api_base: api_base.to_owned(),
+                reason: e.to_string(),
+            })?;
         spreadsheet
             .path_segments_mut()
-            .map_err(|()| {
-                SheetsError::Local(format!("sheets.api_base {api_base:?} is not usable"))
+            .map_err(|()| SheetsError::ApiBase {
+                api_base: api_base.to_owned(),
+                reason: "it cannot have a path".to_owned(),
             })?
             .pop_if_empty()
             .extend(["v4", "spreadsheets", spreadsheet_id]);
@@ -97,7 +101,7 @@ impl Google {
             .user_agent(concat!("idlewatch-server/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .build()
-            .map_err(|e| SheetsError::Local(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| SheetsError::HttpClient(e.to_string()))?;
         Ok(Self {
             http,
             account,
@@ -185,7 +189,7 @@ impl Google {
         let assertion = self
             .account
             .assertion(SPREADSHEETS_SCOPE, now)
-            .map_err(|e| Failure::Final(SheetsError::Credentials(e)))?;
+            .map_err(|e| Failure::Final(SheetsError::Signing(e)))?;
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         let answer = self
             .http
@@ -200,22 +204,22 @@ impl Google {
         let status = answer.status();
         if status.is_success() {
             return answer.json::<TokenAnswer>().await.map_err(|e| {
-                Failure::Final(SheetsError::Unreachable(format!(
-                    "the token endpoint {uri} answered something that is not a token: {e}"
-                )))
+                Failure::Final(SheetsError::Unreadable {
+                    what: format!("the token endpoint {uri}"),
+                    detail: format!("not a token: {e}"),
+                })
             });
         }
         if retry::retryable(status) {
             return Err(transient(answer).await);
         }
         let reason = google_reason(&answer.text().await.unwrap_or_default());
-        Err(Failure::Final(SheetsError::Credentials(format!(
-            "the token endpoint {uri} refused the service-account key of {} ({} {reason}): the \
-             key may have been deleted or disabled (download a new one into \
-             sheets.credentials_file), or this machine's clock is wrong",
-            self.account.client_email,
-            status.as_u16()
-        ))))
+        Err(Failure::Final(SheetsError::KeyRefused {
+            endpoint: uri.clone(),
+            account: self.account.client_email.clone(),
+            status: status.as_u16(),
+            reason,
+        }))
     }
 
     /// Runs `attempt` with this client's retry policy, logging and counting each retry.
@@ -242,7 +246,7 @@ impl Google {
     /// Sends one API request (with retries) and returns its JSON answer.
     ///
     /// # Errors
-    /// A final refusal with its cause, or [`SheetsError::Unreachable`] when attempts run out.
+    /// A final refusal with its cause, or [`SheetsError::Exhausted`] when attempts run out.
     pub async fn call(
         &self,
         method: Method,
@@ -271,18 +275,22 @@ impl Google {
         let status = answer.status();
         if status.is_success() {
             return answer.json::<Value>().await.map_err(|e| {
-                Failure::Final(SheetsError::Unreachable(format!(
-                    "{what}: unreadable answer: {e}"
-                )))
+                Failure::Final(SheetsError::Unreadable {
+                    what: what.to_owned(),
+                    detail: e.to_string(),
+                })
             });
         }
         if retry::retryable(status) {
             return Err(transient(answer).await);
         }
         let reason = google_reason(&answer.text().await.unwrap_or_default());
-        Err(Failure::Final(SheetsError::Refused(
-            self.explain(status, &reason),
-        )))
+        Err(Failure::Final(SheetsError::Refused {
+            status: status.as_u16(),
+            reason,
+            spreadsheet: self.spreadsheet_id.clone(),
+            account: self.account.client_email.clone(),
+        }))
     }
 
     /// Sends one request with the current access token.
@@ -304,30 +312,6 @@ impl Google {
         self.requests.fetch_add(1, Ordering::Relaxed);
         debug!("Sheets upload: {what}");
         request.send().await.map_err(network)
-    }
-
-    /// One line naming the likely cause of a final 4xx.
-    fn explain(&self, status: StatusCode, reason: &str) -> String {
-        let id = &self.spreadsheet_id;
-        let code = status.as_u16();
-        match status {
-            StatusCode::FORBIDDEN => format!(
-                "Google refused access to spreadsheet {id} ({code} {reason}): share the \
-                 spreadsheet with {} as an Editor, and enable the Google Sheets API in the \
-                 service account's project",
-                self.account.client_email
-            ),
-            StatusCode::NOT_FOUND => format!(
-                "spreadsheet {id} was not found ({code} {reason}): check sheets.spreadsheet_id \
-                 (the part of the spreadsheet's address between /d/ and /edit)"
-            ),
-            StatusCode::UNAUTHORIZED => format!(
-                "Google did not accept the access token for {} ({code} {reason}): check the \
-                 service-account key and this machine's clock",
-                self.account.client_email
-            ),
-            _ => format!("Google refused the request for spreadsheet {id} ({code} {reason})"),
-        }
     }
 }
 

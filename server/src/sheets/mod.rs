@@ -74,7 +74,7 @@ impl Sheets {
         let sheets = &config.sheets;
         let google = sheets.enabled.then(|| {
             let account = ServiceAccount::load(&sheets.credentials_path(&config.data_dir))
-                .map_err(|e| SheetsError::Credentials(e.to_string()))?;
+                .map_err(SheetsError::from)?;
             Google::new(
                 account,
                 &sheets.api_base,

@@ -48,7 +48,7 @@ pub fn policy(max_attempts: u32) -> ExponentialBuilder {
 /// [`MAX_RETRY_AFTER`], or `max_attempts` are spent; `on_retry` hears of each pause.
 ///
 /// # Errors
-/// The final failure; spent attempts and over-long pauses as [`SheetsError::Unreachable`].
+/// The final failure; [`SheetsError::Exhausted`] or [`SheetsError::WaitTooLong`].
 pub async fn with_retries<T, Fut>(
     what: &str,
     max_attempts: u32,
@@ -84,16 +84,16 @@ where
         Failure::Transient {
             reason,
             retry_after: Some(asked),
-        } if asked > MAX_RETRY_AFTER => SheetsError::Unreachable(format!(
-            "{what}: Google asks to wait {}s ({}); the next run tries again",
-            asked.as_secs(),
-            reason.trim()
-        )),
-        Failure::Transient { reason, .. } => SheetsError::Unreachable(format!(
-            "{what}: still failing after {} attempts ({}); the next run tries again",
-            made.load(Ordering::Relaxed),
-            reason.trim()
-        )),
+        } if asked > MAX_RETRY_AFTER => SheetsError::WaitTooLong {
+            what: what.to_owned(),
+            wait: asked,
+            reason: reason.trim().to_owned(),
+        },
+        Failure::Transient { reason, .. } => SheetsError::Exhausted {
+            what: what.to_owned(),
+            attempts: made.load(Ordering::Relaxed),
+            reason: reason.trim().to_owned(),
+        },
     })
 }
 
@@ -194,9 +194,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_final_failure_is_not_retried() {
-        let refused = Failure::Final(SheetsError::Refused("403 PERMISSION_DENIED".to_owned()));
+        let refused = Failure::Final(SheetsError::Refused {
+            status: 403,
+            reason: "PERMISSION_DENIED".to_owned(),
+            spreadsheet: "x".to_owned(),
+            account: "uploader@example.iam.gserviceaccount.com".to_owned(),
+        });
         let (outcome, made, pauses) = scripted(5, vec![Err(refused)]).await;
-        assert!(matches!(outcome, Err(SheetsError::Refused(_))));
+        let message = outcome.unwrap_err().to_string();
+        assert!(
+            message.contains("share the spreadsheet with uploader@"),
+            "{message}"
+        );
         assert_eq!((made, pauses.len()), (1, 0));
     }
 
@@ -211,7 +220,12 @@ mod tests {
             ],
         )
         .await;
-        let message = outcome.unwrap_err().to_string();
+        let failure = outcome.unwrap_err();
+        assert!(matches!(
+            failure,
+            SheetsError::Exhausted { attempts: 3, .. }
+        ));
+        let message = failure.to_string();
         assert_eq!(made, 3);
         assert!(
             message.contains("still failing after 3 attempts (503 UNAVAILABLE)"),

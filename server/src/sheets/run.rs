@@ -271,7 +271,7 @@ pub async fn upload(
         .await?;
 
     let tab = &config.utilization_tab;
-    let mut book = ledger::load(ledger_path).map_err(SheetsError::Local)?;
+    let mut book = ledger::load(ledger_path).map_err(SheetsError::Ledger)?;
     let through = book.through(&config.spreadsheet_id, tab);
     let Some((first, last)) = days_to_append(now, through, config.backfill_days, &rules) else {
         return Ok(outcome);
@@ -290,7 +290,7 @@ pub async fn upload(
     book.spreadsheet_id.clone_from(&config.spreadsheet_id);
     book.utilization_tab.clone_from(tab);
     book.appended_through = Some(last.to_string());
-    ledger::save(ledger_path, &book).map_err(SheetsError::Local)?;
+    ledger::save(ledger_path, &book).map_err(SheetsError::Ledger)?;
     Ok(outcome)
 }
 
@@ -327,8 +327,8 @@ async fn utilization_rows(
         Ok(rows.into_iter().map(|r| r.2).collect())
     })
     .await
-    .map_err(|e| SheetsError::Local(format!("utilization task failed: {e}")))?
-    .map_err(|e: String| SheetsError::Local(format!("cannot compute utilization: {e}")))
+    .map_err(|e| SheetsError::Utilization(format!("the task failed: {e}")))?
+    .map_err(SheetsError::Utilization)
 }
 
 #[cfg(test)]
