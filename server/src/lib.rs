@@ -150,10 +150,7 @@ pub async fn run(
         header_timeout: limits.handshake_timeout,
         idle: serve::IdleConnections::new(limits.idle_connections_per_ip),
         on_shed: Arc::new(move || {
-            shed_state
-                .metrics
-                .connections_shed
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            shed_state.metrics.connections_shed.inc();
         }),
     };
     let router = app.router.clone();

@@ -1,12 +1,21 @@
-//! Process-wide counters, rendered in the Prometheus text format by `GET /metrics`.
-//!
-//! Plain atomics: incremented on the ingest path without locks.
+//! Process-wide counters and gauges, exposed by `GET /metrics` in the Prometheus text format
+//! (0.0.4) through prometheus-client. Counters are atomics, incremented on the ingest path
+//! without locks (the per-label ones are taken out of their families once, at start); the
+//! gauges read at render time (hosts, store size, free disk, uptime) are set just before
+//! encoding.
 
-use std::fmt::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use idlewatch_protocol::ErrorCode;
+use prometheus_client::encoding::{EncodeLabelSet, prometheus_text};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The `Content-Type` of what [`Metrics::render`] writes.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 /// Error codes counted separately in `idlewatch_snapshots_rejected_total`.
 const REJECT_CODES: [ErrorCode; 8] = [
@@ -20,50 +29,80 @@ const REJECT_CODES: [ErrorCode; 8] = [
     ErrorCode::Storage,
 ];
 
-/// The counters.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
+}
+
+/// The counters and gauges, and the registries that expose them.
+#[derive(Debug)]
 pub struct Metrics {
     /// Snapshots accepted.
-    pub snapshots_accepted: AtomicU64,
+    pub snapshots_accepted: Counter,
     /// Bytes of accepted snapshot JSON.
-    pub snapshot_bytes: AtomicU64,
-    rejected: [AtomicU64; REJECT_CODES.len()],
+    pub snapshot_bytes: Counter,
+    /// Refused snapshots and registrations, one counter per code of [`REJECT_CODES`].
+    rejected: Vec<Counter>,
     /// Snapshots committed to the store.
-    pub snapshots_stored: AtomicU64,
+    pub snapshots_stored: Counter,
     /// Replays of snapshots already stored (acked, not stored again).
-    pub snapshots_duplicate: AtomicU64,
+    pub snapshots_duplicate: Counter,
     /// Snapshots relayed as `telemetry` (once per broadcast, not per dashboard).
-    pub telemetry_broadcasts: AtomicU64,
+    pub telemetry_broadcasts: Counter,
     /// Replayed snapshots older than the host's latest (not relayed).
-    pub snapshots_older: AtomicU64,
+    pub snapshots_older: Counter,
     /// `agent_register` events accepted.
-    pub registrations: AtomicU64,
+    pub registrations: Counter,
     /// Socket.IO connections refused for lack of a valid token.
-    pub connects_refused: AtomicU64,
+    pub connects_refused: Counter,
     /// Socket.IO sockets connected as dashboards right now.
-    pub dashboards_connected: AtomicU64,
+    pub dashboards_connected: Gauge,
     /// Socket.IO sockets registered as agents right now.
-    pub agents_connected: AtomicU64,
+    pub agents_connected: Gauge,
     /// Events and acks not sent because a socket's buffer was full.
-    pub events_dropped: AtomicU64,
+    pub events_dropped: Counter,
     /// HTTP requests refused with 401 or 403.
-    pub http_refused: AtomicU64,
+    pub http_refused: Counter,
     /// Connections refused by an abuse limit (connection count, per-token count or per-IP rate).
-    pub connects_limited: AtomicU64,
+    pub connects_limited: Counter,
     /// Snapshots answered `busy` for exceeding their connection's or host's rate.
-    pub snapshots_rate_limited: AtomicU64,
+    pub snapshots_rate_limited: Counter,
     /// Snapshots answered `busy` because their host spent its daily byte budget.
-    pub snapshots_over_budget: AtomicU64,
+    pub snapshots_over_budget: Counter,
     /// Connections closed at once because their address had too many without a request.
-    pub connections_shed: AtomicU64,
+    pub connections_shed: Counter,
     /// Engine.IO handshakes refused: too many waiting for their Socket.IO connect.
-    pub handshakes_refused: AtomicU64,
+    pub handshakes_refused: Counter,
     /// Connections closed because a message could not be parsed (not JSON, e.g. `NaN`).
-    pub sockets_closed_unparsable: AtomicU64,
-    /// Socket.IO sockets open now (every role).
-    pub sockets_open: AtomicU64,
-    /// TLS handshakes that failed or did not finish in time.
-    pub tls_handshakes_failed: Arc<AtomicU64>,
+    pub sockets_closed_unparsable: Counter,
+    /// TLS handshakes that failed or did not finish in time (the TLS listener holds a clone).
+    pub tls_handshakes_failed: Counter,
+    /// Socket.IO sockets open now, every role: the admission count (not exposed).
+    sockets_open: AtomicU64,
+    hosts_online: Gauge,
+    hosts_offline: Gauge,
+    store_bytes: Gauge,
+    disk_free_bytes: Gauge,
+    uptime_seconds: Gauge<f64, AtomicU64>,
+    /// Everything always exposed.
+    registry: Registry,
+    /// The free disk space, exposed only when known.
+    disk_registry: Registry,
 }
 
 /// Host counts at render time.
@@ -88,6 +127,174 @@ pub struct Readings {
     pub uptime_secs: f64,
 }
 
+fn gauge_value(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("idlewatch");
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let r = &mut registry;
+        let snapshots_accepted = counter(r, "snapshots_accepted", "Snapshots accepted from agents");
+        let snapshots_stored = counter(r, "snapshots_stored", "Snapshots committed to the store");
+        let snapshots_duplicate = counter(
+            r,
+            "snapshots_duplicate",
+            "Replayed snapshots already stored, acked without storing them again",
+        );
+        let snapshot_bytes = counter(r, "snapshot_bytes", "Bytes of accepted snapshot JSON");
+        let telemetry_broadcasts = counter(
+            r,
+            "telemetry_broadcasts",
+            "Snapshots relayed to dashboards as telemetry",
+        );
+        let snapshots_older = counter(
+            r,
+            "snapshots_older",
+            "Replayed snapshots older than the host's latest, stored but not relayed",
+        );
+        let registrations = counter(r, "registrations", "agent_register events accepted");
+        let connects_refused = counter(
+            r,
+            "connects_refused",
+            "Socket.IO connections refused for a missing or invalid token",
+        );
+        let connects_limited = counter(
+            r,
+            "connects_limited",
+            "Connections refused by limits.max_connections, connections_per_token or connect_rate",
+        );
+        let snapshots_rate_limited = counter(
+            r,
+            "snapshots_rate_limited",
+            "Snapshots answered busy for exceeding limits.snapshot_rate (per host or connection)",
+        );
+        let snapshots_over_budget = counter(
+            r,
+            "snapshots_over_budget",
+            "Snapshots answered busy because their host spent limits.host_bytes_per_day",
+        );
+        let connections_shed = counter(
+            r,
+            "connections_shed",
+            "Connections closed at once: their address had limits.idle_connections_per_ip waiting",
+        );
+        let handshakes_refused = counter(
+            r,
+            "handshakes_refused",
+            "Engine.IO handshakes answered 503: limits.pending_handshakes sessions were waiting",
+        );
+        let sockets_closed_unparsable = counter(
+            r,
+            "sockets_closed_unparsable",
+            "Connections closed because a message was not valid JSON (e.g. NaN from Python)",
+        );
+        let http_refused = counter(r, "http_refused", "HTTP requests answered 401 or 403");
+        let tls_handshakes_failed = counter(
+            r,
+            "tls_handshakes_failed",
+            "TLS handshakes that failed (plain HTTP to the TLS port, untrusted certificate) or \
+             timed out",
+        );
+        let events_dropped = counter(
+            r,
+            "events_dropped",
+            "Events and acks not sent because a client's socket buffer was full",
+        );
+        // Each labelled series is taken out of its family once: a clone shares the family's
+        // value, so the ingest path never looks a label up.
+        let rejected_family = Family::<CodeLabel, Counter>::default();
+        let rejected = REJECT_CODES
+            .iter()
+            .map(|code| {
+                rejected_family
+                    .get_or_create(&CodeLabel {
+                        code: code.to_string(),
+                    })
+                    .clone()
+            })
+            .collect();
+        r.register(
+            "snapshots_rejected",
+            "Snapshots and registrations refused, by error code",
+            rejected_family,
+        );
+        let sockets = Family::<KindLabel, Gauge>::default();
+        let agents_connected = sockets.get_or_create(&KindLabel { kind: "agent" }).clone();
+        let dashboards_connected = sockets
+            .get_or_create(&KindLabel { kind: "dashboard" })
+            .clone();
+        r.register(
+            "sockets",
+            "Socket.IO sockets connected now, by kind",
+            sockets,
+        );
+        let hosts = Family::<StateLabel, Gauge>::default();
+        let hosts_online = hosts.get_or_create(&StateLabel { state: "online" }).clone();
+        let hosts_offline = hosts
+            .get_or_create(&StateLabel { state: "offline" })
+            .clone();
+        r.register("hosts", "Known hosts, by state", hosts);
+        let store_bytes = Gauge::default();
+        r.register("store_bytes", "Size of the store file", store_bytes.clone());
+        let uptime_seconds = Gauge::<f64, AtomicU64>::default();
+        r.register(
+            "uptime_seconds",
+            "Seconds since the server started",
+            uptime_seconds.clone(),
+        );
+        r.register(
+            "build",
+            "Server version",
+            Info::new(VersionLabel {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        let mut disk_registry = Registry::with_prefix("idlewatch");
+        let disk_free_bytes = Gauge::default();
+        disk_registry.register(
+            "disk_free_bytes",
+            "Free space of the data dir's file system",
+            disk_free_bytes.clone(),
+        );
+        Self {
+            snapshots_accepted,
+            snapshot_bytes,
+            rejected,
+            snapshots_stored,
+            snapshots_duplicate,
+            telemetry_broadcasts,
+            snapshots_older,
+            registrations,
+            connects_refused,
+            dashboards_connected,
+            agents_connected,
+            events_dropped,
+            http_refused,
+            connects_limited,
+            snapshots_rate_limited,
+            snapshots_over_budget,
+            connections_shed,
+            handshakes_refused,
+            sockets_closed_unparsable,
+            tls_handshakes_failed,
+            sockets_open: AtomicU64::new(0),
+            hosts_online,
+            hosts_offline,
+            store_bytes,
+            disk_free_bytes,
+            uptime_seconds,
+            registry,
+            disk_registry,
+        }
+    }
+}
+
 impl Metrics {
     /// Counts one more open socket if fewer than `slots` are open (0: no limit), in one atomic
     /// step: two connections racing for the last slot cannot both have it.
@@ -107,7 +314,7 @@ impl Metrics {
     /// Counts a refused snapshot or register under its code.
     pub fn reject(&self, code: ErrorCode) {
         if let Some(i) = REJECT_CODES.iter().position(|c| *c == code) {
-            self.rejected[i].fetch_add(1, Relaxed);
+            self.rejected[i].inc();
         }
     }
 
@@ -117,10 +324,11 @@ impl Metrics {
         REJECT_CODES
             .iter()
             .position(|c| *c == code)
-            .map_or(0, |i| self.rejected[i].load(Relaxed))
+            .map_or(0, |i| self.rejected[i].get())
     }
 
-    /// Renders the Prometheus text exposition.
+    /// Renders the Prometheus text exposition ([`CONTENT_TYPE`]) with `readings` as the gauges
+    /// of this moment.
     #[must_use]
     pub fn render(&self, readings: Readings) -> String {
         let Readings {
@@ -129,148 +337,17 @@ impl Metrics {
             disk_free_bytes,
             uptime_secs,
         } = readings;
-        let mut out = String::with_capacity(2048);
-        let mut counter = |name: &str, help: &str, v: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-            );
-        };
-        counter(
-            "idlewatch_snapshots_accepted_total",
-            "Snapshots accepted from agents.",
-            self.snapshots_accepted.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshots_stored_total",
-            "Snapshots committed to the store.",
-            self.snapshots_stored.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshots_duplicate_total",
-            "Replayed snapshots already stored, acked without storing them again.",
-            self.snapshots_duplicate.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshot_bytes_total",
-            "Bytes of accepted snapshot JSON.",
-            self.snapshot_bytes.load(Relaxed),
-        );
-        counter(
-            "idlewatch_telemetry_broadcasts_total",
-            "Snapshots relayed to dashboards as telemetry.",
-            self.telemetry_broadcasts.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshots_older_total",
-            "Replayed snapshots older than the host's latest, stored but not relayed.",
-            self.snapshots_older.load(Relaxed),
-        );
-        counter(
-            "idlewatch_registrations_total",
-            "agent_register events accepted.",
-            self.registrations.load(Relaxed),
-        );
-        counter(
-            "idlewatch_connects_refused_total",
-            "Socket.IO connections refused for a missing or invalid token.",
-            self.connects_refused.load(Relaxed),
-        );
-        counter(
-            "idlewatch_connects_limited_total",
-            "Connections refused by limits.max_connections, connections_per_token or connect_rate.",
-            self.connects_limited.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshots_rate_limited_total",
-            "Snapshots answered busy for exceeding limits.snapshot_rate (per host or connection).",
-            self.snapshots_rate_limited.load(Relaxed),
-        );
-        counter(
-            "idlewatch_snapshots_over_budget_total",
-            "Snapshots answered busy because their host spent limits.host_bytes_per_day.",
-            self.snapshots_over_budget.load(Relaxed),
-        );
-        counter(
-            "idlewatch_connections_shed_total",
-            "Connections closed at once: their address had limits.idle_connections_per_ip waiting.",
-            self.connections_shed.load(Relaxed),
-        );
-        counter(
-            "idlewatch_handshakes_refused_total",
-            "Engine.IO handshakes answered 503: limits.pending_handshakes sessions were waiting.",
-            self.handshakes_refused.load(Relaxed),
-        );
-        counter(
-            "idlewatch_sockets_closed_unparsable_total",
-            "Connections closed because a message was not valid JSON (e.g. NaN from Python).",
-            self.sockets_closed_unparsable.load(Relaxed),
-        );
-        counter(
-            "idlewatch_http_refused_total",
-            "HTTP requests answered 401 or 403.",
-            self.http_refused.load(Relaxed),
-        );
-        counter(
-            "idlewatch_tls_handshakes_failed_total",
-            "TLS handshakes that failed (plain HTTP to the TLS port, untrusted certificate) or timed out.",
-            self.tls_handshakes_failed.load(Relaxed),
-        );
-        counter(
-            "idlewatch_events_dropped_total",
-            "Events and acks not sent because a client's socket buffer was full.",
-            self.events_dropped.load(Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_snapshots_rejected_total Snapshots and registrations refused, by error code.\n\
-             # TYPE idlewatch_snapshots_rejected_total counter"
-        );
-        for (code, n) in REJECT_CODES.iter().zip(&self.rejected) {
-            let _ = writeln!(
-                out,
-                "idlewatch_snapshots_rejected_total{{code=\"{code}\"}} {}",
-                n.load(Relaxed)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_sockets Socket.IO sockets connected now, by kind.\n\
-             # TYPE idlewatch_sockets gauge\n\
-             idlewatch_sockets{{kind=\"agent\"}} {}\n\
-             idlewatch_sockets{{kind=\"dashboard\"}} {}",
-            self.agents_connected.load(Relaxed),
-            self.dashboards_connected.load(Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_hosts Known hosts, by state.\n# TYPE idlewatch_hosts gauge\n\
-             idlewatch_hosts{{state=\"online\"}} {}\nidlewatch_hosts{{state=\"offline\"}} {}",
-            hosts.online, hosts.offline
-        );
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_store_bytes Size of the store file.\n# TYPE idlewatch_store_bytes gauge\n\
-             idlewatch_store_bytes {store_bytes}"
-        );
+        self.hosts_online.set(gauge_value(hosts.online));
+        self.hosts_offline.set(gauge_value(hosts.offline));
+        self.store_bytes.set(gauge_value(store_bytes));
+        self.uptime_seconds.set(uptime_secs);
+        let mut out = String::with_capacity(4096);
+        // Writing to a String cannot fail.
+        let _ = prometheus_text::encode(&mut out, &self.registry);
         if disk_free_bytes != u64::MAX {
-            let _ = writeln!(
-                out,
-                "# HELP idlewatch_disk_free_bytes Free space of the data dir's file system.\n\
-                 # TYPE idlewatch_disk_free_bytes gauge\nidlewatch_disk_free_bytes {disk_free_bytes}"
-            );
+            self.disk_free_bytes.set(gauge_value(disk_free_bytes));
+            let _ = prometheus_text::encode(&mut out, &self.disk_registry);
         }
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_uptime_seconds Seconds since the server started.\n\
-             # TYPE idlewatch_uptime_seconds gauge\nidlewatch_uptime_seconds {uptime_secs:.3}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP idlewatch_build_info Server version.\n# TYPE idlewatch_build_info gauge\n\
-             idlewatch_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
         out
     }
 }
@@ -282,7 +359,7 @@ mod tests {
     #[test]
     fn render_lists_counters_and_rejections_by_code() {
         let m = Metrics::default();
-        m.snapshots_accepted.fetch_add(3, Relaxed);
+        m.snapshots_accepted.inc_by(3);
         m.reject(ErrorCode::InvalidField);
         m.reject(ErrorCode::InvalidField);
         let text = m.render(Readings {
@@ -304,7 +381,7 @@ mod tests {
 
     #[test]
     fn racing_connections_never_take_more_slots_than_there_are() {
-        let m = Arc::new(Metrics::default());
+        let m = std::sync::Arc::new(Metrics::default());
         let admitted: u64 = (0..8)
             .map(|_| {
                 let m = m.clone();

@@ -3,9 +3,9 @@
 //! axum only connections whose handshake has finished, so one slow or broken client never
 //! holds up the others.
 
+use prometheus_client::metrics::counter::Counter;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -209,7 +209,7 @@ impl TlsListener {
     ///
     /// # Errors
     /// When the listener's own address cannot be read.
-    pub fn new(tcp: TcpListener, tls: Arc<Tls>, failed: Arc<AtomicU64>) -> std::io::Result<Self> {
+    pub fn new(tcp: TcpListener, tls: Arc<Tls>, failed: Counter) -> std::io::Result<Self> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(READY_QUEUE);
         let acceptor = tokio::spawn(accept_loop(tcp, tls, failed, tx));
@@ -247,7 +247,7 @@ impl axum::serve::Listener for TlsListener {
 async fn accept_loop(
     tcp: TcpListener,
     tls: Arc<Tls>,
-    failed: Arc<AtomicU64>,
+    failed: Counter,
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     // Owned here: when the listener is dropped and this loop aborted, so are the handshakes.
@@ -282,11 +282,11 @@ async fn accept_loop(
                     let _ = ready.send((stream, peer)).await;
                 }
                 Ok(Err(e)) => {
-                    failed.fetch_add(1, Relaxed);
+                    failed.inc();
                     debug!(%peer, "TLS handshake failed: {e}");
                 }
                 Err(_) => {
-                    failed.fetch_add(1, Relaxed);
+                    failed.inc();
                     debug!(%peer, "TLS handshake not finished within {HANDSHAKE_TIMEOUT:?}");
                 }
             }

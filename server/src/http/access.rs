@@ -1,7 +1,5 @@
 //! Role-checking extractors for routes: [`Viewer`] (viewer or admin token) and [`Admin`].
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -25,7 +23,7 @@ fn require(
         Ok((role, _)) => Err(ApiError::forbidden(denied(role.as_str()))),
     };
     if checked.is_err() {
-        state.metrics.http_refused.fetch_add(1, Relaxed);
+        state.metrics.http_refused.inc();
     }
     checked
 }

@@ -1,4 +1,5 @@
-//! `GET /metrics`: Prometheus text format; viewer token unless `auth.public_metrics`.
+//! `GET /metrics`: Prometheus text format (see [`crate::metrics`]); viewer token unless
+//! `auth.public_metrics`.
 
 use std::time::SystemTime;
 
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::access::Viewer;
-use crate::metrics::{HostCounts, Readings};
+use crate::metrics::{CONTENT_TYPE, HostCounts, Readings};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -36,12 +37,5 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
         disk_free_bytes: state.disk_floor.free_bytes(),
         uptime_secs: state.started.elapsed().as_secs_f64(),
     });
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }

@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use idlewatch_protocol::ErrorCode;
-use idlewatch_protocol::api::{SheetsFailure, SheetsRun, SheetsStatusAnswer};
+use idlewatch_protocol::api::{SheetsFailure, SheetsRun, SheetsStatusAnswer, SheetsTrigger};
 
 use super::access::{Admin, Viewer};
 use super::error::ApiError;
-use crate::sheets::Trigger;
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -31,7 +30,7 @@ async fn status(_: Viewer, State(state): State<AppState>) -> Json<SheetsStatusAn
 async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<SheetsRun>, ApiError> {
     // On its own task: a client that gives up (or the request timeout) never cuts a run short.
     let runner = state.clone();
-    let run = tokio::spawn(async move { runner.sheets.run_once(Trigger::Request).await });
+    let run = tokio::spawn(async move { runner.sheets.run_once(SheetsTrigger::Request).await });
     let report = run
         .await
         .map_err(|_| ApiError::internal("the upload task failed"))?;

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use idlewatch_protocol::api::SheetsCounts;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::Value;
@@ -22,9 +23,6 @@ struct CachedToken {
     value: String,
     renew_at: Instant,
 }
-
-/// Requests and retries made since the last [`Google::take_counts`].
-pub use idlewatch_protocol::api::SheetsCounts as Counts;
 
 /// One spreadsheet on one Sheets API, as one service account.
 pub struct Google {
@@ -122,8 +120,8 @@ impl Google {
     }
 
     /// The counts since the last call, and resets them.
-    pub fn take_counts(&self) -> Counts {
-        Counts {
+    pub fn take_counts(&self) -> SheetsCounts {
+        SheetsCounts {
             requests: self.requests.swap(0, Ordering::Relaxed),
             retries: self.retries.swap(0, Ordering::Relaxed),
             token_requests: self.token_requests.swap(0, Ordering::Relaxed),

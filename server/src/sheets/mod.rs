@@ -27,10 +27,9 @@ use std::time::{Instant, SystemTime};
 
 use tracing::{error, info};
 
-use self::client::{Counts, Google};
+use self::client::Google;
 use self::credentials::ServiceAccount;
 pub use self::error::SheetsError;
-use self::run::Outcome;
 use crate::config::Config;
 use crate::groups::HostGroups;
 use crate::registry::HostRegistry;
@@ -38,9 +37,8 @@ use crate::report::usage::Rules;
 use idlewatch_protocol::time::rfc3339;
 use idlewatch_store::Store;
 
-pub use idlewatch_protocol::api::{
-    SheetsRun as RunReport, SheetsRunError as RunError, SheetsStatus as Status,
-    SheetsTrigger as Trigger,
+use idlewatch_protocol::api::{
+    SheetsCounts, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus, SheetsTrigger,
 };
 
 /// What an upload reads: the live hosts, the store, the report rules and the groups.
@@ -63,7 +61,7 @@ pub struct Sheets {
     ledger_path: PathBuf,
     google: Option<Result<Google, SheetsError>>,
     one_at_a_time: tokio::sync::Mutex<()>,
-    status: Mutex<Status>,
+    status: Mutex<SheetsStatus>,
 }
 
 impl Sheets {
@@ -83,7 +81,7 @@ impl Sheets {
                 sheets.max_attempts,
             )
         });
-        let status = Status {
+        let status = SheetsStatus {
             enabled: sheets.enabled,
             spreadsheet_id: sheets.enabled.then(|| sheets.spreadsheet_id.clone()),
             service_account: google
@@ -121,14 +119,14 @@ impl Sheets {
 
     /// The status for the API.
     #[must_use]
-    pub fn status(&self) -> Status {
+    pub fn status(&self) -> SheetsStatus {
         self.status
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
-    fn update(&self, f: impl FnOnce(&mut Status)) {
+    fn update(&self, f: impl FnOnce(&mut SheetsStatus)) {
         f(&mut self
             .status
             .lock()
@@ -136,7 +134,7 @@ impl Sheets {
     }
 
     /// Runs one upload now (after the one in progress, if any); `None` when disabled.
-    pub async fn run_once(&self, trigger: Trigger) -> Option<RunReport> {
+    pub async fn run_once(&self, trigger: SheetsTrigger) -> Option<SheetsRun> {
         let google = match self.google.as_ref()? {
             Ok(g) => g,
             Err(e) => {
@@ -144,7 +142,7 @@ impl Sheets {
                     trigger,
                     SystemTime::now(),
                     Instant::now(),
-                    Counts::default(),
+                    SheetsCounts::default(),
                     Err(e.clone()),
                 ));
             }
@@ -160,12 +158,12 @@ impl Sheets {
 
     fn finish(
         &self,
-        trigger: Trigger,
+        trigger: SheetsTrigger,
         started_at: SystemTime,
         started: Instant,
-        counts: Counts,
-        result: Result<Outcome, SheetsError>,
-    ) -> RunReport {
+        counts: SheetsCounts,
+        result: Result<SheetsOutcome, SheetsError>,
+    ) -> SheetsRun {
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let report = match result {
             Ok(outcome) => {
@@ -176,7 +174,7 @@ impl Sheets {
                     retries = counts.retries,
                     "Sheets upload done in {duration_ms} ms"
                 );
-                RunReport {
+                SheetsRun {
                     trigger,
                     started_at: rfc3339(started_at),
                     duration_ms,
@@ -188,16 +186,16 @@ impl Sheets {
             }
             Err(e) => {
                 error!("Sheets upload failed: {e}");
-                RunReport {
+                SheetsRun {
                     trigger,
                     started_at: rfc3339(started_at),
                     duration_ms,
                     ok: false,
-                    error: Some(RunError {
+                    error: Some(SheetsRunError {
                         kind: e.kind(),
                         message: e.to_string(),
                     }),
-                    outcome: Outcome::default(),
+                    outcome: SheetsOutcome::default(),
                     counts,
                 }
             }
@@ -226,6 +224,6 @@ pub async fn schedule(sheets: Arc<Sheets>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        sheets.run_once(Trigger::Schedule).await;
+        sheets.run_once(SheetsTrigger::Schedule).await;
     }
 }

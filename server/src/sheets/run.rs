@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use idlewatch_protocol::api::SheetsOutcome;
 use jiff::civil::Date;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -34,9 +35,6 @@ pub const DAY_SETTLE: Duration = Duration::from_secs(3600);
 
 /// Rows a new tab starts with (Google's default).
 const NEW_TAB_ROWS: usize = 1000;
-
-/// What one upload did.
-pub use idlewatch_protocol::api::SheetsOutcome as Outcome;
 
 struct Tab {
     id: i64,
@@ -170,10 +168,10 @@ pub async fn upload(
     sources: &Sources,
     config: &SheetsConfig,
     ledger_path: &Path,
-) -> Result<Outcome, SheetsError> {
+) -> Result<SheetsOutcome, SheetsError> {
     let rules = sources.rules.clone();
     let now = SystemTime::now();
-    let mut outcome = Outcome::default();
+    let mut outcome = SheetsOutcome::default();
 
     let mut meta_url = google.url(&[]);
     meta_url.query_pairs_mut().append_pair(

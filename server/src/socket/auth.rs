@@ -7,7 +7,6 @@
 //! checked at the Engine.IO handshake ([`super::gate`]).
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::ConnectInfo;
 use serde::Deserialize;
@@ -70,7 +69,7 @@ pub(super) async fn authenticate(
         match crate::auth::role_of(&state.auth, &state.agent_tokens, presented.as_deref()) {
             Ok(found) => found,
             Err(refusal) => {
-                state.metrics.connects_refused.fetch_add(1, Relaxed);
+                state.metrics.connects_refused.inc();
                 warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
                 return Err(refusal.into());
             }
@@ -88,7 +87,7 @@ pub(super) async fn authenticate(
         0
     };
     if !state.metrics.try_open_socket(slots) {
-        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        state.metrics.connects_limited.inc();
         debug!(peer = %peer(parts), role = role.as_str(), "socket.io connection refused: max connections");
         return Err(Refused::Limit(format!(
             "{slots} connections are open, the most this server accepts for this token"
@@ -97,7 +96,7 @@ pub(super) async fn authenticate(
     if let Some(bound) = &bound {
         if !state.token_connections.try_open(bound.id) {
             state.metrics.socket_closed();
-            state.metrics.connects_limited.fetch_add(1, Relaxed);
+            state.metrics.connects_limited.inc();
             debug!(peer = %peer(parts), token = bound.id, "socket.io connection refused: connections per token");
             return Err(Refused::Limit(format!(
                 "agent token {} already holds {} connections (limits.connections_per_token); \

@@ -9,7 +9,6 @@
 //!   control ([`super::flow`]).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -87,7 +86,7 @@ fn admit_handshake(state: &AppState, request: &Request) -> Option<Response> {
     if let Some(ip) = ip
         && !state.connect_limits.allow(ip, now)
     {
-        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        state.metrics.connects_limited.inc();
         debug!(%ip, "Engine.IO handshake refused: connect rate");
         return Some(busy(format!(
             "server busy: more than {} new connections per second from {ip}; retry later",
@@ -95,7 +94,7 @@ fn admit_handshake(state: &AppState, request: &Request) -> Option<Response> {
         )));
     }
     if !state.pending_handshakes.try_begin(now) {
-        state.metrics.handshakes_refused.fetch_add(1, Relaxed);
+        state.metrics.handshakes_refused.inc();
         debug!("Engine.IO handshake refused: pending handshakes");
         return Some(busy(format!(
             "server busy: {} connections are waiting to authenticate; retry later",

@@ -6,7 +6,6 @@
 //! Here all the work runs synchronously in the socket's receive path, in arrival order, and the
 //! broadcast goes out before the next event is read.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -148,11 +147,11 @@ fn admit(state: &AppState, snapshot: &Snapshot) -> Result<(), ErrorBody> {
     {
         Ok(()) => {}
         Err(HostRefusal::Rate) => {
-            state.metrics.snapshots_rate_limited.fetch_add(1, Relaxed);
+            state.metrics.snapshots_rate_limited.inc();
             return Err(rate_refusal(state));
         }
         Err(HostRefusal::DayBytes { used, budget }) => {
-            state.metrics.snapshots_over_budget.fetch_add(1, Relaxed);
+            state.metrics.snapshots_over_budget.inc();
             return Err(ErrorBody::new(
                 ErrorCode::Busy,
                 format!(
@@ -200,7 +199,7 @@ fn may_bind(
     }
     let open = state.registry.agents_of(host);
     if open as usize >= cap {
-        state.metrics.connects_limited.fetch_add(1, Relaxed);
+        state.metrics.connects_limited.inc();
         return Err(ErrorBody::new(
             ErrorCode::Busy,
             format!(
@@ -251,7 +250,7 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
         // The host's own allowance is checked once the snapshot names it; this one bounds the
         // parsing work a single connection can cause, whatever it sends.
         if !self.within_rate() {
-            state.metrics.snapshots_rate_limited.fetch_add(1, Relaxed);
+            state.metrics.snapshots_rate_limited.inc();
             return reply.refuse(state, rate_refusal(state));
         }
         // A 1-tuple: socketioxide's parser hands a bare `RawValue` the whole `[event, data]`
@@ -296,11 +295,8 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
             // that registered keeps its host even when it relays snapshots of others.
             state.agent_list_changed();
         }
-        state.metrics.snapshots_accepted.fetch_add(1, Relaxed);
-        state
-            .metrics
-            .snapshot_bytes
-            .fetch_add(snapshot.len() as u64, Relaxed);
+        state.metrics.snapshots_accepted.inc();
+        state.metrics.snapshot_bytes.inc_by(snapshot.len() as u64);
         let latest = Arc::new(Latest::of(&snapshot));
         let packed = latest.packed();
         match state.registry.record_latest(&snapshot, latest, now()) {
@@ -313,10 +309,10 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                     snapshot.raw(),
                     snapshot.len() + 16,
                 );
-                state.metrics.telemetry_broadcasts.fetch_add(1, Relaxed);
+                state.metrics.telemetry_broadcasts.inc();
             }
             Recorded::Older => {
-                state.metrics.snapshots_older.fetch_add(1, Relaxed);
+                state.metrics.snapshots_older.inc();
             }
         }
         // Stored by the writer thread; the ack goes out only after the commit that holds it.
@@ -356,13 +352,13 @@ impl MessageHandler<LocalAdapter, Synchronous> for RegisterHandler {
             let _ = socket.disconnect();
             return;
         }
-        state.metrics.registrations.fetch_add(1, Relaxed);
+        state.metrics.registrations.inc();
         let changed = SocketKind::bind_agent(&socket, state, &register.host);
         if socket
             .emit(events::REGISTERED, &json!({ "host": register.host }))
             .is_err()
         {
-            state.metrics.events_dropped.fetch_add(1, Relaxed);
+            state.metrics.events_dropped.inc();
         }
         if changed {
             info!(sid = %socket.id, host = %register.host, "agent registered");

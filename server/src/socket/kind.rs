@@ -1,8 +1,6 @@
 //! What a connected socket is — dashboard, agent of a host, or neither — kept in the socket's
 //! extensions, with the metrics gauges and room membership that follow from it.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use socketioxide::adapter::Adapter;
 use socketioxide::socket::Socket;
 
@@ -44,7 +42,7 @@ impl SocketKind {
             .insert(Flow::new(drain, state.relay.relayed()));
         socket.join(DASHBOARDS);
         socket.extensions.insert(Self::Dashboard);
-        state.metrics.dashboards_connected.fetch_add(1, Relaxed);
+        state.metrics.dashboards_connected.inc();
     }
 
     /// Binds `socket` as the agent of `host`: it leaves the dashboards (agents never receive
@@ -62,11 +60,11 @@ impl SocketKind {
                 socket.leave(crate::relay::PAUSED);
                 state.relay.left(socket);
                 socket.extensions.remove::<Arc<Flow>>();
-                state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
-                state.metrics.agents_connected.fetch_add(1, Relaxed);
+                state.metrics.dashboards_connected.dec();
+                state.metrics.agents_connected.inc();
             }
             Self::Unbound => {
-                state.metrics.agents_connected.fetch_add(1, Relaxed);
+                state.metrics.agents_connected.inc();
             }
         }
         state.registry.agent_connected(host, super::now());

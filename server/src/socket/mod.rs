@@ -10,7 +10,6 @@ mod ingest;
 mod kind;
 mod reply;
 
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
@@ -46,7 +45,6 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 }
 
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
-    use Ordering::Relaxed;
     state.metrics.socket_closed();
     state.relay.left(&socket);
     if let Some(auth::TokenSlot(id)) = socket.extensions.get::<auth::TokenSlot>() {
@@ -56,19 +54,16 @@ async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason:
         // socketioxide reads the event name of every message before any handler runs; a
         // message that is not JSON (`NaN` or `Infinity` from Python's json.dumps) fails there,
         // and the Socket.IO library closes the connection without a way to answer it.
-        state
-            .metrics
-            .sockets_closed_unparsable
-            .fetch_add(1, Relaxed);
+        state.metrics.sockets_closed_unparsable.inc();
         info!(sid = %socket.id, "connection closed: a message was not valid JSON (NaN or Infinity, as Python's json.dumps writes them, are not JSON); send finite numbers or null");
     }
     match SocketKind::of(&socket) {
         SocketKind::Dashboard => {
-            state.metrics.dashboards_connected.fetch_sub(1, Relaxed);
+            state.metrics.dashboards_connected.dec();
             debug!(sid = %socket.id, ?reason, "dashboard disconnected");
         }
         SocketKind::Agent(host) => {
-            state.metrics.agents_connected.fetch_sub(1, Relaxed);
+            state.metrics.agents_connected.dec();
             state.registry.agent_disconnected(&host);
             info!(sid = %socket.id, %host, ?reason, "agent disconnected");
             state.agent_list_changed();
@@ -119,7 +114,7 @@ fn send_agent_list<A: socketioxide::adapter::Adapter>(socket: &SocketRef<A>, sta
         .emit(events::AGENT_LIST, &json!({ "hosts": hosts }))
         .is_err()
     {
-        state.metrics.events_dropped.fetch_add(1, Ordering::Relaxed);
+        state.metrics.events_dropped.inc();
     }
 }
 
@@ -148,19 +143,13 @@ fn broadcast<T: Serialize + ?Sized>(
     state.relay.sent(bytes);
     let missed = state.relay.paused();
     if missed > 0 {
-        state
-            .metrics
-            .events_dropped
-            .fetch_add(missed, Ordering::Relaxed);
+        state.metrics.events_dropped.inc_by(missed);
     }
     match root.to(DASHBOARDS).emit(event, data).now_or_never() {
         Some(Ok(())) => {}
         Some(Err(BroadcastError::Socket(failed))) => {
             // Each failure is one dashboard whose buffer is full (a slow reader) or closing.
-            state
-                .metrics
-                .events_dropped
-                .fetch_add(failed.len() as u64, Ordering::Relaxed);
+            state.metrics.events_dropped.inc_by(failed.len() as u64);
             debug!(
                 event,
                 dropped = failed.len(),

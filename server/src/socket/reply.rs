@@ -3,7 +3,6 @@
 //! the client's socket buffer is full are counted as dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use idlewatch_migrations::format::PackedJson;
 use idlewatch_protocol::{Ack, ErrorBody, ErrorCode, Snapshot, events};
@@ -68,7 +67,7 @@ impl Reply {
                 } else {
                     &answer_state.metrics.snapshots_stored
                 };
-                counter.fetch_add(1, Relaxed);
+                counter.inc();
                 self.accept(&answer_state, &Ack::Ok { seq: appended.seq });
             }
             Err(StoreError::Busy) => {
@@ -103,7 +102,7 @@ impl Reply {
         if let Some(ack) = self.ack
             && ack.send(body).is_err()
         {
-            state.metrics.events_dropped.fetch_add(1, Relaxed);
+            state.metrics.events_dropped.inc();
         }
     }
 
@@ -121,7 +120,7 @@ impl Reply {
                 .is_ok(),
         };
         if !sent {
-            state.metrics.events_dropped.fetch_add(1, Relaxed);
+            state.metrics.events_dropped.inc();
         }
     }
 }
