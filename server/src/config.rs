@@ -12,8 +12,10 @@ use serde::Deserialize;
 use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 
+mod licences;
 mod limits;
 mod sheets;
+pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
 pub use sheets::SheetsConfig;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub report: ReportConfig,
     /// Scheduled Google Sheets uploads.
     pub sheets: SheetsConfig,
+    /// FlexNet licence servers to poll (`[[licence_servers]]`).
+    pub licence_servers: Vec<LicenceServerConfig>,
     /// HTTPS on the listener.
     pub tls: TlsConfig,
 }
@@ -159,6 +163,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
+            licence_servers: Vec::new(),
             tls: TlsConfig::default(),
         }
     }
@@ -367,6 +372,7 @@ impl Config {
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
         self.sheets.check()?;
+        licences::check(&self.licence_servers)?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             let (set, unset) = if self.tls.cert_file.is_some() {
                 ("tls.cert_file", "tls.key_file")

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod groups;
 pub mod http;
+pub mod licences;
 pub mod limits;
 pub mod metrics;
 pub mod registry;
@@ -182,7 +183,8 @@ pub async fn run(
     let uploads = tokio::spawn(sheets::schedule(app.state.sheets.clone()));
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
-    let background = [pruning, agent_lists, uploads, disk, resumes];
+    let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
+    let background = [pruning, agent_lists, uploads, disk, resumes, licence_polls];
     tokio::select! {
         () = &mut server => {
             background.iter().for_each(tokio::task::JoinHandle::abort);

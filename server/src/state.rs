@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::auth::agent_tokens::AgentTokens;
 use crate::config::Config;
 use crate::groups::HostGroups;
+use crate::licences::LicenceServers;
 use crate::limits::{DiskFloor, PendingHandshakes, PerHost, PerIp, PerToken};
 use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
@@ -39,6 +40,8 @@ pub struct Inner {
     pub started: Instant,
     /// The Google Sheets uploader.
     pub sheets: Arc<Sheets>,
+    /// The licence servers polled and their latest answers.
+    pub licence_servers: Arc<LicenceServers>,
     /// Per-host agent tokens.
     pub agent_tokens: AgentTokens,
     /// Each host's snapshot rate and daily byte budget.
@@ -81,6 +84,7 @@ impl AppState {
                 groups: groups.clone(),
             },
         ));
+        let licence_servers = Arc::new(LicenceServers::new(&config.licence_servers));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still
         // counts, with a second of slack.
@@ -98,6 +102,7 @@ impl AppState {
             disk_floor,
             agent_tokens,
             sheets,
+            licence_servers,
             config,
             auth,
             registry,

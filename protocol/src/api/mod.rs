@@ -5,6 +5,7 @@
 
 mod history;
 mod hosts;
+mod licences;
 mod sheets;
 mod status;
 mod timeline;
@@ -13,6 +14,7 @@ mod usage;
 
 pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
+pub use licences::{CheckoutView, LicenceServerView, LicenceServersAnswer, PoolView, Seen};
 pub use sheets::{
     SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
     SheetsStatusAnswer, SheetsTrigger,

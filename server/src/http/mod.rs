@@ -7,6 +7,7 @@ mod delete;
 mod error;
 mod history;
 mod hosts;
+mod licences;
 mod metrics;
 mod root;
 mod selection;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(root::routes())
         .merge(data::routes())
         .merge(hosts::routes())
+        .merge(licences::routes())
         .merge(history::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())

@@ -1,0 +1,104 @@
+//! The licence servers' view: each `[[licence_servers]]` entry is polled on its own task (its
+//! command run with a timeout, never on the ingest path), its latest answer is kept in memory,
+//! and `GET /api/v1/licences/servers` sets its seats beside what the agents report
+//! ([`view`]).
+
+mod poll;
+pub mod view;
+
+use std::sync::{Arc, Mutex};
+
+use idlewatch_licences::lmstat::Status;
+
+use crate::config::LicenceServerConfig;
+
+/// One poll's result.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    /// When it ended, epoch ms.
+    pub at_ms: i64,
+    /// How long it took, ms.
+    pub took_ms: u64,
+    /// What the licence server said, or why the poll failed.
+    pub outcome: Result<Status, String>,
+}
+
+struct Entry {
+    config: LicenceServerConfig,
+    // A std mutex: held only to swap or clone the result, never across an await.
+    latest: Mutex<Option<Poll>>,
+}
+
+/// The configured licence servers and their latest answers.
+pub struct LicenceServers {
+    entries: Vec<Entry>,
+}
+
+impl LicenceServers {
+    /// The servers of `configs`, none polled yet.
+    #[must_use]
+    pub fn new(configs: &[LicenceServerConfig]) -> Self {
+        Self {
+            entries: configs
+                .iter()
+                .map(|config| Entry {
+                    config: config.clone(),
+                    latest: Mutex::new(None),
+                })
+                .collect(),
+        }
+    }
+
+    /// Each server's configuration and latest poll, in configuration order.
+    #[must_use]
+    pub fn latest(&self) -> Vec<(LicenceServerConfig, Option<Poll>)> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let latest = e
+                    .latest
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                (e.config.clone(), latest)
+            })
+            .collect()
+    }
+
+    /// Polls every server at its interval until aborted (the server's shutdown aborts it; a
+    /// command still running is killed).
+    pub async fn poll_forever(self: Arc<Self>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..self.entries.len() {
+            let servers = self.clone();
+            tasks.spawn(async move { servers.poll_one_forever(i).await });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn poll_one_forever(&self, i: usize) {
+        let entry = &self.entries[i];
+        let mut tick = tokio::time::interval(entry.config.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            let poll = poll::once(&entry.config).await;
+            match (&poll.outcome, failing) {
+                (Err(e), false) => {
+                    tracing::warn!(server = %entry.config.name, "licence server poll failed: {e}");
+                    failing = true;
+                }
+                (Ok(_), true) => {
+                    tracing::info!(server = %entry.config.name, "licence server answers again");
+                    failing = false;
+                }
+                _ => {}
+            }
+            *entry
+                .latest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(poll);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The licence servers' view against the real server binary: a stand-in `lmutil` (a script
+//! printing lmstat output, as FlexNet's would) polled by the server, its checkouts joined to
+//! what real agents report, and the failures a licence manager meets (a missing program, a
+//! hung one) said in one line.
+
+use std::path::Path;
+use std::time::Duration;
+
+use idlewatch_protocol::api::{LicenceServersAnswer, Seen};
+use idlewatch_protocol::time::now_ms;
+use idlewatch_tests::{Server, send_all, wait_until};
+use serde_json::{Value, json};
+
+const LMSTAT: &str = "lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.
+License server status: 1055@lic1
+      lic1: license server UP (MASTER) v11.19.0
+Vendor daemon status (on lic1):
+  ansyslmd: UP v11.19.0
+Feature usage info:
+
+Users of aa_r:  (Total of 10 licenses issued;  Total of 4 licenses in use)
+
+  \"aa_r\" v2024.0630, vendor: ansyslmd, expiry: 31-dec-2026
+  floating license
+
+    ana LAB-PC01.college.example LAB-PC01 (v2024.0630) (lic1/1055 101), start Mon 11/30 9:05
+    bo lab-pc02 lab-pc02 (v2024.0630) (lic1/1055 102), start Mon 11/30 9:06, 2 licenses
+    cy LAB-PC09 LAB-PC09 (v2024.0630) (lic1/1055 103), start Mon 11/30 9:07
+    dee LAB-PC03 LAB-PC03 (v2024.0630) (lic1/1055 104) queued for 1 license
+
+Users of aa_mcad:  (Total of 5 licenses issued;  Total of 0 licenses in use)
+
+Users of not_counted:  (Total of 99 licenses issued;  Total of 1 license in use)
+    zed LAB-PC01 LAB-PC01 (v1.0) (lic1/1055 105), start Mon 11/30 9:08
+";
+
+fn snapshot(host: &str, state: &str, user: &str) -> Value {
+    json!({
+        "host": host,
+        "captured_at": now_ms(),
+        "idle_seconds": 5,
+        "user_active": state == "interactive",
+        "watched": {"Ansys": {"running": state != "not_running", "state": state}},
+        "session": {"user": user, "source": "helper"},
+    })
+}
+
+/// A server polling three licence servers: the stand-in lmutil, a program that does not
+/// exist, and one that hangs.
+fn start(dir: &Path) -> Server {
+    let script = dir.join("lmutil");
+    std::fs::write(&script, format!("#!/bin/sh\ncat <<'OUT'\n{LMSTAT}OUT\n")).unwrap();
+    let hang = dir.join("hang");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
+    for f in [&script, &hang] {
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(f)
+            .status()
+            .unwrap();
+    }
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[report]
+time_zone = "UTC"
+
+[[licence_servers]]
+name = "ansys"
+command = ["{script}", "lmstat", "-a", "-c", "1055@lic1"]
+interval = "10s"
+app = "ansys"
+features = ["aa_r", "aa_mcad"]
+
+[[licence_servers]]
+name = "missing"
+command = ["{missing}"]
+app = "matlab"
+
+[[licence_servers]]
+name = "hung"
+command = ["{hang}"]
+interval = "10s"
+timeout = "1s"
+app = "rocky"
+"#,
+            script = script.display(),
+            missing = dir.join("no-such-lmutil").display(),
+            hang = hang.display(),
+        ),
+    )
+    .unwrap();
+    Server::try_start(&["--config", config.to_str().unwrap()], &[], None)
+        .unwrap_or_else(|f| panic!("{}", f.stderr))
+}
+
+fn servers(server: &Server) -> LicenceServersAnswer {
+    let answer = server.get("/api/v1/licences/servers", Some(&server.tokens().viewer));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json_as()
+}
+
+#[test]
+fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let snapshots = [
+        snapshot("lab-pc01", "interactive", "COLLEGE\\ana"),
+        snapshot("LAB-PC02", "idle", "ana"),
+    ];
+    let _agents = send_all(&server, &snapshots, &["lab-pc01", "LAB-PC02"]);
+    wait_until(
+        "every licence server polled",
+        Duration::from_secs(20),
+        || {
+            servers(&server)
+                .servers
+                .iter()
+                .all(|s| s.polled_at.is_some())
+        },
+    );
+    let answer = servers(&server);
+    let ansys = &answer.servers[0];
+    assert_eq!(ansys.error, None);
+    assert_eq!(
+        ansys
+            .pools
+            .iter()
+            .map(|p| p.feature.as_str())
+            .collect::<Vec<_>>(),
+        ["aa_r", "aa_mcad"],
+        "only the configured features count"
+    );
+    assert_eq!((ansys.issued, ansys.in_use), (15, 4));
+    let aa_r = &ansys.pools[0];
+    assert_eq!(aa_r.queued, 1);
+    let seen: Vec<(&str, Seen, bool, Option<bool>, u32)> = aa_r
+        .checkouts
+        .iter()
+        .map(|c| (c.user.as_str(), c.seen, c.orphaned, c.same_user, c.licences))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            // In use on its PC, by the user logged on there (domain and case aside).
+            ("ana", Seen::InUse, false, Some(true), 1),
+            // Open and idle, someone else logged on: two seats held for nothing.
+            ("bo", Seen::Idle, true, Some(false), 2),
+            // A PC no agent reports.
+            ("cy", Seen::NoAgent, true, None, 1),
+        ]
+    );
+    assert_eq!((ansys.seen_in_use, ansys.orphaned), (1, 3));
+    assert!(
+        aa_r.checkouts[0]
+            .since
+            .as_deref()
+            .is_some_and(|s| s.contains("-11-30T09:05:00")),
+        "{:?}",
+        aa_r.checkouts[0].since
+    );
+
+    let missing = &answer.servers[1];
+    let error = missing.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("cannot run") && error.contains("PATH"),
+        "{error}"
+    );
+    let hung = &answer.servers[2];
+    let error = hung.error.as_deref().unwrap_or_default();
+    assert!(error.contains("did not finish within 1s"), "{error}");
+    assert!(
+        server.log().contains("licence server poll failed"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn unusable_licence_server_entries_stop_the_server_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (entry, says) in [
+        (
+            "name = \"a\"\ncommand = []\napp = \"x\"",
+            "`command` is empty",
+        ),
+        (
+            "name = \"a\"\ncommand = [\"lmutil\"]\napp = \"x\"\ninterval = \"1s\"",
+            "poll at most every 10s",
+        ),
+        (
+            "name = \"a\"\ncommand = [\"lmutil\"]\napp = \"x\"\ntimeout = \"10m\"",
+            "below `interval`",
+        ),
+        (
+            "name = \"a\"\ncommand = [\"lmutil\"]",
+            "missing field `app`",
+        ),
+    ] {
+        let config = dir.path().join("bad.toml");
+        std::fs::write(&config, format!("[[licence_servers]]\n{entry}\n")).unwrap();
+        let failure = Server::try_start(&["--config", config.to_str().unwrap()], &[], None)
+            .err()
+            .expect("the server must refuse the entry");
+        assert!(failure.stderr.contains(says), "{says}: {}", failure.stderr);
+    }
+}
