@@ -68,6 +68,12 @@ pub enum Command {
     Usage(UsageArgs),
     /// Download the XLSX report, or run the Google Sheets upload now.
     Export(ExportArgs),
+    /// Licence seats: what the licence servers say, beside what the PCs show.
+    Licences {
+        /// Which view.
+        #[command(subcommand)]
+        command: LicencesCommand,
+    },
     /// Per-host agent tokens: issue, list, revoke.
     Tokens {
         /// What to do.
@@ -86,6 +92,22 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `licences ...`.
+#[derive(Debug, Subcommand)]
+pub enum LicencesCommand {
+    /// Each licence server's seats (issued, in use, seen in use, orphaned) and every checkout
+    /// beside what the agent on its PC reports.
+    Servers(LicenceServersArgs),
+}
+
+/// `licences servers`.
+#[derive(Debug, Args)]
+pub struct LicenceServersArgs {
+    /// Only the seats held for nothing (the app idle or not running on the PC, or no agent).
+    #[arg(long)]
+    pub orphaned: bool,
 }
 
 /// `hosts`.

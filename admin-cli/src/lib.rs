@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use crate::api::Api;
-use crate::cli::{Cli, Command, DbCommand};
+use crate::cli::{Cli, Command, DbCommand, LicencesCommand};
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -64,6 +64,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => commands::history::run(&api()?, &out, args),
         Command::Usage(args) => commands::usage::run(&api()?, &out, args),
         Command::Export(args) => commands::export::run(&api()?, &out, args),
+        Command::Licences { command } => match command {
+            LicencesCommand::Servers(args) => commands::licences::servers(&api()?, &out, args),
+        },
         Command::Tokens { command } => commands::tokens::run(&api()?, &out, command),
         Command::Db { command } => match command {
             DbCommand::Check(args) => commands::db::check(&out, &args.data_dir),

@@ -207,3 +207,65 @@ fn unusable_licence_server_entries_stop_the_server_with_the_reason() {
         assert!(failure.stderr.contains(says), "{says}: {}", failure.stderr);
     }
 }
+
+#[test]
+fn idlewatch_admin_lists_the_seats_and_the_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let _agents = send_all(
+        &server,
+        &[snapshot("lab-pc01", "interactive", "ana")],
+        &["lab-pc01"],
+    );
+    wait_until(
+        "every licence server polled",
+        Duration::from_secs(20),
+        || {
+            servers(&server)
+                .servers
+                .iter()
+                .all(|s| s.polled_at.is_some())
+        },
+    );
+    let (code, out, err) = server.admin(&["licences", "servers"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("ansys (ansys): 15 issued, 4 in use, 1 seen in use on the PCs, 3 orphaned"),
+        "{out}"
+    );
+    assert!(
+        out.contains("missing (matlab): poll failed: cannot run"),
+        "{out}"
+    );
+    let (code, out, err) = server.admin(&["licences", "servers", "--orphaned", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "SERVER,FEATURE,USER,HOST,SEATS,SINCE,ON THE PC,ORPHANED",
+            &*format!(
+                "ansys,aa_r,bo,lab-pc02,2,{},no_agent,true",
+                since(&server, "bo")
+            ),
+            &*format!(
+                "ansys,aa_r,cy,LAB-PC09,1,{},no_agent,true",
+                since(&server, "cy")
+            ),
+        ]
+    );
+    let (code, out, _) = server.admin(&["licences", "servers", "--format", "json"]);
+    assert_eq!(code, 0);
+    let answer: LicenceServersAnswer = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer.servers.len(), 3);
+}
+
+/// The `since` the server gave `user`'s checkout.
+fn since(server: &Server, user: &str) -> String {
+    servers(server).servers[0].pools[0]
+        .checkouts
+        .iter()
+        .find(|c| c.user == user)
+        .and_then(|c| c.since.clone())
+        .unwrap_or_default()
+}

@@ -6,6 +6,7 @@ pub mod export;
 pub mod history;
 pub mod hosts;
 pub mod hosts_file;
+pub mod licences;
 pub mod status;
 pub mod tokens;
 pub mod usage;
