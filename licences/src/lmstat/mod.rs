@@ -127,8 +127,13 @@ impl Pool {
 pub fn parse(text: &str) -> Status {
     let mut status = Status::default();
     for raw in text.lines() {
-        let line = raw.trim_end_matches('\r').replace('\t', " ");
-        let line = line.trim();
+        // Tabs inside a line only when a vendor's tool indents with them: copy then.
+        let untabbed;
+        let mut line = raw.trim();
+        if line.contains('\t') {
+            untabbed = line.replace('\t', " ");
+            line = untabbed.as_str();
+        }
         if line.is_empty() {
             continue;
         }
@@ -136,23 +141,28 @@ pub fn parse(text: &str) -> Status {
             status.pools.push(pool);
             continue;
         }
+        // Checkouts are most of the lines: tried before the problem phrases, which never
+        // appear in one.
+        if let Some(pool) = status.pools.last_mut() {
+            if let Some(vendor) = line::vendor(line) {
+                pool.vendor.get_or_insert(vendor);
+                continue;
+            }
+            if let Some(reservation) = line::reservation(line) {
+                pool.reservations.push(reservation);
+                continue;
+            }
+            if let Some((checkout, queued)) = line::checkout(line) {
+                if queued {
+                    pool.queued.push(checkout);
+                } else {
+                    pool.checkouts.push(checkout);
+                }
+                continue;
+            }
+        }
         if line::is_problem(line) {
             status.problems.push(line.to_owned());
-            continue;
-        }
-        let Some(pool) = status.pools.last_mut() else {
-            continue;
-        };
-        if let Some(vendor) = line::vendor(line) {
-            pool.vendor.get_or_insert(vendor);
-        } else if let Some(reservation) = line::reservation(line) {
-            pool.reservations.push(reservation);
-        } else if let Some((checkout, queued)) = line::checkout(line) {
-            if queued {
-                pool.queued.push(checkout);
-            } else {
-                pool.checkouts.push(checkout);
-            }
         }
     }
     for pool in &mut status.pools {
