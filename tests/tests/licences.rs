@@ -45,14 +45,28 @@ fn snapshot(host: &str, state: &str, user: &str) -> Value {
     })
 }
 
-/// A server polling three licence servers: the stand-in lmutil, a program that does not
-/// exist, and one that hangs.
+/// How long the hung stand-in would sleep: a number no other process here sleeps, to see it
+/// was killed.
+const HUNG_SECONDS: &str = "31.4159";
+
+/// A server polling four licence servers: the stand-in lmutil, a program that does not exist,
+/// one that hangs, and an lmutil that cannot reach its licence server.
 fn start(dir: &Path) -> Server {
     let script = dir.join("lmutil");
     std::fs::write(&script, format!("#!/bin/sh\ncat <<'OUT'\n{LMSTAT}OUT\n")).unwrap();
     let hang = dir.join("hang");
-    std::fs::write(&hang, "#!/bin/sh\nexec sleep 30\n").unwrap();
-    for f in [&script, &hang] {
+    std::fs::write(&hang, format!("#!/bin/sh\nexec sleep {HUNG_SECONDS}\n")).unwrap();
+    // lmutil's way when the licence server cannot be reached: its banner, the reason, exit 1.
+    let down = dir.join("lmutil-down");
+    std::fs::write(
+        &down,
+        "#!/bin/sh\necho 'lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.'\n\
+         echo 'Flexible License Manager status on Wed 12/2/2026 10:15'\necho\n\
+         echo 'Error getting status: Cannot connect to license server system. (-15,570:115 \"Operation now in progress\")'\n\
+         exit 1\n",
+    )
+    .unwrap();
+    for f in [&script, &hang, &down] {
         std::process::Command::new("chmod")
             .arg("+x")
             .arg(f)
@@ -82,13 +96,19 @@ app = "matlab"
 [[licence_servers]]
 name = "hung"
 command = ["{hang}"]
-interval = "10s"
+interval = "1h"
 timeout = "1s"
 app = "rocky"
+
+[[licence_servers]]
+name = "down"
+command = ["{down}", "lmstat", "-a", "-c", "1055@lic2"]
+app = "matlab"
 "#,
             script = script.display(),
             missing = dir.join("no-such-lmutil").display(),
             hang = hang.display(),
+            down = down.display(),
         ),
     )
     .unwrap();
@@ -171,6 +191,23 @@ fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
     let hung = &answer.servers[2];
     let error = hung.error.as_deref().unwrap_or_default();
     assert!(error.contains("did not finish within 1s"), "{error}");
+    let sleeping = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {HUNG_SECONDS}")])
+        .output()
+        .unwrap();
+    assert!(
+        sleeping.stdout.is_empty(),
+        "the hung command was not killed: pids {}",
+        String::from_utf8_lossy(&sleeping.stdout)
+    );
+    let down = &answer.servers[3];
+    let error = down.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains(
+            "failed (exit status: 1): Error getting status: Cannot connect to license server"
+        ),
+        "the licence server's own words, not lmutil's banner: {error}"
+    );
     assert!(
         server.log().contains("licence server poll failed"),
         "{}",
@@ -257,7 +294,7 @@ fn idlewatch_admin_lists_the_seats_and_the_orphans() {
     let (code, out, _) = server.admin(&["licences", "servers", "--format", "json"]);
     assert_eq!(code, 0);
     let answer: LicenceServersAnswer = serde_json::from_str(&out).unwrap();
-    assert_eq!(answer.servers.len(), 3);
+    assert_eq!(answer.servers.len(), 4);
 }
 
 /// The `since` the server gave `user`'s checkout.

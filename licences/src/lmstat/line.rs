@@ -24,11 +24,14 @@ pub struct Start {
 impl Start {
     /// The instant this start denotes, for output read at `now` (in the licence server's time
     /// zone): the latest such date not more than a day after `now` (clocks differ), preferring
-    /// a year in which the printed weekday matches. `None` for a date no year has (30 February).
+    /// a year in which the printed weekday matches (of this year, the next and the seven
+    /// before). `None` for a date no year has (30 February).
     #[must_use]
     pub fn at(&self, now: &ZonedDateTime) -> Option<Timestamp> {
         let latest = now.datetime().checked_add(jiff::Span::new().days(1)).ok()?;
-        let candidates: Vec<DateTime> = (0..8)
+        // Next year too: a licence server whose clock runs ahead, or in a later zone, prints
+        // `1/1` before New Year here; the `latest` bound keeps real future dates out.
+        let candidates: Vec<DateTime> = (-1..8)
             .filter_map(|back| {
                 let year = now.year().checked_sub(back)?;
                 let date = Date::new(

@@ -118,7 +118,10 @@ impl Pool {
     /// Licences held by the listed checkouts.
     #[must_use]
     pub fn checked_out(&self) -> u32 {
-        self.checkouts.iter().map(|c| c.licences).sum()
+        // Saturating: the counts are the licence server's text, not to be trusted.
+        self.checkouts
+            .iter()
+            .fold(0, |sum, c| sum.saturating_add(c.licences))
     }
 }
 

@@ -182,6 +182,33 @@ fn start_times_get_the_latest_year_that_fits() {
         Some("2024-02-29T09:05:00Z")
     );
     assert_eq!(at(start(None, 2, 30)), None);
+    // Just before New Year, a licence server ahead of this clock prints the new year's first
+    // minutes (Friday 1 January 2027), not a Friday 1 January years back.
+    let new_year: ZonedDateTime = jiff::civil::date(2026, 12, 31)
+        .at(23, 30, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap();
+    let early = Start {
+        weekday: Some(5),
+        month: 1,
+        day: 1,
+        hour: 0,
+        minute: 10,
+    };
+    assert_eq!(
+        early.at(&new_year).map(|t| t.to_string()).as_deref(),
+        Some("2027-01-01T00:10:00Z")
+    );
+}
+
+#[test]
+fn seat_counts_from_the_licence_server_cannot_overflow() {
+    let status = parse(
+        "Users of f:  (Total of 4 licenses available)\n\
+         \x20 a h h (v1) (s/1 1), start Mon 1/5 9:00, 4294967295 licenses\n\
+         \x20 b h h (v1) (s/1 2), start Mon 1/5 9:00, 2 licenses\n",
+    );
+    assert_eq!(status.pools[0].in_use, Some(u32::MAX));
 }
 
 #[test]

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use idlewatch_protocol::api::LicenceServersAnswer;
-use idlewatch_protocol::time::now_ms;
 
 use super::access::Viewer;
 use crate::licences::view;
@@ -21,10 +20,5 @@ pub fn routes() -> Router<AppState> {
 async fn servers(_: Viewer, State(state): State<AppState>) -> Json<LicenceServersAnswer> {
     let hosts = state.registry.views(SystemTime::now());
     let time_zone = state.config.report.rules().time_zone;
-    Json(view::answer(
-        &state.licence_servers,
-        &hosts,
-        &time_zone,
-        now_ms(),
-    ))
+    Json(view::answer(&state.licence_servers, &hosts, &time_zone))
 }

@@ -73,7 +73,12 @@ impl LicenceServers {
             let servers = self.clone();
             tasks.spawn(async move { servers.poll_one_forever(i).await });
         }
-        while tasks.join_next().await.is_some() {}
+        while let Some(ended) = tasks.join_next().await {
+            // A poll loop only ends by panicking: say so, the others go on.
+            if let Err(e) = ended {
+                tracing::error!("a licence server's poll task failed: {e}; restart the server");
+            }
+        }
     }
 
     async fn poll_one_forever(&self, i: usize) {

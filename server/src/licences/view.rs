@@ -10,7 +10,6 @@ use idlewatch_protocol::api::{
     CheckoutView, LicenceServerView, LicenceServersAnswer, PoolView, Seen,
 };
 use idlewatch_protocol::time::rfc3339_ms;
-use jiff::ZonedDateTime;
 use jiff::tz::TimeZone;
 
 use super::{LicenceServers, Poll};
@@ -37,23 +36,19 @@ fn agents_for(app: &str, hosts: &[HostView]) -> HashMap<String, AgentView> {
         .collect()
 }
 
-/// The answer of `GET /api/v1/licences/servers` at `now`, with start times read in
-/// `time_zone` (the licence server's, taken to be the reports').
+/// The answer of `GET /api/v1/licences/servers`, with start times read in `time_zone` (the
+/// licence server's, taken to be the reports') and placed before the poll that read them.
 #[must_use]
 pub fn answer(
     servers: &LicenceServers,
     hosts: &[HostView],
     time_zone: &TimeZone,
-    now_ms: i64,
 ) -> LicenceServersAnswer {
-    let now = jiff::Timestamp::from_millisecond(now_ms)
-        .unwrap_or_default()
-        .to_zoned_datetime(time_zone.clone());
     LicenceServersAnswer {
         servers: servers
             .latest()
             .into_iter()
-            .map(|(config, poll)| server_view(&config, poll.as_ref(), hosts, &now))
+            .map(|(config, poll)| server_view(&config, poll.as_ref(), hosts, time_zone))
             .collect(),
     }
 }
@@ -71,7 +66,7 @@ fn server_view(
     config: &LicenceServerConfig,
     poll: Option<&Poll>,
     hosts: &[HostView],
-    now: &ZonedDateTime,
+    time_zone: &TimeZone,
 ) -> LicenceServerView {
     let mut view = LicenceServerView {
         name: config.name.clone(),
@@ -94,6 +89,11 @@ fn server_view(
         }
         Some(Ok(status)) => status,
     };
+    // lmstat prints no year: a start is placed before the poll that read it.
+    let polled = poll.map_or(0, |p| p.at_ms);
+    let polled_at = jiff::Timestamp::from_millisecond(polled)
+        .unwrap_or_default()
+        .to_zoned_datetime(time_zone.clone());
     view.problems.clone_from(&status.problems);
     let agents = agents_for(&config.app, hosts);
     for pool in counted(config, &status.pools) {
@@ -103,7 +103,7 @@ fn server_view(
                 since: j
                     .checkout
                     .start
-                    .and_then(|s| s.at(now))
+                    .and_then(|s| s.at(&polled_at))
                     .map(|t| format!("{t:.3}")),
                 user: j.checkout.user,
                 host: j.checkout.host,
@@ -114,14 +114,15 @@ fn server_view(
                 same_user: j.same_user,
             })
             .collect();
-        view.issued += pool.issued.unwrap_or(0);
-        view.in_use += pool.in_use.unwrap_or(0);
+        // Saturating: the counts are the licence server's text.
+        view.issued = view.issued.saturating_add(pool.issued.unwrap_or(0));
+        view.in_use = view.in_use.saturating_add(pool.in_use.unwrap_or(0));
         for c in &checkouts {
             if c.seen == Seen::InUse {
-                view.seen_in_use += c.licences;
+                view.seen_in_use = view.seen_in_use.saturating_add(c.licences);
             }
             if c.orphaned {
-                view.orphaned += c.licences;
+                view.orphaned = view.orphaned.saturating_add(c.licences);
             }
         }
         view.pools.push(PoolView {
@@ -130,8 +131,14 @@ fn server_view(
             in_use: pool.in_use,
             uncounted: pool.uncounted,
             error: pool.error.clone(),
-            queued: pool.queued.iter().map(|q| q.licences).sum(),
-            reserved: pool.reservations.iter().map(|r| r.count).sum(),
+            queued: pool
+                .queued
+                .iter()
+                .fold(0, |n, q| n.saturating_add(q.licences)),
+            reserved: pool
+                .reservations
+                .iter()
+                .fold(0, |n, r| n.saturating_add(r.count)),
             checkouts,
         });
     }
