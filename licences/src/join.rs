@@ -38,8 +38,6 @@ pub struct JoinedCheckout {
     pub checkout: Checkout,
     /// The app's state on its PC.
     pub seen: Seen,
-    /// Whether the seat is held for nothing ([`Seen::is_orphaned`]).
-    pub orphaned: bool,
     /// Whether the user logged on at the PC is the checkout's user (case-insensitive, without a
     /// `DOMAIN\` prefix); `None` when the agent does not know who is logged on.
     pub same_user: Option<bool>,
@@ -75,7 +73,6 @@ pub fn join(pool: &Pool, agents: &HashMap<String, AgentView>) -> Vec<JoinedCheck
             JoinedCheckout {
                 checkout: checkout.clone(),
                 seen,
-                orphaned: seen.is_orphaned(),
                 same_user,
             }
         })
@@ -126,7 +123,7 @@ mod tests {
         let joined = join(&status.pools[0], &agents);
         let seen: Vec<(Seen, bool, Option<bool>)> = joined
             .iter()
-            .map(|j| (j.seen, j.orphaned, j.same_user))
+            .map(|j| (j.seen, j.seen.is_orphaned(), j.same_user))
             .collect();
         assert_eq!(
             seen,

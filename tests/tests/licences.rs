@@ -116,6 +116,21 @@ app = "matlab"
         .unwrap_or_else(|f| panic!("{}", f.stderr))
 }
 
+/// The view once every licence server has been polled.
+fn polled(server: &Server) -> LicenceServersAnswer {
+    wait_until(
+        "every licence server polled",
+        Duration::from_secs(20),
+        || {
+            servers(server)
+                .servers
+                .iter()
+                .all(|s| s.polled_at.is_some())
+        },
+    );
+    servers(server)
+}
+
 fn servers(server: &Server) -> LicenceServersAnswer {
     let answer = server.get("/api/v1/licences/servers", Some(&server.tokens().viewer));
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -131,17 +146,7 @@ fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
         snapshot("LAB-PC02", "idle", "ana"),
     ];
     let _agents = send_all(&server, &snapshots, &["lab-pc01", "LAB-PC02"]);
-    wait_until(
-        "every licence server polled",
-        Duration::from_secs(20),
-        || {
-            servers(&server)
-                .servers
-                .iter()
-                .all(|s| s.polled_at.is_some())
-        },
-    );
-    let answer = servers(&server);
+    let answer = polled(&server);
     let ansys = &answer.servers[0];
     assert_eq!(ansys.error, None);
     assert_eq!(
@@ -254,16 +259,7 @@ fn idlewatch_admin_lists_the_seats_and_the_orphans() {
         &[snapshot("lab-pc01", "interactive", "ana")],
         &["lab-pc01"],
     );
-    wait_until(
-        "every licence server polled",
-        Duration::from_secs(20),
-        || {
-            servers(&server)
-                .servers
-                .iter()
-                .all(|s| s.polled_at.is_some())
-        },
-    );
+    let _ = polled(&server);
     let (code, out, err) = server.admin(&["licences", "servers"]);
     assert_eq!(code, 0, "{err}");
     assert!(

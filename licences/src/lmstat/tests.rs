@@ -6,7 +6,8 @@ use proptest::prelude::*;
 
 use super::*;
 
-/// Output as FlexNet 11.19 prints it on Windows (CRLF line ends added by the tests).
+/// Output in the form FlexNet 11 prints on Windows, composed for these tests (CRLF line ends
+/// added by the test that wants them).
 const SAMPLE: &str = r#"lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.
 Flexible License Manager status on Wed 12/2/2026 10:15
 

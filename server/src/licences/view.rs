@@ -110,7 +110,7 @@ fn server_view(
                 version: j.checkout.version,
                 licences: j.checkout.licences,
                 seen: j.seen,
-                orphaned: j.orphaned,
+                orphaned: j.seen.is_orphaned(),
                 same_user: j.same_user,
             })
             .collect();
