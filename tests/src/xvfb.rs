@@ -1,7 +1,6 @@
 //! A virtual X display (Xvfb) for the agent's idle-time and foreground tests, with xdotool to
 //! move its pointer.
 
-use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ pub struct Xvfb {
     child: Child,
     /// Its display, e.g. `:123`.
     pub display: String,
+    number: u32,
 }
 
 impl Xvfb {
@@ -44,10 +44,15 @@ impl Xvfb {
             .spawn()
             .expect("Xvfb is missing: run scripts/install-test-deps");
         let socket = format!("/tmp/.X11-unix/X{number}");
+        // A connection, not the socket file: a killed Xvfb leaves its file behind.
         wait_until("Xvfb to listen", Duration::from_secs(10), || {
-            Path::new(&socket).exists()
+            std::os::unix::net::UnixStream::connect(&socket).is_ok()
         });
-        Self { child, display }
+        Self {
+            child,
+            display,
+            number,
+        }
     }
 
     /// Runs xdotool on this display.
@@ -68,5 +73,9 @@ impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killed, it cannot remove its socket and lock file; a later display of the same
+        // number must not mistake them for a live server.
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.number));
+        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.number));
     }
 }
