@@ -13,6 +13,8 @@ pub const AGENT_LIST: &str = "agent_list";
 pub const AGENT_SNAPSHOT: &str = "agent_snapshot";
 /// Server → dashboards: a snapshot exactly as the agent sent it.
 pub const TELEMETRY: &str = "telemetry";
+/// Server → dashboards: an alert that fired, repeated or resolved (`api::Alert`).
+pub const ALERT: &str = "alert";
 /// Server → a socket whose input was rejected and that asked for no ack: `{"error": {...}}`.
 pub const ERROR: &str = "error";
 

@@ -12,9 +12,11 @@ use serde::Deserialize;
 use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 
+mod alerts;
 mod licences;
 mod limits;
 mod sheets;
+pub use alerts::{AlertKind, AlertRule, NotifierConfig, SmtpConfig, SmtpTls, WebhookFormat};
 pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
 pub use sheets::SheetsConfig;
@@ -39,6 +41,12 @@ pub struct Config {
     pub sheets: SheetsConfig,
     /// FlexNet licence servers to poll (`[[licence_servers]]`).
     pub licence_servers: Vec<LicenceServerConfig>,
+    /// Alert rules (`[[alerts]]`).
+    pub alerts: Vec<AlertRule>,
+    /// Where alerts are told (`[notifiers.NAME]`).
+    pub notifiers: std::collections::BTreeMap<String, NotifierConfig>,
+    /// The mail server for e-mailed alerts.
+    pub smtp: Option<SmtpConfig>,
     /// HTTPS on the listener.
     pub tls: TlsConfig,
 }
@@ -164,6 +172,9 @@ impl Default for Config {
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
             licence_servers: Vec::new(),
+            alerts: Vec::new(),
+            notifiers: std::collections::BTreeMap::new(),
+            smtp: None,
             tls: TlsConfig::default(),
         }
     }
@@ -373,6 +384,7 @@ impl Config {
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
         self.sheets.check()?;
         licences::check(&self.licence_servers)?;
+        alerts::check(&self.alerts, &self.notifiers, self.smtp.as_ref())?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             let (set, unset) = if self.tls.cert_file.is_some() {
                 ("tls.cert_file", "tls.key_file")

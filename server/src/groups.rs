@@ -2,7 +2,7 @@
 //! entry listing it, else the `group` its agent sends. Reports, the hosts API and the Sheets
 //! uploader all ask this, so a host is in the same lab everywhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::registry::HostRegistry;
@@ -10,7 +10,8 @@ use crate::registry::HostRegistry;
 /// The configured groups and the live registry; cheap to clone.
 #[derive(Clone)]
 pub struct HostGroups {
-    configured: Arc<BTreeMap<String, Vec<String>>>,
+    /// Host → the first configured group listing it.
+    configured: Arc<HashMap<String, String>>,
     registry: Arc<HostRegistry>,
 }
 
@@ -18,8 +19,14 @@ impl HostGroups {
     /// Groups from `[report.groups]`, then from what each host's agent says.
     #[must_use]
     pub fn new(configured: BTreeMap<String, Vec<String>>, registry: Arc<HostRegistry>) -> Self {
+        let mut by_host = HashMap::new();
+        for (group, hosts) in &configured {
+            for host in hosts {
+                by_host.entry(host.clone()).or_insert_with(|| group.clone());
+            }
+        }
         Self {
-            configured: Arc::new(configured),
+            configured: Arc::new(by_host),
             registry,
         }
     }
@@ -28,9 +35,8 @@ impl HostGroups {
     #[must_use]
     pub fn of(&self, host: &str) -> Option<String> {
         self.configured
-            .iter()
-            .find(|(_, hosts)| hosts.iter().any(|h| h == host))
-            .map(|(g, _)| g.clone())
+            .get(host)
+            .cloned()
             .or_else(|| self.registry.group_of(host))
     }
 }

@@ -4,6 +4,7 @@
 //! [`App::new`] wires state, Socket.IO and routes; [`run`] serves them on a listener until a
 //! shutdown future resolves, so tests bind port 0 and stop the server for real.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod groups;
@@ -127,6 +128,13 @@ async fn retention(state: AppState) {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
         state.store.prune_before(cutoff);
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.prune_alerts_before(cutoff)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!("deleted {n} alerts resolved more than {days} days ago"),
+            Ok(Err(e)) => warn!("cannot delete old alerts: {e}"),
+            Err(e) => warn!("cannot delete old alerts: {e}"),
+        }
     }
 }
 
@@ -184,7 +192,16 @@ pub async fn run(
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
-    let background = [pruning, agent_lists, uploads, disk, resumes, licence_polls];
+    let alerts = tokio::spawn(alerts::run::run(app.io.clone(), app.state.clone()));
+    let background = [
+        pruning,
+        agent_lists,
+        uploads,
+        disk,
+        resumes,
+        licence_polls,
+        alerts,
+    ];
     tokio::select! {
         () = &mut server => {
             background.iter().for_each(tokio::task::JoinHandle::abort);

@@ -134,6 +134,16 @@ fn start(args: Args) -> anyhow::Result<()> {
     if let Some(e) = state.sheets.setup_error() {
         anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");
     }
+    if let Some(e) = state.alerts.setup_error() {
+        anyhow::bail!("alerts are configured but cannot be notified: {e}");
+    }
+    if !state.config.alerts.is_empty() {
+        info!(
+            "{} alert rules, checked every {:?}",
+            state.config.alerts.len(),
+            state.alerts.tick()
+        );
+    }
     if let Some(email) = state.sheets.status().service_account {
         info!(
             "Google Sheets uploads every {:?} as {email} (share the spreadsheet with it)",

@@ -45,6 +45,11 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabel {
     version: &'static str,
 }
@@ -92,6 +97,12 @@ pub struct Metrics {
     pub sockets_closed_unparsable: Counter,
     /// TLS handshakes that failed or did not finish in time (the TLS listener holds a clone).
     pub tls_handshakes_failed: Counter,
+    /// Alerts firing now.
+    pub alerts_firing: Gauge,
+    /// Snapshots the alerts task could not take (its queue was full).
+    pub alert_observations_dropped: Counter,
+    /// Alert notifications delivered and given up.
+    pub notifications: crate::alerts::notify::Counters,
     /// Socket.IO sockets open now, every role: the admission count (not exposed).
     sockets_open: AtomicU64,
     hosts_online: Gauge,
@@ -206,6 +217,28 @@ impl Default for Metrics {
             "events_dropped",
             "Events and acks not sent because a client's socket buffer was full",
         );
+        let alerts_firing = Gauge::default();
+        r.register("alerts_firing", "Alerts firing now", alerts_firing.clone());
+        let alert_observations_dropped = counter(
+            r,
+            "alert_observations_dropped",
+            "Snapshots not evaluated by the alert rules because their queue was full",
+        );
+        let outcomes = Family::<OutcomeLabel, Counter>::default();
+        // One statement each: a series' guard holds the family's lock until the statement ends.
+        let sent = outcomes
+            .get_or_create(&OutcomeLabel { outcome: "sent" })
+            .clone();
+        let failed = outcomes
+            .get_or_create(&OutcomeLabel { outcome: "failed" })
+            .clone();
+        let notifications = crate::alerts::notify::Counters { sent, failed };
+        r.register(
+            "alert_notifications",
+            "Alert notifications (webhook posts and e-mails), by outcome: sent, or failed \
+             after retries",
+            outcomes,
+        );
         // Each labelled series is taken out of its family once: a clone shares the family's
         // value, so the ingest path never looks a label up.
         let rejected_family = Family::<CodeLabel, Counter>::default();
@@ -283,6 +316,9 @@ impl Default for Metrics {
             handshakes_refused,
             sockets_closed_unparsable,
             tls_handshakes_failed,
+            alerts_firing,
+            alert_observations_dropped,
+            notifications,
             sockets_open: AtomicU64::new(0),
             hosts_online,
             hosts_offline,

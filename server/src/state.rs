@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use idlewatch_store::Store;
 
+use crate::alerts::Alerts;
 use crate::auth::Auth;
 use crate::auth::agent_tokens::AgentTokens;
 use crate::config::Config;
@@ -40,6 +41,8 @@ pub struct Inner {
     pub started: Instant,
     /// The Google Sheets uploader.
     pub sheets: Arc<Sheets>,
+    /// The alert rules and their notifiers.
+    pub alerts: Alerts,
     /// The licence servers polled and their latest answers.
     pub licence_servers: Arc<LicenceServers>,
     /// Per-host agent tokens.
@@ -93,6 +96,12 @@ impl AppState {
             limits.handshake_timeout + std::time::Duration::from_secs(1),
         );
         let relay = Relay::new(limits.dashboard_buffer.as_u64());
+        let metrics = Metrics::default();
+        let alerts = Alerts::new(
+            &config,
+            metrics.notifications.clone(),
+            metrics.alert_observations_dropped.clone(),
+        );
         Self(Arc::new(Inner {
             connect_limits,
             pending_handshakes,
@@ -107,7 +116,8 @@ impl AppState {
             auth,
             registry,
             groups,
-            metrics: Metrics::default(),
+            metrics,
+            alerts,
             store,
             agent_list_dirty: tokio::sync::Notify::new(),
             started: Instant::now(),

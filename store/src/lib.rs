@@ -7,6 +7,7 @@
 //! read transactions (`begin_read`) concurrently with the writer; call them off the async
 //! runtime. The on-disk format is [`idlewatch_migrations::format`].
 
+mod alerts;
 mod delete;
 mod error;
 mod journal;

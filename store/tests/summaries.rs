@@ -73,7 +73,12 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
     let (store, writer, outcome) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
     assert_eq!(
         outcome.applied,
-        ["v3_summaries", "v4_agent_tokens", "v5_session_summaries"]
+        [
+            "v3_summaries",
+            "v4_agent_tokens",
+            "v5_session_summaries",
+            "v6_alerts"
+        ]
     );
     let old = summaries(&store);
     assert_eq!(old.len(), 200);

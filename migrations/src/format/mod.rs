@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 5).
+//! The current on-disk layout (schema version 6).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -17,6 +17,8 @@
 //! - `dedup_seq`: `(host_id, agent_seq)` → `seq`, only for snapshots without `captured_at`.
 //! - `agent_tokens`: token id → `(host, SHA-256 of the token, created_ms)`: per-host agent
 //!   tokens, never stored in clear.
+//! - `alerts`: alert id → the alert as JSON (`idlewatch_protocol::api::Alert`): few, rewritten
+//!   when they resolve, and read whole.
 
 mod codec;
 mod packed;
@@ -53,6 +55,11 @@ pub const AGENT_TOKENS: TableDefinition<u64, (&str, &[u8], i64)> =
     TableDefinition::new("agent_tokens");
 /// `meta` key of the next agent token id.
 pub const NEXT_TOKEN_ID_KEY: &str = "next_token_id";
+
+/// Alert id → the alert as JSON.
+pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+/// `meta` key of the next alert id.
+pub const NEXT_ALERT_ID_KEY: &str = "next_alert_id";
 
 /// `meta` key of the schema version.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";

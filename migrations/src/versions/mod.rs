@@ -6,6 +6,7 @@ mod v2;
 mod v3;
 mod v4;
 mod v5;
+mod v6;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -13,7 +14,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 5;
+pub const CURRENT_VERSION: u64 = 6;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -24,6 +25,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v3_summaries", v3::v3_summaries),
     ("v4_agent_tokens", v4::v4_agent_tokens),
     ("v5_session_summaries", v5::v5_session_summaries),
+    ("v6_alerts", v6::v6_alerts),
 ];
 
 /// What [`migrate`] did.

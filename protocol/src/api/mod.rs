@@ -3,6 +3,7 @@
 //! written; optional figures are `null` when unknown (and read as `None` when absent, so a
 //! client can talk to an older server).
 
+mod alerts;
 mod history;
 mod hosts;
 mod licences;
@@ -12,6 +13,7 @@ mod timeline;
 mod tokens;
 mod usage;
 
+pub use alerts::{Alert, AlertKind, AlertNotification, AlertState, AlertsAnswer};
 pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
 pub use licences::{CheckoutView, LicenceServerView, LicenceServersAnswer, PoolView, Seen};

@@ -48,6 +48,24 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
     }
 }
 
+/// Serde `with` for an optional [`Duration`] (`#[serde(default, with = "duration::optional")]`):
+/// absent is `None`, present is read as [`deserialize`] reads it.
+pub mod optional {
+    use std::time::Duration;
+
+    use serde::Deserializer;
+
+    /// Reads a present value.
+    ///
+    /// # Errors
+    /// As [`super::deserialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        super::deserialize(deserializer).map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

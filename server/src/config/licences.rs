@@ -24,7 +24,7 @@ pub struct LicenceServerConfig {
     pub interval: Duration,
     /// Longest one poll may take; a slower command is killed and the poll counts as failed.
     /// Unset: 30 s, or half the interval when that is shorter ([`Self::timeout`]).
-    #[serde(default, rename = "timeout", with = "optional_duration")]
+    #[serde(default, rename = "timeout", with = "duration::optional")]
     pub timeout_setting: Option<Duration>,
     /// The watched app whose seats these are (as agents name it; case does not matter).
     pub app: String,
@@ -35,19 +35,6 @@ pub struct LicenceServerConfig {
 
 fn default_interval() -> Duration {
     Duration::from_secs(300)
-}
-
-/// `timeout` as an optional duration (`"30s"`).
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrapped(#[serde(with = "idlewatch_protocol::time::duration")] Duration);
-        Ok(Some(Wrapped::deserialize(d)?.0))
-    }
 }
 
 impl LicenceServerConfig {

@@ -260,3 +260,96 @@ fn reserved_connections_default_to_a_share_and_must_leave_agents_some() {
     let err = Config::from_toml("[limits]\nmin_free_disk = \"lots\"\n").unwrap_err();
     assert!(err.contains("min_free_disk"), "{err}");
 }
+
+/// `[[alerts]]` text that is valid, with `extra` lines added to the rule.
+fn alerts_config(rule: &str) -> String {
+    format!(
+        "[auth]\nopen = true\n\n[[alerts]]\n{rule}\n\n[notifiers.it-team]\nwebhook = \
+         \"https://chat.example/hooks/1\"\n\n[notifiers.mail]\nemail = [\"it@college.example\"]\n\n\
+         [smtp]\nhost = \"127.0.0.1\"\nfrom = \"idlewatch@college.example\"\n"
+    )
+}
+
+#[test]
+fn alert_rules_are_read_and_checked_against_their_notifiers() {
+    let ok = alerts_config(
+        "name = \"ansys-idle\"\nkind = \"licence_idle\"\napp = \"ansys\"\ngroup = \"Lab CTI\"\n\
+         for = \"30m\"\nopen_hours_only = true\nnotify = [\"it-team\", \"mail\"]\nrepeat = \"4h\"",
+    );
+    let config = Config::from_toml(&ok).unwrap();
+    config.check().unwrap();
+    let rule = &config.alerts[0];
+    assert_eq!(rule.kind, AlertKind::LicenceIdle);
+    assert_eq!(rule.hold, std::time::Duration::from_secs(1800));
+    assert_eq!(rule.repeat, Some(std::time::Duration::from_secs(4 * 3600)));
+    for (rule, says) in [
+        (
+            "name = \"a\"\nkind = \"licence_idle\"\nnotify = [\"it-team\"]",
+            "`app` is missing",
+        ),
+        (
+            "name = \"a\"\nkind = \"host_offline\"\napp = \"x\"\nnotify = [\"it-team\"]",
+            "`app` is only for",
+        ),
+        (
+            "name = \"a\"\nkind = \"group_idle_licences\"\napp = \"x\"\nnotify = [\"it-team\"]",
+            "`threshold` is missing",
+        ),
+        (
+            "name = \"a\"\nkind = \"host_offline\"\nthreshold = 3\nnotify = [\"it-team\"]",
+            "only for group_idle_licences",
+        ),
+        (
+            "name = \"a\"\nkind = \"host_offline\"\nnotify = [\"pager\"]",
+            "[notifiers.pager]",
+        ),
+        ("name = \"a\"\nkind = \"host_offline\"", "`notify` is empty"),
+        (
+            "name = \"a\"\nkind = \"host_offline\"\nnotify = [\"it-team\"]\nrepeat = \"10s\"",
+            "repeat at most once a minute",
+        ),
+    ] {
+        let err = Config::from_toml(&alerts_config(rule))
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{rule}: {err}");
+    }
+    let err = Config::from_toml(&alerts_config("name = \"a\"\nkind = \"coffee\"")).unwrap_err();
+    assert!(
+        err.contains("coffee") && err.contains("licence_idle"),
+        "{err}"
+    );
+}
+
+#[test]
+fn notifiers_need_somewhere_to_send_and_email_needs_a_mail_server() {
+    let base = "[auth]\nopen = true\n";
+    for (text, says) in [
+        (
+            "[notifiers.x]\nformat = \"slack\"\n",
+            "give a `webhook` URL",
+        ),
+        (
+            "[notifiers.x]\nwebhook = \"chat.example\"\n",
+            "not an http(s) URL",
+        ),
+        (
+            "[notifiers.x]\nemail = [\"it@college.example\"]\n",
+            "add [smtp]",
+        ),
+        (
+            "[notifiers.x]\nemail = [\"it\"]\n[smtp]\nhost = \"h\"\nfrom = \"a@b\"\n",
+            "not an e-mail address",
+        ),
+        ("[smtp]\nhost = \"h\"\nfrom = \"me\"\n", "smtp.from"),
+    ] {
+        let err = Config::from_toml(&format!("{base}{text}"))
+            .unwrap()
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{text}: {err}");
+    }
+}

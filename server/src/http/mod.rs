@@ -1,6 +1,7 @@
 //! The HTTP API: one router per resource module, merged here with the shared layers.
 
 mod access;
+mod alerts;
 mod dashboard;
 mod data;
 mod delete;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data::routes())
         .merge(hosts::routes())
         .merge(licences::routes())
+        .merge(alerts::routes())
         .merge(history::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())

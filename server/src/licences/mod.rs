@@ -32,6 +32,8 @@ struct Entry {
 /// The configured licence servers and their latest answers.
 pub struct LicenceServers {
     entries: Vec<Entry>,
+    /// Counts the polls that ended, so the alerts task looks again after each.
+    polls: tokio::sync::watch::Sender<u64>,
 }
 
 impl LicenceServers {
@@ -46,7 +48,14 @@ impl LicenceServers {
                     latest: Mutex::new(None),
                 })
                 .collect(),
+            polls: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes after every poll that ends.
+    #[must_use]
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.polls.subscribe()
     }
 
     /// Each server's configuration and latest poll, in configuration order.
@@ -104,6 +113,7 @@ impl LicenceServers {
                 .latest
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(poll);
+            self.polls.send_modify(|n| *n += 1);
         }
     }
 }

@@ -104,6 +104,15 @@ impl OpenHours {
         self.windows.is_empty()
     }
 
+    /// Whether the hours are open at the civil time `at` (a weekday, and a minute of its day).
+    #[must_use]
+    pub fn is_open_at(&self, day: Weekday, minute_of_day: u16) -> bool {
+        self.is_always()
+            || self.windows.iter().any(|w| {
+                w.days[day_index(day)] && w.start <= minute_of_day && minute_of_day < w.end
+            })
+    }
+
     /// The open spans of a day, as minutes after midnight, sorted and merged.
     #[must_use]
     pub fn spans(&self, day: Weekday) -> Vec<(u16, u16)> {
@@ -152,6 +161,13 @@ mod tests {
             "ranges wrap past Sunday"
         );
         assert!(h.spans(Weekday::Tuesday).is_empty());
+        assert!(
+            h.is_open_at(Weekday::Sunday, 600),
+            "the first minute is open"
+        );
+        assert!(!h.is_open_at(Weekday::Sunday, 720), "the end is not");
+        assert!(!h.is_open_at(Weekday::Tuesday, 660));
+        assert!(OpenHours::always().is_open_at(Weekday::Tuesday, 0));
     }
 
     #[test]

@@ -299,8 +299,12 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
         state.metrics.snapshot_bytes.inc_by(snapshot.len() as u64);
         let latest = Arc::new(Latest::of(&snapshot));
         let packed = latest.packed();
-        match state.registry.record_latest(&snapshot, latest, now()) {
+        match state
+            .registry
+            .record_latest(&snapshot, latest.clone(), now())
+        {
             Recorded::Latest => {
+                state.alerts.observe(snapshot.host(), &latest, now_ms());
                 // The encoded event is the snapshot plus `42["telemetry",` and `]`.
                 broadcast(
                     &io,

@@ -122,7 +122,7 @@ fn send_agent_list<A: socketioxide::adapter::Adapter>(socket: &SocketRef<A>, sta
 /// thread when the adapter allows it (the local adapter always does), so events leave in the
 /// order they were produced. Dashboards too far behind are paused first ([`crate::relay`]); each
 /// paused one misses the event, counted as dropped.
-fn broadcast<T: Serialize + ?Sized>(
+pub(crate) fn broadcast<T: Serialize + ?Sized>(
     io: &SocketIo,
     state: &AppState,
     event: &'static str,

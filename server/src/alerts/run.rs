@@ -1,0 +1,264 @@
+//! The alerts task: restores the firing alerts from the store, then evaluates every accepted
+//! snapshot, the timer and each licence-server poll; each alert that fires, repeats or resolves
+//! is written to the store, sent to dashboards as `alert` and queued for its notifiers.
+
+use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
+
+use idlewatch_protocol::api::{Alert, AlertNotification, AlertState};
+use idlewatch_protocol::events;
+use idlewatch_protocol::time::{epoch_ms, now_ms, parse_rfc3339_ms, rfc3339_ms};
+use jiff::tz::TimeZone;
+use socketioxide::SocketIo;
+use tracing::{error, info, warn};
+
+use super::evaluate::{Change, Evaluator, HostState, Orphan};
+use super::lifecycle::Transition;
+use super::record::{self, Detail};
+use super::{Alerts, Pending};
+use crate::licences::view;
+use crate::state::AppState;
+
+/// The alerts that are firing now, by rule name and subject.
+type Firing = HashMap<(String, String), Alert>;
+
+/// Runs the alerts of `state` until aborted (call once; a second call returns at once).
+pub async fn run(io: SocketIo, state: AppState) {
+    let alerts: &Alerts = &state.alerts;
+    let Some(Pending {
+        mut evaluator,
+        mut observations,
+    }) = alerts
+        .pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+    else {
+        return;
+    };
+    if let Some(notifiers) = &alerts.notifiers {
+        tokio::spawn(notifiers.clone().deliver_forever());
+    }
+    if evaluator.rules().is_empty() {
+        return std::future::pending().await;
+    }
+    let mut firing = restore(&state, &mut evaluator).await;
+    state.metrics.alerts_firing.set(firing.len() as i64);
+    let mut task = Task {
+        state: &state,
+        io: &io,
+        time_zone: state.config.report.rules().time_zone,
+    };
+    let mut tick = tokio::time::interval(alerts.tick());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut polls = state.licence_servers.subscribe();
+    loop {
+        let changes = tokio::select! {
+            Some(o) = observations.recv() => {
+                let group = state.groups.of(&o.host);
+                let h = HostState {
+                    host: &o.host,
+                    group: group.as_deref(),
+                    fields: Some(o.latest.fields()),
+                    online: true,
+                    last_seen_ms: o.at_ms,
+                };
+                evaluator.on_snapshot(&h, o.at_ms)
+            }
+            _ = tick.tick() => task.tick(&mut evaluator),
+            Ok(()) = polls.changed() => task.licences(&mut evaluator),
+        };
+        if !changes.is_empty() {
+            task.apply(&evaluator, changes, &mut firing).await;
+            state.metrics.alerts_firing.set(firing.len() as i64);
+        }
+    }
+}
+
+/// Loads the alerts firing when the server stopped: those whose rule still exists go on firing
+/// without a new notification; the others are resolved quietly (their rule was removed).
+async fn restore(state: &AppState, evaluator: &mut Evaluator) -> Firing {
+    let store = state.store.clone();
+    let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
+        Ok(Ok(alerts)) => alerts,
+        Ok(Err(e)) => {
+            error!("cannot read the stored alerts ({e}); firing alerts may be notified again");
+            return Firing::new();
+        }
+        Err(e) => {
+            error!("cannot read the stored alerts ({e})");
+            return Firing::new();
+        }
+    };
+    let mut firing = Firing::new();
+    let now = now_ms();
+    for mut alert in stored.into_iter().filter(|a| a.state == AlertState::Firing) {
+        let subject = alert
+            .host
+            .clone()
+            .or_else(|| alert.group.clone())
+            .unwrap_or_default();
+        let since = parse_rfc3339_ms(&alert.since).unwrap_or(now);
+        let notified = parse_rfc3339_ms(&alert.notified_at).unwrap_or(now);
+        if evaluator.restore(&alert.alert, &subject, since, notified) {
+            firing.insert((alert.alert.clone(), subject), alert);
+            continue;
+        }
+        alert.state = AlertState::Resolved;
+        alert.resolved_at = Some(rfc3339_ms(now));
+        alert.summary = format!("{} (its rule was removed)", alert.summary);
+        let store = state.store.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.update_alert(&alert)).await {
+            warn!("cannot resolve an alert of a removed rule: {e}");
+        }
+    }
+    if !firing.is_empty() {
+        info!(
+            "{} alerts still firing from before the restart",
+            firing.len()
+        );
+    }
+    firing
+}
+
+struct Task<'a> {
+    state: &'a AppState,
+    io: &'a SocketIo,
+    time_zone: TimeZone,
+}
+
+impl Task<'_> {
+    /// Every host as of now. A host is not counted offline for longer than this server has
+    /// been up: after a restart its agent gets the rule's `for` to reconnect.
+    fn tick(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
+        let now = SystemTime::now();
+        let started_ms =
+            now_ms() - i64::try_from(self.state.started.elapsed().as_millis()).unwrap_or(0);
+        let views = self.state.registry.views(now);
+        let groups: Vec<Option<String>> = views
+            .iter()
+            .map(|v| self.state.groups.of(&v.host))
+            .collect();
+        let hosts: Vec<HostState<'_>> = views
+            .iter()
+            .zip(&groups)
+            .map(|(v, g)| HostState {
+                host: &v.host,
+                group: g.as_deref(),
+                fields: v.latest.as_ref().map(|l| l.fields()),
+                online: v.online,
+                last_seen_ms: epoch_ms(v.last_seen).max(started_ms),
+            })
+            .collect();
+        evaluator.on_tick(&hosts, epoch_ms(now))
+    }
+
+    /// The checkouts of the latest polls that no agent accounts for.
+    fn licences(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
+        let views = self.state.registry.views(SystemTime::now());
+        let answer = view::answer(&self.state.licence_servers, &views, &self.time_zone);
+        let mut polled = HashSet::new();
+        let mut orphans = Vec::new();
+        for server in &answer.servers {
+            if server.polled_at.is_none() || server.error.is_some() {
+                continue;
+            }
+            polled.insert(server.app.to_ascii_lowercase());
+            for checkout in server.pools.iter().flat_map(|p| &p.checkouts) {
+                if checkout.orphaned {
+                    orphans.push(Orphan {
+                        app: server.app.clone(),
+                        host: checkout.host.clone(),
+                        group: self.state.groups.of(&checkout.host),
+                    });
+                }
+            }
+        }
+        evaluator.on_licences(&orphans, &polled, now_ms())
+    }
+
+    async fn apply(&mut self, evaluator: &Evaluator, changes: Vec<Change>, firing: &mut Firing) {
+        let now = now_ms();
+        for change in changes {
+            let rule = &evaluator.rules()[change.rule];
+            let key = (rule.name.clone(), change.subject.clone());
+            let (alert, repeat) = match change.transition {
+                Transition::Fired { since_ms } => {
+                    let group = (!rule.kind.is_about_a_group())
+                        .then(|| self.state.groups.of(&change.subject))
+                        .flatten();
+                    let detail = Detail {
+                        idle_seats: evaluator.idle_seats(change.rule, &change.subject),
+                    };
+                    let mut alert = record::fired(
+                        rule,
+                        &change.subject,
+                        group,
+                        since_ms,
+                        now,
+                        &self.time_zone,
+                        detail,
+                    );
+                    let store = self.state.store.clone();
+                    let stored = tokio::task::spawn_blocking(move || {
+                        store.add_alert(&mut alert).map(|_| alert)
+                    })
+                    .await;
+                    let alert = match stored {
+                        Ok(Ok(alert)) => alert,
+                        Ok(Err(e)) => {
+                            error!(alert = %rule.name, "cannot store a firing alert: {e}");
+                            continue;
+                        }
+                        Err(e) => {
+                            error!(alert = %rule.name, "cannot store a firing alert: {e}");
+                            continue;
+                        }
+                    };
+                    info!(alert = %alert.alert, id = alert.id, "alert firing: {}", alert.summary);
+                    firing.insert(key, alert.clone());
+                    (alert, false)
+                }
+                Transition::Repeated { .. } => {
+                    let Some(alert) = firing.get_mut(&key) else {
+                        continue;
+                    };
+                    alert.notified_at = rfc3339_ms(now);
+                    let alert = alert.clone();
+                    self.store_update(&alert).await;
+                    (alert, true)
+                }
+                Transition::Resolved { since_ms } => {
+                    let Some(mut alert) = firing.remove(&key) else {
+                        continue;
+                    };
+                    record::resolve(&mut alert, since_ms, now);
+                    info!(alert = %alert.alert, id = alert.id, "alert resolved: {}", alert.summary);
+                    self.store_update(&alert).await;
+                    (alert, false)
+                }
+            };
+            self.tell(&alert, repeat, &rule.notify);
+        }
+    }
+
+    async fn store_update(&self, alert: &Alert) {
+        let store = self.state.store.clone();
+        let copy = alert.clone();
+        match tokio::task::spawn_blocking(move || store.update_alert(&copy)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                error!(alert = %alert.alert, id = alert.id, "cannot store the alert: {e}")
+            }
+            Err(e) => error!(alert = %alert.alert, id = alert.id, "cannot store the alert: {e}"),
+        }
+    }
+
+    /// Dashboards get the alert; its notifiers get the notification.
+    fn tell(&self, alert: &Alert, repeat: bool, notify: &[String]) {
+        crate::socket::broadcast(self.io, self.state, events::ALERT, alert, 512);
+        if let Some(notifiers) = &self.state.alerts.notifiers {
+            notifiers.send(notify, &AlertNotification::of(alert, repeat));
+        }
+    }
+}
