@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use idlewatch_protocol::api::{AlertKind, AlertsAnswer};
 use idlewatch_protocol::api::{LicenceServersAnswer, Seen};
 use idlewatch_protocol::time::now_ms;
+use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::{Server, send_all, wait_until};
 use serde_json::{Value, json};
 
@@ -51,7 +53,7 @@ const HUNG_SECONDS: &str = "31.4159";
 
 /// A server polling four licence servers: the stand-in lmutil, a program that does not exist,
 /// one that hangs, and an lmutil that cannot reach its licence server.
-fn start(dir: &Path) -> Server {
+fn start(dir: &Path, hook: &Receiver) -> Server {
     let script = dir.join("lmutil");
     std::fs::write(&script, format!("#!/bin/sh\ncat <<'OUT'\n{LMSTAT}OUT\n")).unwrap();
     let hang = dir.join("hang");
@@ -104,7 +106,25 @@ app = "rocky"
 name = "down"
 command = ["{down}", "lmstat", "-a", "-c", "1055@lic2"]
 app = "matlab"
+
+[[alerts]]
+name = "orphans"
+kind = "licence_orphaned"
+app = "ansys"
+notify = ["hook"]
+
+[[alerts]]
+name = "idle-seats"
+kind = "group_idle_licences"
+app = "ansys"
+threshold = 1
+notify = ["hook"]
+
+[notifiers.hook]
+webhook = "{hook}"
+format = "slack"
 "#,
+            hook = hook.url(),
             script = script.display(),
             missing = dir.join("no-such-lmutil").display(),
             hang = hang.display(),
@@ -140,7 +160,8 @@ fn servers(server: &Server) -> LicenceServersAnswer {
 #[test]
 fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let hook = Receiver::start(&[]);
+    let server = start(dir.path(), &hook);
     let snapshots = [
         snapshot("lab-pc01", "interactive", "COLLEGE\\ana"),
         snapshot("LAB-PC02", "idle", "ana"),
@@ -218,6 +239,38 @@ fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
         "{}",
         server.log()
     );
+    // The orphaned checkouts raise their alert (the seat in use does not), and one idle seat
+    // among the hosts without a group raises the group rule's.
+    wait_until("the alerts", Duration::from_secs(30), || {
+        hook.delivered().len() == 3
+    });
+    let answer = server.get("/api/v1/alerts?state=firing", Some(&server.tokens().viewer));
+    let mut fired: Vec<(AlertKind, String)> = answer
+        .json_as::<AlertsAnswer>()
+        .alerts
+        .into_iter()
+        .map(|a| (a.kind, a.host.or(a.group).unwrap_or_default()))
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            (AlertKind::GroupIdleLicences, "(no group)".to_owned()),
+            (AlertKind::LicenceOrphaned, "LAB-PC09".to_owned()),
+            (AlertKind::LicenceOrphaned, "lab-pc02".to_owned()),
+        ]
+    );
+    let texts: Vec<String> = hook
+        .delivered()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with(
+            "FIRING orphans: the licence server lists a checkout of ansys on LAB-PC09"
+        )),
+        "Slack's format is one text: {texts:?}"
+    );
 }
 
 #[test]
@@ -253,7 +306,7 @@ fn unusable_licence_server_entries_stop_the_server_with_the_reason() {
 #[test]
 fn idlewatch_admin_lists_the_seats_and_the_orphans() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    let server = start(dir.path(), &Receiver::start(&[]));
     let _agents = send_all(
         &server,
         &[snapshot("lab-pc01", "interactive", "ana")],

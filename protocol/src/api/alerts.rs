@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an alert rule watches (`kind` in `[[alerts]]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
     /// A host holds the app open while nobody uses it (`idle`).

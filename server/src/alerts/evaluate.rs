@@ -33,6 +33,9 @@ pub struct HostState<'a> {
     pub online: bool,
     /// When it was last heard from, epoch ms.
     pub last_seen_ms: i64,
+    /// Not heard from since this server started, which started moments ago: its agent may
+    /// not have reconnected yet, so nothing is concluded about it (see [`super::RECONNECT_GRACE`]).
+    pub reconnecting: bool,
 }
 
 /// A checkout the licence server lists and the agents do not account for.
@@ -293,6 +296,10 @@ impl Evaluator {
                         seen.insert(key);
                     }
                 }
+                AlertKind::GroupIdleLicences if hosts.iter().any(|h| h.reconnecting) => {
+                    // Some seats are unknown until their agents reconnect: counts wait.
+                    seen.extend(self.keys_of(&rule.name));
+                }
                 AlertKind::GroupIdleLicences => {
                     let mut idle: HashMap<String, String> = HashMap::new();
                     for h in hosts {
@@ -325,6 +332,13 @@ impl Evaluator {
                 }
                 _ => {
                     for h in hosts {
+                        if h.reconnecting {
+                            seen.insert(Key {
+                                rule: rule.name.clone(),
+                                subject: h.host.to_owned(),
+                            });
+                            continue;
+                        }
                         let condition = self.host_condition(rule, h, now_ms);
                         self.observe(i, h.host, condition, now_ms, &mut out);
                         seen.insert(Key {

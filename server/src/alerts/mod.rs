@@ -40,6 +40,12 @@ pub const TICK_MIN: Duration = Duration::from_secs(1);
 /// See [`TICK_MIN`].
 pub const TICK_MAX: Duration = Duration::from_secs(10);
 
+/// How long after the server starts a host not heard from yet is given to reconnect before
+/// anything is concluded about it: agents retry within 30 s (plus jitter) of losing the server,
+/// so a restart neither resolves the alerts of hosts whose agents have not reconnected yet nor
+/// calls them offline.
+pub const RECONNECT_GRACE: Duration = Duration::from_secs(60);
+
 /// One accepted snapshot, as the alerts task sees it.
 pub struct Observation {
     /// Its host.

@@ -73,8 +73,8 @@ pub fn firing_summary(
             "a user is logged on at {at} but the session helper does not report, since {since}"
         ),
         AlertKind::LicenceOrphaned => format!(
-            "the licence server lists a {app} checkout on {at}, where no agent shows {app} in \
-             use, since {since}"
+            "the licence server lists a checkout of {app} on {at}, where no agent shows {app} \
+             in use, since {since}"
         ),
     }
 }
@@ -95,7 +95,7 @@ pub fn resolved_summary(alert: &Alert, lasted_ms: i64) -> String {
             format!("the session helper on {at} reports again (missing for {lasted})")
         }
         AlertKind::LicenceOrphaned => {
-            format!("the {app} checkout on {at} is released or in use again (after {lasted})")
+            format!("the checkout of {app} on {at} is released or in use again (after {lasted})")
         }
     }
 }

@@ -62,6 +62,7 @@ pub async fn run(io: SocketIo, state: AppState) {
                     fields: Some(o.latest.fields()),
                     online: true,
                     last_seen_ms: o.at_ms,
+                    reconnecting: false,
                 };
                 evaluator.on_snapshot(&h, o.at_ms)
             }
@@ -132,8 +133,9 @@ impl Task<'_> {
     /// been up: after a restart its agent gets the rule's `for` to reconnect.
     fn tick(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
         let now = SystemTime::now();
-        let started_ms =
-            now_ms() - i64::try_from(self.state.started.elapsed().as_millis()).unwrap_or(0);
+        let up = self.state.started.elapsed();
+        let started_ms = now_ms() - i64::try_from(up.as_millis()).unwrap_or(0);
+        let grace = up < super::RECONNECT_GRACE;
         let views = self.state.registry.views(now);
         let groups: Vec<Option<String>> = views
             .iter()
@@ -148,6 +150,7 @@ impl Task<'_> {
                 fields: v.latest.as_ref().map(|l| l.fields()),
                 online: v.online,
                 last_seen_ms: epoch_ms(v.last_seen).max(started_ms),
+                reconnecting: grace && epoch_ms(v.last_seen) < started_ms,
             })
             .collect();
         evaluator.on_tick(&hosts, epoch_ms(now))

@@ -41,6 +41,7 @@ fn online<'a>(host: &'a str, group: Option<&'a str>, fields: &'a SnapshotFields)
         fields: Some(fields),
         online: true,
         last_seen_ms: 0,
+        reconnecting: false,
     }
 }
 
@@ -181,6 +182,7 @@ fn a_silent_host_is_offline_since_it_was_last_heard_from() {
         fields: Some(&fields),
         online: false,
         last_seen_ms: MIN,
+        reconnecting: false,
     };
     assert!(e.on_tick(&[silent], 5 * MIN).is_empty());
     assert_eq!(
@@ -296,4 +298,47 @@ fn a_restored_alert_does_not_fire_again_and_one_of_a_removed_rule_is_refused() {
     assert!(!e.restore("gone", "pc-1", 0, 0));
     let idle = ansys("pc-1", "idle");
     assert!(e.on_snapshot(&online("pc-1", None, &idle), MIN).is_empty());
+}
+
+#[test]
+fn after_a_restart_hosts_whose_agents_have_not_reconnected_keep_their_alerts() {
+    let mut e = evaluator(vec![
+        rule("ansys-idle", AlertKind::LicenceIdle, Some("ansys"), 0),
+        rule("offline", AlertKind::HostOffline, None, 0),
+        {
+            let mut r = rule("lab", AlertKind::GroupIdleLicences, Some("ansys"), 0);
+            r.threshold = Some(1);
+            r
+        },
+    ]);
+    assert!(e.restore("ansys-idle", "pc-1", 0, 0));
+    assert!(e.restore("lab", NO_GROUP, 0, 0));
+    let idle = ansys("pc-1", "idle");
+    let waiting = HostState {
+        host: "pc-1",
+        group: None,
+        fields: Some(&idle),
+        online: false,
+        last_seen_ms: 0,
+        reconnecting: true,
+    };
+    assert!(
+        e.on_tick(&[waiting], MIN).is_empty(),
+        "neither resolved nor offline while its agent may still reconnect"
+    );
+    let gone = HostState {
+        reconnecting: false,
+        ..waiting
+    };
+    let mut changes = e.on_tick(&[gone], 2 * MIN);
+    changes.sort_by_key(|c| c.rule);
+    assert_eq!(
+        changes,
+        [
+            resolved(0, "pc-1", 0),
+            fired(1, "pc-1", 0),
+            resolved(2, NO_GROUP, 0)
+        ],
+        "once the grace is over, a host still silent is offline"
+    );
 }
