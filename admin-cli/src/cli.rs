@@ -74,6 +74,8 @@ pub enum Command {
         #[command(subcommand)]
         command: LicencesCommand,
     },
+    /// Alerts: firing now, and those resolved in a time range.
+    Alerts(AlertsArgs),
     /// Per-host agent tokens: issue, list, revoke.
     Tokens {
         /// What to do.
@@ -108,6 +110,23 @@ pub struct LicenceServersArgs {
     /// Only the seats held for nothing (the app idle or not running on the PC, or no agent).
     #[arg(long)]
     pub orphaned: bool,
+}
+
+/// `alerts`.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Only the alerts firing now.
+    #[arg(long, conflicts_with = "resolved")]
+    pub firing: bool,
+    /// Only the alerts that resolved.
+    #[arg(long)]
+    pub resolved: bool,
+    /// Alerts active from [default: 7 days ago].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Alerts active until [default: now].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub to: Option<String>,
 }
 
 /// `hosts`.

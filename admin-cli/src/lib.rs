@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Licences { command } => match command {
             LicencesCommand::Servers(args) => commands::licences::servers(&api()?, &out, args),
         },
+        Command::Alerts(args) => commands::alerts::run(&api()?, &out, args),
         Command::Tokens { command } => commands::tokens::run(&api()?, &out, command),
         Command::Db { command } => match command {
             DbCommand::Check(args) => commands::db::check(&out, &args.data_dir),

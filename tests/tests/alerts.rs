@@ -183,6 +183,26 @@ fn an_idle_licence_alert_is_notified_once_shown_kept_across_a_restart_and_resolv
         stored.id
     );
     assert!(alerts(&server, "?state=resolved").alerts.is_empty());
+    let (code, out, err) = server.admin(&["alerts", "--firing", "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows[0],
+        "ID,ALERT,KIND,STATE,HOST,GROUP,SINCE,RESOLVED,SUMMARY"
+    );
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[1].starts_with(&format!(
+            "{},ansys-idle,licence_idle,firing,lab-pc07,Lab CTI,",
+            stored.id
+        )),
+        "{out}"
+    );
+    let (code, out, _) = server.admin(&["alerts", "--resolved"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "no alerts resolved in that range\n")
+    );
 
     // A restart: the alert is still firing, and the same condition is not notified again. (The
     // agent stays connected until the server stops: gone first, it would be offline.)

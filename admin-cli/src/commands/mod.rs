@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod db;
 pub mod delete;
 pub mod export;
