@@ -140,6 +140,16 @@ await step("a new snapshot changes idle time and app state live", async () => {
   await shot("03-updated");
 });
 
+await step("an alert fires and shows above the grid", async () => {
+  // The server's rule: ansys open but idle in Lab A, for 0 s.
+  const item = page.locator('#alert-list li[data-alert="ansys-idle"]');
+  await item.waitFor({ timeout: 10_000 });
+  const text = await item.innerText();
+  assert(text.includes("ansys is open but idle on pc-lab-01 (Lab A)"), `alert shown: ${text}`);
+  await page.waitForFunction(() => document.getElementById("total-alerts").textContent === "1");
+  await shot("03b-alert");
+});
+
 await step("filter by text and by group", async () => {
   await page.fill("#filter", "lab-02");
   await tile("pc-lab-01").waitFor({ state: "hidden" });
@@ -227,6 +237,9 @@ await step("a host whose agent disconnects shows offline", async () => {
   assert(text.includes("Offline") && text.includes("for "), `offline shown: ${text}`);
   await page.waitForFunction(() => document.getElementById("total-online").textContent === "1 / 2");
   await shot("07-offline");
+  // An offline PC holds no licence: the alert resolves and the panel goes.
+  await page.locator("#alerts").waitFor({ state: "hidden", timeout: 15_000 });
+  await page.waitForFunction(() => document.getElementById("total-alerts").textContent === "0");
 });
 
 await step("readable on a phone", async () => {

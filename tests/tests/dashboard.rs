@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::{Pki, Server, workspace_root};
 
 /// Runs `tests/browser/dashboard.test.mjs` against `server`, screenshots into `artifacts`;
@@ -54,9 +55,20 @@ fn run_in_chromium(server: &Server, artifacts: &Path, ca: Option<&Path>) {
 
 /// A server whose report interval makes snapshots a minute apart cover the time between them
 /// (a snapshot counts for up to 3 x the interval), so the timeline shows continuous bands.
-fn start(dir: &Path, extra: &[&str]) -> Server {
+///
+/// Its one alert rule fires as soon as Ansys is idle in Lab A; notifications go to `hook`.
+fn start(dir: &Path, hook: &Receiver, extra: &[&str]) -> Server {
     let config = dir.join("server.toml");
-    std::fs::write(&config, "[report]\ninterval = \"2m\"\n").unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[report]\ninterval = \"2m\"\n\n[[alerts]]\nname = \"ansys-idle\"\nkind = \
+             \"licence_idle\"\napp = \"ansys\"\ngroup = \"Lab A\"\nnotify = [\"it\"]\n\n\
+             [notifiers.it]\nwebhook = \"{}\"\n",
+            hook.url()
+        ),
+    )
+    .unwrap();
     let mut args = vec!["--config", config.to_str().unwrap()];
     args.extend_from_slice(extra);
     Server::try_start(&args, &[], Some(&dir.join("data")))
@@ -66,11 +78,22 @@ fn start(dir: &Path, extra: &[&str]) -> Server {
 #[test]
 fn the_dashboard_works_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &[]);
+    let hook = Receiver::start(&[]);
+    let server = start(dir.path(), &hook, &[]);
     run_in_chromium(
         &server,
         &workspace_root().join("target/browser-artifacts"),
         None,
+    );
+    // What the dashboard showed was also told: fired, then resolved when the PC went away.
+    let told: Vec<String> = hook
+        .delivered()
+        .iter()
+        .map(|n| format!("{} {}", n["alert"], n["state"]))
+        .collect();
+    assert_eq!(
+        told,
+        ["\"ansys-idle\" \"firing\"", "\"ansys-idle\" \"resolved\""]
     );
 }
 
@@ -78,8 +101,10 @@ fn the_dashboard_works_in_chromium() {
 fn the_dashboard_works_over_https() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::issue(dir.path(), "lab");
+    let hook = Receiver::start(&[]);
     let server = start(
         dir.path(),
+        &hook,
         &[
             "--tls-cert",
             pki.cert.to_str().unwrap(),

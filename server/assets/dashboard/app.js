@@ -353,8 +353,51 @@ function setOnline(names) {
   }
 }
 
+// --- alerts: those firing now, from the API on (re)connect, then from `alert` events ---
+const firing = new Map();
+
+function renderAlerts() {
+  const list = $("alert-list");
+  const items = [...firing.values()].sort((a, b) => b.id - a.id);
+  list.replaceChildren(...items.map((a) => {
+    const li = document.createElement("li");
+    li.dataset.alert = a.alert;
+    li.dataset.kind = a.kind;
+    const rule = document.createElement("span");
+    rule.className = "rule";
+    rule.textContent = a.alert;
+    let summary;
+    if (a.host && hosts.has(a.host)) {
+      summary = document.createElement("button");
+      summary.type = "button";
+      summary.className = "summary";
+      summary.addEventListener("click", () => openDetail(a.host));
+    } else {
+      summary = document.createElement("span");
+    }
+    summary.textContent = a.summary;
+    li.append(rule, summary);
+    return li;
+  }));
+  $("alerts").hidden = items.length === 0;
+  setText($("total-alerts"), String(items.length));
+}
+
+function applyAlert(a) {
+  if (!a || typeof a.id !== "number") return;
+  if (a.state === "firing") firing.set(a.id, a); else firing.delete(a.id);
+  renderAlerts();
+}
+
+async function loadAlerts() {
+  const answer = await api("/api/v1/alerts?state=firing");
+  firing.clear();
+  for (const a of answer.alerts || []) firing.set(a.id, a);
+  renderAlerts();
+}
+
 async function load() {
-  const [list, data] = await Promise.all([api("/api/v1/hosts"), api("/data")]);
+  const [list, data] = await Promise.all([api("/api/v1/hosts"), api("/data"), loadAlerts()]);
   for (const s of list.hosts) {
     const h = host(s.host);
     if (s.group && s.group !== h.group) { h.group = s.group; layoutDirty = true; }
@@ -419,6 +462,7 @@ function connect() {
     if (detailHost === (s && s.host)) refreshProcesses();
   });
   socket.on("agent_list", (msg) => setOnline(Array.isArray(msg && msg.hosts) ? msg.hosts : []));
+  socket.on("alert", applyAlert);
 }
 
 // --- detail: processes and the last 24 hours ---

@@ -15,13 +15,13 @@ pub struct Detail {
     pub idle_seats: Option<u32>,
 }
 
-/// `2026-12-02 14:05` in `tz`.
+/// `2026-12-02 14:05 -03` in `tz`.
 fn local(ms: i64, tz: &TimeZone) -> String {
     Timestamp::from_millisecond(ms).map_or_else(
         |_| String::new(),
         |t| {
             t.to_zoned_datetime(tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
+                .strftime("%Y-%m-%d %H:%M %Z")
                 .to_string()
         },
     )
@@ -173,7 +173,7 @@ mod tests {
         );
         assert_eq!(
             alert.summary,
-            "ansys is open but idle on lab1-pc07 (Lab CTI) since 2026-12-02 14:00"
+            "ansys is open but idle on lab1-pc07 (Lab CTI) since 2026-12-02 14:00 -03"
         );
         assert_eq!(alert.since, "2026-12-02T17:00:00.000Z");
         resolve(&mut alert, since, since + 4_500_000);
