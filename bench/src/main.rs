@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use idlewatch_bench::connections::{self, ConnectionsOptions};
 use idlewatch_bench::ingest::{self, IngestOptions};
 use idlewatch_bench::resources;
-use idlewatch_bench::spawn::{AuthMode, ServerExit, SpawnedServer, Tokens};
+use idlewatch_bench::spawn::{AuthMode, Limits, ServerExit, SpawnedServer, Tokens};
 use serde::Serialize;
 
 /// Load generator for the Idlewatch server: simulated agents and dashboards over Socket.IO.
@@ -48,6 +48,10 @@ struct Target {
     /// the agents and dashboards) instead of --open.
     #[arg(long, requires = "spawn_server")]
     spawn_auth: bool,
+    /// Start the spawned server with this configuration file (`--config`), e.g.
+    /// `bench/configs/alerts-20.toml` to measure ingest with alert rules.
+    #[arg(long, value_name = "FILE", requires = "spawn_server")]
+    spawn_config: Option<PathBuf>,
     /// Pid of the server process, to report its CPU time and memory from /proc.
     #[arg(long, value_name = "PID")]
     server_pid: Option<u32>,
@@ -194,7 +198,7 @@ async fn run(command: Command) -> anyhow::Result<bool> {
     };
     let spawned = match &target.spawn_server {
         Some(path) => Some(
-            SpawnedServer::start(path, auth)
+            SpawnedServer::start_with(path, auth, Limits::Lifted, target.spawn_config.as_deref())
                 .await
                 .context("cannot start the server under test")?,
         ),

@@ -131,14 +131,20 @@ impl SpawnedServer {
     /// When it cannot be run, exits or stays silent instead of listening, or its tokens cannot
     /// be read.
     pub async fn start(binary: &Path, auth: AuthMode) -> Result<Self, Error> {
-        Self::start_with(binary, auth, Limits::Lifted).await
+        Self::start_with(binary, auth, Limits::Lifted, None).await
     }
 
-    /// As [`SpawnedServer::start`], with the abuse limits of `limits`.
+    /// As [`SpawnedServer::start`], with the abuse limits of `limits` and, when given, the
+    /// configuration file `config` (`--config`).
     ///
     /// # Errors
     /// As [`SpawnedServer::start`].
-    pub async fn start_with(binary: &Path, auth: AuthMode, limits: Limits) -> Result<Self, Error> {
+    pub async fn start_with(
+        binary: &Path,
+        auth: AuthMode,
+        limits: Limits,
+        config: Option<&Path>,
+    ) -> Result<Self, Error> {
         let data_dir = tempfile::Builder::new()
             .prefix("idlewatch-bench-")
             .tempdir()
@@ -149,6 +155,9 @@ impl SpawnedServer {
             .arg(data_dir.path());
         if auth == AuthMode::Open {
             command.arg("--open");
+        }
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
         }
         if limits == Limits::Lifted {
             for (name, value) in [

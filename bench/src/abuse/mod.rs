@@ -60,7 +60,7 @@ impl Target {
     /// # Errors
     /// When it does not start.
     pub async fn start(binary: &Path) -> anyhow::Result<Self> {
-        let server = SpawnedServer::start_with(binary, AuthMode::Tokens, Limits::Defaults)
+        let server = SpawnedServer::start_with(binary, AuthMode::Tokens, Limits::Defaults, None)
             .await
             .context("cannot start the server under test")?;
         let http = reqwest::Client::builder()

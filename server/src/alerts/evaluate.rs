@@ -13,7 +13,7 @@ use idlewatch_protocol::session::HELPER_MISSING;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::lifecycle::{Condition, Key, Lifecycles, Transition};
+use super::lifecycle::{Condition, Lifecycles, Transition};
 use crate::config::AlertRule;
 use crate::report::hours::OpenHours;
 
@@ -112,14 +112,8 @@ impl Evaluator {
         if !self.rules.iter().any(|r| r.name == rule) {
             return false;
         }
-        self.lifecycles.restore(
-            Key {
-                rule: rule.to_owned(),
-                subject: subject.to_owned(),
-            },
-            since_ms,
-            notified_ms,
-        );
+        self.lifecycles
+            .restore(rule, subject, since_ms, notified_ms);
         true
     }
 
@@ -183,17 +177,16 @@ impl Evaluator {
         out: &mut Vec<Change>,
     ) {
         let rule = &self.rules[i];
-        let key = Key {
-            rule: rule.name.clone(),
-            subject: subject.to_owned(),
-        };
-        if let Some(transition) =
-            self.lifecycles
-                .observe(&key, condition, now_ms, rule.hold, rule.repeat)
-        {
+        if let Some(transition) = self.lifecycles.observe(
+            (&rule.name, subject),
+            condition,
+            now_ms,
+            rule.hold,
+            rule.repeat,
+        ) {
             out.push(Change {
                 rule: i,
-                subject: key.subject,
+                subject: subject.to_owned(),
                 transition,
             });
         }
@@ -276,7 +269,7 @@ impl Evaluator {
     /// alerts about hosts no longer known resolve.
     pub fn on_tick(&mut self, hosts: &[HostState<'_>], now_ms: i64) -> Vec<Change> {
         let mut out = Vec::new();
-        let mut seen: HashSet<Key> = HashSet::new();
+        let known: HashSet<&str> = hosts.iter().map(|h| h.host).collect();
         for i in 0..self.rules.len() {
             let rule = self.rules[i].clone();
             let rule = &rule;
@@ -284,22 +277,17 @@ impl Evaluator {
                 AlertKind::LicenceOrphaned => {
                     // Only the licence server's polls say which checkouts are orphaned; between
                     // them an alert holds as it was (outside open hours it clears).
-                    let open = self.is_open(rule, now_ms);
-                    let keys = self.keys_of(&rule.name);
-                    for key in keys {
-                        let condition = if open {
-                            Condition::Holds { since_ms: now_ms }
-                        } else {
-                            Condition::Clear
-                        };
-                        self.observe(i, &key.subject, condition, now_ms, &mut out);
-                        seen.insert(key);
+                    let condition = if self.is_open(rule, now_ms) {
+                        Condition::Holds { since_ms: now_ms }
+                    } else {
+                        Condition::Clear
+                    };
+                    for subject in self.subjects_of(&rule.name) {
+                        self.observe(i, &subject, condition, now_ms, &mut out);
                     }
                 }
-                AlertKind::GroupIdleLicences if hosts.iter().any(|h| h.reconnecting) => {
-                    // Some seats are unknown until their agents reconnect: counts wait.
-                    seen.extend(self.keys_of(&rule.name));
-                }
+                // Some seats are unknown until their agents reconnect: counts wait.
+                AlertKind::GroupIdleLicences if hosts.iter().any(|h| h.reconnecting) => {}
                 AlertKind::GroupIdleLicences => {
                     let mut idle: HashMap<String, String> = HashMap::new();
                     for h in hosts {
@@ -307,69 +295,57 @@ impl Evaluator {
                             idle.insert(h.host.to_owned(), g.to_owned());
                         }
                     }
-                    let mut counts: HashMap<(usize, String), u32> = HashMap::new();
-                    for g in idle.values() {
-                        *counts.entry((i, g.clone())).or_default() += 1;
-                    }
                     self.idle_counts.retain(|(r, _), _| *r != i);
-                    self.idle_counts.extend(counts);
+                    for g in idle.values() {
+                        *self.idle_counts.entry((i, g.clone())).or_default() += 1;
+                    }
                     self.idle_hosts.insert(i, idle);
+                    // Every group counted now, and every group an alert is watched on (a group
+                    // with no idle seat left, or gone, clears).
                     let mut groups: Vec<String> = self
                         .idle_counts
                         .keys()
                         .filter(|(r, _)| *r == i)
                         .map(|(_, g)| g.clone())
+                        .chain(self.subjects_of(&rule.name))
                         .collect();
                     groups.sort_unstable();
+                    groups.dedup();
                     for g in groups {
                         let condition = self.group_condition(i, &g, now_ms);
                         self.observe(i, &g, condition, now_ms, &mut out);
-                        seen.insert(Key {
-                            rule: rule.name.clone(),
-                            subject: g,
-                        });
                     }
                 }
                 _ => {
-                    for h in hosts {
-                        if h.reconnecting {
-                            seen.insert(Key {
-                                rule: rule.name.clone(),
-                                subject: h.host.to_owned(),
-                            });
-                            continue;
-                        }
+                    for h in hosts.iter().filter(|h| !h.reconnecting) {
                         let condition = self.host_condition(rule, h, now_ms);
                         self.observe(i, h.host, condition, now_ms, &mut out);
-                        seen.insert(Key {
-                            rule: rule.name.clone(),
-                            subject: h.host.to_owned(),
-                        });
+                    }
+                    // Alerts about hosts that are gone: nothing holds there any more.
+                    let gone: Vec<String> = self
+                        .lifecycles
+                        .subjects(&rule.name)
+                        .filter(|s| !known.contains(s))
+                        .map(str::to_owned)
+                        .collect();
+                    for subject in gone {
+                        self.observe(i, &subject, Condition::Clear, now_ms, &mut out);
                     }
                 }
-            }
-        }
-        // Alerts about hosts (or groups) that are gone: nothing holds there any more.
-        let stale: Vec<Key> = self
-            .lifecycles
-            .iter()
-            .map(|(k, _)| k.clone())
-            .filter(|k| !seen.contains(k))
-            .collect();
-        for key in stale {
-            if let Some(i) = self.rules.iter().position(|r| r.name == key.rule) {
-                self.observe(i, &key.subject, Condition::Clear, now_ms, &mut out);
             }
         }
         out
     }
 
     /// A licence-server poll ended: `orphans` are the checkouts no agent accounts for, of the
-    /// apps in `polled` (whose servers answered; alerts of the others stay as they are).
+    /// apps in `polled` (whose servers answered; alerts of the others stay as they are);
+    /// nothing is concluded about the PCs in `unknown` (their agents may not have reconnected
+    /// since the server started).
     pub fn on_licences(
         &mut self,
         orphans: &[Orphan],
         polled: &HashSet<String>,
+        unknown: &HashSet<String>,
         now_ms: i64,
     ) -> Vec<Change> {
         let mut out = Vec::new();
@@ -391,10 +367,10 @@ impl Evaluator {
                 .map(|o| o.host.as_str())
                 .collect();
             let mut subjects: Vec<String> = holding.iter().map(|h| (*h).to_owned()).collect();
-            subjects.extend(self.keys_of(&rule.name).into_iter().map(|k| k.subject));
+            subjects.extend(self.subjects_of(&rule.name));
             subjects.sort_unstable();
             subjects.dedup();
-            for subject in subjects {
+            for subject in subjects.into_iter().filter(|s| !unknown.contains(s)) {
                 let condition = if open && holding.contains(subject.as_str()) {
                     Condition::Holds { since_ms: now_ms }
                 } else {
@@ -417,12 +393,8 @@ impl Evaluator {
         })
     }
 
-    fn keys_of(&self, rule: &str) -> Vec<Key> {
-        self.lifecycles
-            .iter()
-            .filter(|(k, _)| k.rule == rule)
-            .map(|(k, _)| k.clone())
-            .collect()
+    fn subjects_of(&self, rule: &str) -> Vec<String> {
+        self.lifecycles.subjects(rule).map(str::to_owned).collect()
     }
 }
 

@@ -6,16 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// What a rule is about on one subject.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Key {
-    /// The rule's name.
-    pub rule: String,
-    /// The host or group the condition is about.
-    pub subject: String,
-}
-
-/// Where one key stands.
+/// Where one alert (a rule on one subject) stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// The condition holds since `since`, not yet for long enough.
@@ -65,10 +56,11 @@ pub enum Transition {
     },
 }
 
-/// Every key's stage.
+/// Every watched alert's stage, by rule name then subject (so that looking one up, the
+/// commonest case by far — a condition that does not hold on a host — allocates nothing).
 #[derive(Debug, Default)]
 pub struct Lifecycles {
-    stages: HashMap<Key, Stage>,
+    stages: HashMap<String, HashMap<String, Stage>>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -76,10 +68,10 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl Lifecycles {
-    /// Restores firing alerts (from the store, after a restart): they do not fire again.
-    pub fn restore(&mut self, key: Key, since_ms: i64, notified_ms: i64) {
-        self.stages.insert(
-            key,
+    /// Restores a firing alert (from the store, after a restart): it does not fire again.
+    pub fn restore(&mut self, rule: &str, subject: &str, since_ms: i64, notified_ms: i64) {
+        self.stages.entry(rule.to_owned()).or_default().insert(
+            subject.to_owned(),
             Stage::Firing {
                 since_ms,
                 notified_ms,
@@ -87,31 +79,40 @@ impl Lifecycles {
         );
     }
 
-    /// The stage of `key`, if the condition holds there.
+    /// The stage of `rule` on `subject`, if its condition holds there.
     #[must_use]
-    pub fn stage(&self, key: &Key) -> Option<Stage> {
-        self.stages.get(key).copied()
+    pub fn stage(&self, rule: &str, subject: &str) -> Option<Stage> {
+        self.stages.get(rule)?.get(subject).copied()
     }
 
-    /// Records whether the condition holds for `key` at `now_ms` (and since when, if it does);
-    /// `hold` is the rule's `for` and `repeat` its repeat interval.
+    /// Records whether the condition of `rule` holds on `subject` at `now_ms` (and since when,
+    /// if it does); `hold` is the rule's `for` and `repeat` its repeat interval.
     pub fn observe(
         &mut self,
-        key: &Key,
+        (rule, subject): (&str, &str),
         condition: Condition,
         now_ms: i64,
         hold: Duration,
         repeat: Option<Duration>,
     ) -> Option<Transition> {
         let Condition::Holds { since_ms: began } = condition else {
-            return match self.stages.remove(key)? {
+            return match self.stages.get_mut(rule)?.remove(subject)? {
                 Stage::Pending { .. } => None,
                 Stage::Firing { since_ms, .. } => Some(Transition::Resolved { since_ms }),
             };
         };
-        let stage = self.stages.entry(key.clone()).or_insert(Stage::Pending {
-            since_ms: began.min(now_ms),
-        });
+        let subjects = match self.stages.get_mut(rule) {
+            Some(s) => s,
+            None => self.stages.entry(rule.to_owned()).or_default(),
+        };
+        let stage = match subjects.get_mut(subject) {
+            Some(stage) => stage,
+            None => subjects
+                .entry(subject.to_owned())
+                .or_insert(Stage::Pending {
+                    since_ms: began.min(now_ms),
+                }),
+        };
         match *stage {
             Stage::Pending { since_ms } if now_ms.saturating_sub(since_ms) >= ms(hold) => {
                 *stage = Stage::Firing {
@@ -139,9 +140,12 @@ impl Lifecycles {
         }
     }
 
-    /// Every key whose condition is being watched, with its stage.
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Stage)> {
-        self.stages.iter()
+    /// The subjects of `rule` whose condition is being watched.
+    pub fn subjects(&self, rule: &str) -> impl Iterator<Item = &str> {
+        self.stages
+            .get(rule)
+            .into_iter()
+            .flat_map(|s| s.keys().map(String::as_str))
     }
 }
 
@@ -156,37 +160,34 @@ mod tests {
         Condition::Holds { since_ms: at }
     }
 
-    fn key() -> Key {
-        Key {
-            rule: "ansys-idle".to_owned(),
-            subject: "pc-1".to_owned(),
-        }
+    fn key() -> (&'static str, &'static str) {
+        ("ansys-idle", "pc-1")
     }
 
     #[test]
     fn fires_once_after_holding_for_its_time_and_resolves_once() {
         let mut l = Lifecycles::default();
         let hold = Duration::from_secs(30 * 60);
-        assert_eq!(l.observe(&key(), holds(0), 0, hold, None), None);
+        assert_eq!(l.observe(key(), holds(0), 0, hold, None), None);
         assert_eq!(
-            l.observe(&key(), holds(29 * MIN), 29 * MIN, hold, None),
+            l.observe(key(), holds(29 * MIN), 29 * MIN, hold, None),
             None
         );
         assert_eq!(
-            l.observe(&key(), holds(30 * MIN), 30 * MIN, hold, None),
+            l.observe(key(), holds(30 * MIN), 30 * MIN, hold, None),
             Some(Transition::Fired { since_ms: 0 })
         );
         assert_eq!(
-            l.observe(&key(), holds(300 * MIN), 300 * MIN, hold, None),
+            l.observe(key(), holds(300 * MIN), 300 * MIN, hold, None),
             None,
             "no repeats"
         );
         assert_eq!(
-            l.observe(&key(), Condition::Clear, 301 * MIN, hold, None),
+            l.observe(key(), Condition::Clear, 301 * MIN, hold, None),
             Some(Transition::Resolved { since_ms: 0 })
         );
         assert_eq!(
-            l.observe(&key(), Condition::Clear, 302 * MIN, hold, None),
+            l.observe(key(), Condition::Clear, 302 * MIN, hold, None),
             None
         );
     }
@@ -195,22 +196,22 @@ mod tests {
     fn a_condition_that_clears_before_its_time_never_fires() {
         let mut l = Lifecycles::default();
         let hold = Duration::from_secs(30 * 60);
-        assert_eq!(l.observe(&key(), holds(0), 0, hold, None), None);
+        assert_eq!(l.observe(key(), holds(0), 0, hold, None), None);
         assert_eq!(
-            l.observe(&key(), Condition::Clear, 10 * MIN, hold, None),
+            l.observe(key(), Condition::Clear, 10 * MIN, hold, None),
             None
         );
         assert_eq!(
-            l.observe(&key(), holds(20 * MIN), 20 * MIN, hold, None),
+            l.observe(key(), holds(20 * MIN), 20 * MIN, hold, None),
             None
         );
         assert_eq!(
-            l.observe(&key(), holds(45 * MIN), 45 * MIN, hold, None),
+            l.observe(key(), holds(45 * MIN), 45 * MIN, hold, None),
             None,
             "held 25 min since"
         );
         assert_eq!(
-            l.observe(&key(), holds(50 * MIN), 50 * MIN, hold, None),
+            l.observe(key(), holds(50 * MIN), 50 * MIN, hold, None),
             Some(Transition::Fired { since_ms: 20 * MIN })
         );
     }
@@ -219,17 +220,17 @@ mod tests {
     fn repeats_while_firing_when_asked_and_a_restored_alert_does_not_fire_again() {
         let mut l = Lifecycles::default();
         let repeat = Some(Duration::from_secs(4 * 3600));
-        l.restore(key(), 0, 60 * MIN);
+        l.restore("ansys-idle", "pc-1", 0, 60 * MIN);
         assert_eq!(
-            l.observe(&key(), holds(61 * MIN), 61 * MIN, Duration::ZERO, repeat),
+            l.observe(key(), holds(61 * MIN), 61 * MIN, Duration::ZERO, repeat),
             None
         );
         assert_eq!(
-            l.observe(&key(), holds(300 * MIN), 300 * MIN, Duration::ZERO, repeat),
+            l.observe(key(), holds(300 * MIN), 300 * MIN, Duration::ZERO, repeat),
             Some(Transition::Repeated { since_ms: 0 })
         );
         assert_eq!(
-            l.observe(&key(), holds(301 * MIN), 301 * MIN, Duration::ZERO, repeat),
+            l.observe(key(), holds(301 * MIN), 301 * MIN, Duration::ZERO, repeat),
             None
         );
     }

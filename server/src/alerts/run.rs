@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
-use idlewatch_protocol::api::{Alert, AlertNotification, AlertState};
+use idlewatch_licences::join::host_key;
+use idlewatch_protocol::api::{Alert, AlertNotification, AlertState, Seen};
 use idlewatch_protocol::events;
 use idlewatch_protocol::time::{epoch_ms, now_ms, parse_rfc3339_ms, rfc3339_ms};
 use jiff::tz::TimeZone;
@@ -156,10 +157,24 @@ impl Task<'_> {
         evaluator.on_tick(&hosts, epoch_ms(now))
     }
 
-    /// The checkouts of the latest polls that no agent accounts for.
+    /// The checkouts of the latest polls that no agent accounts for. Within
+    /// [`super::RECONNECT_GRACE`] of the start, a checkout on a PC known from before the start
+    /// whose agent has not reported since is left undecided.
     fn licences(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
         let views = self.state.registry.views(SystemTime::now());
         let answer = view::answer(&self.state.licence_servers, &views, &self.time_zone);
+        let up = self.state.started.elapsed();
+        let started_ms = now_ms() - i64::try_from(up.as_millis()).unwrap_or(0);
+        let waiting: HashSet<String> = if up < super::RECONNECT_GRACE {
+            views
+                .iter()
+                .filter(|v| epoch_ms(v.last_seen) < started_ms)
+                .map(|v| host_key(&v.host))
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let mut unknown = HashSet::new();
         let mut polled = HashSet::new();
         let mut orphans = Vec::new();
         for server in &answer.servers {
@@ -168,7 +183,9 @@ impl Task<'_> {
             }
             polled.insert(server.app.to_ascii_lowercase());
             for checkout in server.pools.iter().flat_map(|p| &p.checkouts) {
-                if checkout.orphaned {
+                if checkout.seen == Seen::NoAgent && waiting.contains(&host_key(&checkout.host)) {
+                    unknown.insert(checkout.host.clone());
+                } else if checkout.orphaned {
                     orphans.push(Orphan {
                         app: server.app.clone(),
                         host: checkout.host.clone(),
@@ -177,7 +194,7 @@ impl Task<'_> {
                 }
             }
         }
-        evaluator.on_licences(&orphans, &polled, now_ms())
+        evaluator.on_licences(&orphans, &polled, &unknown, now_ms())
     }
 
     async fn apply(&mut self, evaluator: &Evaluator, changes: Vec<Change>, firing: &mut Firing) {

@@ -268,7 +268,7 @@ fn orphaned_checkouts_come_from_polls_and_a_failed_poll_changes_nothing() {
     };
     let polled = HashSet::from(["ansys".to_owned()]);
     assert!(
-        e.on_licences(std::slice::from_ref(&orphan), &polled, 0)
+        e.on_licences(std::slice::from_ref(&orphan), &polled, &HashSet::new(), 0)
             .is_empty()
     );
     assert_eq!(
@@ -277,11 +277,17 @@ fn orphaned_checkouts_come_from_polls_and_a_failed_poll_changes_nothing() {
         "held between polls, it fires on the timer"
     );
     assert!(
-        e.on_licences(&[], &HashSet::new(), 6 * MIN).is_empty(),
+        e.on_licences(&[], &HashSet::new(), &HashSet::new(), 6 * MIN)
+            .is_empty(),
         "a poll that failed says nothing about the checkout"
     );
+    assert!(
+        e.on_licences(&[], &polled, &HashSet::from(["pc-9".to_owned()]), 7 * MIN)
+            .is_empty(),
+        "nothing is concluded about a PC whose agent may still reconnect"
+    );
     assert_eq!(
-        e.on_licences(&[], &polled, 7 * MIN),
+        e.on_licences(&[], &polled, &HashSet::new(), 8 * MIN),
         [resolved(0, "pc-9", 0)]
     );
 }
