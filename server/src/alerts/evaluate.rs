@@ -195,11 +195,11 @@ impl Evaluator {
     /// Moves host `host` in or out of rule `i`'s idle hosts; the groups whose count changed.
     fn set_idle(&mut self, i: usize, host: &str, group: Option<&str>) -> Vec<String> {
         let hosts = self.idle_hosts.entry(i).or_default();
-        let before = hosts.get(host).cloned();
-        let after = group.map(str::to_owned);
-        if before == after {
+        if hosts.get(host).map(String::as_str) == group {
             return Vec::new();
         }
+        let before = hosts.get(host).cloned();
+        let after = group.map(str::to_owned);
         let mut changed = Vec::with_capacity(2);
         if let Some(g) = before {
             hosts.remove(host);

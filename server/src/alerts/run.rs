@@ -20,6 +20,9 @@ use super::{Alerts, Pending};
 use crate::licences::view;
 use crate::state::AppState;
 
+/// Observations evaluated per wake-up of the task, at most.
+const BATCH: usize = 256;
+
 /// The alerts that are firing now, by rule name and subject.
 type Firing = HashMap<(String, String), Alert>;
 
@@ -53,19 +56,26 @@ pub async fn run(io: SocketIo, state: AppState) {
     let mut tick = tokio::time::interval(alerts.tick());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut polls = state.licence_servers.subscribe();
+    // Taken in batches: under load one wake-up of this task serves many snapshots.
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         let changes = tokio::select! {
-            Some(o) = observations.recv() => {
-                let group = state.groups.of(&o.host);
-                let h = HostState {
-                    host: &o.host,
-                    group: group.as_deref(),
-                    fields: Some(o.latest.fields()),
-                    online: true,
-                    last_seen_ms: o.at_ms,
-                    reconnecting: false,
-                };
-                evaluator.on_snapshot(&h, o.at_ms)
+            // The sender lives in the state this task holds: the queue never closes.
+            _ = observations.recv_many(&mut batch, BATCH) => {
+                let mut changes = Vec::new();
+                for o in batch.drain(..) {
+                    let group = state.groups.of(&o.host);
+                    let h = HostState {
+                        host: &o.host,
+                        group: group.as_deref(),
+                        fields: Some(o.latest.fields()),
+                        online: true,
+                        last_seen_ms: o.at_ms,
+                        reconnecting: false,
+                    };
+                    changes.extend(evaluator.on_snapshot(&h, o.at_ms));
+                }
+                changes
             }
             _ = tick.tick() => task.tick(&mut evaluator),
             Ok(()) = polls.changed() => task.licences(&mut evaluator),
