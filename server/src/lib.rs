@@ -138,6 +138,23 @@ async fn retention(state: AppState) {
     }
 }
 
+/// What the alerts task reads, and its way to the dashboards.
+fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
+    let (io, shown) = (io.clone(), state.clone());
+    alerts::run::Sources {
+        store: state.store.clone(),
+        registry: state.registry.clone(),
+        groups: state.groups.clone(),
+        licence_servers: state.licence_servers.clone(),
+        started: state.started,
+        time_zone: state.config.report.rules().time_zone,
+        firing: state.metrics.alerts_firing.clone(),
+        show: Box::new(move |alert| {
+            socket::broadcast(&io, &shown, idlewatch_protocol::events::ALERT, alert, 512);
+        }),
+    }
+}
+
 /// Serves `app` on `listener` (HTTPS when `tls` is given) until `shutdown` resolves, then
 /// closes every socket and waits up to [`SHUTDOWN_GRACE`] for connections to finish.
 ///
@@ -192,7 +209,10 @@ pub async fn run(
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
-    let alerts = tokio::spawn(alerts::run::run(app.io.clone(), app.state.clone()));
+    let alerts = tokio::spawn(alerts::run::run(
+        app.state.alerts.clone(),
+        alert_sources(&app.io, &app.state),
+    ));
     let background = [
         pruning,
         agent_lists,

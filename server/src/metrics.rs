@@ -102,7 +102,7 @@ pub struct Metrics {
     /// Snapshots the alerts task could not take (its queue was full).
     pub alert_observations_dropped: Counter,
     /// Alert notifications delivered and given up.
-    pub notifications: crate::alerts::notify::Counters,
+    pub notifications: NotificationCounters,
     /// Socket.IO sockets open now, every role: the admission count (not exposed).
     sockets_open: AtomicU64,
     hosts_online: Gauge,
@@ -114,6 +114,15 @@ pub struct Metrics {
     registry: Registry,
     /// The free disk space, exposed only when known.
     disk_registry: Registry,
+}
+
+/// Alert notifications delivered and given up (`idlewatch_alert_notifications_total`).
+#[derive(Debug, Clone, Default)]
+pub struct NotificationCounters {
+    /// Notifications delivered.
+    pub sent: Counter,
+    /// Notifications given up (after retries, or refused for good) or dropped.
+    pub failed: Counter,
 }
 
 /// Host counts at render time.
@@ -232,7 +241,7 @@ impl Default for Metrics {
         let failed = outcomes
             .get_or_create(&OutcomeLabel { outcome: "failed" })
             .clone();
-        let notifications = crate::alerts::notify::Counters { sent, failed };
+        let notifications = NotificationCounters { sent, failed };
         r.register(
             "alert_notifications",
             "Alert notifications (webhook posts and e-mails), by outcome: sent, or failed \

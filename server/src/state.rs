@@ -42,7 +42,7 @@ pub struct Inner {
     /// The Google Sheets uploader.
     pub sheets: Arc<Sheets>,
     /// The alert rules and their notifiers.
-    pub alerts: Alerts,
+    pub alerts: Arc<Alerts>,
     /// The licence servers polled and their latest answers.
     pub licence_servers: Arc<LicenceServers>,
     /// Per-host agent tokens.
@@ -97,11 +97,11 @@ impl AppState {
         );
         let relay = Relay::new(limits.dashboard_buffer.as_u64());
         let metrics = Metrics::default();
-        let alerts = Alerts::new(
+        let alerts = Arc::new(Alerts::new(
             &config,
             metrics.notifications.clone(),
             metrics.alert_observations_dropped.clone(),
-        );
+        ));
         Self(Arc::new(Inner {
             connect_limits,
             pending_handshakes,

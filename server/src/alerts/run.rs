@@ -3,22 +3,25 @@
 //! is written to the store, sent to dashboards as `alert` and queued for its notifiers.
 
 use std::collections::{HashMap, HashSet};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use idlewatch_store::Store;
+use prometheus_client::metrics::gauge::Gauge;
 
 use idlewatch_licences::join::host_key;
 use idlewatch_protocol::api::{Alert, AlertNotification, AlertState, Seen};
-use idlewatch_protocol::events;
 use idlewatch_protocol::time::{epoch_ms, now_ms, parse_rfc3339_ms, rfc3339_ms};
 use jiff::tz::TimeZone;
-use socketioxide::SocketIo;
 use tracing::{error, info, warn};
 
 use super::evaluate::{Change, Evaluator, HostState, Orphan};
 use super::lifecycle::Transition;
 use super::record::{self, Detail};
 use super::{Alerts, Pending};
-use crate::licences::view;
-use crate::state::AppState;
+use crate::groups::HostGroups;
+use crate::licences::{LicenceServers, view};
+use crate::registry::HostRegistry;
 
 /// Observations evaluated per wake-up of the task, at most.
 const BATCH: usize = 256;
@@ -26,9 +29,28 @@ const BATCH: usize = 256;
 /// The alerts that are firing now, by rule name and subject.
 type Firing = HashMap<(String, String), Alert>;
 
-/// Runs the alerts of `state` until aborted (call once; a second call returns at once).
-pub async fn run(io: SocketIo, state: AppState) {
-    let alerts: &Alerts = &state.alerts;
+/// What the alerts task reads, and where it shows alerts.
+pub struct Sources {
+    /// Where alerts are kept.
+    pub store: Store,
+    /// The hosts and their latest snapshots.
+    pub registry: Arc<HostRegistry>,
+    /// Each host's group.
+    pub groups: HostGroups,
+    /// The licence servers' latest polls.
+    pub licence_servers: Arc<LicenceServers>,
+    /// When the server started.
+    pub started: Instant,
+    /// The reports' time zone (summaries name times in it).
+    pub time_zone: TimeZone,
+    /// The count of alerts firing (`idlewatch_alerts_firing`).
+    pub firing: Gauge,
+    /// Shows an alert to every dashboard (the `alert` event).
+    pub show: Box<dyn Fn(&Alert) + Send + Sync>,
+}
+
+/// Runs `alerts` until aborted (call once; a second call returns at once).
+pub async fn run(alerts: Arc<Alerts>, src: Sources) {
     let Some(Pending {
         mut evaluator,
         mut observations,
@@ -46,16 +68,15 @@ pub async fn run(io: SocketIo, state: AppState) {
     if evaluator.rules().is_empty() {
         return std::future::pending().await;
     }
-    let mut firing = restore(&state, &mut evaluator).await;
-    state.metrics.alerts_firing.set(firing.len() as i64);
+    let mut firing = restore(&src, &mut evaluator).await;
+    src.firing.set(firing.len() as i64);
     let mut task = Task {
-        state: &state,
-        io: &io,
-        time_zone: state.config.report.rules().time_zone,
+        src: &src,
+        alerts: &alerts,
     };
     let mut tick = tokio::time::interval(alerts.tick());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut polls = state.licence_servers.subscribe();
+    let mut polls = src.licence_servers.subscribe();
     // Taken in batches: under load one wake-up of this task serves many snapshots.
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -64,7 +85,7 @@ pub async fn run(io: SocketIo, state: AppState) {
             _ = observations.recv_many(&mut batch, BATCH) => {
                 let mut changes = Vec::new();
                 for o in batch.drain(..) {
-                    let group = state.groups.of(&o.host);
+                    let group = src.groups.of(&o.host);
                     let h = HostState {
                         host: &o.host,
                         group: group.as_deref(),
@@ -82,15 +103,15 @@ pub async fn run(io: SocketIo, state: AppState) {
         };
         if !changes.is_empty() {
             task.apply(&evaluator, changes, &mut firing).await;
-            state.metrics.alerts_firing.set(firing.len() as i64);
+            src.firing.set(firing.len() as i64);
         }
     }
 }
 
 /// Loads the alerts firing when the server stopped: those whose rule still exists go on firing
 /// without a new notification; the others are resolved quietly (their rule was removed).
-async fn restore(state: &AppState, evaluator: &mut Evaluator) -> Firing {
-    let store = state.store.clone();
+async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
+    let store = src.store.clone();
     let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
         Ok(Ok(alerts)) => alerts,
         Ok(Err(e)) => {
@@ -119,7 +140,7 @@ async fn restore(state: &AppState, evaluator: &mut Evaluator) -> Firing {
         alert.state = AlertState::Resolved;
         alert.resolved_at = Some(rfc3339_ms(now));
         alert.summary = format!("{} (its rule was removed)", alert.summary);
-        let store = state.store.clone();
+        let store = src.store.clone();
         if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.update_alert(&alert)).await {
             warn!("cannot resolve an alert of a removed rule: {e}");
         }
@@ -134,9 +155,8 @@ async fn restore(state: &AppState, evaluator: &mut Evaluator) -> Firing {
 }
 
 struct Task<'a> {
-    state: &'a AppState,
-    io: &'a SocketIo,
-    time_zone: TimeZone,
+    src: &'a Sources,
+    alerts: &'a Alerts,
 }
 
 impl Task<'_> {
@@ -144,14 +164,12 @@ impl Task<'_> {
     /// been up: after a restart its agent gets the rule's `for` to reconnect.
     fn tick(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
         let now = SystemTime::now();
-        let up = self.state.started.elapsed();
+        let up = self.src.started.elapsed();
         let started_ms = now_ms() - i64::try_from(up.as_millis()).unwrap_or(0);
         let grace = up < super::RECONNECT_GRACE;
-        let views = self.state.registry.views(now);
-        let groups: Vec<Option<String>> = views
-            .iter()
-            .map(|v| self.state.groups.of(&v.host))
-            .collect();
+        let views = self.src.registry.views(now);
+        let groups: Vec<Option<String>> =
+            views.iter().map(|v| self.src.groups.of(&v.host)).collect();
         let hosts: Vec<HostState<'_>> = views
             .iter()
             .zip(&groups)
@@ -171,9 +189,9 @@ impl Task<'_> {
     /// [`super::RECONNECT_GRACE`] of the start, a checkout on a PC known from before the start
     /// whose agent has not reported since is left undecided.
     fn licences(&mut self, evaluator: &mut Evaluator) -> Vec<Change> {
-        let views = self.state.registry.views(SystemTime::now());
-        let answer = view::answer(&self.state.licence_servers, &views, &self.time_zone);
-        let up = self.state.started.elapsed();
+        let views = self.src.registry.views(SystemTime::now());
+        let answer = view::answer(&self.src.licence_servers, &views, &self.src.time_zone);
+        let up = self.src.started.elapsed();
         let started_ms = now_ms() - i64::try_from(up.as_millis()).unwrap_or(0);
         let waiting: HashSet<String> = if up < super::RECONNECT_GRACE {
             views
@@ -199,7 +217,7 @@ impl Task<'_> {
                     orphans.push(Orphan {
                         app: server.app.clone(),
                         host: checkout.host.clone(),
-                        group: self.state.groups.of(&checkout.host),
+                        group: self.src.groups.of(&checkout.host),
                     });
                 }
             }
@@ -215,7 +233,7 @@ impl Task<'_> {
             let (alert, repeat) = match change.transition {
                 Transition::Fired { since_ms } => {
                     let group = (!rule.kind.is_about_a_group())
-                        .then(|| self.state.groups.of(&change.subject))
+                        .then(|| self.src.groups.of(&change.subject))
                         .flatten();
                     let detail = Detail {
                         idle_seats: evaluator.idle_seats(change.rule, &change.subject),
@@ -226,10 +244,10 @@ impl Task<'_> {
                         group,
                         since_ms,
                         now,
-                        &self.time_zone,
+                        &self.src.time_zone,
                         detail,
                     );
-                    let store = self.state.store.clone();
+                    let store = self.src.store.clone();
                     let stored = tokio::task::spawn_blocking(move || {
                         store.add_alert(&mut alert).map(|_| alert)
                     })
@@ -273,7 +291,7 @@ impl Task<'_> {
     }
 
     async fn store_update(&self, alert: &Alert) {
-        let store = self.state.store.clone();
+        let store = self.src.store.clone();
         let copy = alert.clone();
         match tokio::task::spawn_blocking(move || store.update_alert(&copy)).await {
             Ok(Ok(())) => {}
@@ -286,8 +304,8 @@ impl Task<'_> {
 
     /// Dashboards get the alert; its notifiers get the notification.
     fn tell(&self, alert: &Alert, repeat: bool, notify: &[String]) {
-        crate::socket::broadcast(self.io, self.state, events::ALERT, alert, 512);
-        if let Some(notifiers) = &self.state.alerts.notifiers {
+        (self.src.show)(alert);
+        if let Some(notifiers) = &self.alerts.notifiers {
             notifiers.send(notify, &AlertNotification::of(alert, repeat));
         }
     }

@@ -180,15 +180,16 @@ pub fn check(
         if let Some(Err(e)) = n
             .email
             .iter()
-            .map(|a| crate::alerts::notify::email::mailbox(a))
+            .map(|a| a.parse::<lettre::message::Mailbox>().map_err(|e| (a, e)))
             .find(Result::is_err)
         {
-            return bad(e);
+            let (address, e) = e;
+            return bad(format!("{address:?} is not an e-mail address ({e})"));
         }
     }
     if let Some(s) = smtp
         && !s.host.trim().is_empty()
-        && crate::alerts::notify::email::mailbox(&s.from).is_err()
+        && s.from.parse::<lettre::message::Mailbox>().is_err()
     {
         return Err(Error::Invalid(format!(
             "smtp.from {:?} is not an e-mail address; give the sender, e.g. \"idlewatch@college.example\"",

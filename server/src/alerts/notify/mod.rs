@@ -17,7 +17,6 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use idlewatch_protocol::api::{AlertNotification, AlertState};
 use lettre::message::Mailbox;
-use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -92,13 +91,7 @@ struct Queue {
 }
 
 /// Delivery counters, shared with `/metrics`.
-#[derive(Debug, Clone, Default)]
-pub struct Counters {
-    /// Notifications delivered.
-    pub sent: Counter,
-    /// Notifications given up (after retries, or refused for good) or dropped.
-    pub failed: Counter,
-}
+pub use crate::metrics::NotificationCounters as Counters;
 
 /// Every notifier's queues, and their receiving ends until the delivery tasks start.
 pub struct Notifiers {
