@@ -68,12 +68,10 @@ pub enum Command {
     Usage(UsageArgs),
     /// Download the XLSX report, or run the Google Sheets upload now.
     Export(ExportArgs),
-    /// Licence seats: what the licence servers say, beside what the PCs show.
-    Licences {
-        /// Which view.
-        #[command(subcommand)]
-        command: LicencesCommand,
-    },
+    /// Licence seats: peaks and the week's shape from what the PCs show (`--app` for one app's
+    /// hour-of-week grid), the licence servers' view (`servers`), and what reclaiming idle seats
+    /// would save (`simulate`).
+    Licences(LicencesArgs),
     /// Alerts: firing now, and those resolved in a time range.
     Alerts(AlertsArgs),
     /// Per-host agent tokens: issue, list, revoke.
@@ -96,12 +94,58 @@ pub enum Command {
     },
 }
 
+/// `licences [--app A] [--from] [--to] [--group G]`, or one of its views.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LicencesArgs {
+    /// Another view than the peaks.
+    #[command(subcommand)]
+    pub command: Option<LicencesCommand>,
+    /// Only this watched app, with its hour-of-week grid (peak seats in use per hour).
+    #[arg(long, value_name = "A")]
+    pub app: Option<String>,
+    /// The range.
+    #[command(flatten)]
+    pub range: SeatsRange,
+}
+
+/// The range and PCs of a licence view.
+#[derive(Debug, Args)]
+pub struct SeatsRange {
+    /// From [default: 30 days ago].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub from: Option<String>,
+    /// To [default: now].
+    #[arg(long, value_parser = time_arg, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Only this group's PCs.
+    #[arg(long, value_name = "G")]
+    pub group: Option<String>,
+}
+
 /// `licences ...`.
 #[derive(Debug, Subcommand)]
 pub enum LicencesCommand {
     /// Each licence server's seats (issued, in use, seen in use, orphaned) and every checkout
     /// beside what the agent on its PC reports.
     Servers(LicenceServersArgs),
+    /// Replay the stored states as if every seat idle longer than a limit had been released:
+    /// the peak seats needed beside the peak held, week by week.
+    Simulate(SimulateArgs),
+}
+
+/// `licences simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The watched app.
+    #[arg(long, value_name = "A")]
+    pub app: String,
+    /// Release a seat once its app has sat idle this long (`30m`, `2h`).
+    #[arg(long, value_name = "DURATION")]
+    pub reclaim_after: String,
+    /// The range.
+    #[command(flatten)]
+    pub range: SeatsRange,
 }
 
 /// `licences servers`.

@@ -64,8 +64,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => commands::history::run(&api()?, &out, args),
         Command::Usage(args) => commands::usage::run(&api()?, &out, args),
         Command::Export(args) => commands::export::run(&api()?, &out, args),
-        Command::Licences { command } => match command {
-            LicencesCommand::Servers(args) => commands::licences::servers(&api()?, &out, args),
+        Command::Licences(args) => match &args.command {
+            None => commands::seats::overview(&api()?, &out, args),
+            Some(LicencesCommand::Servers(servers)) => {
+                commands::licences::servers(&api()?, &out, servers)
+            }
+            Some(LicencesCommand::Simulate(simulate)) => {
+                commands::seats::simulate(&api()?, &out, simulate)
+            }
         },
         Command::Alerts(args) => commands::alerts::run(&api()?, &out, args),
         Command::Tokens { command } => commands::tokens::run(&api()?, &out, command),

@@ -106,7 +106,10 @@ fn a_sheet_past_its_row_limit_continues_on_the_next() {
     let mut out = Cursor::new(Vec::new());
     let counts = write_report(&state.store, &request, &rules, &mut out).unwrap();
     assert_eq!(counts.snapshots, 250);
-    assert_eq!(counts.sheets, 5, "three Snapshots parts, Utilization, Apps");
+    assert_eq!(
+        counts.sheets, 6,
+        "three Snapshots parts, Utilization, Apps, Licences"
+    );
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(out.into_inner())).unwrap();
     assert_eq!(
         book.sheet_names(),
@@ -115,7 +118,8 @@ fn a_sheet_past_its_row_limit_continues_on_the_next() {
             "Utilization",
             "Apps",
             "Snapshots (2)",
-            "Snapshots (3)"
+            "Snapshots (3)",
+            "Licences"
         ]
     );
     let mut captured = Vec::new();

@@ -78,7 +78,10 @@ async fn the_workbook_has_typed_rows_a_chart_and_exact_utilization() {
     );
 
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(body.clone())).unwrap();
-    assert_eq!(book.sheet_names(), ["Snapshots", "Utilization", "Apps"]);
+    assert_eq!(
+        book.sheet_names(),
+        ["Snapshots", "Utilization", "Apps", "Licences"]
+    );
 
     let snapshots = book.worksheet_range("Snapshots").unwrap();
     assert_eq!(
@@ -160,6 +163,30 @@ async fn the_workbook_has_typed_rows_a_chart_and_exact_utilization() {
         (f(&ansys[5]) - 1810.0 / 3600.0).abs() < 1e-9,
         "an idle licence for half an hour"
     );
+
+    // Licences: both PCs held Ansys from 09:00, one used it; the hour-of-week grid has the
+    // Monday the range covers and nothing else.
+    let licences = book.worksheet_range("Licences").unwrap();
+    let ansys = licences.rows().nth(1).unwrap();
+    assert_eq!(ansys[0], Data::String("ansys".to_owned()));
+    assert_eq!((f(&ansys[1]), f(&ansys[2]), f(&ansys[4])), (2.0, 2.0, 1.0));
+    assert!(matches!(ansys[3], Data::DateTime(_)), "{:?}", ansys[3]);
+    assert!((f(&ansys[6]) - 3610.0 / 3600.0).abs() < 1e-9);
+    assert!((f(&ansys[8]) - 1810.0 / 3600.0).abs() < 1e-9);
+    let day = |name: &str| {
+        licences
+            .rows()
+            .find(|r| r[0] == Data::String(name.to_owned()))
+            .unwrap()
+            .to_vec()
+    };
+    let monday = day("Monday");
+    assert!((f(&monday[1 + 9]) - 1.0).abs() < 1e-9, "{monday:?}");
+    assert!(
+        (f(&monday[1 + 10]) - 10.0 / 3600.0).abs() < 1e-9,
+        "{monday:?}"
+    );
+    assert_eq!(day("Tuesday")[1 + 9], Data::Empty, "not in the range");
 
     let zip = zip::ZipArchive::new(Cursor::new(body)).unwrap();
     assert!(

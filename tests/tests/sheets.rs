@@ -121,14 +121,15 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
             "batchUpdate",
             "values:batchUpdate",
             "values:batchClear",
+            "append",
             "append"
         ],
         "{log:?}"
     );
     assert!(log.iter().all(|l| l.status == 200), "{log:?}");
-    assert_eq!(report["requests"], 5);
+    assert_eq!(report["requests"], 6);
     assert_eq!(report["hosts"], 3);
-    assert_eq!(google.titles(), ["Status", "Utilization"]);
+    assert_eq!(google.titles(), ["Status", "Utilization", "Licences"]);
 
     let status = google.tab("Status").unwrap();
     assert!(status.bold_header && status.frozen_rows == 1);
@@ -182,6 +183,29 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
     );
     assert_eq!(day2[3], 0.5);
 
+    // Licences: one row per day Ansys ran. Day -3: the three PCs used it 10:00-10:20 and
+    // left it idle 10:20-10:50; day -2: used at noon for 30 min.
+    let licences = google.tab("Licences").unwrap();
+    assert!(licences.bold_header && licences.frozen_rows == 1);
+    assert_eq!(licences.cells.len(), 3, "{:?}", licences.cells);
+    assert_eq!(licences.cells[0][1], "App");
+    assert_eq!(
+        licences.cells[1],
+        [
+            json!(d3_serial),
+            json!("Ansys"),
+            json!(3),
+            json!(3),
+            json!(3),
+            json!(1.0),
+            json!(0.0),
+            json!(1.5)
+        ]
+    );
+    assert_eq!(licences.cells[2][0], json!(d3_serial + 1.0));
+    assert_eq!(licences.cells[2][5], json!(1.5));
+    assert_eq!(report["licence_rows"], 2);
+
     // Second run: Status rewritten, nothing appended again, the token reused.
     let second = upload(server);
     assert_eq!(second.status, 200, "{}", second.body);
@@ -223,6 +247,7 @@ fn uploads_status_and_utilization_once_in_constant_requests() {
             "batchUpdate",
             "values:batchUpdate",
             "values:batchClear",
+            "append",
             "append"
         ]
     );

@@ -8,6 +8,7 @@ pub mod history;
 pub mod hosts;
 pub mod hosts_file;
 pub mod licences;
+pub mod seats;
 pub mod status;
 pub mod tokens;
 pub mod usage;

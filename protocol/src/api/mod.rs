@@ -7,6 +7,7 @@ mod alerts;
 mod history;
 mod hosts;
 mod licences;
+mod seats;
 mod sheets;
 mod status;
 mod timeline;
@@ -17,6 +18,9 @@ pub use alerts::{Alert, AlertKind, AlertNotification, AlertState, AlertsAnswer};
 pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
 pub use licences::{CheckoutView, LicenceServerView, LicenceServersAnswer, PoolView, Seen};
+pub use seats::{
+    AppSeats, Heatmap, HeatmapCell, HeatmapDay, PeakView, ReclaimAnswer, ReclaimWeek, SeatsAnswer,
+};
 pub use sheets::{
     SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
     SheetsStatusAnswer, SheetsTrigger,

@@ -43,6 +43,9 @@ pub struct SheetsOutcome {
     pub hosts: usize,
     /// Rows appended to `Utilization`.
     pub utilization_rows: usize,
+    /// Rows appended to `Licences` (one per watched app per day).
+    #[serde(default)]
+    pub licence_rows: usize,
     /// The last day appended, `YYYY-MM-DD`, when this run appended.
     pub appended_through: Option<String>,
     /// Tabs this run created.

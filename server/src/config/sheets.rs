@@ -37,6 +37,8 @@ pub struct SheetsConfig {
     pub status_tab: String,
     /// Name of the tab that gets one row per host per completed day.
     pub utilization_tab: String,
+    /// Name of the tab that gets one row per watched app per completed day (its peak seats).
+    pub licences_tab: String,
 }
 
 impl Default for SheetsConfig {
@@ -52,6 +54,7 @@ impl Default for SheetsConfig {
             backfill_days: 7,
             status_tab: "Status".to_owned(),
             utilization_tab: "Utilization".to_owned(),
+            licences_tab: "Licences".to_owned(),
         }
     }
 }
@@ -93,12 +96,16 @@ impl SheetsConfig {
         if self.max_attempts == 0 {
             return bad("sheets.max_attempts must be at least 1".to_owned());
         }
-        let tabs = [&self.status_tab, &self.utilization_tab];
-        if tabs.iter().any(|t| t.trim().is_empty() || t.contains('\'')) || tabs[0] == tabs[1] {
+        let tabs = [&self.status_tab, &self.utilization_tab, &self.licences_tab];
+        if tabs.iter().any(|t| t.trim().is_empty() || t.contains('\''))
+            || tabs[0] == tabs[1]
+            || tabs[0] == tabs[2]
+            || tabs[1] == tabs[2]
+        {
             return bad(format!(
-                "sheets.status_tab {:?} and sheets.utilization_tab {:?} must be two different \
-                 non-empty names without an apostrophe",
-                self.status_tab, self.utilization_tab
+                "sheets.status_tab {:?}, sheets.utilization_tab {:?} and sheets.licences_tab {:?} \
+                 must be three different non-empty names without an apostrophe",
+                self.status_tab, self.utilization_tab, self.licences_tab
             ));
         }
         Ok(())

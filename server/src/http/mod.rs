@@ -11,6 +11,7 @@ mod hosts;
 mod licences;
 mod metrics;
 mod root;
+mod seats;
 mod selection;
 mod sheets;
 mod status;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(data::routes())
         .merge(hosts::routes())
         .merge(licences::routes())
+        .merge(seats::routes())
         .merge(alerts::routes())
         .merge(history::routes())
         .merge(metrics::routes())

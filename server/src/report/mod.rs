@@ -4,6 +4,7 @@
 //! - [`usage`]: per host per local day, the time active, idle and offline, the time of each
 //!   watched application in each state, and utilization as a share of opening hours;
 //! - [`scan`]: a host's stored snapshots over a range, page by page;
+//! - [`seats`]: each PC's watched apps as spans of time in one state, for the licence views;
 //! - [`stream`]: those days computed as the points stream by, one day held at a time;
 //! - [`daily`]: many hosts' usage over whole local days (Sheets, the usage API);
 //! - [`xlsx`]: the XLSX workbook;
@@ -13,6 +14,7 @@ pub mod cell;
 pub mod daily;
 pub mod hours;
 pub mod scan;
+pub mod seats;
 pub mod stream;
 pub mod usage;
 pub mod xlsx;

@@ -1,4 +1,4 @@
-//! The rows written to the two tabs. Values are sent as RAW (never parsed by Sheets, so a host
+//! The rows written to the three tabs. Values are sent as RAW (never parsed by Sheets, so a host
 //! or process name starting with `=` stays text); times are spreadsheet serial numbers shown
 //! through the date formats set on their columns when the tabs are created. Text from agents
 //! (names, the foreground app, watched apps) is cut to [`SHEETS_MAX`] characters with a `…`.
@@ -45,6 +45,20 @@ pub const UTILIZATION_HEADER: [&str; 12] = [
 ];
 /// The `Utilization` column holding a date (0-based).
 pub const UTILIZATION_DATE_COLUMN: usize = 0;
+
+/// `Licences` columns.
+pub const LICENCES_HEADER: [&str; 8] = [
+    "Date",
+    "App",
+    "PCs",
+    "Peak running",
+    "Peak in use",
+    "Interactive (h)",
+    "Computing (h)",
+    "Idle (h)",
+];
+/// The `Licences` column holding a date (0-based).
+pub const LICENCES_DATE_COLUMN: usize = 0;
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -148,6 +162,26 @@ pub fn utilization_row(host: &str, group: Option<&str>, day: &DayUsage) -> Vec<V
         text(&apps),
         json!(day.logons),
         json!(day.users.len()),
+    ]
+}
+
+/// One `Licences` row: a watched app's day across the PCs, `pcs` of which ran it.
+#[must_use]
+pub fn licences_row(
+    date: jiff::civil::Date,
+    app: &str,
+    pcs: usize,
+    seats: &idlewatch_licences::seats::Seats,
+) -> Vec<Value> {
+    vec![
+        json!(date_serial(date)),
+        text(app),
+        json!(pcs),
+        json!(seats.peak_running.seats),
+        json!(seats.peak_in_use.seats),
+        json!(round(seats.hours.interactive, 2)),
+        json!(round(seats.hours.computing, 2)),
+        json!(round(seats.hours.idle, 2)),
     ]
 }
 

@@ -6,7 +6,8 @@
 //! 3. `values:batchUpdate` rewriting `Status` (header and one row per host);
 //! 4. `values:batchClear` of the rows below (hosts that are gone);
 //! 5. `values:append` of the `Utilization` rows of the days completed since the last append,
-//!    when there are any; the ledger then records the last appended day.
+//!    when there are any, and 6. of the `Licences` rows of the same days (one per watched app
+//!    per day, when an app ran); the ledger then records the last appended day.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -22,12 +23,14 @@ use super::client::Google;
 use super::error::SheetsError;
 use super::ledger;
 use super::rows::{
-    STATUS_HEADER, STATUS_TIME_COLUMN, UTILIZATION_DATE_COLUMN, UTILIZATION_HEADER, status_rows,
-    utilization_row,
+    LICENCES_DATE_COLUMN, LICENCES_HEADER, STATUS_HEADER, STATUS_TIME_COLUMN,
+    UTILIZATION_DATE_COLUMN, UTILIZATION_HEADER, licences_row, status_rows, utilization_row,
 };
 use crate::config::SheetsConfig;
 use crate::report::daily::{day_start_ms, usage_by_day};
+use crate::report::seats::spans_by_app;
 use crate::report::usage::Rules;
+use idlewatch_licences::seats;
 
 /// A day is appended once it ended this long ago, so late snapshots (an agent replaying its
 /// spool after an outage) still count.
@@ -186,7 +189,7 @@ pub async fn upload(
 
     let mut used: BTreeSet<i64> = tabs.iter().map(|t| t.id).collect();
     let mut requests = Vec::new();
-    let specs: [(&String, &[&str], usize, &str, usize); 2] = [
+    let specs: [(&String, &[&str], usize, &str, usize); 3] = [
         (
             &config.status_tab,
             &STATUS_HEADER,
@@ -198,6 +201,13 @@ pub async fn upload(
             &config.utilization_tab,
             &UTILIZATION_HEADER,
             UTILIZATION_DATE_COLUMN,
+            "yyyy-mm-dd",
+            1,
+        ),
+        (
+            &config.licences_tab,
+            &LICENCES_HEADER,
+            LICENCES_DATE_COLUMN,
             "yyyy-mm-dd",
             1,
         ),
@@ -274,16 +284,11 @@ pub async fn upload(
     let Some((first, last)) = days_to_append(now, through, config.backfill_days, &rules) else {
         return Ok(outcome);
     };
-    let day_rows = utilization_rows(sources, first, last, rules).await?;
-    if !day_rows.is_empty() {
-        let mut url = google.url(&["values", &format!("{}:append", range(tab, "A1"))]);
-        url.query_pairs_mut()
-            .append_pair("valueInputOption", "RAW")
-            .append_pair("insertDataOption", "INSERT_ROWS");
-        let body = json!({"range": range(tab, "A1"), "majorDimension": "ROWS", "values": day_rows});
-        google.call(Method::POST, url, Some(&body)).await?;
-    }
-    outcome.utilization_rows = day_rows.len();
+    let (utilization, licence_rows) = day_rows(sources, first, last, rules).await?;
+    append(google, tab, &utilization).await?;
+    append(google, &config.licences_tab, &licence_rows).await?;
+    outcome.utilization_rows = utilization.len();
+    outcome.licence_rows = licence_rows.len();
     outcome.appended_through = Some(last.to_string());
     book.spreadsheet_id.clone_from(&config.spreadsheet_id);
     book.utilization_tab.clone_from(tab);
@@ -292,14 +297,29 @@ pub async fn upload(
     Ok(outcome)
 }
 
-/// Every known host's days `first..=last`, as rows sorted by day then host, computed off the
-/// async runtime.
-async fn utilization_rows(
+/// Appends `rows` to `tab` in one request (none when there are no rows).
+async fn append(google: &Google, tab: &str, rows: &[Vec<Value>]) -> Result<(), SheetsError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut url = google.url(&["values", &format!("{}:append", range(tab, "A1"))]);
+    url.query_pairs_mut()
+        .append_pair("valueInputOption", "RAW")
+        .append_pair("insertDataOption", "INSERT_ROWS");
+    let body = json!({"range": range(tab, "A1"), "majorDimension": "ROWS", "values": rows});
+    google.call(Method::POST, url, Some(&body)).await?;
+    Ok(())
+}
+
+/// The rows of days `first..=last`: every known host's `Utilization` rows sorted by day then
+/// host, and each watched app's `Licences` rows sorted by day then app; computed off the async
+/// runtime.
+async fn day_rows(
     sources: &Sources,
     first: Date,
     last: Date,
     rules: Rules,
-) -> Result<Vec<Vec<Value>>, SheetsError> {
+) -> Result<(Vec<Vec<Value>>, Vec<Vec<Value>>), SheetsError> {
     let worker = sources.clone();
     tokio::task::spawn_blocking(move || {
         let hosts = worker.store.host_names().map_err(|e| e.to_string())?;
@@ -322,7 +342,35 @@ async fn utilization_rows(
             }
         }
         rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        Ok(rows.into_iter().map(|r| r.2).collect())
+        let utilization = rows.into_iter().map(|r| r.2).collect();
+        let apps = spans_by_app(&worker.store, &hosts, from_ms, to_ms, &rules)
+            .map_err(|e| e.to_string())?;
+        let mut licences = Vec::new();
+        let mut day = first;
+        while day <= last {
+            let start = day_start_ms(day, &rules).map_err(|e| e.to_string())?;
+            let next = day.tomorrow().map_err(|e| e.to_string())?;
+            let end = day_start_ms(next, &rules).map_err(|e| e.to_string())?;
+            for app in apps.values() {
+                let pcs = app
+                    .hosts
+                    .iter()
+                    .filter(|spans| {
+                        spans.iter().any(|s| {
+                            s.state != idlewatch_protocol::WatchedState::NotRunning
+                                && s.start_ms < end
+                                && s.end_ms > start
+                        })
+                    })
+                    .count();
+                if pcs > 0 {
+                    let seats = seats::seats(&app.hosts, start, end, &rules.time_zone);
+                    licences.push(licences_row(day, &app.name, pcs, &seats));
+                }
+            }
+            day = next;
+        }
+        Ok((utilization, licences))
     })
     .await
     .map_err(|e| SheetsError::Utilization(format!("the task failed: {e}")))?

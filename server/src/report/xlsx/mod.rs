@@ -1,7 +1,8 @@
 //! The XLSX report, streamed from the store with constant-memory worksheets:
 //! `Snapshots` (one row per snapshot), `Utilization` (per host per day, with a stacked bar chart
-//! of active / idle / offline hours per host) and `Apps` (per watched app per host per day,
-//! hours per state). Memory stays flat whatever the range: rows are written as they are read,
+//! of active / idle / offline hours per host), `Apps` (per watched app per host per day,
+//! hours per state) and `Licences` (per watched app the peak seats and seat-hours, and the
+//! hour-of-week grid of seats in use, [`licences`]). Memory stays flat whatever the range: rows are written as they are read,
 //! and only one day of one host's utilization points is held at a time ([`super::stream`]).
 //!
 //! A report never fails on data: text is cut to what a cell holds ([`super::cell`]), watched
@@ -10,6 +11,7 @@
 
 mod apps;
 mod continued;
+mod licences;
 
 pub use continued::EXCEL_DATA_ROWS;
 
@@ -77,6 +79,8 @@ pub struct ExportCounts {
     pub days: u64,
     /// Data rows of `Apps`.
     pub app_days: u64,
+    /// Apps in the `Licences` sheet's peaks table.
+    pub licence_apps: u64,
     /// Worksheets written (more than three when a sheet continued past Excel's row limit).
     pub sheets: usize,
 }
@@ -168,6 +172,7 @@ where
         rows,
     )?;
     let mut counts = ExportCounts::default();
+    let mut seats = super::seats::Collector::new(request.from_ms, request.to_ms, rules);
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
         let mut stream = DayStream::new(request.from_ms, request.to_ms, rules)?;
@@ -190,6 +195,7 @@ where
             let (sheet, r) = snapshots.next_row(&mut workbook)?;
             write_snapshot(sheet, r, host, row, &apps, tz, &datetime)?;
             counts.snapshots += 1;
+            seats.push(row.captured_ms, &row.summary.apps);
             stream.push(Point::of(row.captured_ms, &row.summary), &mut |d| {
                 days.push(d);
                 Ok::<(), Error>(())
@@ -201,6 +207,7 @@ where
             Ok::<(), Error>(())
         })?;
         write_days(&mut workbook, &mut days)?;
+        seats.end_host();
         host_totals.push((host.clone(), totals.0, totals.1, totals.2));
     }
     let snapshot_cols = 8 + apps.names.len() + usize::from(apps.capped);
@@ -211,7 +218,13 @@ where
     app_days.finish(&mut workbook, 6)?;
     utilization.finish(&mut workbook, 7)?;
     totals_chart(&mut workbook, &mut utilization, &host_totals)?;
-    counts.sheets = snapshots.parts() + utilization.parts() + app_days.parts();
+    counts.licence_apps = licences::write(
+        &mut workbook,
+        &seats.finish(),
+        (request.from_ms, request.to_ms),
+        tz,
+    )?;
+    counts.sheets = snapshots.parts() + utilization.parts() + app_days.parts() + 1;
     workbook.save_to_writer(out)?;
     Ok(counts)
 }
