@@ -57,10 +57,11 @@ fn sheets(api: &Api, out: &Output) -> Result<(), CliError> {
         })
         .unwrap_or_default();
     output::print(&format!(
-        "Sheets upload done in {} ms: {} hosts in Status, {} rows appended to Utilization{}; {} requests ({} retries)\n",
+        "Sheets upload done in {} ms: {} hosts in Status, {} rows appended to Utilization and {} to Licences{}; {} requests ({} retries)\n",
         report["duration_ms"],
         report["hosts"],
         report["utilization_rows"],
+        report["licence_rows"],
         created,
         report["requests"],
         report["retries"]

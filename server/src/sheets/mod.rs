@@ -170,6 +170,7 @@ impl Sheets {
                 info!(
                     hosts = outcome.hosts,
                     utilization_rows = outcome.utilization_rows,
+                    licence_rows = outcome.licence_rows,
                     requests = counts.requests,
                     retries = counts.retries,
                     "Sheets upload done in {duration_ms} ms"
