@@ -129,11 +129,21 @@ async fn retention(state: AppState) {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
         state.store.prune_before(cutoff);
         let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || store.prune_alerts_before(cutoff)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => info!("deleted {n} alerts resolved more than {days} days ago"),
-            Ok(Err(e)) => warn!("cannot delete old alerts: {e}"),
-            Err(e) => warn!("cannot delete old alerts: {e}"),
+        let pruned = tokio::task::spawn_blocking(move || {
+            Ok::<_, idlewatch_store::Error>((
+                store.prune_alerts_before(cutoff)?,
+                store.prune_licence_polls_before(cutoff)?,
+            ))
+        })
+        .await;
+        match pruned {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((alerts, polls))) => info!(
+                "deleted {alerts} alerts resolved and {polls} licence polls made more than \
+                 {days} days ago"
+            ),
+            Ok(Err(e)) => warn!("cannot delete old alerts and licence polls: {e}"),
+            Err(e) => warn!("cannot delete old alerts and licence polls: {e}"),
         }
     }
 }

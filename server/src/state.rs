@@ -87,7 +87,10 @@ impl AppState {
                 groups: groups.clone(),
             },
         ));
-        let licence_servers = Arc::new(LicenceServers::new(&config.licence_servers));
+        let licence_servers = Arc::new(LicenceServers::new(
+            &config.licence_servers,
+            Some(store.clone()),
+        ));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still
         // counts, with a second of slack.

@@ -11,6 +11,7 @@ mod alerts;
 mod delete;
 mod error;
 mod journal;
+mod licence_polls;
 mod offline;
 mod open;
 mod prune;
@@ -22,6 +23,7 @@ pub use delete::DeleteQuery;
 pub use error::Error;
 pub use idlewatch_migrations::format::{SessionSummary, Summary};
 pub use journal::{AppendDone, Appended};
+pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
 pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{

@@ -77,7 +77,8 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
             "v3_summaries",
             "v4_agent_tokens",
             "v5_session_summaries",
-            "v6_alerts"
+            "v6_alerts",
+            "v7_licence_polls"
         ]
     );
     let old = summaries(&store);

@@ -362,7 +362,7 @@ fn db_commands_inspect_a_stopped_servers_store() {
         serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
-    assert_eq!(stats["schema_version"], 6);
+    assert_eq!(stats["schema_version"], 7);
     let check = lab.ok(&["db", "check", "--data-dir", d]);
     assert!(
         check.contains("result            ok") || check.contains("ok"),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use idlewatch_protocol::api::{AlertKind, AlertsAnswer};
-use idlewatch_protocol::api::{LicenceServersAnswer, Seen};
+use idlewatch_protocol::api::{LicenceServersAnswer, PoolHistory, Seen};
 use idlewatch_protocol::time::now_ms;
 use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::{Server, send_all, wait_until, wait_until_explained};
@@ -199,6 +199,44 @@ fn checkouts_are_joined_to_the_agents_and_orphans_counted() {
         ]
     );
     assert_eq!((ansys.seen_in_use, ansys.orphaned), (1, 3));
+    // Each successful poll's seats are kept: the pool's history.
+    let history: PoolHistory = {
+        let answer = server.get(
+            "/api/v1/licences/servers/ansys/history",
+            Some(&server.tokens().viewer),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.json_as()
+    };
+    assert_eq!(
+        (history.server.as_str(), history.app.as_str()),
+        ("ansys", "ansys")
+    );
+    assert!(!history.points.is_empty());
+    assert_eq!(
+        (history.points[0].issued, history.points[0].in_use),
+        (15, 4)
+    );
+    assert_eq!(history.peak_in_use.seats, 4);
+    let failing = server.get(
+        "/api/v1/licences/servers/missing/history",
+        Some(&server.tokens().viewer),
+    );
+    assert_eq!(failing.status, 200);
+    assert!(
+        failing.json_as::<PoolHistory>().points.is_empty(),
+        "a failed poll keeps nothing"
+    );
+    let unknown = server.get(
+        "/api/v1/licences/servers/nosuch/history",
+        Some(&server.tokens().viewer),
+    );
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.body.contains("no licence server named"),
+        "{}",
+        unknown.body
+    );
     assert!(
         aa_r.checkouts[0]
             .since

@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 6).
+//! The current on-disk layout (schema version 7).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -19,6 +19,8 @@
 //!   tokens, never stored in clear.
 //! - `alerts`: alert id → the alert as JSON (`idlewatch_protocol::api::Alert`): few, rewritten
 //!   when they resolve, and read whole.
+//! - `licence_polls`: `(licence server name, poll ms)` → `(issued, in use)`: each pool's seats
+//!   over time.
 
 mod codec;
 mod packed;
@@ -58,6 +60,9 @@ pub const NEXT_TOKEN_ID_KEY: &str = "next_token_id";
 
 /// Alert id → the alert as JSON.
 pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
+/// `(licence server name, poll time ms)` → `(seats issued, seats in use)`.
+pub const LICENCE_POLLS: TableDefinition<(&str, i64), (u32, u32)> =
+    TableDefinition::new("licence_polls");
 /// `meta` key of the next alert id.
 pub const NEXT_ALERT_ID_KEY: &str = "next_alert_id";
 

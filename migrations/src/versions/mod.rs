@@ -7,6 +7,7 @@ mod v3;
 mod v4;
 mod v5;
 mod v6;
+mod v7;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -14,7 +15,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 6;
+pub const CURRENT_VERSION: u64 = 7;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -26,6 +27,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v4_agent_tokens", v4::v4_agent_tokens),
     ("v5_session_summaries", v5::v5_session_summaries),
     ("v6_alerts", v6::v6_alerts),
+    ("v7_licence_polls", v7::v7_licence_polls),
 ];
 
 /// What [`migrate`] did.

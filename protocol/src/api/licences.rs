@@ -114,3 +114,32 @@ impl Seen {
         matches!(self, Self::Idle | Self::NotRunning | Self::NoAgent)
     }
 }
+
+/// The answer of `GET /api/v1/licences/servers/{name}/history`: a licence server's seats at
+/// each successful poll of the range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolHistory {
+    /// The licence server's configured name.
+    pub server: String,
+    /// The watched app whose seats these are.
+    pub app: String,
+    /// The range's start (RFC 3339).
+    pub from: String,
+    /// Its end.
+    pub to: String,
+    /// The most seats in use at a poll, and when.
+    pub peak_in_use: super::PeakView,
+    /// Each poll, oldest first.
+    pub points: Vec<PoolPollPoint>,
+}
+
+/// One poll's seats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolPollPoint {
+    /// When the poll ended (RFC 3339).
+    pub at: String,
+    /// Seats issued (counted features).
+    pub issued: u32,
+    /// Seats in use.
+    pub in_use: u32,
+}

@@ -17,7 +17,10 @@ mod usage;
 pub use alerts::{Alert, AlertKind, AlertNotification, AlertState, AlertsAnswer};
 pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
-pub use licences::{CheckoutView, LicenceServerView, LicenceServersAnswer, PoolView, Seen};
+pub use licences::{
+    CheckoutView, LicenceServerView, LicenceServersAnswer, PoolHistory, PoolPollPoint, PoolView,
+    Seen,
+};
 pub use seats::{
     AppSeats, Heatmap, HeatmapCell, HeatmapDay, PeakView, ReclaimAnswer, ReclaimWeek, SeatsAnswer,
 };

@@ -1,7 +1,8 @@
 //! The licence servers' view: each `[[licence_servers]]` entry is polled on its own task (its
 //! command run with a timeout, never on the ingest path), its latest answer is kept in memory,
 //! and `GET /api/v1/licences/servers` sets its seats beside what the agents report
-//! ([`view`]).
+//! ([`view`]); each successful poll's seats issued and in use are also stored, for the pool's
+//! history (`GET /api/v1/licences/servers/{name}/history`).
 
 mod poll;
 pub mod view;
@@ -32,14 +33,16 @@ struct Entry {
 /// The configured licence servers and their latest answers.
 pub struct LicenceServers {
     entries: Vec<Entry>,
+    /// Where each successful poll's seats are kept (the pool's history).
+    store: Option<idlewatch_store::Store>,
     /// Counts the polls that ended, so the alerts task looks again after each.
     polls: tokio::sync::watch::Sender<u64>,
 }
 
 impl LicenceServers {
-    /// The servers of `configs`, none polled yet.
+    /// The servers of `configs`, none polled yet; each successful poll's seats go to `store`.
     #[must_use]
-    pub fn new(configs: &[LicenceServerConfig]) -> Self {
+    pub fn new(configs: &[LicenceServerConfig], store: Option<idlewatch_store::Store>) -> Self {
         Self {
             entries: configs
                 .iter()
@@ -49,6 +52,7 @@ impl LicenceServers {
                 })
                 .collect(),
             polls: tokio::sync::watch::Sender::new(0),
+            store,
         }
     }
 
@@ -108,6 +112,26 @@ impl LicenceServers {
                     failing = false;
                 }
                 _ => {}
+            }
+            if let (Ok(status), Some(store)) = (&poll.outcome, &self.store) {
+                let (issued, in_use) = view::totals(&entry.config, status);
+                let point = idlewatch_store::PoolPoint {
+                    at_ms: poll.at_ms,
+                    issued,
+                    in_use,
+                };
+                let (store, name) = (store.clone(), entry.config.name.clone());
+                match tokio::task::spawn_blocking(move || store.add_licence_poll(&name, point))
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(server = %entry.config.name, "cannot keep the poll's seats: {e}");
+                    }
+                    Err(e) => {
+                        tracing::warn!(server = %entry.config.name, "cannot keep the poll's seats: {e}");
+                    }
+                }
             }
             *entry
                 .latest

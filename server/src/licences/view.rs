@@ -62,6 +62,21 @@ fn counted<'a>(
         .filter(|p| config.features.is_empty() || config.features.contains(&p.feature))
 }
 
+/// A server's seats issued and in use over its counted features, as its answer says
+/// (saturating: the counts are the licence server's text).
+#[must_use]
+pub fn totals(
+    config: &LicenceServerConfig,
+    status: &idlewatch_licences::lmstat::Status,
+) -> (u32, u32) {
+    counted(config, &status.pools).fold((0u32, 0u32), |(issued, in_use), pool| {
+        (
+            issued.saturating_add(pool.issued.unwrap_or(0)),
+            in_use.saturating_add(pool.in_use.unwrap_or(0)),
+        )
+    })
+}
+
 fn server_view(
     config: &LicenceServerConfig,
     poll: Option<&Poll>,
@@ -95,6 +110,7 @@ fn server_view(
         .unwrap_or_default()
         .to_zoned_datetime(time_zone.clone());
     view.problems.clone_from(&status.problems);
+    (view.issued, view.in_use) = totals(config, status);
     let agents = agents_for(&config.app, hosts);
     for pool in counted(config, &status.pools) {
         let checkouts: Vec<CheckoutView> = join(pool, &agents)
@@ -114,9 +130,6 @@ fn server_view(
                 same_user: j.same_user,
             })
             .collect();
-        // Saturating: the counts are the licence server's text.
-        view.issued = view.issued.saturating_add(pool.issued.unwrap_or(0));
-        view.in_use = view.in_use.saturating_add(pool.in_use.unwrap_or(0));
         for c in &checkouts {
             if c.seen == Seen::InUse {
                 view.seen_in_use = view.seen_in_use.saturating_add(c.licences);
