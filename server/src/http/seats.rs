@@ -24,6 +24,7 @@ use super::error::ApiError;
 use super::selection::{self, Pairs};
 use super::{bad, blocking};
 use crate::licences::view;
+use crate::report::hours::DAYS;
 use crate::report::seats::{AppSpans, spans_by_app};
 use crate::state::AppState;
 
@@ -32,16 +33,6 @@ const DAY_MS: i64 = 86_400_000;
 pub const DEFAULT_SPAN_MS: i64 = 30 * DAY_MS;
 /// Most host-days one answer reads (as `GET /api/v1/usage`).
 pub const MAX_HOST_DAYS: i64 = 100_000;
-
-const DAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -106,14 +97,9 @@ fn hours(h: f64) -> f64 {
     (h * 100.0).round() / 100.0
 }
 
-/// The seats the licence servers of `app` issue (their latest successful polls), if any is
-/// configured for it.
-fn issued(state: &AppState, app: &str) -> Option<u32> {
-    let answer = view::answer(
-        &state.licence_servers,
-        &[],
-        &state.config.report.rules().time_zone,
-    );
+/// The seats the licence servers of `app` issue (their latest successful polls, `answer`), if
+/// any is configured for it.
+fn issued(answer: &idlewatch_protocol::api::LicenceServersAnswer, app: &str) -> Option<u32> {
     let mine: Vec<_> = answer
         .servers
         .iter()
@@ -134,6 +120,7 @@ async fn overview(
 ) -> Result<Json<SeatsAnswer>, ApiError> {
     let selected = select(&state, &pairs).await?;
     let tz = state.config.report.rules().time_zone;
+    let servers = view::answer(&state.licence_servers, &[], &tz);
     let apps = selected
         .apps
         .values()
@@ -141,23 +128,14 @@ async fn overview(
             let s = seats::seats(&app.hosts, selected.from_ms, selected.to_ms, &tz);
             AppSeats {
                 app: app.name.clone(),
-                pcs: u32::try_from(
-                    app.hosts
-                        .iter()
-                        .filter(|spans| {
-                            spans
-                                .iter()
-                                .any(|s| s.state != idlewatch_protocol::WatchedState::NotRunning)
-                        })
-                        .count(),
-                )
-                .unwrap_or(u32::MAX),
+                pcs: u32::try_from(app.pcs_running(selected.from_ms, selected.to_ms))
+                    .unwrap_or(u32::MAX),
                 peak_running: peak(s.peak_running),
                 peak_in_use: peak(s.peak_in_use),
                 interactive_hours: hours(s.hours.interactive),
                 computing_hours: hours(s.hours.computing),
                 idle_hours: hours(s.hours.idle),
-                issued: issued(&state, &app.name),
+                issued: issued(&servers, &app.name),
             }
         })
         .collect();

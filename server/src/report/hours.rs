@@ -18,7 +18,8 @@ pub struct OpenHours {
     windows: Vec<Window>,
 }
 
-const DAYS: [&str; 7] = [
+/// The weekdays' English names, Monday first (as `jiff`'s Monday-zero offsets).
+pub const DAYS: [&str; 7] = [
     "monday",
     "tuesday",
     "wednesday",

@@ -20,6 +20,22 @@ pub struct AppSpans {
     pub hosts: Vec<Vec<Span>>,
 }
 
+impl AppSpans {
+    /// The PCs that had the app running (interactive, computing or idle) at some time in
+    /// `[from_ms, to_ms)`.
+    #[must_use]
+    pub fn pcs_running(&self, from_ms: i64, to_ms: i64) -> usize {
+        self.hosts
+            .iter()
+            .filter(|spans| {
+                spans.iter().any(|s| {
+                    s.state != WatchedState::NotRunning && s.start_ms < to_ms && s.end_ms > from_ms
+                })
+            })
+            .count()
+    }
+}
+
 /// What one snapshot said, kept until the next one says how long it covers.
 struct Said {
     at_ms: i64,

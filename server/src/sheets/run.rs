@@ -352,17 +352,7 @@ async fn day_rows(
             let next = day.tomorrow().map_err(|e| e.to_string())?;
             let end = day_start_ms(next, &rules).map_err(|e| e.to_string())?;
             for app in apps.values() {
-                let pcs = app
-                    .hosts
-                    .iter()
-                    .filter(|spans| {
-                        spans.iter().any(|s| {
-                            s.state != idlewatch_protocol::WatchedState::NotRunning
-                                && s.start_ms < end
-                                && s.end_ms > start
-                        })
-                    })
-                    .count();
+                let pcs = app.pcs_running(start, end);
                 if pcs > 0 {
                     let seats = seats::seats(&app.hosts, start, end, &rules.time_zone);
                     licences.push(licences_row(day, &app.name, pcs, &seats));

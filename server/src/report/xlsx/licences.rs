@@ -65,15 +65,7 @@ pub fn write(
         .collect();
     let mut row = 1u32;
     for (app, s) in &computed {
-        let pcs = app
-            .hosts
-            .iter()
-            .filter(|spans| {
-                spans
-                    .iter()
-                    .any(|s| s.state != idlewatch_protocol::WatchedState::NotRunning)
-            })
-            .count();
+        let pcs = app.pcs_running(from_ms, to_ms);
         sheet.write_string(row, 0, fit(&app.name, EXCEL_MAX))?;
         sheet.write_number(row, 1, pcs as f64)?;
         let mut peak = |col: u16, p: Peak| -> Result<(), XlsxError> {
