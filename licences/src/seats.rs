@@ -3,9 +3,9 @@
 //! computing), the peak of each and when it came, licence-hours per state, the shape of a week
 //! (per hour of the week, the mean and peak in use), and what releasing every seat idle longer
 //! than a limit would have needed ([`reclaim`]). Pure: the caller turns stored snapshots into
-//! [`Span`]s per PC.
+//! [`StateSpan`]s per PC.
 
-use idlewatch_protocol::WatchedState;
+use idlewatch_protocol::{StateSpan, WatchedState};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -13,17 +13,6 @@ use jiff::tz::TimeZone;
 pub const WEEK_HOURS: usize = 7 * 24;
 
 const HOUR_MS: i64 = 3_600_000;
-
-/// A stretch of time during which one PC's app was in one state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    /// Its start, epoch ms.
-    pub start_ms: i64,
-    /// Its end (exclusive), epoch ms.
-    pub end_ms: i64,
-    /// The app's state.
-    pub state: WatchedState,
-}
 
 fn is_running(state: WatchedState) -> bool {
     !matches!(state, WatchedState::NotRunning)
@@ -160,7 +149,7 @@ impl Hours {
 /// which the counts of PCs holding and using the app stay the same (stretches with no PC at
 /// all included), in time order.
 pub fn sweep(
-    hosts: &[Vec<Span>],
+    hosts: &[Vec<StateSpan>],
     from_ms: i64,
     to_ms: i64,
     mut each: impl FnMut(i64, i64, u32, u32),
@@ -204,7 +193,7 @@ pub fn sweep(
 /// The seats of the app over `[from_ms, to_ms)` across `hosts` (each PC's spans, in time
 /// order, not overlapping), with hours of the week read in `tz`.
 #[must_use]
-pub fn seats(hosts: &[Vec<Span>], from_ms: i64, to_ms: i64, tz: &TimeZone) -> Seats {
+pub fn seats(hosts: &[Vec<StateSpan>], from_ms: i64, to_ms: i64, tz: &TimeZone) -> Seats {
     let mut out = Seats::default();
     for s in hosts.iter().flatten() {
         let ms = (s.end_ms.min(to_ms) - s.start_ms.max(from_ms)).max(0) as f64;
@@ -246,7 +235,7 @@ pub fn seats(hosts: &[Vec<Span>], from_ms: i64, to_ms: i64, tz: &TimeZone) -> Se
 /// of that idle stretch counts as not running (the seat back in the pool) until the app is used
 /// again. A gap between spans (the PC off or silent) ends a stretch.
 #[must_use]
-pub fn reclaim(spans: &[Span], after_ms: i64) -> Vec<Span> {
+pub fn reclaim(spans: &[StateSpan], after_ms: i64) -> Vec<StateSpan> {
     let mut out = Vec::with_capacity(spans.len() + 1);
     let mut idle_since: Option<i64> = None;
     let mut last_end: Option<i64> = None;
@@ -263,7 +252,7 @@ pub fn reclaim(spans: &[Span], after_ms: i64) -> Vec<Span> {
         let release = idle_since
             .get_or_insert(s.start_ms)
             .saturating_add(after_ms);
-        let released = Span {
+        let released = StateSpan {
             state: WatchedState::NotRunning,
             ..*s
         };
@@ -272,11 +261,11 @@ pub fn reclaim(spans: &[Span], after_ms: i64) -> Vec<Span> {
         } else if release <= s.start_ms {
             out.push(released);
         } else {
-            out.push(Span {
+            out.push(StateSpan {
                 end_ms: release,
                 ..*s
             });
-            out.push(Span {
+            out.push(StateSpan {
                 start_ms: release,
                 ..released
             });
@@ -300,7 +289,7 @@ pub struct WeekPeaks {
 /// it was, and the peak needed had every seat idle longer than `after_ms` been released.
 #[must_use]
 pub fn simulate(
-    hosts: &[Vec<Span>],
+    hosts: &[Vec<StateSpan>],
     after_ms: i64,
     from_ms: i64,
     to_ms: i64,
@@ -320,7 +309,7 @@ pub fn simulate(
         }
         week_of_hour.push(weeks.len() - 1);
     }
-    let mut record = |spans: &[Vec<Span>], needed: bool| {
+    let mut record = |spans: &[Vec<StateSpan>], needed: bool| {
         sweep(spans, from_ms, to_ms, |start, end, running, _| {
             if running == 0 {
                 return;
@@ -345,7 +334,7 @@ pub fn simulate(
         });
     };
     record(hosts, false);
-    let reclaimed: Vec<Vec<Span>> = hosts.iter().map(|s| reclaim(s, after_ms)).collect();
+    let reclaimed: Vec<Vec<StateSpan>> = hosts.iter().map(|s| reclaim(s, after_ms)).collect();
     record(&reclaimed, true);
     weeks
 }

@@ -34,7 +34,8 @@ fn a_new_file_gets_every_version_in_order() {
             "v4_agent_tokens",
             "v5_session_summaries",
             "v6_alerts",
-            "v7_licence_polls"
+            "v7_licence_polls",
+            "v8_host_days"
         ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
@@ -63,7 +64,7 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 7));
+    assert_eq!((outcome.from, outcome.to), (1, 8));
     assert_eq!(
         outcome.applied,
         [
@@ -72,14 +73,15 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
             "v4_agent_tokens",
             "v5_session_summaries",
             "v6_alerts",
-            "v7_licence_polls"
+            "v7_licence_polls",
+            "v8_host_days"
         ]
     );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 7);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 8);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),

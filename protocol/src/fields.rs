@@ -138,6 +138,18 @@ pub enum WatchedState {
     NotRunning,
 }
 
+/// A stretch of time during which one PC's watched app was in one state: what the licence
+/// views count and the host-day rollups keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateSpan {
+    /// Its start, epoch ms.
+    pub start_ms: i64,
+    /// Its end (exclusive), epoch ms.
+    pub end_ms: i64,
+    /// The app's state.
+    pub state: WatchedState,
+}
+
 impl WatchedState {
     /// The state as it appears on the wire (`interactive`, `computing`, `idle`, `not_running`).
     #[must_use]

@@ -27,7 +27,7 @@ mod timestamp;
 
 pub use agent_snapshot::{AgentSnapshot, LegacyApp, ProcessEntry};
 pub use error::{Ack, ErrorBody, ErrorCode, SnapshotError};
-pub use fields::{LEGACY_APPS, SnapshotFields, WatchedApp, WatchedState};
+pub use fields::{LEGACY_APPS, SnapshotFields, StateSpan, WatchedApp, WatchedState};
 pub use register::{AgentRegister, RegisterAck};
 pub use session::{HELPER_MISSING, NO_SESSION, SOURCE_HELPER, SOURCE_SYSTEM, SessionInfo};
 pub use snapshot::Snapshot;

@@ -114,11 +114,17 @@ impl ReportConfig {
 pub struct RetentionConfig {
     /// Snapshots received more than this many days ago are deleted (0 keeps everything).
     pub days: u32,
+    /// How often settled days are looked for and rolled up per host for the licence views.
+    #[serde(with = "duration")]
+    pub rollup_every: Duration,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        Self { days: 90 }
+        Self {
+            days: 90,
+            rollup_every: Duration::from_secs(600),
+        }
     }
 }
 
@@ -382,6 +388,12 @@ impl Config {
         })?;
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
+        if self.retention.rollup_every < Duration::from_secs(1) {
+            return Err(Error::Invalid(format!(
+                "retention.rollup_every = {:?} is too short; give at least \"1s\" (default \"10m\")",
+                self.retention.rollup_every
+            )));
+        }
         self.sheets.check()?;
         licences::check(&self.licence_servers)?;
         alerts::check(&self.alerts, &self.notifiers, self.smtp.as_ref())?;

@@ -148,6 +148,69 @@ async fn retention(state: AppState) {
     }
 }
 
+/// Rolls up every PC's settled days, now and every `[retention] rollup_every`: each round
+/// finds the days missing and builds them a week of one PC at a time off the runtime.
+async fn host_day_rollups(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.retention.rollup_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let cover_ms = state.config.report.rules().interval_ms.saturating_mul(3);
+    let keep_days = i64::from(state.config.retention.days);
+    loop {
+        tick.tick().await;
+        let now_ms = now_ms();
+        let not_before_ms = if keep_days == 0 {
+            i64::MIN / 2
+        } else {
+            now_ms - keep_days * idlewatch_store::DAY_MS
+        };
+        let store = state.store.clone();
+        let pending = tokio::task::spawn_blocking(move || {
+            report::host_days::pending(&store, cover_ms, now_ms, not_before_ms)
+        })
+        .await;
+        let pending = match pending {
+            Ok(Ok(pending)) => pending,
+            Ok(Err(e)) => {
+                warn!("cannot look for days to roll up, will retry next round: {e}");
+                continue;
+            }
+            Err(e) => {
+                warn!("cannot look for days to roll up, will retry next round: {e}");
+                continue;
+            }
+        };
+        'round: for (host, days) in pending {
+            for chunk in days.chunks(report::host_days::CHUNK_DAYS) {
+                let (store, name, chunk) = (state.store.clone(), host.clone(), chunk.to_vec());
+                let built = tokio::task::spawn_blocking(move || {
+                    report::host_days::build(&store, &name, &chunk, cover_ms)
+                })
+                .await;
+                match built {
+                    Ok(Ok(n)) => {
+                        state.metrics.host_days_built.inc_by(n as u64);
+                    }
+                    Ok(Err(e)) => {
+                        warn!("cannot roll up {host}'s days, will retry next round: {e}");
+                        break 'round;
+                    }
+                    Err(e) => {
+                        warn!("cannot roll up {host}'s days, will retry next round: {e}");
+                        break 'round;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The wall clock, epoch ms.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+}
+
 /// What the alerts task reads, and its way to the dashboards.
 fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
     let (io, shown) = (io.clone(), state.clone());
@@ -211,6 +274,7 @@ pub async fn run(
     };
     tokio::pin!(server);
     let pruning = tokio::spawn(retention(app.state.clone()));
+    let rollups = tokio::spawn(host_day_rollups(app.state.clone()));
     let agent_lists = tokio::spawn(socket::agent_list_broadcaster(
         app.io.clone(),
         app.state.clone(),
@@ -225,6 +289,7 @@ pub async fn run(
     ));
     let background = [
         pruning,
+        rollups,
         agent_lists,
         uploads,
         disk,

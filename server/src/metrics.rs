@@ -99,6 +99,8 @@ pub struct Metrics {
     pub tls_handshakes_failed: Counter,
     /// Alerts firing now.
     pub alerts_firing: Gauge,
+    /// Host-day rollups built and stored.
+    pub host_days_built: Counter,
     /// Snapshots the alerts task could not take (its queue was full).
     pub alert_observations_dropped: Counter,
     /// Alert notifications delivered and given up.
@@ -226,6 +228,11 @@ impl Default for Metrics {
             "events_dropped",
             "Events and acks not sent because a client's socket buffer was full",
         );
+        let host_days_built = counter(
+            r,
+            "host_days_built",
+            "Host-day rollups built (each PC's watched apps over a settled day)",
+        );
         let alerts_firing = Gauge::default();
         r.register("alerts_firing", "Alerts firing now", alerts_firing.clone());
         let alert_observations_dropped = counter(
@@ -326,6 +333,7 @@ impl Default for Metrics {
             sockets_closed_unparsable,
             tls_handshakes_failed,
             alerts_firing,
+            host_days_built,
             alert_observations_dropped,
             notifications,
             sockets_open: AtomicU64::new(0),

@@ -13,6 +13,7 @@ use idlewatch_migrations::format::{
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::Error;
+use crate::host_days;
 
 /// Records deleted per transaction.
 const CHUNK: usize = 1000;
@@ -127,6 +128,13 @@ impl Deleter {
                 }
                 self.removed += 1;
             }
+            // Rollups of the days this range touches are built again from what is left.
+            host_days::invalidate(
+                &txn,
+                &self.query.host,
+                self.query.from_ms.unwrap_or(i64::MIN),
+                self.query.to_ms.map_or(i64::MAX, |to| to.saturating_sub(1)),
+            )?;
             plan.next += chunk.len();
             if plan.next == plan.doomed.len() {
                 // The host's last record by arrival is the next delta's base: the last kept.

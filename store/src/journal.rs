@@ -14,6 +14,7 @@ use tracing::{debug, error, info};
 
 use crate::Error;
 use crate::delete::{DeleteQuery, Deleter};
+use crate::host_days;
 use crate::prune::Pruner;
 use crate::slot::DbSlot;
 
@@ -297,6 +298,17 @@ impl Journal {
             batch.finish()?;
             results
         };
+        for (pending, appended) in appends.iter().zip(&results) {
+            let captured_ms = pending
+                .snapshot
+                .fields()
+                .captured_at
+                .map_or(pending.received_ms, |c| c.epoch_ms());
+            if !appended.duplicate && host_days::is_late(captured_ms, pending.received_ms) {
+                // Its day may be rolled up already: the rollups it changes are built again.
+                host_days::invalidate(&txn, pending.snapshot.host(), captured_ms, captured_ms)?;
+            }
+        }
         txn.commit()?;
         Ok(results)
     }

@@ -10,6 +10,7 @@
 mod alerts;
 mod delete;
 mod error;
+mod host_days;
 mod journal;
 mod licence_polls;
 mod offline;
@@ -21,7 +22,8 @@ mod tokens;
 
 pub use delete::DeleteQuery;
 pub use error::Error;
-pub use idlewatch_migrations::format::{SessionSummary, Summary};
+pub use host_days::{SETTLE_MS, settled};
+pub use idlewatch_migrations::format::{DAY_MS, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{AppendDone, Appended};
 pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};

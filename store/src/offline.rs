@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use idlewatch_migrations::format::{
-    BY_TIME, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS, Summary,
-    read_summary,
+    BY_TIME, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS,
+    Summary, read_summary,
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
 use idlewatch_protocol::SnapshotFields;
@@ -49,6 +49,10 @@ pub struct OfflineStats {
     pub snapshots: u64,
     /// Bytes of the stored records (compressed snapshots).
     pub record_bytes: u64,
+    /// Host-day rollups stored.
+    pub host_days: u64,
+    /// Bytes of those rollups.
+    pub host_day_bytes: u64,
     /// Per host, sorted by name.
     pub hosts: Vec<HostStats>,
 }
@@ -116,6 +120,11 @@ impl Offline {
             let (_, value) = entry?;
             record_bytes += value.value().len() as u64;
         }
+        let (mut host_days, mut host_day_bytes) = (0u64, 0u64);
+        for entry in txn.open_table(HOST_DAYS)?.iter()? {
+            host_days += 1;
+            host_day_bytes += entry?.1.value().len() as u64;
+        }
         let mut hosts = Vec::new();
         for entry in names.iter()? {
             let (id, name) = entry?;
@@ -141,6 +150,8 @@ impl Offline {
             schema_version: version,
             snapshots: records.len()?,
             record_bytes,
+            host_days,
+            host_day_bytes,
             hosts,
         })
     }

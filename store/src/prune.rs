@@ -15,6 +15,7 @@ use idlewatch_migrations::format::{
 use redb::{Database, ReadableTable};
 
 use crate::Error;
+use crate::host_days;
 
 /// Most records examined per transaction.
 const CHUNK: usize = 1000;
@@ -96,6 +97,9 @@ impl Pruner {
                 }
             }
             self.removed += doomed.len() as u64;
+            if !more {
+                host_days::prune(&txn, self.cutoff_ms)?;
+            }
             more
         };
         txn.commit()?;

@@ -78,7 +78,8 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
             "v4_agent_tokens",
             "v5_session_summaries",
             "v6_alerts",
-            "v7_licence_polls"
+            "v7_licence_polls",
+            "v8_host_days"
         ]
     );
     let old = summaries(&store);

@@ -352,7 +352,15 @@ fn db_commands_inspect_a_stopped_servers_store() {
 
     lab.server.signal_and_wait("TERM", Duration::from_secs(20));
     let text = lab.ok(&["db", "stats", "--data-dir", d]);
-    assert!(text.contains("snapshots       6"), "{text}");
+    let pair = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(pair("snapshots "), "6", "{text}");
+    assert!(pair("host-day rollups ").ends_with(" B)"), "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("pc-1") && l.contains(" 4 ")),
@@ -362,7 +370,8 @@ fn db_commands_inspect_a_stopped_servers_store() {
         serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
-    assert_eq!(stats["schema_version"], 7);
+    assert_eq!(stats["schema_version"], 8);
+    assert!(stats["host_days"].is_u64() && stats["host_day_bytes"].is_u64(), "{stats}");
     let check = lab.ok(&["db", "check", "--data-dir", d]);
     assert!(
         check.contains("result            ok") || check.contains("ok"),

@@ -46,14 +46,8 @@ fn run(host: &str, group: &str, app: &str, parts: &[(i64, i64, &str)]) -> Vec<Va
 /// 11:00–11:30) and a Tuesday hour of Rocky in Lab B.
 fn lab() -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
-        "[report]\ntime_zone = \"UTC\"\ninterval = \"1m\"\n",
-    )
-    .unwrap();
-    let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], None)
-        .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let server = start(&dir, "10m");
+
     let mut snapshots = run(
         "pc-a",
         "Lab A",
@@ -77,6 +71,26 @@ fn lab() -> (Server, tempfile::TempDir) {
     ));
     drop(send_all(&server, &snapshots, &[]));
     (server, dir)
+}
+
+/// The server on `dir`'s config and data dir, rolling settled days up every `rollup_every`.
+fn start(dir: &tempfile::TempDir, rollup_every: &str) -> Server {
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[report]\ntime_zone = \"UTC\"\ninterval = \"1m\"\n\
+             [retention]\nrollup_every = \"{rollup_every}\"\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    Server::try_start(
+        &["--config", config.to_str().unwrap()],
+        &[],
+        Some(data.as_path()),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.stderr))
 }
 
 fn get<T: serde::de::DeserializeOwned>(server: &Server, path: &str) -> T {
@@ -241,5 +255,84 @@ fn idlewatch_admin_shows_the_peaks_the_grid_and_the_simulation() {
     assert!(
         out.contains("peak held 2, peak needed 1: 1 seats fewer would have served every week"),
         "{out}"
+    );
+}
+
+/// The three views' answers, as JSON.
+fn views(server: &Server) -> Vec<Value> {
+    [
+        format!("/api/v1/licences?{RANGE}"),
+        format!("/api/v1/licences/ansys/heatmap?{RANGE}"),
+        format!("/api/v1/licences/ansys/simulate?{RANGE}&reclaim_after=30m"),
+    ]
+    .iter()
+    .map(|path| get::<Value>(server, path))
+    .collect()
+}
+
+#[test]
+fn settled_days_answer_the_same_from_their_rollups_and_a_late_snapshot_still_counts() {
+    let (mut server, dir) = lab();
+    // Read from the summaries: the first round of rollups ran on the empty store at start.
+    let before = views(&server);
+    assert_eq!(server.metric("idlewatch_host_days_built_total"), 0);
+
+    // Restarted rolling up every second: every settled day of every PC, from its first.
+    server.signal_and_wait("TERM", std::time::Duration::from_secs(30));
+    let server = start(&dir, "1s");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let today = now - now % (24 * H);
+    let last_settled = if now - today >= H {
+        today - 24 * H
+    } else {
+        today - 48 * H
+    };
+    let days_from_monday = (last_settled - MONDAY) / (24 * H) + 1;
+    let expected = 3 * days_from_monday - 1; // pc-c's first day is the Tuesday
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (server.metric("idlewatch_host_days_built_total") as i64) < expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {expected} host-days rolled up after 60 s",
+            server.metric("idlewatch_host_days_built_total")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(views(&server), before, "from the rollups, the same answers");
+
+    // pc-b reports, a week late, ten minutes of Ansys at noon on the Monday: the Monday's
+    // rollup goes, and the answer counts them.
+    drop(send_all(
+        &server,
+        &run(
+            "pc-b",
+            "Lab A",
+            "ansys",
+            &[(MONDAY + 12 * H, MONDAY + 12 * H + 10 * MIN, "interactive")],
+        ),
+        &[],
+    ));
+    let seats: SeatsAnswer = get(&server, &format!("/api/v1/licences?{RANGE}"));
+    let hours = seats.apps[0].interactive_hours;
+    assert_eq!(
+        hours, 2.17,
+        "2 h, and the 10 late minutes (answers round to 0.01 h)"
+    );
+    let built = server.metric("idlewatch_host_days_built_total") as i64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while (server.metric("idlewatch_host_days_built_total") as i64) < built + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pc-b's Monday and Tuesday not rolled up again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let seats: SeatsAnswer = get(&server, &format!("/api/v1/licences?{RANGE}"));
+    assert_eq!(
+        seats.apps[0].interactive_hours, hours,
+        "rolled up again, the same"
     );
 }

@@ -41,6 +41,8 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
             "schema_version": s.schema_version,
             "snapshots": s.snapshots,
             "record_bytes": s.record_bytes,
+            "host_days": s.host_days,
+            "host_day_bytes": s.host_day_bytes,
             "hosts": hosts,
         })));
     }
@@ -73,6 +75,13 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
                 Cell::with(
                     format!("{} ({per} B per snapshot)", output::bytes(s.record_bytes)),
                     s.record_bytes.to_string(),
+                ),
+            ),
+            (
+                "host-day rollups",
+                Cell::with(
+                    format!("{} ({})", s.host_days, output::bytes(s.host_day_bytes)),
+                    s.host_days.to_string(),
                 ),
             ),
         ]));

@@ -8,8 +8,8 @@ const MIN: i64 = 60_000;
 /// 2026-11-30 00:00 UTC, a Monday.
 const MONDAY: i64 = 1_795_996_800_000;
 
-fn span(start_ms: i64, end_ms: i64, state: WatchedState) -> Span {
-    Span {
+fn span(start_ms: i64, end_ms: i64, state: WatchedState) -> StateSpan {
+    StateSpan {
         start_ms,
         end_ms,
         state,
@@ -149,7 +149,7 @@ fn a_simulation_reports_held_and_needed_peaks_week_by_week() {
     assert_eq!((weeks[1].held.seats, weeks[1].needed.seats), (2, 2));
 }
 
-fn arbitrary_hosts() -> impl Strategy<Value = Vec<Vec<Span>>> {
+fn arbitrary_hosts() -> impl Strategy<Value = Vec<Vec<StateSpan>>> {
     let state = prop_oneof![
         Just(WatchedState::Interactive),
         Just(WatchedState::Computing),

@@ -1,4 +1,4 @@
-//! The current on-disk layout (schema version 7).
+//! The current on-disk layout (schema version 8).
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -21,8 +21,14 @@
 //!   when they resolve, and read whole.
 //! - `licence_polls`: `(licence server name, poll ms)` → `(issued, in use)`: each pool's seats
 //!   over time.
+//! - `host_days`: `(host, UTC day start ms)` → a [`HostDay`]: the host's watched apps over that
+//!   day as spans of one state, built from the summaries once the day has settled; absent means
+//!   not built (yet, or again: a late snapshot or a deletion removes the rows it changes).
+//! - `host_day_generations`: host → a counter bumped with every such removal, so a rollup
+//!   computed from what a removal changed is not stored.
 
 mod codec;
+mod host_day;
 mod packed;
 mod reader;
 mod summary;
@@ -30,6 +36,7 @@ mod varint;
 mod writer;
 
 pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
+pub use host_day::{DAY_MS, HostDay, day_of};
 pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};
 pub use summary::{SessionSummary, Summary};
@@ -63,6 +70,11 @@ pub const ALERTS: TableDefinition<u64, &[u8]> = TableDefinition::new("alerts");
 /// `(licence server name, poll time ms)` → `(seats issued, seats in use)`.
 pub const LICENCE_POLLS: TableDefinition<(&str, i64), (u32, u32)> =
     TableDefinition::new("licence_polls");
+/// `(host, UTC day start ms)` → an encoded [`HostDay`].
+pub const HOST_DAYS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("host_days");
+/// Host → how many times its host-day rollups were removed.
+pub const HOST_DAY_GENERATIONS: TableDefinition<&str, u64> =
+    TableDefinition::new("host_day_generations");
 /// `meta` key of the next alert id.
 pub const NEXT_ALERT_ID_KEY: &str = "next_alert_id";
 

@@ -111,12 +111,7 @@ impl Summary {
         put_varint(out, self.apps.len() as u64);
         for (name, state) in &self.apps {
             put_str(out, name);
-            out.push(match state {
-                WatchedState::Interactive => 0,
-                WatchedState::Computing => 1,
-                WatchedState::Idle => 2,
-                WatchedState::NotRunning => 3,
-            });
+            out.push(state_byte(*state));
         }
         if let Some(session) = &self.session {
             put_str(out, &session.user);
@@ -160,13 +155,7 @@ impl Summary {
         let mut apps = Vec::with_capacity(usize::try_from(count.min(64)).unwrap_or(0));
         for _ in 0..count {
             let name = get_str(bytes, &mut pos)?;
-            let state = match bytes.get(pos) {
-                Some(0) => WatchedState::Interactive,
-                Some(1) => WatchedState::Computing,
-                Some(2) => WatchedState::Idle,
-                Some(3) => WatchedState::NotRunning,
-                _ => return Err("bad app state"),
-            };
+            let state = state_of_byte(*bytes.get(pos).ok_or("bad app state")?)?;
             pos += 1;
             apps.push((name, state));
         }
@@ -245,12 +234,33 @@ fn get_decimal(bytes: &[u8], pos: &mut usize) -> Result<f64, &'static str> {
         .map_err(|_| "bad number")
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+/// A watched app's state as one byte (the summary's and the host-day rollup's).
+pub(crate) fn state_byte(state: WatchedState) -> u8 {
+    match state {
+        WatchedState::Interactive => 0,
+        WatchedState::Computing => 1,
+        WatchedState::Idle => 2,
+        WatchedState::NotRunning => 3,
+    }
+}
+
+/// The inverse of [`state_byte`].
+pub(crate) fn state_of_byte(byte: u8) -> Result<WatchedState, &'static str> {
+    match byte {
+        0 => Ok(WatchedState::Interactive),
+        1 => Ok(WatchedState::Computing),
+        2 => Ok(WatchedState::Idle),
+        3 => Ok(WatchedState::NotRunning),
+        _ => Err("bad app state"),
+    }
+}
+
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
-fn get_str(bytes: &[u8], pos: &mut usize) -> Result<String, &'static str> {
+pub(crate) fn get_str(bytes: &[u8], pos: &mut usize) -> Result<String, &'static str> {
     let len = usize::try_from(get_varint(bytes, pos).ok_or("truncated text")?)
         .map_err(|_| "text too long")?;
     let text = bytes

@@ -8,6 +8,7 @@ mod v4;
 mod v5;
 mod v6;
 mod v7;
+mod v8;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -15,7 +16,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 7;
+pub const CURRENT_VERSION: u64 = 8;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -28,6 +29,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v5_session_summaries", v5::v5_session_summaries),
     ("v6_alerts", v6::v6_alerts),
     ("v7_licence_polls", v7::v7_licence_polls),
+    ("v8_host_days", v8::v8_host_days),
 ];
 
 /// What [`migrate`] did.

@@ -5,6 +5,7 @@
 //!   watched application in each state, and utilization as a share of opening hours;
 //! - [`scan`]: a host's stored snapshots over a range, page by page;
 //! - [`seats`]: each PC's watched apps as spans of time in one state, for the licence views;
+//! - [`host_days`]: those spans rolled up per PC per settled day, built in the background;
 //! - [`stream`]: those days computed as the points stream by, one day held at a time;
 //! - [`daily`]: many hosts' usage over whole local days (Sheets, the usage API);
 //! - [`xlsx`]: the XLSX workbook;
@@ -12,6 +13,7 @@
 
 pub mod cell;
 pub mod daily;
+pub mod host_days;
 pub mod hours;
 pub mod scan;
 pub mod seats;

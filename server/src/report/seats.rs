@@ -1,12 +1,12 @@
-//! Each PC's watched apps as spans of time in one state, from the stored summaries, with the
-//! reports' rule (a snapshot covers the time until the next, at most 3 × the report interval):
-//! what the licence views count ([`idlewatch_licences::seats`]).
+//! Each PC's watched apps as spans of time in one state, with the reports' rule (a snapshot
+//! covers the time until the next, at most 3 × the report interval): what the licence views
+//! count ([`idlewatch_licences::seats`]). Settled days come from the host-day rollups
+//! ([`super::host_days`]), the rest from the stored summaries; both give the same spans.
 
 use std::collections::BTreeMap;
 
-use idlewatch_licences::seats::Span;
-use idlewatch_protocol::WatchedState;
-use idlewatch_store::Store;
+use idlewatch_protocol::{StateSpan, WatchedState};
+use idlewatch_store::{DAY_MS, HostDay, Store};
 
 use super::scan::each_summary;
 use super::usage::Rules;
@@ -17,7 +17,7 @@ pub struct AppSpans {
     /// The app's name as first seen (apps are matched without case).
     pub name: String,
     /// Each PC's spans, in time order (PCs that never reported the app have none here).
-    pub hosts: Vec<Vec<Span>>,
+    pub hosts: Vec<Vec<StateSpan>>,
 }
 
 impl AppSpans {
@@ -36,63 +36,225 @@ impl AppSpans {
     }
 }
 
+/// One PC's apps: by lower-cased name, the name as first seen and the spans in time order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HostSpans(BTreeMap<String, (String, Vec<StateSpan>)>);
+
+impl HostSpans {
+    /// Adds `span` of the app `name` after its spans so far, extending the last one when the
+    /// state goes on.
+    fn push(&mut self, name: &str, span: StateSpan) {
+        let key = name.to_lowercase();
+        let (_, spans) = self
+            .0
+            .entry(key)
+            .or_insert_with(|| (name.to_owned(), Vec::new()));
+        match spans.last_mut() {
+            Some(last) if last.end_ms == span.start_ms && last.state == span.state => {
+                last.end_ms = span.end_ms;
+            }
+            _ => spans.push(span),
+        }
+    }
+
+    /// Adds what follows: another stretch of the same PC's time, later than all so far.
+    pub fn extend(&mut self, later: Self) {
+        for (_, (name, spans)) in later.0 {
+            for span in spans {
+                self.push(&name, span);
+            }
+        }
+    }
+
+    /// Each app's name as first seen and spans, in app order.
+    #[must_use]
+    pub fn into_apps(self) -> Vec<(String, Vec<StateSpan>)> {
+        self.0.into_values().collect()
+    }
+
+    fn from_day(day: HostDay) -> Self {
+        let mut out = Self::default();
+        for (name, spans) in day.apps {
+            for span in spans {
+                out.push(&name, span);
+            }
+        }
+        out
+    }
+}
+
 /// What one snapshot said, kept until the next one says how long it covers.
 struct Said {
     at_ms: i64,
     apps: Vec<(String, WatchedState)>,
 }
 
-/// Adds the time `said` covers — until `next_ms`, at most `cover_ms`, within `[from, to)` — to
-/// each of its apps' spans, extending the last span when the state goes on.
-fn add(
-    said: &Said,
-    next_ms: i64,
-    (cover_ms, from_ms, to_ms): (i64, i64, i64),
-    spans: &mut BTreeMap<String, Vec<Span>>,
-    names: &mut BTreeMap<String, String>,
-) {
-    let start = said.at_ms.max(from_ms);
-    let end = next_ms.min(said.at_ms.saturating_add(cover_ms)).min(to_ms);
-    if start >= end {
-        return;
-    }
-    for (name, state) in &said.apps {
-        let key = name.to_lowercase();
-        if !names.contains_key(&key) {
-            names.insert(key.clone(), name.clone());
-        }
-        let host = spans.entry(key).or_default();
-        match host.last_mut() {
-            Some(last) if last.end_ms == start && last.state == *state => last.end_ms = end,
-            _ => host.push(Span {
-                start_ms: start,
-                end_ms: end,
-                state: *state,
-            }),
+/// Turns one PC's snapshots, in capture order, into its spans within `[from_ms, to_ms)`.
+struct HostCollector {
+    cover_ms: i64,
+    from_ms: i64,
+    to_ms: i64,
+    spans: HostSpans,
+    previous: Option<Said>,
+}
+
+impl HostCollector {
+    fn new(cover_ms: i64, from_ms: i64, to_ms: i64) -> Self {
+        Self {
+            cover_ms,
+            from_ms,
+            to_ms,
+            spans: HostSpans::default(),
+            previous: None,
         }
     }
+
+    fn push(&mut self, captured_ms: i64, apps: &[(String, WatchedState)]) {
+        if let Some(said) = self.previous.take() {
+            self.add(&said, captured_ms);
+        }
+        self.previous = Some(Said {
+            at_ms: captured_ms,
+            apps: apps.to_vec(),
+        });
+    }
+
+    /// Adds the time `said` covers — until `next_ms`, at most the cover, within the range.
+    fn add(&mut self, said: &Said, next_ms: i64) {
+        let start = said.at_ms.max(self.from_ms);
+        let end = next_ms
+            .min(said.at_ms.saturating_add(self.cover_ms))
+            .min(self.to_ms);
+        if start >= end {
+            return;
+        }
+        for (name, state) in &said.apps {
+            self.spans.push(
+                name,
+                StateSpan {
+                    start_ms: start,
+                    end_ms: end,
+                    state: *state,
+                },
+            );
+        }
+    }
+
+    fn finish(mut self) -> HostSpans {
+        if let Some(said) = self.previous.take() {
+            self.add(&said, i64::MAX);
+        }
+        self.spans
+    }
+}
+
+/// `host`'s spans in `[from_ms, to_ms)` from its stored summaries (reading from a cover
+/// before, since a snapshot just before the range still covers its start).
+///
+/// # Errors
+/// The store's.
+pub fn host_spans_from_summaries(
+    store: &Store,
+    host: &str,
+    from_ms: i64,
+    to_ms: i64,
+    cover_ms: i64,
+) -> Result<HostSpans, idlewatch_store::Error> {
+    let mut collector = HostCollector::new(cover_ms, from_ms, to_ms);
+    each_summary(
+        store,
+        host,
+        from_ms.saturating_sub(cover_ms),
+        to_ms,
+        |row| {
+            collector.push(row.captured_ms, &row.summary.apps);
+            Ok::<(), idlewatch_store::Error>(())
+        },
+    )?;
+    Ok(collector.finish())
+}
+
+/// `host`'s spans in `[from_ms, to_ms)`: whole days from their rollups where built under the
+/// same cover, everything else from the summaries.
+///
+/// # Errors
+/// The store's.
+pub fn host_spans(
+    store: &Store,
+    host: &str,
+    from_ms: i64,
+    to_ms: i64,
+    cover_ms: i64,
+) -> Result<HostSpans, idlewatch_store::Error> {
+    let first_day = from_ms
+        .div_euclid(DAY_MS)
+        .saturating_add(i64::from(from_ms.rem_euclid(DAY_MS) != 0));
+    let (first_day, end_day) = (
+        first_day.saturating_mul(DAY_MS),
+        to_ms.div_euclid(DAY_MS).saturating_mul(DAY_MS),
+    );
+    let rows = if first_day < end_day {
+        store.host_days(host, first_day, end_day)?
+    } else {
+        Vec::new()
+    };
+    let mut out = HostSpans::default();
+    let mut at = from_ms;
+    for (day_ms, bytes) in rows {
+        let Ok(day) = HostDay::decode(day_ms, &bytes) else {
+            tracing::warn!(host, day_ms, "an unreadable host-day rollup was skipped");
+            continue;
+        };
+        if day.cover_ms != cover_ms {
+            continue;
+        }
+        if at < day_ms {
+            out.extend(host_spans_from_summaries(
+                store, host, at, day_ms, cover_ms,
+            )?);
+        }
+        out.extend(HostSpans::from_day(day));
+        at = day_ms + DAY_MS;
+    }
+    if at < to_ms {
+        out.extend(host_spans_from_summaries(store, host, at, to_ms, cover_ms)?);
+    }
+    Ok(out)
 }
 
 /// Builds every app's spans from summaries fed host after host, each host's in capture order
 /// (the XLSX report feeds the rows it walks anyway; [`spans_by_app`] reads them).
 pub struct Collector {
     range: (i64, i64, i64),
-    apps: BTreeMap<String, AppSpans>,
-    names: BTreeMap<String, String>,
-    host: BTreeMap<String, Vec<Span>>,
-    previous: Option<Said>,
+    apps: Apps,
+    host: HostCollector,
+}
+
+/// Every app's spans, by lower-cased name, as they are gathered host by host.
+#[derive(Default)]
+struct Apps(BTreeMap<String, AppSpans>);
+
+impl Apps {
+    fn add_host(&mut self, host: HostSpans) {
+        for (key, (name, spans)) in host.0 {
+            let app = self.0.entry(key).or_insert_with(|| AppSpans {
+                name,
+                hosts: Vec::new(),
+            });
+            app.hosts.push(spans);
+        }
+    }
 }
 
 impl Collector {
     /// A collector of the spans in `[from_ms, to_ms)`, with the coverage of `rules`.
     #[must_use]
     pub fn new(from_ms: i64, to_ms: i64, rules: &Rules) -> Self {
+        let cover_ms = rules.interval_ms.saturating_mul(3);
         Self {
-            range: (rules.interval_ms.saturating_mul(3), from_ms, to_ms),
-            apps: BTreeMap::new(),
-            names: BTreeMap::new(),
-            host: BTreeMap::new(),
-            previous: None,
+            range: (cover_ms, from_ms, to_ms),
+            apps: Apps::default(),
+            host: HostCollector::new(cover_ms, from_ms, to_ms),
         }
     }
 
@@ -104,39 +266,21 @@ impl Collector {
 
     /// The current host's next snapshot, captured at `captured_ms`.
     pub fn push(&mut self, captured_ms: i64, apps: &[(String, WatchedState)]) {
-        if let Some(said) = self.previous.take() {
-            add(
-                &said,
-                captured_ms,
-                self.range,
-                &mut self.host,
-                &mut self.names,
-            );
-        }
-        self.previous = Some(Said {
-            at_ms: captured_ms,
-            apps: apps.to_vec(),
-        });
+        self.host.push(captured_ms, apps);
     }
 
     /// The current host has no more snapshots; the next pushed are another host's.
     pub fn end_host(&mut self) {
-        if let Some(said) = self.previous.take() {
-            add(&said, i64::MAX, self.range, &mut self.host, &mut self.names);
-        }
-        for (key, spans) in std::mem::take(&mut self.host) {
-            self.apps.entry(key).or_default().hosts.push(spans);
-        }
+        let (cover, from, to) = self.range;
+        let host = std::mem::replace(&mut self.host, HostCollector::new(cover, from, to));
+        self.apps.add_host(host.finish());
     }
 
     /// Every app's spans, by lower-cased name.
     #[must_use]
     pub fn finish(mut self) -> BTreeMap<String, AppSpans> {
         self.end_host();
-        for (key, app) in &mut self.apps {
-            app.name = self.names.get(key).cloned().unwrap_or_else(|| key.clone());
-        }
-        self.apps
+        self.apps.0
     }
 }
 
@@ -152,20 +296,10 @@ pub fn spans_by_app(
     to_ms: i64,
     rules: &Rules,
 ) -> Result<BTreeMap<String, AppSpans>, idlewatch_store::Error> {
-    let mut collector = Collector::new(from_ms, to_ms, rules);
+    let cover_ms = rules.interval_ms.saturating_mul(3);
+    let mut apps = Apps::default();
     for host in hosts {
-        // A snapshot just before the range still covers its start.
-        each_summary(
-            store,
-            host,
-            from_ms.saturating_sub(collector.lead_ms()),
-            to_ms,
-            |row| {
-                collector.push(row.captured_ms, &row.summary.apps);
-                Ok::<(), idlewatch_store::Error>(())
-            },
-        )?;
-        collector.end_host();
+        apps.add_host(host_spans(store, host, from_ms, to_ms, cover_ms)?);
     }
-    Ok(collector.finish())
+    Ok(apps.0)
 }

@@ -1,0 +1,96 @@
+//! Building the host-day rollups: once a day has settled, each PC's watched apps over it are
+//! computed from its summaries ([`super::seats::host_spans_from_summaries`]) and kept as one
+//! small row, so the licence views of a year read ~365 rows per PC instead of ~6 million
+//! summaries. Missing days are found each round — new days, days a late snapshot or a deletion
+//! invalidated, days built under another report interval, every day of a store upgraded from
+//! schema 7 — and built newest first, a week of one PC per blocking task, so the runtime and
+//! the writer are never held for long.
+
+use idlewatch_store::{DAY_MS, HostDay, Store, day_of, settled};
+
+use super::scan::first_capture;
+use super::seats::host_spans_from_summaries;
+
+/// Days of one PC built (and stored in one transaction) at a time.
+pub const CHUNK_DAYS: usize = 7;
+
+/// Per host, the settled days from its first capture (and not before `not_before_ms`'s next
+/// day, which retention cuts into) that have no rollup under `cover_ms`, newest first.
+///
+/// # Errors
+/// The store's.
+pub fn pending(
+    store: &Store,
+    cover_ms: i64,
+    now_ms: i64,
+    not_before_ms: i64,
+) -> Result<Vec<(String, Vec<i64>)>, idlewatch_store::Error> {
+    let last = day_of(now_ms) - DAY_MS;
+    let last = if settled(last, now_ms) {
+        last
+    } else {
+        last - DAY_MS
+    };
+    let mut out = Vec::new();
+    for host in store.host_names()? {
+        let Some(first) = first_capture(store, &host)? else {
+            continue;
+        };
+        let first = day_of(first).max(day_of(not_before_ms) + DAY_MS);
+        if first > last {
+            continue;
+        }
+        let built: Vec<i64> = store
+            .host_days(&host, first, last + DAY_MS)?
+            .into_iter()
+            .filter(|(day_ms, bytes)| {
+                HostDay::decode(*day_ms, bytes).is_ok_and(|d| d.cover_ms == cover_ms)
+            })
+            .map(|(day_ms, _)| day_ms)
+            .collect();
+        let missing: Vec<i64> = (0..=(last - first) / DAY_MS)
+            .rev()
+            .map(|i| first + i * DAY_MS)
+            .filter(|day| built.binary_search(day).is_err())
+            .collect();
+        if !missing.is_empty() {
+            out.push((host, missing));
+        }
+    }
+    Ok(out)
+}
+
+/// Builds `host`'s rollups of `days` and stores them in one transaction, unless a late
+/// snapshot or a deletion changed the host meanwhile. Returns how many were stored.
+///
+/// # Errors
+/// The store's, or a span the rollup format refuses (a bug: reported, not stored).
+pub fn build(
+    store: &Store,
+    host: &str,
+    days: &[i64],
+    cover_ms: i64,
+) -> Result<usize, idlewatch_store::Error> {
+    // Read before the summaries: anything that changes them afterwards moves it.
+    let generation = store.host_day_generation(host)?;
+    let mut rows = Vec::with_capacity(days.len());
+    for &day_ms in days {
+        let spans = host_spans_from_summaries(store, host, day_ms, day_ms + DAY_MS, cover_ms)?;
+        let day = HostDay {
+            cover_ms,
+            apps: spans.into_apps(),
+        };
+        let bytes = day.encode(day_ms).map_err(|reason| {
+            idlewatch_store::Error::Corrupt(format!("{host}'s rollup of day {day_ms}: {reason}"))
+        })?;
+        rows.push((day_ms, bytes));
+    }
+    Ok(if store.put_host_days(host, generation, &rows)? {
+        rows.len()
+    } else {
+        0
+    })
+}
+
+#[cfg(test)]
+mod tests;
