@@ -371,7 +371,10 @@ fn db_commands_inspect_a_stopped_servers_store() {
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
     assert_eq!(stats["schema_version"], 8);
-    assert!(stats["host_days"].is_u64() && stats["host_day_bytes"].is_u64(), "{stats}");
+    assert!(
+        stats["host_days"].is_u64() && stats["host_day_bytes"].is_u64(),
+        "{stats}"
+    );
     let check = lab.ok(&["db", "check", "--data-dir", d]);
     assert!(
         check.contains("result            ok") || check.contains("ok"),

@@ -305,3 +305,93 @@ secret_file = "/nonexistent/hook.secret"
         failure.stderr
     );
 }
+
+#[test]
+fn a_firing_alert_is_repeated_every_repeat_to_a_teams_webhook_then_resolved_once() {
+    let hook = Receiver::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[alerts]]
+name = "rocky-idle"
+kind = "licence_idle"
+app = "rocky"
+for = "1s"
+repeat = "1m"
+notify = ["teams"]
+
+[notifiers.teams]
+webhook = "{}"
+format = "teams"
+"#,
+            hook.url()
+        ),
+    )
+    .unwrap();
+    let server = start(&config, &dir.path().join("data"));
+    let idle = |state: &str| {
+        json!({
+            "host": "lab-pc09",
+            "captured_at": now_ms(),
+            "idle_seconds": 600,
+            "watched": {"rocky": {"running": state != "not_running", "state": state}},
+        })
+    };
+    let texts = || -> Vec<String> {
+        hook.delivered()
+            .iter()
+            .map(|body| {
+                assert_eq!(
+                    body.as_object().map(|o| o.len()),
+                    Some(1),
+                    "Teams takes {{\"text\"}} only: {body}"
+                );
+                body["text"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    // The PC keeps reporting the licence idle, as an agent does every few seconds.
+    let mut agent = send_all(&server, &[idle("idle")], &[]);
+    wait_until("the first notification", Duration::from_secs(30), || {
+        !texts().is_empty()
+    });
+    let first = std::time::Instant::now();
+    let texts_now = texts();
+    assert_eq!(texts_now.len(), 1, "{texts_now:?}");
+    assert!(
+        texts_now[0].starts_with("FIRING rocky-idle: ") && texts_now[0].contains("lab-pc09"),
+        "{texts_now:?}"
+    );
+    while texts().len() < 2 {
+        assert!(
+            first.elapsed() < Duration::from_secs(80),
+            "no repeat a minute on: {:?}",
+            texts()
+        );
+        std::thread::sleep(Duration::from_secs(5));
+        agent = send_all(&server, &[idle("idle")], &[]);
+    }
+    let repeated = first.elapsed();
+    assert!(
+        repeated >= Duration::from_secs(55),
+        "repeated after {repeated:?}, not a minute"
+    );
+    assert!(
+        texts()[1].starts_with("STILL FIRING rocky-idle: "),
+        "{:?}",
+        texts()
+    );
+
+    drop(agent);
+    let _used = send_all(&server, &[idle("interactive")], &[]);
+    wait_until("the resolution", Duration::from_secs(30), || {
+        texts().len() >= 3
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let all = texts();
+    assert_eq!(all.len(), 3, "one resolution, no more repeats: {all:?}");
+    assert!(all[2].starts_with("RESOLVED rocky-idle: "), "{all:?}");
+}
