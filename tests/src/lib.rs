@@ -8,6 +8,7 @@
 
 pub mod admin;
 mod agent;
+mod browser;
 pub mod google;
 mod http;
 mod peer;
@@ -21,6 +22,7 @@ pub mod wine;
 mod xvfb;
 
 pub use agent::{Agent, once, spooled};
+pub use browser::run_browser_script;
 pub use http::{HttpAnswer, get, request};
 pub use peer::{Connect, Peer, PeerKind};
 pub use pki::Pki;

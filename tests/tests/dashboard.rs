@@ -6,46 +6,24 @@
 //! Screenshots land in `target/browser-artifacts/` (`https/` for the second run).
 
 use std::path::Path;
-use std::process::Command;
 
 use idlewatch_tests::receiver::Receiver;
-use idlewatch_tests::{Pki, Server, workspace_root};
+use idlewatch_tests::{Pki, Server, run_browser_script, workspace_root};
 
 /// Runs `tests/browser/dashboard.test.mjs` against `server`, screenshots into `artifacts`;
 /// `ca` is the CA the Node agents must trust (for a TLS server).
 fn run_in_chromium(server: &Server, artifacts: &Path, ca: Option<&Path>) {
-    let root = workspace_root();
-    let browser_dir = root.join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run scripts/install-test-deps"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "{chromium} is missing: run scripts/install-test-deps (it installs Debian's chromium)"
-    );
-    let mut command = Command::new("node");
-    command
-        .arg(browser_dir.join("dashboard.test.mjs"))
-        .arg(server.url())
-        .arg(&server.tokens().viewer)
-        .arg(&server.tokens().agent)
-        .arg(artifacts)
-        .env("CHROMIUM", &chromium)
-        .current_dir(&browser_dir);
-    if let Some(ca) = ca {
-        command.env("NODE_EXTRA_CA_CERTS", ca);
-    }
-    let output = command.output().expect("run node (install Node.js)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser test failed:\n{stdout}\n{stderr}\nserver log:\n{}\nscreenshots: {}",
-        server.log(),
-        artifacts.display()
+    let stdout = run_browser_script(
+        "dashboard.test.mjs",
+        &[
+            &server.url(),
+            &server.tokens().viewer,
+            &server.tokens().agent,
+            artifacts.to_str().unwrap(),
+        ],
+        server,
+        artifacts,
+        ca,
     );
     assert!(
         stdout.contains("ok a host whose agent disconnects shows offline"),

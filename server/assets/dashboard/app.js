@@ -3,7 +3,10 @@
 // dirty; the page is updated at most once per animation frame, and only the tiles that changed
 // are touched (tiles are created once per host and reordered, never rebuilt).
 
-const TOKEN_KEY = "idlewatch-token";
+import { $, Rejected, api, bindTokenForm, duration, el, setText, showRejected, svg, token } from "./common.js";
+
+bindTokenForm();
+
 const STATE_LABEL = {
   interactive: "in use",
   computing: "computing",
@@ -13,46 +16,7 @@ const STATE_LABEL = {
 const LEGACY_APPS = ["rocky", "ansys"];
 const DAY_MS = 86_400_000;
 
-// --- token: ?token= once, then this tab's sessionStorage, never left in the address bar ---
-function takeToken() {
-  const url = new URL(location.href);
-  const given = url.searchParams.get("token");
-  if (given !== null) {
-    sessionStorage.setItem(TOKEN_KEY, given);
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search + url.hash);
-  }
-  return sessionStorage.getItem(TOKEN_KEY) || "";
-}
-const token = takeToken();
-
-class Rejected extends Error {}
-
-async function api(path) {
-  const response = await fetch(path, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-    cache: "no-store",
-  });
-  if (response.status === 401 || response.status === 403) {
-    let message = "";
-    try { message = (await response.json()).error.message; } catch { /* not JSON */ }
-    throw new Rejected(response.status === 403
-      ? "This token may not read the dashboard: use the viewer (or admin) token."
-      : token ? `The server refused this token (${message || "unknown token"}).`
-        : "This server needs a viewer token to show its dashboard.");
-  }
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return response.json();
-}
-
 // --- formatting ---
-function duration(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor(s % 3600 / 60)).padStart(2, "0")}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor(s % 86400 / 3600)}h`;
-}
 function bytes(n) {
   if (!Number.isFinite(n)) return "";
   const units = ["B", "KiB", "MiB", "GiB"];
@@ -148,13 +112,6 @@ function schedule() {
 }
 
 // --- tiles ---
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-};
-const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
 
 function makeTile(h) {
   const item = el("li");
@@ -233,7 +190,6 @@ function updateTile(h, now) {
 }
 
 // --- filter, sort, group ---
-const $ = (id) => document.getElementById(id);
 const controls = { filter: $("filter"), group: $("group"), sort: $("sort") };
 
 function matches(h, needle) {
@@ -414,20 +370,6 @@ async function load() {
   schedule();
 }
 
-function showRejected(reason) {
-  $("main").hidden = true;
-  document.querySelector(".top").hidden = true;
-  $("rejected").hidden = false;
-  $("rejected-reason").textContent = reason;
-  document.title = "Idlewatch — token rejected";
-  $("token-input").focus();
-}
-
-$("token-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $("token-input").value.trim());
-  location.reload();
-});
 
 function status(text, live) {
   const c = $("connection");
@@ -519,12 +461,6 @@ for (const th of $("processes").tHead.rows[0].cells) {
   });
 }
 
-const SVG = "http://www.w3.org/2000/svg";
-function svg(tag, attrs) {
-  const e = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  return e;
-}
 
 function drawTimeline(data) {
   const W = 1000, left = 110, rowH = 22, gap = 8;

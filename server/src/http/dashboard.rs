@@ -1,4 +1,5 @@
-//! `GET /dashboard` and its assets: the live web dashboard, embedded in the binary (labs often
+//! `GET /dashboard` (hosts, live), `GET /dashboard/licences` (seats over a range and the
+//! licence servers' view) and their assets: the web dashboard, embedded in the binary (labs often
 //! have no internet, so nothing comes from a CDN — the Socket.IO client is the npm package
 //! `socket.io-client` 4.8.4's `dist/socket.io.min.js`, pinned and checked in).
 //!
@@ -14,7 +15,11 @@ use crate::state::AppState;
 
 const PAGE: &str = include_str!("../../assets/dashboard/index.html");
 const SCRIPT: &str = include_str!("../../assets/dashboard/app.js");
+const COMMON: &str = include_str!("../../assets/dashboard/common.js");
+const LICENCES_PAGE: &str = include_str!("../../assets/dashboard/licences.html");
+const LICENCES_SCRIPT: &str = include_str!("../../assets/dashboard/licences.js");
 const STYLE: &str = include_str!("../../assets/dashboard/style.css");
+const ICON: &str = include_str!("../../assets/dashboard/icon.svg");
 const SOCKET_IO: &str = include_str!("../../assets/dashboard/socket.io.min.js");
 
 /// Routes of this module.
@@ -32,6 +37,19 @@ pub fn routes() -> Router<AppState> {
             "/dashboard/app.js",
             get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
         )
+        .route(
+            "/dashboard/common.js",
+            get(|| asset("text/javascript; charset=utf-8", COMMON)),
+        )
+        .route(
+            "/dashboard/licences",
+            get(|| asset("text/html; charset=utf-8", LICENCES_PAGE)),
+        )
+        .route(
+            "/dashboard/licences.js",
+            get(|| asset("text/javascript; charset=utf-8", LICENCES_SCRIPT)),
+        )
+        .route("/dashboard/icon.svg", get(|| asset("image/svg+xml", ICON)))
         .route(
             "/dashboard/style.css",
             get(|| asset("text/css; charset=utf-8", STYLE)),
