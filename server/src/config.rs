@@ -388,6 +388,15 @@ impl Config {
         })?;
         crate::report::hours::OpenHours::parse(&self.report.open_hours)
             .map_err(|e| Error::Invalid(format!("report.open_hours: {e}")))?;
+        if self.report.interval < Duration::from_secs(1)
+            || self.report.interval > Duration::from_secs(8 * 3600)
+        {
+            return Err(Error::Invalid(format!(
+                "report.interval = {:?} is out of range; give the agents' report interval, from \"1s\" \
+                 to \"8h\" (default \"5s\"): a snapshot counts for up to 3 × it",
+                self.report.interval
+            )));
+        }
         if self.retention.rollup_every < Duration::from_secs(1) {
             return Err(Error::Invalid(format!(
                 "retention.rollup_every = {:?} is too short; give at least \"1s\" (default \"10m\")",

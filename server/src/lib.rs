@@ -148,10 +148,15 @@ async fn retention(state: AppState) {
     }
 }
 
-/// Rolls up every PC's settled days, now and every `[retention] rollup_every`: each round
-/// finds the days missing and builds them a week of one PC at a time off the runtime.
+/// Rolls up every PC's settled days every `[retention] rollup_every` (the first round a minute
+/// after start at most, out of start-up's way): each round finds the days missing and builds
+/// them a week of one PC at a time off the runtime.
 async fn host_day_rollups(state: AppState) {
-    let mut tick = tokio::time::interval(state.config.retention.rollup_every);
+    let every = state.config.retention.rollup_every;
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + every.min(Duration::from_secs(60)),
+        every,
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let cover_ms = state.config.report.rules().interval_ms.saturating_mul(3);
     let keep_days = i64::from(state.config.retention.days);
@@ -179,7 +184,7 @@ async fn host_day_rollups(state: AppState) {
                 continue;
             }
         };
-        'round: for (host, days) in pending {
+        for (host, days) in pending {
             for chunk in days.chunks(report::host_days::CHUNK_DAYS) {
                 let (store, name, chunk) = (state.store.clone(), host.clone(), chunk.to_vec());
                 let built = tokio::task::spawn_blocking(move || {
@@ -190,13 +195,14 @@ async fn host_day_rollups(state: AppState) {
                     Ok(Ok(n)) => {
                         state.metrics.host_days_built.inc_by(n as u64);
                     }
+                    // The next PC's days may well be fine.
                     Ok(Err(e)) => {
                         warn!("cannot roll up {host}'s days, will retry next round: {e}");
-                        break 'round;
+                        break;
                     }
                     Err(e) => {
                         warn!("cannot roll up {host}'s days, will retry next round: {e}");
-                        break 'round;
+                        break;
                     }
                 }
             }

@@ -10,7 +10,9 @@
 //! generation before the summaries and stores a row only if it is unchanged, so a row never
 //! hides a snapshot committed while it was computed.
 
-use idlewatch_migrations::format::{DAY_MS, HOST_DAY_GENERATIONS, HOST_DAYS, day_of};
+use idlewatch_migrations::format::{
+    DAY_MS, HOST_DAY_GENERATIONS, HOST_DAYS, HOST_DAYS_KEEP_FROM_KEY, META, day_of,
+};
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use crate::{Error, Store};
@@ -23,6 +25,14 @@ pub const SETTLE_MS: i64 = 3_600_000;
 #[must_use]
 pub fn settled(day_ms: i64, now_ms: i64) -> bool {
     day_ms.saturating_add(DAY_MS).saturating_add(SETTLE_MS) <= now_ms
+}
+
+/// The first day whose rollups retention keeps when it deletes what was received before
+/// `cutoff_ms`: a day later than the cutoff's, since snapshots captured a little after it (an
+/// agent's clock ahead) go too and the last of them covers into the next day.
+#[must_use]
+pub fn first_kept_day(cutoff_ms: i64) -> i64 {
+    day_of(cutoff_ms.saturating_add(DAY_MS).min(i64::MAX / 2)).saturating_add(DAY_MS)
 }
 
 impl Store {
@@ -78,9 +88,14 @@ impl Store {
             txn.abort()?;
             return Ok(false);
         }
+        // Days retention has cut into since they were computed are not stored.
+        let keep_from = txn
+            .open_table(META)?
+            .get(HOST_DAYS_KEEP_FROM_KEY)?
+            .map_or(i64::MIN, |v| i64::try_from(v.value()).unwrap_or(i64::MAX));
         {
             let mut table = txn.open_table(HOST_DAYS)?;
-            for (day_ms, bytes) in days {
+            for (day_ms, bytes) in days.iter().filter(|(day_ms, _)| *day_ms >= keep_from) {
                 table.insert((host, *day_ms), bytes.as_slice())?;
             }
         }
@@ -91,8 +106,14 @@ impl Store {
 
 /// Whether a snapshot captured at `captured_ms` and received at `received_ms` is late: its day
 /// may already be rolled up.
+///
+/// Half a settling period early: a snapshot received just before its day settles may be
+/// committed after the builder read the day, and must still remove what it built.
 pub(crate) fn is_late(captured_ms: i64, received_ms: i64) -> bool {
-    settled(day_of(captured_ms), received_ms)
+    settled(
+        day_of(captured_ms),
+        received_ms.saturating_add(SETTLE_MS / 2),
+    )
 }
 
 /// Removes `host`'s rollups of the days from the one holding `from_ms` to the one after the
@@ -119,11 +140,19 @@ fn bump(txn: &WriteTransaction, host: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Retention: removes every rollup of a day that starts before the day after the one holding
-/// `cutoff_ms` (what pruning cut into is read from the summaries left), bumping the generation of
-/// each host that lost one.
+/// Retention: removes every rollup of a day before [`first_kept_day`] (what pruning cut into is
+/// read from the summaries left), bumping the generation of each host that lost one, and
+/// remembers that day so that no rollup computed before is stored after.
 pub(crate) fn prune(txn: &WriteTransaction, cutoff_ms: i64) -> Result<usize, Error> {
-    let keep_from = day_of(cutoff_ms).saturating_add(DAY_MS);
+    let keep_from = first_kept_day(cutoff_ms);
+    {
+        let mut meta = txn.open_table(META)?;
+        let before = meta.get(HOST_DAYS_KEEP_FROM_KEY)?.map_or(0, |v| v.value());
+        meta.insert(
+            HOST_DAYS_KEEP_FROM_KEY,
+            before.max(u64::try_from(keep_from).unwrap_or(0)),
+        )?;
+    }
     let mut hosts = Vec::new();
     {
         let mut days = txn.open_table(HOST_DAYS)?;
@@ -213,7 +242,8 @@ mod tests {
             assert!(store.put_host_days(host, 0, &days).unwrap());
         }
         let txn = store.db().unwrap().begin_write().unwrap();
-        assert_eq!(prune(&txn, DAY + DAY_MS + 5).unwrap(), 2);
+        // The cutoff's day and the next (what it cut into) go.
+        assert_eq!(prune(&txn, DAY + 5).unwrap(), 2);
         txn.commit().unwrap();
         let left: Vec<_> = store
             .host_days("a", 0, i64::MAX)
@@ -223,11 +253,27 @@ mod tests {
             .collect();
         assert_eq!(left, [DAY + 2 * DAY_MS, DAY + 3 * DAY_MS]);
         assert_eq!(store.host_day_generation("b").unwrap(), 1);
+        // A rollup of a pruned day computed before is not stored after.
+        assert!(
+            store
+                .put_host_days(
+                    "c",
+                    0,
+                    &[(DAY + DAY_MS, vec![1]), (DAY + 2 * DAY_MS, vec![2])]
+                )
+                .unwrap()
+        );
+        assert_eq!(
+            store.host_days("c", 0, i64::MAX).unwrap(),
+            [(DAY + 2 * DAY_MS, vec![2])]
+        );
     }
 
     #[test]
     fn a_snapshot_is_late_once_its_day_settled() {
-        assert!(!is_late(DAY + 10, DAY + DAY_MS + SETTLE_MS - 1));
-        assert!(is_late(DAY + 10, DAY + DAY_MS + SETTLE_MS));
+        // Half a settling period before the builder may read the day.
+        assert!(!is_late(DAY + 10, DAY + DAY_MS + SETTLE_MS / 2 - 1));
+        assert!(is_late(DAY + 10, DAY + DAY_MS + SETTLE_MS / 2));
+        assert!(!settled(DAY, DAY + DAY_MS + SETTLE_MS / 2));
     }
 }

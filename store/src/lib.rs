@@ -22,7 +22,7 @@ mod tokens;
 
 pub use delete::DeleteQuery;
 pub use error::Error;
-pub use host_days::{SETTLE_MS, settled};
+pub use host_days::{SETTLE_MS, first_kept_day, settled};
 pub use idlewatch_migrations::format::{DAY_MS, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{AppendDone, Appended};
 pub use licence_polls::PoolPoint;

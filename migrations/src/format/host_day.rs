@@ -60,6 +60,16 @@ impl HostDay {
         Ok(out)
     }
 
+    /// The cover an encoded day was built under, read from its header alone.
+    #[must_use]
+    pub fn cover_of(bytes: &[u8]) -> Option<i64> {
+        if bytes.first() != Some(&VERSION) {
+            return None;
+        }
+        let mut pos = 1;
+        get_varint(bytes, &mut pos).and_then(|v| i64::try_from(v).ok())
+    }
+
     /// Decodes the day that starts at `day_ms` from all of `bytes`.
     ///
     /// # Errors
@@ -161,6 +171,7 @@ mod tests {
         #[test]
         fn any_day_round_trips(day in days()) {
             let bytes = day.encode(DAY).unwrap();
+            prop_assert_eq!(HostDay::cover_of(&bytes), Some(day.cover_ms));
             prop_assert_eq!(HostDay::decode(DAY, &bytes).unwrap(), day);
         }
 

@@ -75,6 +75,9 @@ pub const HOST_DAYS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new(
 /// Host → how many times its host-day rollups were removed.
 pub const HOST_DAY_GENERATIONS: TableDefinition<&str, u64> =
     TableDefinition::new("host_day_generations");
+/// `meta` key of the first day whose host-day rollups retention keeps (rollups of earlier days
+/// are not stored).
+pub const HOST_DAYS_KEEP_FROM_KEY: &str = "host_days_keep_from";
 /// `meta` key of the next alert id.
 pub const NEXT_ALERT_ID_KEY: &str = "next_alert_id";
 

@@ -155,6 +155,26 @@ fn the_documented_example_is_valid_and_shows_the_defaults() {
 }
 
 #[test]
+fn the_report_interval_and_the_rollup_period_must_make_sense() {
+    for (text, says) in [
+        ("[report]\ninterval = \"0s\"\n", "report.interval"),
+        ("[report]\ninterval = \"9h\"\n", "report.interval"),
+        (
+            "[retention]\nrollup_every = \"0s\"\n",
+            "retention.rollup_every",
+        ),
+    ] {
+        let mut config = Config::from_toml(text).unwrap();
+        config.auth.open = true;
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains(says), "{text}: {err}");
+    }
+    let mut config = Config::from_toml("[report]\ninterval = \"8h\"\n").unwrap();
+    config.auth.open = true;
+    config.check().unwrap();
+}
+
+#[test]
 fn allowed_origins_must_be_origins() {
     for bad in [
         "intranet.example",

@@ -6,7 +6,7 @@
 //! schema 7 — and built newest first, a week of one PC per blocking task, so the runtime and
 //! the writer are never held for long.
 
-use idlewatch_store::{DAY_MS, HostDay, Store, day_of, settled};
+use idlewatch_store::{DAY_MS, HostDay, Store, day_of, first_kept_day, settled};
 
 use super::scan::first_capture;
 use super::seats::host_spans_from_summaries;
@@ -14,8 +14,13 @@ use super::seats::host_spans_from_summaries;
 /// Days of one PC built (and stored in one transaction) at a time.
 pub const CHUNK_DAYS: usize = 7;
 
-/// Per host, the settled days from its first capture (and not before `not_before_ms`'s next
-/// day, which retention cuts into) that have no rollup under `cover_ms`, newest first.
+/// Rollups are built for at most this many days back (older days of a store kept forever, or a
+/// PC whose clock once said 1970, are read from the summaries).
+pub const MAX_AGE_DAYS: i64 = 3660;
+
+/// Per host, the settled days from its first capture (from [`first_kept_day`] of
+/// `not_before_ms`, what retention keeps, and at most [`MAX_AGE_DAYS`] back) that have no rollup
+/// under `cover_ms`, newest first.
 ///
 /// # Errors
 /// The store's.
@@ -36,16 +41,16 @@ pub fn pending(
         let Some(first) = first_capture(store, &host)? else {
             continue;
         };
-        let first = day_of(first).max(day_of(not_before_ms) + DAY_MS);
+        let first = day_of(first)
+            .max(first_kept_day(not_before_ms))
+            .max(day_of(now_ms) - MAX_AGE_DAYS * DAY_MS);
         if first > last {
             continue;
         }
         let built: Vec<i64> = store
             .host_days(&host, first, last + DAY_MS)?
             .into_iter()
-            .filter(|(day_ms, bytes)| {
-                HostDay::decode(*day_ms, bytes).is_ok_and(|d| d.cover_ms == cover_ms)
-            })
+            .filter(|(_, bytes)| HostDay::cover_of(bytes) == Some(cover_ms))
             .map(|(day_ms, _)| day_ms)
             .collect();
         let missing: Vec<i64> = (0..=(last - first) / DAY_MS)

@@ -89,6 +89,31 @@ struct Said {
     apps: Vec<(String, WatchedState)>,
 }
 
+/// `apps` with one entry per app without case: a PC configured to watch "Ansys" and "ANSYS"
+/// holds one seat, in the most used of the states its entries report.
+fn one_per_app(apps: &[(String, WatchedState)]) -> Vec<(String, WatchedState)> {
+    fn rank(state: WatchedState) -> u8 {
+        match state {
+            WatchedState::Interactive => 3,
+            WatchedState::Computing => 2,
+            WatchedState::Idle => 1,
+            WatchedState::NotRunning => 0,
+        }
+    }
+    let mut out: Vec<(String, WatchedState)> = Vec::with_capacity(apps.len());
+    for (name, state) in apps {
+        match out
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase())
+        {
+            Some(seen) if rank(*state) > rank(seen.1) => seen.1 = *state,
+            Some(_) => {}
+            None => out.push((name.clone(), *state)),
+        }
+    }
+    out
+}
+
 /// Turns one PC's snapshots, in capture order, into its spans within `[from_ms, to_ms)`.
 struct HostCollector {
     cover_ms: i64,
@@ -115,7 +140,7 @@ impl HostCollector {
         }
         self.previous = Some(Said {
             at_ms: captured_ms,
-            apps: apps.to_vec(),
+            apps: one_per_app(apps),
         });
     }
 

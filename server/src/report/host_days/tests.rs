@@ -160,8 +160,8 @@ fn views_read_from_rollups_give_the_spans_the_summaries_give() {
             .len(),
         3
     );
-    // Retention's cut: days before the one after the cutoff's are not built.
-    let cut = pending(&store, cover() * 2, now, DAY0 + DAY_MS + 5).unwrap();
+    // Retention's cut: the cutoff's day and the next are not built.
+    let cut = pending(&store, cover() * 2, now, DAY0 + 5).unwrap();
     assert!(
         cut.iter().all(|(_, days)| days == &[DAY0 + 2 * DAY_MS]),
         "{cut:?}"
@@ -239,4 +239,48 @@ fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
         pc1(view(&store, DAY0, DAY0 + 3 * DAY_MS)),
         from_summaries(&store)
     );
+}
+
+#[test]
+fn an_app_watched_under_two_spellings_is_one_seat_in_both_paths() {
+    let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let both = |at_ms: i64, first: &str, second: &str| {
+        Arc::new(
+            Snapshot::parse(&format!(
+                r#"{{"host":"pc9","captured_at":{at_ms},
+                   "watched":{{"Ansys":{{"state":"{first}"}},"ANSYS":{{"state":"{second}"}}}}}}"#
+            ))
+            .unwrap(),
+        )
+    };
+    append(
+        &store,
+        (0..60)
+            .map(|i| {
+                let at = DAY0 + 9 * 3_600_000 + i * MINUTE;
+                let (a, b) = if i < 30 {
+                    ("idle", "interactive")
+                } else {
+                    ("idle", "not_running")
+                };
+                (both(at, a, b), at + 100)
+            })
+            .collect(),
+    );
+    let hosts = ["pc9".to_owned()];
+    let range = (DAY0, DAY0 + DAY_MS);
+    let before = flat(spans_by_app(&store, &hosts, range.0, range.1, &rules()).unwrap());
+    assert_eq!(before.len(), 1, "one app: {before:?}");
+    let spans = &before[0].2[0];
+    assert_eq!(
+        spans.iter().map(|s| s.state).collect::<Vec<_>>(),
+        [
+            idlewatch_protocol::WatchedState::Interactive,
+            idlewatch_protocol::WatchedState::Idle
+        ],
+        "the most used of the two, then idle: {spans:?}"
+    );
+    assert_eq!(build_all(&store, DAY0 + 2 * DAY_MS), 1);
+    let after = flat(spans_by_app(&store, &hosts, range.0, range.1, &rules()).unwrap());
+    assert_eq!(after, before);
 }
