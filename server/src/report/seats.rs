@@ -3,7 +3,8 @@
 //! count ([`idlewatch_licences::seats`]). Settled days come from the host-day rollups
 //! ([`super::host_days`]), the rest from the stored summaries; both give the same spans.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use idlewatch_protocol::{StateSpan, WatchedState};
 use idlewatch_store::{DAY_MS, HostDay, Store};
@@ -101,14 +102,35 @@ fn one_per_app(apps: &[(String, WatchedState)]) -> Vec<(String, WatchedState)> {
         }
     }
     let mut out: Vec<(String, WatchedState)> = Vec::with_capacity(apps.len());
+    // A PC watches a few apps: compare in place, without allocating.
+    if apps.len() <= 16 {
+        let same = |a: &str, b: &str| {
+            a.chars()
+                .flat_map(char::to_lowercase)
+                .eq(b.chars().flat_map(char::to_lowercase))
+        };
+        for (name, state) in apps {
+            match out.iter_mut().find(|(seen, _)| same(seen, name)) {
+                Some(seen) if rank(*state) > rank(seen.1) => seen.1 = *state,
+                Some(_) => {}
+                None => out.push((name.clone(), *state)),
+            }
+        }
+        return out;
+    }
+    let mut at: HashMap<String, usize> = HashMap::with_capacity(apps.len());
     for (name, state) in apps {
-        match out
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase())
-        {
-            Some(seen) if rank(*state) > rank(seen.1) => seen.1 = *state,
-            Some(_) => {}
-            None => out.push((name.clone(), *state)),
+        match at.entry(name.to_lowercase()) {
+            Entry::Occupied(seen) => {
+                let seen = &mut out[*seen.get()].1;
+                if rank(*state) > rank(*seen) {
+                    *seen = *state;
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(out.len());
+                out.push((name.clone(), *state));
+            }
         }
     }
     out
