@@ -173,12 +173,8 @@ async fn host_day_rollups(state: AppState) {
             report::host_days::pending(&store, cover_ms, now_ms, not_before_ms)
         })
         .await;
-        let pending = match pending {
-            Ok(Ok(pending)) => pending,
-            Ok(Err(e)) => {
-                warn!("cannot look for days to roll up, will retry next round: {e}");
-                continue;
-            }
+        let pending = match flatten(pending) {
+            Ok(pending) => pending,
             Err(e) => {
                 warn!("cannot look for days to roll up, will retry next round: {e}");
                 continue;
@@ -191,15 +187,11 @@ async fn host_day_rollups(state: AppState) {
                     report::host_days::build(&store, &name, &chunk, cover_ms)
                 })
                 .await;
-                match built {
-                    Ok(Ok(n)) => {
+                match flatten(built) {
+                    Ok(n) => {
                         state.metrics.host_days_built.inc_by(n as u64);
                     }
                     // The next PC's days may well be fine.
-                    Ok(Err(e)) => {
-                        warn!("cannot roll up {host}'s days, will retry next round: {e}");
-                        break;
-                    }
                     Err(e) => {
                         warn!("cannot roll up {host}'s days, will retry next round: {e}");
                         break;
@@ -208,6 +200,15 @@ async fn host_day_rollups(state: AppState) {
             }
         }
     }
+}
+
+/// A blocking task's result, whether the task or its work failed.
+fn flatten<T>(
+    joined: Result<Result<T, idlewatch_store::Error>, tokio::task::JoinError>,
+) -> Result<T, String> {
+    joined
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
 }
 
 /// The wall clock, epoch ms.
