@@ -15,6 +15,8 @@ pub const AGENT_SNAPSHOT: &str = "agent_snapshot";
 pub const TELEMETRY: &str = "telemetry";
 /// Server → dashboards: an alert that fired, repeated or resolved (`api::Alert`).
 pub const ALERT: &str = "alert";
+/// Server → seat-view sockets and dashboards: the PCs whose seat changed (`api::SeatsEvent`).
+pub const SEATS: &str = "seats";
 /// Server → a socket whose input was rejected and that asked for no ack: `{"error": {...}}`.
 pub const ERROR: &str = "error";
 

@@ -15,10 +15,12 @@ use idlewatch_protocol::time::duration;
 mod alerts;
 mod licences;
 mod limits;
+mod seats;
 mod sheets;
 pub use alerts::{AlertKind, AlertRule, NotifierConfig, SmtpConfig, SmtpTls, WebhookFormat};
 pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
+pub use seats::{SeatMapConfig, SeatsConfig};
 pub use sheets::SheetsConfig;
 
 /// Everything the server needs to start.
@@ -39,6 +41,8 @@ pub struct Config {
     pub report: ReportConfig,
     /// Scheduled Google Sheets uploads.
     pub sheets: SheetsConfig,
+    /// The free-seat view and the labs' rooms.
+    pub seats: SeatsConfig,
     /// FlexNet licence servers to poll (`[[licence_servers]]`).
     pub licence_servers: Vec<LicenceServerConfig>,
     /// Alert rules (`[[alerts]]`).
@@ -177,6 +181,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
+            seats: SeatsConfig::default(),
             licence_servers: Vec::new(),
             alerts: Vec::new(),
             notifiers: std::collections::BTreeMap::new(),
@@ -404,6 +409,7 @@ impl Config {
             )));
         }
         self.sheets.check()?;
+        seats::check(&self.seats)?;
         licences::check(&self.licence_servers)?;
         alerts::check(&self.alerts, &self.notifiers, self.smtp.as_ref())?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {

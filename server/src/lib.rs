@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod registry;
 pub mod relay;
 pub mod report;
+pub mod seats;
 pub mod serve;
 pub mod sheets;
 pub mod socket;
@@ -290,6 +291,7 @@ pub async fn run(
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
+    let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.clone()));
     let alerts = tokio::spawn(alerts::run::run(
         app.state.alerts.clone(),
         alert_sources(&app.io, &app.state),
@@ -303,6 +305,7 @@ pub async fn run(
         resumes,
         licence_polls,
         alerts,
+        seat_changes,
     ];
     tokio::select! {
         () = &mut server => {

@@ -69,6 +69,10 @@ pub struct Metrics {
     pub snapshots_duplicate: Counter,
     /// Snapshots relayed as `telemetry` (once per broadcast, not per dashboard).
     pub telemetry_broadcasts: Counter,
+    /// `seats` events sent (once per round of changes, not per socket).
+    pub seat_events: Counter,
+    /// Socket.IO sockets connected to the seat view right now.
+    pub seat_viewers_connected: Gauge,
     /// Replayed snapshots older than the host's latest (not relayed).
     pub snapshots_older: Counter,
     /// `agent_register` events accepted.
@@ -175,6 +179,11 @@ impl Default for Metrics {
             "telemetry_broadcasts",
             "Snapshots relayed to dashboards as telemetry",
         );
+        let seat_events = counter(
+            r,
+            "seat_events",
+            "Rounds of seat changes sent to the seat view and dashboards",
+        );
         let snapshots_older = counter(
             r,
             "snapshots_older",
@@ -278,6 +287,9 @@ impl Default for Metrics {
         let dashboards_connected = sockets
             .get_or_create(&KindLabel { kind: "dashboard" })
             .clone();
+        let seat_viewers_connected = sockets
+            .get_or_create(&KindLabel { kind: "seat_view" })
+            .clone();
         r.register(
             "sockets",
             "Socket.IO sockets connected now, by kind",
@@ -318,6 +330,8 @@ impl Default for Metrics {
             snapshots_stored,
             snapshots_duplicate,
             telemetry_broadcasts,
+            seat_events,
+            seat_viewers_connected,
             snapshots_older,
             registrations,
             connects_refused,

@@ -59,6 +59,8 @@ pub struct Inner {
     pub pending_handshakes: PendingHandshakes,
     /// Flow control of the relay to dashboards.
     pub relay: Relay,
+    /// The free-seat view.
+    pub seats: crate::seats::SeatBoard,
 }
 
 impl AppState {
@@ -105,7 +107,9 @@ impl AppState {
             metrics.notifications.clone(),
             metrics.alert_observations_dropped.clone(),
         ));
+        let seats = crate::seats::SeatBoard::new(&config.seats);
         Self(Arc::new(Inner {
+            seats,
             connect_limits,
             pending_handshakes,
             relay,

@@ -4,6 +4,7 @@
 //! client can talk to an older server).
 
 mod alerts;
+mod free_seats;
 mod history;
 mod hosts;
 mod licences;
@@ -15,6 +16,7 @@ mod tokens;
 mod usage;
 
 pub use alerts::{Alert, AlertKind, AlertNotification, AlertState, AlertsAnswer};
+pub use free_seats::{Seat, SeatGroup, SeatMap, SeatState, SeatsEvent, SeatsView};
 pub use history::{Deleted, HistoryPage};
 pub use hosts::{HostSummary, HostsAnswer};
 pub use licences::{

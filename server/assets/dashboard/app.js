@@ -3,7 +3,8 @@
 // dirty; the page is updated at most once per animation frame, and only the tiles that changed
 // are touched (tiles are created once per host and reordered, never rebuilt).
 
-import { $, Rejected, api, bindTokenForm, duration, el, setText, showRejected, svg, token } from "./common.js";
+import { $, Rejected, api, apiText, bindTokenForm, duration, el, setText, showRejected, svg, token } from "./common.js";
+import { loadRooms } from "./rooms.js";
 
 bindTokenForm();
 
@@ -386,6 +387,7 @@ function connect() {
     status("Live", true);
     // On every (re)connect: refetch, as events were missed while away.
     load().catch((e) => (e instanceof Rejected ? (socket.disconnect(), showRejected(e.message)) : status(`Cannot load: ${e.message}`, false)));
+    loadRooms(socket, apiText).catch((e) => { if (!(e instanceof Rejected)) status(`Cannot load the rooms: ${e.message}`, false); });
   });
   socket.on("disconnect", () => status("Reconnecting…", false));
   socket.on("connect_error", (err) => {

@@ -27,9 +27,9 @@ export async function api(path) {
     let message = "";
     try { message = (await response.json()).error.message; } catch { /* not JSON */ }
     throw new Rejected(response.status === 403
-      ? "This token may not read the dashboard: use the viewer (or admin) token."
+      ? "This token may not read this page: use the viewer (or admin) token."
       : token ? `The server refused this token (${message || "unknown token"}).`
-        : "This server needs a viewer token to show its dashboard.");
+        : "This server needs a viewer token to show this page.");
   }
   if (!response.ok) {
     let message = "";
@@ -37,6 +37,13 @@ export async function api(path) {
     throw new Error(message || `${path}: HTTP ${response.status}`);
   }
   return response.json();
+}
+
+// A same-origin text resource (a floor plan) read with the token.
+export async function apiText(path) {
+  const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {}, cache: "no-store" });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+  return response.text();
 }
 
 export const $ = (id) => document.getElementById(id);

@@ -57,3 +57,29 @@ impl FromRequestParts<AppState> for Admin {
         .map(|_| Self)
     }
 }
+
+/// The caller may read the seat view: anyone when `[seats] public = true` and no token is given
+/// (a token given is checked all the same), else a viewer or admin.
+#[derive(Debug, Clone, Copy)]
+pub struct SeatReader;
+
+impl FromRequestParts<AppState> for SeatReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.seats.public && token_from_parts(parts).is_none() {
+            return Ok(Self);
+        }
+        require(parts, state, Role::can_view, |role| {
+            format!("the {role} token may not read the seat view; use the viewer token")
+        })
+        .map_err(|e| {
+            if state.config.seats.public {
+                e
+            } else {
+                e.hint(" (the seat view is not public: give the viewer token, or set [seats] public = true on the server)")
+            }
+        })
+        .map(|_| Self)
+    }
+}

@@ -1,5 +1,6 @@
 //! `GET /dashboard` (hosts, live), `GET /dashboard/licences` (seats over a range and the
-//! licence servers' view) and their assets: the web dashboard, embedded in the binary (labs often
+//! licence servers' view), `GET /seats` (the free-seat page, public with `[seats] public`) and
+//! their assets: the web dashboard, embedded in the binary (labs often
 //! have no internet, so nothing comes from a CDN — the Socket.IO client is the npm package
 //! `socket.io-client` 4.8.4's `dist/socket.io.min.js`, pinned and checked in).
 //!
@@ -18,6 +19,11 @@ const SCRIPT: &str = include_str!("../../assets/dashboard/app.js");
 const COMMON: &str = include_str!("../../assets/dashboard/common.js");
 const LICENCES_PAGE: &str = include_str!("../../assets/dashboard/licences.html");
 const LICENCES_SCRIPT: &str = include_str!("../../assets/dashboard/licences.js");
+const SEATS_PAGE: &str = include_str!("../../assets/dashboard/seats.html");
+const SEATS_SCRIPT: &str = include_str!("../../assets/dashboard/seats.js");
+const SEATS_STYLE: &str = include_str!("../../assets/dashboard/seats.css");
+const SEAT_MAP: &str = include_str!("../../assets/dashboard/seatmap.js");
+const ROOMS: &str = include_str!("../../assets/dashboard/rooms.js");
 const STYLE: &str = include_str!("../../assets/dashboard/style.css");
 const ICON: &str = include_str!("../../assets/dashboard/icon.svg");
 const SOCKET_IO: &str = include_str!("../../assets/dashboard/socket.io.min.js");
@@ -48,6 +54,26 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/dashboard/licences.js",
             get(|| asset("text/javascript; charset=utf-8", LICENCES_SCRIPT)),
+        )
+        .route(
+            "/seats",
+            get(|| asset("text/html; charset=utf-8", SEATS_PAGE)),
+        )
+        .route(
+            "/dashboard/seats.js",
+            get(|| asset("text/javascript; charset=utf-8", SEATS_SCRIPT)),
+        )
+        .route(
+            "/dashboard/seatmap.js",
+            get(|| asset("text/javascript; charset=utf-8", SEAT_MAP)),
+        )
+        .route(
+            "/dashboard/rooms.js",
+            get(|| asset("text/javascript; charset=utf-8", ROOMS)),
+        )
+        .route(
+            "/dashboard/seats.css",
+            get(|| asset("text/css; charset=utf-8", SEATS_STYLE)),
         )
         .route("/dashboard/icon.svg", get(|| asset("image/svg+xml", ICON)))
         .route(

@@ -57,6 +57,13 @@ impl ApiError {
         )
     }
 
+    /// The same error with `more` added to its message.
+    #[must_use]
+    pub fn hint(mut self, more: &str) -> Self {
+        self.body.message.push_str(more);
+        self
+    }
+
     /// The HTTP status of this error.
     #[must_use]
     pub fn status_code(&self) -> StatusCode {

@@ -6,6 +6,7 @@ mod dashboard;
 mod data;
 mod delete;
 mod error;
+mod free_seats;
 mod history;
 mod hosts;
 mod licences;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hosts::routes())
         .merge(licences::routes())
         .merge(seats::routes())
+        .merge(free_seats::routes())
         .merge(alerts::routes())
         .merge(history::routes())
         .merge(metrics::routes())

@@ -25,6 +25,13 @@ use idlewatch_protocol::events;
 pub(super) struct AuthObject {
     #[serde(default)]
     token: Option<String>,
+    /// `"seats"`: the free-seat view, which receives only `seats` events (without a token when
+    /// `[seats] public = true`).
+    #[serde(default)]
+    view: Option<String>,
+    /// With the seat view: only these labs (default: all).
+    #[serde(default)]
+    groups: Option<Vec<String>>,
 }
 
 /// The per-host agent token a socket holds one of its connection slots of (released when the
@@ -38,6 +45,9 @@ pub(super) enum Refused {
     /// No valid token.
     #[error(transparent)]
     Auth(#[from] Refusal),
+    /// A request the server cannot serve as asked.
+    #[error("{0}")]
+    Unusable(String),
     /// An abuse limit; the client should retry later.
     #[error("server busy: {0}; retry later")]
     Limit(String),
@@ -60,11 +70,24 @@ pub(super) async fn authenticate(
     state.pending_handshakes.connected();
     let parts = socket.req_parts();
     let limits = &state.config.limits;
-    let presented = auth
-        .ok()
-        .flatten()
-        .and_then(|a| a.token)
-        .or_else(|| token_from_parts(parts));
+    let auth = auth.ok().flatten().unwrap_or_default();
+    let presented = auth.token.or_else(|| token_from_parts(parts));
+    match auth.view.as_deref() {
+        None => {}
+        Some(SEAT_VIEW) => {
+            let only = auth
+                .groups
+                .map(|g| g.iter().map(|g| g.trim().to_lowercase()).collect());
+            return seat_view(&socket, &state, presented.as_deref(), only);
+        }
+        Some(other) => {
+            state.metrics.connects_refused.inc();
+            return Err(Refused::Unusable(format!(
+                "unknown view {other:?} in the auth object; use \"{SEAT_VIEW}\" for the seat view, \
+                 or leave it out"
+            )));
+        }
+    }
     let (role, bound) =
         match crate::auth::role_of(&state.auth, &state.agent_tokens, presented.as_deref()) {
             Ok(found) => found,
@@ -81,18 +104,7 @@ pub(super) async fn authenticate(
     } else {
         limits.agent_connections()
     };
-    let slots = if limits.max_connections > 0 {
-        slots as u64
-    } else {
-        0
-    };
-    if !state.metrics.try_open_socket(slots) {
-        state.metrics.connects_limited.inc();
-        debug!(peer = %peer(parts), role = role.as_str(), "socket.io connection refused: max connections");
-        return Err(Refused::Limit(format!(
-            "{slots} connections are open, the most this server accepts for this token"
-        )));
-    }
+    open_slot(&state, slots, role.as_str())?;
     if let Some(bound) = &bound {
         if !state.token_connections.try_open(bound.id) {
             state.metrics.socket_closed();
@@ -123,5 +135,75 @@ pub(super) async fn authenticate(
     socket.on_disconnect(super::on_disconnect);
     let host = bound.as_ref().map(|b| b.host.to_string());
     info!(sid = %socket.id, peer = %peer(parts), role = role.as_str(), host = ?host, transport = ?socket.transport_type(), "socket connected");
+    Ok(())
+}
+
+/// The `view` of the seat view.
+const SEAT_VIEW: &str = "seats";
+
+/// Takes one of `slots` connections (0: no limit), or refuses.
+fn open_slot(state: &AppState, slots: usize, who: &str) -> Result<(), Refused> {
+    let slots = if state.config.limits.max_connections > 0 {
+        slots as u64
+    } else {
+        0
+    };
+    if state.metrics.try_open_socket(slots) {
+        return Ok(());
+    }
+    state.metrics.connects_limited.inc();
+    debug!(who, "socket.io connection refused: max connections");
+    Err(Refused::Limit(format!(
+        "{slots} connections are open, the most this server accepts for this token"
+    )))
+}
+
+/// Sets up a seat-view socket: anyone when the view is public and no token is given, else the
+/// holder of a viewer or admin token. It gets no report handlers and only `seats` events.
+fn seat_view(
+    socket: &SocketRef,
+    state: &AppState,
+    presented: Option<&str>,
+    only: Option<Vec<String>>,
+) -> Result<(), Refused> {
+    let parts = socket.req_parts();
+    let limits = &state.config.limits;
+    let role = if presented.is_none() && state.config.seats.public {
+        None
+    } else {
+        let refused = |why: String| {
+            state.metrics.connects_refused.inc();
+            warn!(peer = %peer(parts), "seat view connection refused: {why}");
+            Refused::Unusable(why)
+        };
+        match crate::auth::role_of(&state.auth, &state.agent_tokens, presented) {
+            Ok((role, _)) if role.can_view() => Some(role),
+            Ok((role, _)) => {
+                return Err(refused(format!(
+                    "the {} token may not read the seat view; use the viewer token",
+                    role.as_str()
+                )));
+            }
+            Err(refusal) => {
+                let hint = if state.config.seats.public {
+                    ""
+                } else {
+                    " (the seat view is not public: give the viewer token, or set [seats] \
+                     public = true on the server)"
+                };
+                return Err(refused(format!("{refusal}{hint}")));
+            }
+        }
+    };
+    // Anonymous screens compete with agents for connections; staff keep their reserve.
+    let slots = if role.is_some() {
+        limits.max_connections
+    } else {
+        limits.agent_connections()
+    };
+    open_slot(state, slots, "seat view")?;
+    SocketKind::make_seat_view(socket, state, only);
+    socket.on_disconnect(super::on_disconnect);
+    debug!(sid = %socket.id, peer = %peer(parts), role = role.map_or("anonymous", crate::auth::Role::as_str), "seat view connected");
     Ok(())
 }

@@ -18,6 +18,8 @@ pub enum SocketKind {
     Dashboard,
     /// The agent socket of this host.
     Agent(String),
+    /// Receives only `seats` (the free-seat view: no telemetry).
+    SeatView,
     /// Neither: an agent-token socket that has not registered yet.
     Unbound,
 }
@@ -41,8 +43,21 @@ impl SocketKind {
             .extensions
             .insert(Flow::new(drain, state.relay.relayed()));
         socket.join(DASHBOARDS);
+        // Dashboards draw the labs' rooms too.
+        socket.join(crate::seats::live::ALL);
         socket.extensions.insert(Self::Dashboard);
         state.metrics.dashboards_connected.inc();
+    }
+
+    /// Makes `socket` a seat-view socket of the labs `only` (lower-cased; `None`: all).
+    pub fn make_seat_view<A: Adapter>(
+        socket: &Socket<A>,
+        state: &AppState,
+        only: Option<Vec<String>>,
+    ) {
+        socket.extensions.insert(Self::SeatView);
+        state.metrics.seat_viewers_connected.inc();
+        crate::seats::live::join(socket, only);
     }
 
     /// Binds `socket` as the agent of `host`: it leaves the dashboards (agents never receive
@@ -57,13 +72,15 @@ impl SocketKind {
             }
             Self::Dashboard => {
                 socket.leave(DASHBOARDS);
+                socket.leave(crate::seats::live::ALL);
                 socket.leave(crate::relay::PAUSED);
                 state.relay.left(socket);
                 socket.extensions.remove::<Arc<Flow>>();
                 state.metrics.dashboards_connected.dec();
                 state.metrics.agents_connected.inc();
             }
-            Self::Unbound => {
+            // Seat-view sockets get no report handlers; they cannot get here.
+            Self::Unbound | Self::SeatView => {
                 state.metrics.agents_connected.inc();
             }
         }

@@ -36,6 +36,9 @@ pub fn attach(io: &SocketIo) {
 
 async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
     let _ = socket.emit(events::HELLO, &json!({ "msg": events::HELLO_MESSAGE }));
+    if SocketKind::of(&socket) == SocketKind::SeatView {
+        crate::seats::live::send_all(&socket, &state);
+    }
     if SocketKind::of(&socket) == SocketKind::Dashboard {
         // Not in the Python original, which only sent the list on changes: a dashboard that
         // connects between changes would otherwise show no hosts until the next one.
@@ -67,6 +70,10 @@ async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason:
             state.registry.agent_disconnected(&host);
             info!(sid = %socket.id, %host, ?reason, "agent disconnected");
             state.agent_list_changed();
+        }
+        SocketKind::SeatView => {
+            state.metrics.seat_viewers_connected.dec();
+            debug!(sid = %socket.id, ?reason, "seat view disconnected");
         }
         SocketKind::Unbound => debug!(sid = %socket.id, ?reason, "socket disconnected"),
     }

@@ -1,0 +1,54 @@
+// The dashboard's rooms: each lab with a configured room ([[seats.maps]]) drawn as the seat page
+// draws it, coloured by seat state, kept current by the `seats` event dashboards receive.
+
+import { $, api, el } from "./common.js";
+import { LabView } from "./seatmap.js";
+
+const lower = (s) => String(s ?? "").toLowerCase();
+const views = new Map(); // lower-cased group -> LabView
+const seats = new Map(); // lower-cased host -> seat
+let early = []; // events before the first answer
+let loaded = false;
+
+function paint(seat) {
+  const key = lower(seat.host);
+  for (const [group, view] of views) {
+    if (group === lower(seat.group) || view.places.has(key) || (view.ids && view.ids.has(key))) view.set(seat, "");
+  }
+}
+
+function apply(event) {
+  if (!loaded) { early.push(event); return; }
+  if (event.full) seats.clear();
+  for (const seat of event.seats) { seats.set(lower(seat.host), seat); paint(seat); }
+}
+
+// Reads the rooms (again, after a reconnect) and shows the panel when there are any.
+export async function loadRooms(socket, fetchText) {
+  if (!socket.hasRoomsHandler) { socket.on("seats", apply); socket.hasRoomsHandler = true; }
+  loaded = false;
+  const answer = await api("/api/v1/seats");
+  const mapped = answer.groups.filter((g) => g.map);
+  $("rooms").hidden = mapped.length === 0;
+  const list = $("rooms-labs");
+  list.replaceChildren();
+  views.clear();
+  seats.clear();
+  for (const lab of mapped) {
+    const card = el("section", "lab");
+    card.setAttribute("aria-label", lab.group);
+    card.append(el("h3", "", `${lab.group}: ${lab.free} free, ${lab.in_use} in use, ${lab.offline} offline`));
+    const view = new LabView(lab, fetchText);
+    view.ready.catch((e) => card.append(el("p", "empty", `The room cannot be drawn: ${e.message}`)));
+    card.append(view.node);
+    list.append(card);
+    views.set(lower(lab.group), view);
+  }
+  for (const lab of answer.groups) for (const seat of lab.seats) seats.set(lower(seat.host), seat);
+  await Promise.allSettled([...views.values()].map((v) => v.ready));
+  for (const seat of seats.values()) paint(seat);
+  loaded = true;
+  const queued = early;
+  early = [];
+  queued.forEach(apply);
+}

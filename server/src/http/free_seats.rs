@@ -1,0 +1,72 @@
+//! The free-seat view's data, public when `[seats] public = true` (else viewer):
+//!
+//! - `GET /api/v1/seats[?group=G…]`: per lab, PCs free / in use / offline now, each PC's name,
+//!   state and installed apps (never users, processes or windows), and its room;
+//! - `GET /api/v1/seats/maps/{group}`: a lab's SVG floor plan (checked at start to only draw).
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use idlewatch_protocol::api::SeatsView;
+
+use super::access::SeatReader;
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/seats", get(seats))
+        .route("/api/v1/seats/maps/{group}", get(plan))
+}
+
+/// The `group` parameters, lower-cased; `None` when there are none (every lab).
+fn labs(pairs: &[(String, String)]) -> Option<Vec<String>> {
+    let groups: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "group")
+        .map(|(_, v)| v.trim().to_lowercase())
+        .collect();
+    (!groups.is_empty()).then_some(groups)
+}
+
+async fn seats(
+    _: SeatReader,
+    State(state): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<SeatsView>, ApiError> {
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| k != "group") {
+        return Err(super::bad(format!(
+            "unknown parameter `{key}`; the seat view takes only `group` (repeatable)"
+        )));
+    }
+    let seats = state.seats.seats(&state.registry, &state.groups);
+    Ok(Json(state.seats.view(seats, labs(&pairs).as_deref())))
+}
+
+async fn plan(
+    _: SeatReader,
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let svg = state.seats.plan(&group).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no floor plan for group {group:?}; plans are set with [[seats.maps]] svg = \"…\""
+        ))
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            // Opened on its own, the plan may draw but never run or fetch anything.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        svg.to_owned(),
+    ))
+}

@@ -1,0 +1,147 @@
+//! Keeps seat-view sockets and dashboards current: learns at start which apps each PC ran in
+//! the installed window, then every [`TICK`] compares every PC's seat with what was last sent
+//! and sends the changes as one `seats` event to the room of all labs ([`ALL`]) and to each
+//! changed lab's own room ([`room_of`]). Ingest never waits for it.
+
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use idlewatch_protocol::api::{Seat, SeatsEvent};
+use idlewatch_protocol::events;
+use idlewatch_protocol::time::now_ms;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+use socketioxide::socket::Socket;
+use tracing::{debug, info, warn};
+
+use crate::state::AppState;
+
+/// How often seats are compared and changes sent.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// The room of sockets that see every lab.
+pub const ALL: &str = "seats";
+
+/// The room of sockets that see lab `group` (lower-cased; `""`: the PCs in no group).
+#[must_use]
+pub fn room_of(group: Option<&str>) -> String {
+    format!("seats:{}", group.unwrap_or_default().to_lowercase())
+}
+
+/// The labs a seat-view socket sees (lower-cased; `None`: all), kept in its extensions.
+#[derive(Debug, Clone)]
+pub struct Labs(pub Option<Vec<String>>);
+
+/// Puts `socket` in the rooms of `only` (lower-cased groups), or of every lab.
+pub fn join<A: Adapter>(socket: &Socket<A>, only: Option<Vec<String>>) {
+    match &only {
+        None => socket.join(ALL),
+        Some(groups) => {
+            for group in groups {
+                socket.join(room_of((!group.is_empty()).then_some(group.as_str())));
+            }
+        }
+    }
+    socket.extensions.insert(Labs(only));
+}
+
+/// Sends `socket` (connected now) every seat it may see.
+pub fn send_all<A: Adapter>(socket: &Socket<A>, state: &AppState) {
+    let Labs(only) = socket.extensions.get::<Labs>().unwrap_or(Labs(None));
+    let seats: Vec<Seat> = state
+        .seats
+        .seats(&state.registry, &state.groups)
+        .into_iter()
+        .filter(|s| super::shown(s.group.as_deref(), only.as_deref()))
+        .collect();
+    let event = SeatsEvent { full: true, seats };
+    if socket.emit(events::SEATS, &event).is_err() {
+        state.metrics.events_dropped.inc();
+    }
+}
+
+/// Reads which apps each known PC ran within the installed window from the store (rollups for
+/// whole days, summaries for the rest), off the runtime.
+async fn learn_installed(state: &AppState) {
+    let learning = state.clone();
+    let learned = tokio::task::spawn_blocking(move || {
+        let (from, to) = learning.seats.installed_window(now_ms());
+        let cover_ms = learning.config.report.rules().interval_ms.saturating_mul(3);
+        let hosts: Vec<String> = learning
+            .registry
+            .views(std::time::SystemTime::now())
+            .into_iter()
+            .map(|v| v.host)
+            .collect();
+        for host in &hosts {
+            let spans =
+                crate::report::seats::host_spans(&learning.store, host, from, to, cover_ms)?;
+            for (app, spans) in spans.into_apps() {
+                if let Some(last) = spans
+                    .iter()
+                    .filter(|s| s.state != idlewatch_protocol::WatchedState::NotRunning)
+                    .map(|s| s.end_ms)
+                    .max()
+                {
+                    learning.seats.installed.seen(host, &app, last);
+                }
+            }
+        }
+        Ok::<_, idlewatch_store::Error>(hosts.len())
+    })
+    .await;
+    match learned {
+        Ok(Ok(hosts)) => info!(hosts, "seat view: installed apps read from history"),
+        Ok(Err(e)) => warn!(
+            "seat view: cannot read which apps the PCs ran ({e}); installed apps are learnt from new snapshots only"
+        ),
+        Err(e) => warn!("seat view: reading installed apps failed ({e})"),
+    }
+}
+
+/// Sends seat changes until aborted.
+pub async fn run(io: SocketIo, state: AppState) {
+    learn_installed(&state).await;
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let seats = state.seats.seats(&state.registry, &state.groups);
+        let changed = state.seats.changes(&seats);
+        if changed.is_empty() {
+            continue;
+        }
+        send(&io, &state, changed);
+    }
+}
+
+/// `changed` to the room of all labs, and each lab's changes to its room.
+fn send(io: &SocketIo, state: &AppState, changed: Vec<Seat>) {
+    let mut by_room: std::collections::BTreeMap<String, Vec<Seat>> = Default::default();
+    for seat in &changed {
+        by_room
+            .entry(room_of(seat.group.as_deref()))
+            .or_default()
+            .push(seat.clone());
+    }
+    let emit = |room: String, seats: Vec<Seat>| {
+        let event = SeatsEvent { full: false, seats };
+        // `io.of` rather than `io.to`: during shutdown the namespace is already gone.
+        let Some(root) = io.of("/") else {
+            return;
+        };
+        match root.to(room).emit(events::SEATS, &event).now_or_never() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                state.metrics.events_dropped.inc();
+                debug!("seats event not delivered everywhere: {e}");
+            }
+            None => warn!("seats event did not complete synchronously and was dropped"),
+        }
+    };
+    emit(ALL.to_owned(), changed.clone());
+    for (room, seats) in by_room {
+        emit(room, seats);
+    }
+    state.metrics.seat_events.inc();
+}
