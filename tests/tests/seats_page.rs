@@ -1,0 +1,54 @@
+//! The free-seat page in a real browser: `tests/browser/seats.test.mjs` drives Debian's Chromium
+//! against the real server binary with a public seat view, a room of desks and an SVG floor
+//! plan, while its own socket.io-client agents report: the labs and counts, the rooms' colours,
+//! live changes, the software filter, a phone, the kiosk and the dashboard's rooms. Screenshots
+//! land in `target/browser-artifacts/seats/`.
+
+use idlewatch_tests::{Server, run_browser_script, workspace_root};
+
+const PLAN: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 120">
+  <rect id="wall" x="0" y="0" width="300" height="6" fill="#444"/>
+  <text x="150" y="115" text-anchor="middle" font-size="10">Entrance</text>
+  <g id="LIB01"><rect x="20" y="30" width="80" height="50" rx="4"/><text x="60" y="60" text-anchor="middle">LIB01</text></g>
+  <g id="lib02"><rect x="120" y="30" width="80" height="50" rx="4"/><text x="160" y="60" text-anchor="middle">LIB02</text></g>
+</svg>"##;
+
+#[test]
+fn the_seat_page_works_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("library.svg");
+    std::fs::write(&plan, PLAN).unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[report.groups]\n\"Lab CTI\" = [\"pc01\", \"pc02\", \"pc03\", \"pc04\", \"pc05\"]\n\
+             \"Library\" = [\"lib01\", \"lib02\"]\n\n\
+             [seats]\npublic = true\nidle_after = \"10m\"\n\n\
+             [[seats.maps]]\ngroup = \"Lab CTI\"\nrows = [\"pc01 pc02 . pc03\", \"pc04 pc05\"]\n\n\
+             [[seats.maps]]\ngroup = \"Library\"\nsvg = \"{}\"\n",
+            plan.display()
+        ),
+    )
+    .unwrap();
+    let server = Server::try_start(
+        &["--config", config.to_str().unwrap()],
+        &[],
+        Some(&dir.path().join("data")),
+    )
+    .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let artifacts = workspace_root().join("target/browser-artifacts/seats");
+    let stdout = run_browser_script(
+        "seats.test.mjs",
+        &[
+            &server.url(),
+            &server.tokens().viewer,
+            &server.tokens().agent,
+            artifacts.to_str().unwrap(),
+        ],
+        &server,
+        &artifacts,
+        None,
+    );
+    assert!(stdout.contains("ok no errors in the console"), "{stdout}");
+}
