@@ -183,8 +183,12 @@ pub struct HostsArgs {
     #[arg(long, conflicts_with = "offline")]
     pub online: bool,
     /// Only hosts offline now.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "missing")]
     pub offline: bool,
+    /// Only the PCs the server's directory lists that are not reporting: never seen, or silent
+    /// since their last report.
+    #[arg(long, conflicts_with = "online")]
+    pub missing: bool,
 }
 
 /// A time on the command line: RFC 3339, a date, `now`, or relative (`-24h`, `7d`).

@@ -16,6 +16,7 @@ pub mod config_file;
 mod error;
 pub mod events;
 mod fields;
+pub mod hosts_file;
 pub mod limits;
 mod register;
 pub mod session;

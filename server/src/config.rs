@@ -13,11 +13,13 @@ use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 
 mod alerts;
+mod directory;
 mod licences;
 mod limits;
 mod seats;
 mod sheets;
 pub use alerts::{AlertKind, AlertRule, NotifierConfig, SmtpConfig, SmtpTls, WebhookFormat};
+pub use directory::DirectoryConfig;
 pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
 pub use seats::{SeatMapConfig, SeatsConfig};
@@ -43,6 +45,8 @@ pub struct Config {
     pub sheets: SheetsConfig,
     /// The free-seat view and the labs' rooms.
     pub seats: SeatsConfig,
+    /// Which PCs should report (LDAP / Active Directory, a hosts file).
+    pub directory: DirectoryConfig,
     /// FlexNet licence servers to poll (`[[licence_servers]]`).
     pub licence_servers: Vec<LicenceServerConfig>,
     /// Alert rules (`[[alerts]]`).
@@ -182,6 +186,7 @@ impl Default for Config {
             report: ReportConfig::default(),
             sheets: SheetsConfig::default(),
             seats: SeatsConfig::default(),
+            directory: DirectoryConfig::default(),
             licence_servers: Vec::new(),
             alerts: Vec::new(),
             notifiers: std::collections::BTreeMap::new(),
@@ -410,6 +415,7 @@ impl Config {
         }
         self.sheets.check()?;
         seats::check(&self.seats)?;
+        directory::check(&self.directory)?;
         licences::check(&self.licence_servers)?;
         alerts::check(&self.alerts, &self.notifiers, self.smtp.as_ref())?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {

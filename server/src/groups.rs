@@ -1,17 +1,48 @@
-//! Which group (lab, room) a host belongs to, decided in one place: the first `[report.groups]`
-//! entry listing it, else the `group` its agent sends. Reports, the hosts API and the Sheets
-//! uploader all ask this, so a host is in the same lab everywhere.
+//! Which group (lab, room) a host belongs to, decided in one place, first match wins:
+//!
+//! 1. `config`: the first `[report.groups]` entry listing it (the server's own word);
+//! 2. `directory`: its group in the hosts file, else its OU (or attribute) in LDAP
+//!    (`[directory]`);
+//! 3. `agent`: the `group` its agent sends.
+//!
+//! Reports, the hosts API, the seat view, alerts and the Sheets uploader all ask this, so a
+//! host is in the same lab everywhere.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::directory::Directory;
 use crate::registry::HostRegistry;
 
-/// The configured groups and the live registry; cheap to clone.
+/// Where a host's group came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSource {
+    /// `[report.groups]`.
+    Config,
+    /// `[directory]`: the hosts file or LDAP.
+    Directory,
+    /// The agent's `group` field.
+    Agent,
+}
+
+impl GroupSource {
+    /// As the API names it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::Directory => "directory",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+/// The configured groups, the directory and the live registry; cheap to clone.
 #[derive(Clone)]
 pub struct HostGroups {
     /// Host → the first configured group listing it.
     configured: Arc<HashMap<String, String>>,
+    directory: Option<Arc<Directory>>,
     registry: Arc<HostRegistry>,
 }
 
@@ -27,17 +58,41 @@ impl HostGroups {
         }
         Self {
             configured: Arc::new(by_host),
+            directory: None,
             registry,
         }
+    }
+
+    /// The same, with the groups `directory` gives taking precedence over the agents'.
+    #[must_use]
+    pub fn with_directory(mut self, directory: Arc<Directory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     /// A host's group, if it has one.
     #[must_use]
     pub fn of(&self, host: &str) -> Option<String> {
-        self.configured
-            .get(host)
-            .cloned()
-            .or_else(|| self.registry.group_of(host))
+        self.with_source(host).map(|(group, _)| group)
+    }
+
+    /// A host's group and where it came from.
+    #[must_use]
+    pub fn with_source(&self, host: &str) -> Option<(String, GroupSource)> {
+        if let Some(group) = self.configured.get(host) {
+            return Some((group.clone(), GroupSource::Config));
+        }
+        if let Some(group) = self
+            .directory
+            .as_ref()
+            .and_then(|d| d.lookup(host))
+            .and_then(|h| h.group)
+        {
+            return Some((group, GroupSource::Directory));
+        }
+        self.registry
+            .group_of(host)
+            .map(|group| (group, GroupSource::Agent))
     }
 }
 
@@ -62,5 +117,28 @@ mod tests {
         assert_eq!(groups.of("pc-1").as_deref(), Some("Lab 1"));
         assert_eq!(groups.of("pc-2").as_deref(), Some("Agent lab"));
         assert_eq!(groups.of("pc-3"), None);
+        // A directory's group comes between the two.
+        let directory = Arc::new(Directory::new(&crate::config::DirectoryConfig::default()));
+        directory.replace(
+            crate::directory::Source::HostsFile,
+            vec![
+                ("PC-1".to_owned(), Some("Dir lab".to_owned())),
+                (
+                    "pc-2.college.example".to_owned(),
+                    Some("Dir lab".to_owned()),
+                ),
+                ("pc-3".to_owned(), None),
+            ],
+        );
+        let groups = groups.with_directory(directory);
+        assert_eq!(
+            groups.with_source("pc-1"),
+            Some(("Lab 1".to_owned(), GroupSource::Config))
+        );
+        assert_eq!(
+            groups.with_source("pc-2"),
+            Some(("Dir lab".to_owned(), GroupSource::Directory))
+        );
+        assert_eq!(groups.with_source("pc-3"), None);
     }
 }

@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod config;
+pub mod directory;
 pub mod groups;
 pub mod http;
 pub mod licences;
@@ -226,6 +227,7 @@ fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
         store: state.store.clone(),
         registry: state.registry.clone(),
         groups: state.groups.clone(),
+        directory: state.directory.clone(),
         licence_servers: state.licence_servers.clone(),
         started: state.started,
         time_zone: state.config.report.rules().time_zone,
@@ -292,6 +294,7 @@ pub async fn run(
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
     let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.clone()));
+    let directory = tokio::spawn(app.state.directory.clone().run());
     let alerts = tokio::spawn(alerts::run::run(
         app.state.alerts.clone(),
         alert_sources(&app.io, &app.state),
@@ -306,6 +309,7 @@ pub async fn run(
         licence_polls,
         alerts,
         seat_changes,
+        directory,
     ];
     tokio::select! {
         () = &mut server => {

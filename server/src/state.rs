@@ -61,6 +61,8 @@ pub struct Inner {
     pub relay: Relay,
     /// The free-seat view.
     pub seats: crate::seats::SeatBoard,
+    /// The PCs that should report.
+    pub directory: Arc<crate::directory::Directory>,
 }
 
 impl AppState {
@@ -79,7 +81,9 @@ impl AppState {
             limits.min_free_disk.as_u64(),
         ));
         let registry = Arc::new(HostRegistry::new(limits.max_clock_skew));
-        let groups = HostGroups::new(config.report.groups.clone(), registry.clone());
+        let directory = Arc::new(crate::directory::Directory::new(&config.directory));
+        let groups = HostGroups::new(config.report.groups.clone(), registry.clone())
+            .with_directory(directory.clone());
         let sheets = Arc::new(Sheets::new(
             &config,
             Sources {
@@ -110,6 +114,7 @@ impl AppState {
         let seats = crate::seats::SeatBoard::new(&config.seats);
         Self(Arc::new(Inner {
             seats,
+            directory,
             connect_limits,
             pending_handshakes,
             relay,

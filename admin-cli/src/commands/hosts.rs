@@ -1,4 +1,6 @@
-//! `hosts [--group G] [--online|--offline]`: every known host, state and latest figures.
+//! `hosts [--group G] [--online|--offline|--missing]`: every known host, state and latest
+//! figures; `--missing`: the PCs the server's directory lists that are not reporting (never
+//! seen, or silent since their last report).
 
 use idlewatch_protocol::api::{HostSummary, HostsAnswer};
 use idlewatch_protocol::{HELPER_MISSING, NO_SESSION, WatchedApp};
@@ -53,6 +55,8 @@ fn row(h: &HostSummary) -> Vec<Cell> {
         text(h.group.as_deref()),
         if h.online {
             Cell::text("online").tone(Tone::Good)
+        } else if h.never_seen {
+            Cell::text("never seen").tone(Tone::Bad)
         } else {
             Cell::text("offline").tone(Tone::Bad)
         },
@@ -66,7 +70,10 @@ fn row(h: &HostSummary) -> Vec<Cell> {
         Cell::num(h.cpu_percent, 1),
         Cell::num(h.memory_percent, 1),
         Cell::text(watched(&h.watched)),
-        Cell::text(&h.last_seen),
+        Cell::with(
+            h.last_seen.as_deref().unwrap_or("never"),
+            h.last_seen.as_deref().unwrap_or_default(),
+        ),
     ]
 }
 
@@ -76,13 +83,21 @@ fn row(h: &HostSummary) -> Vec<Cell> {
 /// The server unreachable or refusing.
 pub fn run(api: &Api, out: &Output, args: &HostsArgs) -> Result<(), CliError> {
     let answer: HostsAnswer = api.get_as("/api/v1/hosts", &[])?;
+    let hosts_listed = answer.hosts.iter().any(|h| h.listed_by.is_some());
     let hosts: Vec<HostSummary> = answer
         .hosts
         .into_iter()
         .filter(|h| args.group.is_none() || h.group == args.group)
         .filter(|h| !args.online || h.online)
         .filter(|h| !args.offline || !h.online)
+        .filter(|h| !args.missing || (!h.online && h.listed_by.is_some()))
         .collect();
+    if args.missing && !hosts_listed {
+        eprintln!(
+            "note: no PC is listed by the server's directory, so none is known to be missing: \
+             set [directory] hosts_file or url in the server's configuration"
+        );
+    }
     match out.format {
         Format::Json => output::print(&output::json_of(&hosts)),
         _ => {

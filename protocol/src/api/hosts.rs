@@ -11,8 +11,11 @@ use crate::session::SessionInfo;
 pub struct HostsAnswer {
     /// Hosts online now.
     pub online: usize,
-    /// Hosts known but offline.
+    /// Hosts known but offline (the never-seen ones included).
     pub offline: usize,
+    /// Hosts the directory lists that never reported to this server.
+    #[serde(default)]
+    pub never_seen: usize,
     /// Every host, sorted by name.
     pub hosts: Vec<HostSummary>,
 }
@@ -26,10 +29,19 @@ pub struct HostSummary {
     pub online: bool,
     /// Agents connected for it now.
     pub agents: u32,
-    /// When it was first seen (RFC 3339).
-    pub first_seen: String,
-    /// When it was last heard from (RFC 3339).
-    pub last_seen: String,
+    /// When it was first seen (RFC 3339); `None` when it never was.
+    #[serde(default)]
+    pub first_seen: Option<String>,
+    /// When it was last heard from (RFC 3339): offline, it has been silent since then; `None`
+    /// when it never was.
+    #[serde(default)]
+    pub last_seen: Option<String>,
+    /// Listed by the directory (`[directory]`) but never heard from.
+    #[serde(default)]
+    pub never_seen: bool,
+    /// Which directory source lists it (`ldap`, `hosts_file`), if any.
+    #[serde(default)]
+    pub listed_by: Option<String>,
     /// Its measured report interval.
     pub interval_seconds: f64,
     /// When its latest snapshot arrived (RFC 3339).
@@ -41,6 +53,9 @@ pub struct HostSummary {
     /// Its group (lab, room).
     #[serde(default)]
     pub group: Option<String>,
+    /// Where its group came from: `config` (`[report.groups]`), `directory` or `agent`.
+    #[serde(default)]
+    pub group_source: Option<String>,
     /// Its agent's operating system.
     #[serde(default)]
     pub os: Option<String>,

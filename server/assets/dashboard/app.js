@@ -69,6 +69,7 @@ const tampered = (h) => h.online && h.f.source === HELPER_MISSING;
 
 function whoText(h) {
   const f = h.f;
+  if (h.neverSeen) return "Never reported";
   if (!h.online) return "Offline";
   if (f.source === HELPER_MISSING) return "Helper missing";
   if (f.source === "no_session") return "Nobody logged on";
@@ -96,6 +97,7 @@ function applySnapshot(s, receivedAt) {
   if (!s || typeof s.host !== "string") return;
   const h = host(s.host);
   h.snapshot = s;
+  h.neverSeen = false;
   h.f = fieldsOf(s);
   if (h.f.group && h.f.group !== h.group && !h.configuredGroup) { h.group = h.f.group; layoutDirty = true; }
   h.receivedAt = receivedAt;
@@ -142,6 +144,7 @@ function makeTile(h) {
 }
 
 function ticking(h, now) {
+  if (h.neverSeen) return { text: "", seconds: null };
   if (!h.online) return { text: `for ${duration((now - h.lastSeen) / 1000)}`, seconds: null };
   if (h.f.active) return { text: "", seconds: null };
   if (h.f.idle === null) return { text: "", seconds: null };
@@ -360,6 +363,8 @@ async function load() {
     if (s.group && s.group !== h.group) { h.group = s.group; layoutDirty = true; }
     h.configuredGroup = Boolean(s.group);
     h.online = s.online;
+    // Listed by the server's directory but never heard from: its agent is missing.
+    h.neverSeen = s.never_seen === true;
     h.lastSeen = Date.parse(s.last_seen) || 0;
     h.receivedAt = Date.parse(s.received_at) || h.lastSeen;
     markDirty(h);
@@ -508,7 +513,7 @@ async function openDetail(name) {
   setText($("detail-title"), name);
   const f = h.f;
   setText($("detail-summary"), [
-    h.online ? "Online" : `Offline ${ticking(h, Date.now()).text}`,
+    h.online ? "Online" : h.neverSeen ? "Never reported: listed by the directory, no agent has reported" : `Offline ${ticking(h, Date.now()).text}`,
     h.group && `group ${h.group}`,
     f.user && `user ${f.user}`,
     tampered(h) && "session helper not reporting",

@@ -37,6 +37,8 @@ pub struct Sources {
     pub registry: Arc<HostRegistry>,
     /// Each host's group.
     pub groups: HostGroups,
+    /// The PCs that should report: those never heard from count as offline since listed.
+    pub directory: Arc<crate::directory::Directory>,
     /// The licence servers' latest polls.
     pub licence_servers: Arc<LicenceServers>,
     /// When the server started.
@@ -175,9 +177,23 @@ impl Task<'_> {
         let started_ms = now_ms() - i64::try_from(up.as_millis()).unwrap_or(0);
         let grace = up < super::RECONNECT_GRACE;
         let views = self.src.registry.views(now);
+        let listed = self.src.directory.all();
+        let seen: std::collections::HashSet<String> = views
+            .iter()
+            .map(|v| crate::directory::key(&v.host))
+            .collect();
+        let never_seen: Vec<&crate::directory::KnownHost> = listed
+            .iter()
+            .filter(|(k, _)| !seen.contains(*k))
+            .map(|(_, h)| h)
+            .collect();
         let groups: Vec<Option<String>> =
             views.iter().map(|v| self.src.groups.of(&v.host)).collect();
-        let hosts: Vec<HostState<'_>> = views
+        let never_groups: Vec<Option<String>> = never_seen
+            .iter()
+            .map(|h| self.src.groups.of(&h.host))
+            .collect();
+        let mut hosts: Vec<HostState<'_>> = views
             .iter()
             .zip(&groups)
             .map(|(v, g)| HostState {
@@ -189,6 +205,21 @@ impl Task<'_> {
                 reconnecting: grace && epoch_ms(v.last_seen) < started_ms,
             })
             .collect();
+        // A PC listed but never heard from is offline since it was listed (or since start);
+        // it has no agent that could be reconnecting after a restart.
+        hosts.extend(
+            never_seen
+                .iter()
+                .zip(&never_groups)
+                .map(|(h, g)| HostState {
+                    host: &h.host,
+                    group: g.as_deref(),
+                    fields: None,
+                    online: false,
+                    last_seen_ms: h.listed_since_ms.max(started_ms),
+                    reconnecting: false,
+                }),
+        );
         evaluator.on_tick(&hosts, epoch_ms(now))
     }
 

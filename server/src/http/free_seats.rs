@@ -42,7 +42,9 @@ async fn seats(
             "unknown parameter `{key}`; the seat view takes only `group` (repeatable)"
         )));
     }
-    let seats = state.seats.seats(&state.registry, &state.groups);
+    let seats = state
+        .seats
+        .seats(&state.registry, &state.groups, &state.directory.all());
     Ok(Json(state.seats.view(seats, labs(&pairs).as_deref())))
 }
 

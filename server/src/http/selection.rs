@@ -77,11 +77,13 @@ pub async fn bound_to_data(
     Ok((from_ms.max(first_day), to_ms))
 }
 
-/// The known hosts selected by `host` (repeatable; all when absent) and `group`, sorted.
+/// The known hosts selected by `host` (repeatable; all when absent) and `group` (as
+/// [`crate::groups::HostGroups`] decides it), sorted. The PCs the directory lists that never
+/// reported are known too: they have no data, so reports count them offline all along.
 ///
 /// # Errors
-/// 404 for a `host` the store does not know or a `group` with no host; 503 when the store
-/// cannot be read.
+/// 404 for a `host` neither the store nor the directory knows or a `group` with no host; 503
+/// when the store cannot be read.
 pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiError> {
     let wanted: Vec<&str> = pairs
         .iter()
@@ -90,24 +92,24 @@ pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiEr
         .collect();
     let group = value(pairs, "group");
     let store = state.store.clone();
-    let known = blocking("listing hosts", move || store.host_names()).await?;
+    let mut known = blocking("listing hosts", move || store.host_names()).await?;
+    let stored: std::collections::HashSet<String> =
+        known.iter().map(|h| crate::directory::key(h)).collect();
+    known.extend(
+        state
+            .directory
+            .all()
+            .iter()
+            .filter(|(k, _)| !stored.contains(*k))
+            .map(|(_, h)| h.host.clone()),
+    );
+    known.sort();
     if let Some(host) = wanted.iter().find(|h| !known.iter().any(|k| k == *h)) {
         return Err(ApiError::not_found(format!(
             "no host named {host:?} is known"
         )));
     }
-    let in_group = |host: &str| match group {
-        None => true,
-        Some(g) => {
-            state
-                .config
-                .report
-                .groups
-                .get(g)
-                .is_some_and(|hs| hs.iter().any(|h| h == host))
-                || state.registry.group_of(host).as_deref() == Some(g)
-        }
-    };
+    let in_group = |host: &str| group.is_none_or(|g| state.groups.of(host).as_deref() == Some(g));
     let hosts: Vec<String> = known
         .into_iter()
         .filter(|h| wanted.is_empty() || wanted.contains(&h.as_str()))

@@ -91,7 +91,9 @@ async fn usage(
     let rules = state.config.report.rules();
     let worker = state.clone();
     let computed = super::blocking("usage computation", move || {
-        usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
+        // The PCs the directory lists that never reported count offline all along.
+        let expected = |host: &str| worker.directory.lookup(host).is_some();
+        usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules, &expected)
     })
     .await?;
     let groups: Vec<Option<String>> = computed.iter().map(|h| state.groups.of(&h.host)).collect();

@@ -42,7 +42,8 @@ pub fn day_start_ms(date: Date, rules: &Rules) -> Result<i64, jiff::Error> {
 
 /// Per host, each local day of `[from_ms, to_ms)` (the first and last cut at those times) —
 /// skipping the days before the host's first stored snapshot, and hosts with none before
-/// `to_ms`.
+/// `to_ms` unless `expected` says they should have reported (a PC the directory lists that
+/// never did: offline all along).
 ///
 /// # Errors
 /// When the store cannot be read.
@@ -52,10 +53,23 @@ pub fn usage_by_day(
     from_ms: i64,
     to_ms: i64,
     rules: &Rules,
+    expected: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<HostDays>, Error> {
     let mut out = Vec::with_capacity(hosts.len());
     for host in hosts {
         let Some(first_ms) = first_capture(store, host)? else {
+            if expected(host) && from_ms < to_ms {
+                let mut days = Vec::new();
+                let mut done = |day| {
+                    days.push(day);
+                    Ok::<(), Error>(())
+                };
+                DayStream::new(from_ms, to_ms, rules)?.finish(&mut done)?;
+                out.push(HostDays {
+                    host: host.clone(),
+                    days,
+                });
+            }
             continue;
         };
         if first_ms >= to_ms {

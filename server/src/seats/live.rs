@@ -50,7 +50,7 @@ pub fn send_all<A: Adapter>(socket: &Socket<A>, state: &AppState) {
     let Labs(only) = socket.extensions.get::<Labs>().unwrap_or(Labs(None));
     let seats: Vec<Seat> = state
         .seats
-        .seats(&state.registry, &state.groups)
+        .seats(&state.registry, &state.groups, &state.directory.all())
         .into_iter()
         .filter(|s| super::shown(s.group.as_deref(), only.as_deref()))
         .collect();
@@ -106,7 +106,9 @@ pub async fn run(io: SocketIo, state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let seats = state.seats.seats(&state.registry, &state.groups);
+        let seats = state
+            .seats
+            .seats(&state.registry, &state.groups, &state.directory.all());
         let changed = state.seats.changes(&seats);
         if changed.is_empty() {
             continue;

@@ -131,15 +131,25 @@ impl SeatBoard {
         (self.installed_since(now_ms), now_ms)
     }
 
-    /// Every known host's seat now, sorted by host; the latest snapshots' running apps are noted
-    /// as installed on the way.
+    /// Every known host's seat now, sorted by host, and the PCs `listed` by the directory that
+    /// never reported (offline); the latest snapshots' running apps are noted as installed on
+    /// the way.
     #[must_use]
-    pub fn seats(&self, registry: &HostRegistry, groups: &HostGroups) -> Vec<Seat> {
+    pub fn seats(
+        &self,
+        registry: &HostRegistry,
+        groups: &HostGroups,
+        listed: &crate::directory::Listing,
+    ) -> Vec<Seat> {
         let now = SystemTime::now();
         let now_ms = now_ms();
         let since = self.installed_since(now_ms);
-        registry
-            .views(now)
+        let views = registry.views(now);
+        let seen: std::collections::HashSet<String> = views
+            .iter()
+            .map(|v| crate::directory::key(&v.host))
+            .collect();
+        let mut seats: Vec<Seat> = views
             .into_iter()
             .map(|view| {
                 if let Some(latest) = &view.latest {
@@ -156,7 +166,23 @@ impl SeatBoard {
                     host: view.host,
                 }
             })
-            .collect()
+            .collect();
+        let before = seats.len();
+        seats.extend(
+            listed
+                .iter()
+                .filter(|(k, _)| !seen.contains(*k))
+                .map(|(_, known)| Seat {
+                    state: SeatState::Offline,
+                    group: groups.of(&known.host),
+                    installed: Vec::new(),
+                    host: known.host.clone(),
+                }),
+        );
+        if seats.len() > before {
+            seats.sort_by(|a, b| a.host.cmp(&b.host));
+        }
+        seats
     }
 
     /// The seats that differ from what was last sent, noting them as sent.

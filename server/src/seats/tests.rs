@@ -48,7 +48,7 @@ fn free_means_online_with_nobody_or_an_idle_user() {
         &["gone"],
     );
     let groups = HostGroups::new(BTreeMap::new(), registry.clone());
-    let seats = board(vec![]).seats(&registry, &groups);
+    let seats = board(vec![]).seats(&registry, &groups, &Default::default());
     let state = |h| seat_of(&seats, h).state;
     assert_eq!(state("away"), SeatState::Free);
     assert_eq!(state("busy"), SeatState::InUse);
@@ -82,7 +82,7 @@ fn labs_count_their_pcs_and_keep_their_rooms() {
             svg: None,
         },
     ]);
-    let view = board.view(board.seats(&registry, &groups), None);
+    let view = board.view(board.seats(&registry, &groups, &Default::default()), None);
     assert_eq!((view.free, view.in_use, view.offline), (3, 1, 0));
     assert_eq!(view.apps, ["MATLAB"]);
     let names: Vec<_> = view.groups.iter().map(|g| g.group.clone()).collect();
@@ -111,7 +111,10 @@ fn labs_count_their_pcs_and_keep_their_rooms() {
     assert!(view.groups[2].seats.is_empty());
     // One lab asked for, without case.
     let only = vec!["library".to_owned()];
-    let view = board.view(board.seats(&registry, &groups), Some(&only));
+    let view = board.view(
+        board.seats(&registry, &groups, &Default::default()),
+        Some(&only),
+    );
     assert_eq!(view.groups.len(), 1);
     assert_eq!((view.free, view.in_use, view.offline), (1, 0, 0));
 }
@@ -121,12 +124,16 @@ fn only_changes_are_sent_again() {
     let registry = registry(&[r#"{"host":"a","idle_seconds":0}"#], &[]);
     let groups = HostGroups::new(BTreeMap::new(), registry.clone());
     let board = board(vec![]);
-    let first = board.changes(&board.seats(&registry, &groups));
+    let first = board.changes(&board.seats(&registry, &groups, &Default::default()));
     assert_eq!(first.len(), 1);
-    assert!(board.changes(&board.seats(&registry, &groups)).is_empty());
+    assert!(
+        board
+            .changes(&board.seats(&registry, &groups, &Default::default()))
+            .is_empty()
+    );
     let snapshot = Snapshot::parse(r#"{"host":"a","idle_seconds":5000}"#).unwrap();
     registry.record(&snapshot, SystemTime::now());
-    let changed = board.changes(&board.seats(&registry, &groups));
+    let changed = board.changes(&board.seats(&registry, &groups, &Default::default()));
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].state, SeatState::Free);
 }

@@ -328,7 +328,7 @@ async fn day_rows(
             .tomorrow()
             .and_then(|d| day_start_ms(d, &rules))
             .map_err(|e| e.to_string())?;
-        let usage = usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules)
+        let usage = usage_by_day(&worker.store, &hosts, from_ms, to_ms, &rules, &|_| false)
             .map_err(|e| e.to_string())?;
         let mut rows: Vec<(Date, &str, Vec<Value>)> = Vec::new();
         for h in &usage {
