@@ -1,7 +1,8 @@
 //! The free-seat page in a real browser: `tests/browser/seats.test.mjs` drives Debian's Chromium
 //! against the real server binary with a public seat view, a room of desks and an SVG floor
 //! plan, while its own socket.io-client agents report: the labs and counts, the rooms' colours,
-//! live changes, the software filter, a phone, the kiosk and the dashboard's rooms. Screenshots
+//! live changes, the software filter, a phone, the kiosk, the dashboard's rooms and a PC that
+//! should report and never has. Screenshots
 //! land in `target/browser-artifacts/seats/`.
 
 use idlewatch_tests::{Server, run_browser_script, workspace_root};
@@ -18,6 +19,10 @@ fn the_seat_page_works_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("library.svg");
     std::fs::write(&plan, PLAN).unwrap();
+    // pc06 should report and never has: offline on the seat page, "Never reported" on the
+    // dashboard.
+    let hosts_file = dir.path().join("lab-pcs.txt");
+    std::fs::write(&hosts_file, "pc06  Lab CTI\n").unwrap();
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
@@ -26,8 +31,10 @@ fn the_seat_page_works_in_chromium() {
              \"Library\" = [\"lib01\", \"lib02\"]\n\n\
              [seats]\npublic = true\nidle_after = \"10m\"\n\n\
              [[seats.maps]]\ngroup = \"Lab CTI\"\nrows = [\"pc01 pc02 . pc03\", \"pc04 pc05\"]\n\n\
-             [[seats.maps]]\ngroup = \"Library\"\nsvg = \"{}\"\n",
-            plan.display()
+             [[seats.maps]]\ngroup = \"Library\"\nsvg = \"{}\"\n\n\
+             [directory]\nhosts_file = \"{}\"\n",
+            plan.display(),
+            hosts_file.display()
         ),
     )
     .unwrap();

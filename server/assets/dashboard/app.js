@@ -161,7 +161,7 @@ function updateTile(h, now) {
   t.b.classList.toggle("is-active", h.online && f.active === true);
   t.b.classList.toggle("is-idle", h.online && f.active !== true);
   t.b.classList.toggle("is-tampered", tampered(h));
-  setText(t.badge, h.online ? "online" : "offline");
+  setText(t.badge, h.online ? "online" : h.neverSeen ? "never seen" : "offline");
   t.badge.className = `badge ${h.online ? "online" : "offline"}`;
   setText(t.who, whoText(h));
   t.who.title = tampered(h)
