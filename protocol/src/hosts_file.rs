@@ -52,8 +52,11 @@ pub fn parse(text: &str) -> Result<Vec<ListedHost>, String> {
         if line.chars().any(char::is_control) && !line.contains('\t') {
             return Err(format!("line {number} holds a control character"));
         }
-        let (host, group) = match line.find(|c: char| c == ',' || c.is_whitespace()) {
-            Some(at) => (&line[..at], line[at + 1..].trim()),
+        let (host, group) = match line
+            .char_indices()
+            .find(|(_, c)| *c == ',' || c.is_whitespace())
+        {
+            Some((at, c)) => (&line[..at], line[at + c.len_utf8()..].trim()),
             None => (line, ""),
         };
         if host.chars().any(char::is_control) || group.chars().any(char::is_control) {
@@ -103,6 +106,12 @@ mod tests {
             [Some("Lab CTI"), Some("Library"), Some("Room 9"), None]
         );
         assert_eq!(hosts[2].host, "pc03");
+        // A spreadsheet's no-break space separates too.
+        let hosts = parse("pc05\u{a0}Lab CTI\n").unwrap();
+        assert_eq!(
+            (hosts[0].host.as_str(), hosts[0].group.as_deref()),
+            ("pc05", Some("Lab CTI"))
+        );
     }
 
     #[test]

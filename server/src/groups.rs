@@ -40,7 +40,7 @@ impl GroupSource {
 /// The configured groups, the directory and the live registry; cheap to clone.
 #[derive(Clone)]
 pub struct HostGroups {
-    /// Host → the first configured group listing it.
+    /// Host (as [`crate::directory::key`] writes it) → the first configured group listing it.
     configured: Arc<HashMap<String, String>>,
     directory: Option<Arc<Directory>>,
     registry: Arc<HostRegistry>,
@@ -53,7 +53,9 @@ impl HostGroups {
         let mut by_host = HashMap::new();
         for (group, hosts) in &configured {
             for host in hosts {
-                by_host.entry(host.clone()).or_insert_with(|| group.clone());
+                by_host
+                    .entry(crate::directory::key(host))
+                    .or_insert_with(|| group.clone());
             }
         }
         Self {
@@ -79,7 +81,8 @@ impl HostGroups {
     /// A host's group and where it came from.
     #[must_use]
     pub fn with_source(&self, host: &str) -> Option<(String, GroupSource)> {
-        if let Some(group) = self.configured.get(host) {
+        // Names match without case or domain, as the directory's do.
+        if let Some(group) = self.configured.get(&crate::directory::key(host)) {
             return Some((group.clone(), GroupSource::Config));
         }
         if let Some(group) = self
@@ -115,6 +118,7 @@ mod tests {
             registry,
         );
         assert_eq!(groups.of("pc-1").as_deref(), Some("Lab 1"));
+        assert_eq!(groups.of("PC-1.college.example").as_deref(), Some("Lab 1"));
         assert_eq!(groups.of("pc-2").as_deref(), Some("Agent lab"));
         assert_eq!(groups.of("pc-3"), None);
         // A directory's group comes between the two.

@@ -33,6 +33,12 @@ const watch = (p) => {
   p.on("response", (r) => { if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.url()}`); });
 };
 watch(page);
+// Everything the public page receives: API answers and Socket.IO frames.
+const received = [];
+page.on("response", async (r) => {
+  if (r.url().includes("/api/")) received.push(await r.text().catch(() => ""));
+});
+page.on("websocket", (ws) => ws.on("framereceived", (f) => received.push(String(f.payload))));
 
 const shot = (name, p = page) => p.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
 function assert(cond, message) { if (!cond) throw new Error(message); }
@@ -131,6 +137,10 @@ await step("the floor plan colours its PCs and leaves the drawing alone", async 
 await step("nothing private reaches the page", async () => {
   const html = await page.content();
   for (const secret of PRIVATE) assert(!html.includes(secret), `the page shows ${secret}`);
+  assert(received.some((r) => r.includes("seats")), "the API answers and frames were seen");
+  for (const text of received) {
+    for (const secret of PRIVATE) assert(!text.includes(secret), `the page received ${secret}: ${text.slice(0, 200)}`);
+  }
 });
 
 await step("a PC taken and a PC left show within seconds", async () => {
@@ -138,7 +148,12 @@ await step("a PC taken and a PC left show within seconds", async () => {
   await pcs.lib02.send(snapshot(5000));
   await waitClass("pc02", "seat-in_use");
   await waitClass("lib02", "seat-free");
-  await page.waitForFunction(() => document.querySelector("#total-free").textContent === "3", null, { timeout: 5_000 });
+  const text = (name) => page.locator(".lab", { hasText: name }).locator(".lab-count").textContent();
+  await page.waitForFunction(() => [...document.querySelectorAll(".lab .lab-count")]
+    .map((n) => n.textContent.replace(/\s+/g, " ").trim()).join("|") === "1 free of 5|2 free of 2", null, { timeout: 5_000 })
+    .catch(async () => { throw new Error(`counts: ${await text("Lab CTI")} / ${await text("Library")}`); });
+  const frames = received.length;
+  for (const secret of PRIVATE) assert(!received.slice(0, frames).join("").includes(secret), `a change carried ${secret}`);
 });
 
 await step("choosing software marks the free PCs without it", async () => {

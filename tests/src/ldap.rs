@@ -1,7 +1,9 @@
 //! A real OpenLDAP server for the directory tests: Debian's `slapd` (installed by
 //! `scripts/install-test-deps`), started on a free loopback port with a generated `slapd.conf`
 //! and an mdb database loaded from an LDIF with `slapadd`, stopped when dropped. Like Active
-//! Directory, it answers at most 1,000 entries per search unless the client pages.
+//! Directory, it answers at most 1,000 entries per search unless the client pages; the server
+//! binds as an ordinary reader account, to which that limit applies (the rootdn is exempt from
+//! limits, so there is none).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,10 +13,10 @@ use crate::wait_until;
 
 /// The suffix of the test directory.
 pub const SUFFIX: &str = "dc=college,dc=example";
-/// The administrator who may bind.
-pub const ADMIN_DN: &str = "cn=admin,dc=college,dc=example";
+/// The account the server binds as: it may read the directory, nothing else.
+pub const BIND_DN: &str = "cn=idlewatch,dc=college,dc=example";
 /// Its password.
-pub const ADMIN_PASSWORD: &str = "directory-test-secret";
+pub const BIND_PASSWORD: &str = "directory-test-secret";
 
 const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
@@ -54,10 +56,9 @@ impl Slapd {
                  database mdb\n\
                  maxsize 104857600\n\
                  suffix \"{SUFFIX}\"\n\
-                 rootdn \"{ADMIN_DN}\"\n\
-                 rootpw {ADMIN_PASSWORD}\n\
                  directory {db}\n\
-                 access to * by dn.exact=\"{ADMIN_DN}\" read by * none\n",
+                 access to attrs=userPassword by anonymous auth by * none\n\
+                 access to * by dn.exact=\"{BIND_DN}\" read by * none\n",
                 dir = dir.display(),
                 db = db.display(),
             ),
@@ -67,7 +68,9 @@ impl Slapd {
         std::fs::write(
             &data,
             format!(
-                "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: College\ndc: college\n\n{ldif}"
+                "dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\no: College\ndc: college\n\n\
+                 dn: {BIND_DN}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\n\
+                 cn: idlewatch\nuserPassword: {BIND_PASSWORD}\n\n{ldif}"
             ),
         )
         .expect("ldif");
@@ -116,11 +119,11 @@ impl Slapd {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
-    /// A file holding the administrator's password, for `password_file`.
+    /// A file holding the bind account's password, for `password_file`.
     #[must_use]
     pub fn password_file(&self) -> PathBuf {
         let path = self.dir.join("bind-password");
-        std::fs::write(&path, format!("{ADMIN_PASSWORD}\n")).expect("password file");
+        std::fs::write(&path, format!("{BIND_PASSWORD}\n")).expect("password file");
         path
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use idlewatch_protocol::api::{HostsAnswer, SeatsView, UsageAnswer};
 use idlewatch_protocol::time::{now_ms, rfc3339_ms};
 use idlewatch_tests::admin::admin_in;
-use idlewatch_tests::ldap::{ADMIN_DN, Slapd};
+use idlewatch_tests::ldap::{BIND_DN, Slapd};
 use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::{Server, send_all, wait_until};
 use serde_json::json;
@@ -74,7 +74,7 @@ fn the_pcs_that_should_report_come_from_ldap_and_a_hosts_file() {
         &config,
         format!(
             "[report.groups]\n\"Front desk\" = [\"CTI-04\"]\n\n\
-             [directory]\nurl = \"{url}\"\nbind_dn = \"{ADMIN_DN}\"\npassword_file = \"{pw}\"\n\
+             [directory]\nurl = \"{url}\"\nbind_dn = \"{BIND_DN}\"\npassword_file = \"{pw}\"\n\
              base_dn = \"ou=Labs,dc=college,dc=example\"\nfilter = \"(objectClass=device)\"\n\
              hosts_file = \"{hosts}\"\ninterval = \"10s\"\n\n\
              [[alerts]]\nname = \"pc-missing\"\nkind = \"host_offline\"\ngroup = \"Library\"\n\
@@ -182,10 +182,17 @@ fn the_pcs_that_should_report_come_from_ldap_and_a_hosts_file() {
     );
 
     // The seat view counts them offline.
-    let seats: SeatsView = server
-        .get("/api/v1/seats?group=Lab%20CTI", Some(&viewer))
-        .json_as();
-    let lab = &seats.groups[0];
+    // (The view is recomputed every second.)
+    let mut seats: Option<SeatsView> = None;
+    wait_until("the seat view of Lab CTI", Duration::from_secs(10), || {
+        let view: SeatsView = server
+            .get("/api/v1/seats?group=Lab%20CTI", Some(&viewer))
+            .json_as();
+        let done = view.groups.first().is_some_and(|g| g.seats.len() == 4);
+        seats = Some(view);
+        done
+    });
+    let lab = &seats.unwrap().groups[0];
     assert_eq!((lab.in_use, lab.offline), (1, 3), "{lab:?}");
 
     // The usage report counts them offline all along, against their lab.
@@ -210,6 +217,16 @@ fn the_pcs_that_should_report_come_from_ldap_and_a_hosts_file() {
     assert!(
         lab_offline >= 3.0 * 2.0 - 0.1,
         "three PCs offline 2 h: {lab_offline}"
+    );
+    // A lab none of whose PCs ever reported is offline all along too.
+    let hall: UsageAnswer = server
+        .get("/api/v1/usage?group=Big%20Hall&from=-2h", Some(&viewer))
+        .json_as();
+    assert_eq!(hall.hosts.len(), HALL);
+    let missing: f64 = hall.hosts[0].days.iter().map(|d| d.offline_hours).sum();
+    assert!(
+        (missing - 2.0).abs() < 0.02,
+        "HALL-0001 offline {missing} h of 2"
     );
 
     // The Library's never-seen PC fires the offline alert.

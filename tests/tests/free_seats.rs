@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use idlewatch_protocol::api::{SeatMap, SeatState, SeatsView};
 use idlewatch_protocol::time::{now_ms, rfc3339_ms};
-use idlewatch_tests::{Connect, Peer, PeerKind, Server, send_all};
+use idlewatch_tests::{Connect, Peer, PeerKind, Server, send_all, wait_until};
 use serde_json::{Value, json};
 
 /// What no anonymous answer may contain: a user, a process, a window title, a foreground app.
@@ -45,7 +45,7 @@ fn config(dir: &std::path::Path, public: bool) -> std::path::PathBuf {
         &path,
         format!(
             "[report.groups]\n\"Lab CTI\" = [\"pc01\", \"pc02\", \"pc03\"]\n\"Library\" = [\"lib01\"]\n\n\
-             [seats]\npublic = {public}\nidle_after = \"10m\"\n\n\
+             [seats]\npublic = {public}\ngroups = [\"Lab CTI\", \"library\"]\nidle_after = \"10m\"\n\n\
              [[seats.maps]]\ngroup = \"Lab CTI\"\nrows = [\"pc01 pc02 . pc03\", \"pc04\"]\n\n\
              [[seats.maps]]\ngroup = \"Library\"\nsvg = \"{}\"\n",
             plan.display()
@@ -88,11 +88,28 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
     empty.as_object_mut().unwrap().remove("idle_seconds");
     empty.as_object_mut().unwrap().remove("session");
     snapshots.push(empty);
-    let agents = send_all(&server, &snapshots, &["pc01", "pc02", "lib01"]);
+    // A staff PC: its lab is not one the seat view shows.
+    let mut office = snapshot("office-7", 0.0, &[]);
+    office["group"] = json!("Staff");
+    snapshots.push(office);
+    let agents = send_all(&server, &snapshots, &["pc01", "pc02", "lib01", "office-7"]);
 
-    let answer = server.get("/api/v1/seats", None);
-    assert_eq!(answer.status, 200, "{}", answer.body);
+    // The view is recomputed every second: wait for the round after the snapshots.
+    let mut answer = server.get("/api/v1/seats", None);
+    wait_until(
+        "the seats of the snapshots",
+        Duration::from_secs(10),
+        || {
+            answer = server.get("/api/v1/seats", None);
+            answer.status == 200 && answer.body.contains("lib01")
+        },
+    );
     assert_private_free("GET /api/v1/seats", &answer.body);
+    assert!(
+        !answer.body.contains("office-7") && !answer.body.contains("Staff"),
+        "a lab not in seats.groups is shown: {}",
+        answer.body
+    );
     let view: SeatsView = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(
         (view.free, view.in_use, view.offline),
@@ -232,6 +249,29 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
             .all(|e| !e.to_string().contains("pc01"))
     );
 
+    // A PC moving from the Library to Lab CTI: the Library's socket hears it left.
+    let mut roamer = snapshot("roamer", 4000.0, &[]);
+    roamer["group"] = json!("Library");
+    let _roaming = send_all(&server, &[roamer.clone()], &["roamer"]);
+    node.wait_event("seats", |d| {
+        d["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["host"] == "roamer")
+    });
+    roamer["group"] = json!("Lab CTI");
+    roamer["captured_at"] = json!(rfc3339_ms(now_ms()));
+    let _moved = send_all(&server, &[roamer], &[]);
+    let left = node.wait_event("seats", |d| {
+        d["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["host"] == "roamer" && s["group"] == "Lab CTI")
+    });
+    assert_private_free("a move", &left.to_string());
+
     // An anonymous socket cannot report.
     python.emit("agent_snapshot", &snapshot("intruder", 0.0, &[]), false);
     python.emit("agent_register", &json!({"host": "intruder"}), false);
@@ -316,34 +356,58 @@ fn a_private_seat_view_needs_the_viewer_token() {
             ..Connect::websocket()
         },
     );
-    let full = peer.wait_event("seats", |d| d["full"] == true);
-    assert_eq!(full["seats"][0]["state"], "in_use");
+    // On connecting, the seats of the last round (up to a second old), then the changes.
+    peer.wait_event("seats", |d| d["full"] == true);
+    let pc01 = peer.wait_event("seats", |d| {
+        d["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["host"] == "pc01")
+    });
+    assert_eq!(pc01["seats"][0]["state"], "in_use", "{pc01}");
     peer.settle(Duration::from_secs(1));
     assert!(peer.events("telemetry").is_empty());
 }
 
 #[test]
-fn a_floor_plan_that_could_run_code_stops_the_server_with_a_clear_error() {
+fn floor_plans_are_served_as_drawing_only_and_bad_maps_stop_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("lab.svg");
-    std::fs::write(&plan, r#"<svg><rect id="pc01" onclick="steal()"/></svg>"#).unwrap();
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
         format!(
-            "[[seats.maps]]\ngroup = \"Lab\"\nsvg = \"{}\"\n",
+            "[seats]\npublic = true\ngroups = [\"Lab\"]\n\n[[seats.maps]]\ngroup = \"Lab\"\nsvg = \"{}\"\n",
             plan.display()
         ),
     )
     .unwrap();
+    // Not SVG: refused with the map named.
+    std::fs::write(&plan, "<html><body/></html>").unwrap();
     let failure = Server::try_start(&["--config", config.to_str().unwrap()], &[], None)
         .err()
         .expect("the server refuses the plan");
     assert!(
-        failure.stderr.contains("seats.maps[0]") && failure.stderr.contains("onclick"),
+        failure.stderr.contains("seats.maps[0]") && failure.stderr.contains("not <svg>"),
         "{}",
         failure.stderr
     );
+    // A handler, a script and an animation that sets a link: served without them, and said so.
+    std::fs::write(
+        &plan,
+        r##"<svg xmlns="http://www.w3.org/2000/svg"><script>steal()</script><a href="#pc01"><set attributeName="href" to="javascript:steal()"/><rect id="pc01" onclick="steal()"/></a></svg>"##,
+    )
+    .unwrap();
+    let server = Server::try_start(&["--config", config.to_str().unwrap()], &[], None)
+        .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let served = server.get("/api/v1/seats/maps/Lab", None);
+    assert_eq!(served.status, 200);
+    assert!(served.body.contains(r#"id="pc01""#), "{}", served.body);
+    for bad in ["steal", "script", "onclick", "<set"] {
+        assert!(!served.body.contains(bad), "{bad} served: {}", served.body);
+    }
+    assert!(server.log().contains("shown without"), "{}", server.log());
     std::fs::write(
         &config,
         "[[seats.maps]]\ngroup = \"Lab\"\nrows = [\"pc01 pc02\", \"pc02\"]\n",

@@ -29,7 +29,7 @@ fn the_seat_page_works_in_chromium() {
         format!(
             "[report.groups]\n\"Lab CTI\" = [\"pc01\", \"pc02\", \"pc03\", \"pc04\", \"pc05\"]\n\
              \"Library\" = [\"lib01\", \"lib02\"]\n\n\
-             [seats]\npublic = true\nidle_after = \"10m\"\n\n\
+             [seats]\npublic = true\ngroups = [\"Lab CTI\", \"Library\"]\nidle_after = \"10m\"\n\n\
              [[seats.maps]]\ngroup = \"Lab CTI\"\nrows = [\"pc01 pc02 . pc03\", \"pc04 pc05\"]\n\n\
              [[seats.maps]]\ngroup = \"Library\"\nsvg = \"{}\"\n\n\
              [directory]\nhosts_file = \"{}\"\n",

@@ -2,7 +2,7 @@
 // draws it, coloured by seat state, kept current by the `seats` event dashboards receive.
 
 import { $, api, el, setText } from "./common.js";
-import { LabView } from "./seatmap.js";
+import { LabView, placeKey } from "./seatmap.js";
 
 const lower = (s) => String(s ?? "").toLowerCase();
 const views = new Map(); // lower-cased group -> LabView
@@ -12,10 +12,7 @@ let early = []; // events before the first answer
 let loaded = false;
 
 function paint(seat) {
-  const key = lower(seat.host);
-  for (const [group, view] of views) {
-    if (group === lower(seat.group) || view.places.has(key) || (view.ids && view.ids.has(key))) view.set(seat, "");
-  }
+  for (const view of views.values()) if (view.shows(seat)) view.set(seat, "");
 }
 
 // Each room's heading: its lab's PCs free, in use and offline now.
@@ -34,7 +31,7 @@ function count() {
 function apply(event) {
   if (!loaded) { early.push(event); return; }
   if (event.full) seats.clear();
-  for (const seat of event.seats) { seats.set(lower(seat.host), seat); paint(seat); }
+  for (const seat of event.seats) { seats.set(placeKey(seat.host), seat); paint(seat); }
   count();
 }
 
@@ -62,7 +59,7 @@ export async function loadRooms(socket, fetchText) {
     list.append(card);
     views.set(lower(lab.group), view);
   }
-  for (const lab of answer.groups) for (const seat of lab.seats) seats.set(lower(seat.host), seat);
+  for (const lab of answer.groups) for (const seat of lab.seats) seats.set(placeKey(seat.host), seat);
   await Promise.allSettled([...views.values()].map((v) => v.ready));
   for (const seat of seats.values()) paint(seat);
   count();

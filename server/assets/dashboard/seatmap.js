@@ -8,6 +8,13 @@ export const STATE_TEXT = { free: "Free", in_use: "In use", offline: "Offline" }
 
 const lower = (s) => String(s).toLowerCase();
 
+// A PC's place in a room: its name without case and without a domain (PC01.college.example
+// sits at desk PC01), as the server matches names; an IP address is kept whole.
+export function placeKey(host) {
+  const name = String(host).trim().toLowerCase();
+  return /^[\d.]+$/.test(name) || name.includes(":") ? name : name.split(".")[0];
+}
+
 // The text a place says about `seat` (its colour always comes with it).
 function describe(host, seat, app) {
   if (!seat) return `${host}: not reporting yet`;
@@ -29,9 +36,11 @@ export class LabView {
   // `lab` as `GET /api/v1/seats` gives it; `fetchText(url)` reads a floor plan.
   constructor(lab, fetchText) {
     this.lab = lab;
-    this.places = new Map(); // lower-cased host -> { node, host }
+    this.places = new Map(); // placeKey(host) -> { node, host }
     this.node = el("div", "lab-room");
     const map = lab.map;
+    // A room places PCs by name whatever their group; a list shows its group's PCs.
+    this.room = Boolean(map);
     if (map && map.kind === "rows") this.drawRows(map.rows);
     else if (map && map.kind === "svg") this.ready = this.drawPlan(map.url, fetchText);
     else this.node.classList.add("lab-list");
@@ -46,7 +55,7 @@ export class LabView {
         if (host === null) { line.append(el("span", "aisle")); continue; }
         const place = el("span", "place seat-unknown", host);
         place.setAttribute("role", "img");
-        this.places.set(lower(host), { node: place, host });
+        this.places.set(placeKey(host), { node: place, host });
         line.append(place);
       }
       this.node.append(line);
@@ -67,14 +76,30 @@ export class LabView {
     // walls and doors named in the drawing keep their colours.
     this.ids = new Map();
     for (const node of plan.querySelectorAll("[id]")) {
-      if (!this.ids.has(lower(node.id))) this.ids.set(lower(node.id), node);
+      if (!this.ids.has(placeKey(node.id))) this.ids.set(placeKey(node.id), node);
     }
     this.node.append(plan);
   }
 
   // Shows `seat` (a PC of this lab, or placed in its room) with `app` chosen (or "").
+  // Whether this lab shows `seat`: a room the PCs it places, a list its group's PCs.
+  shows(seat) {
+    const key = placeKey(seat.host);
+    if (this.room) return this.places.has(key) || Boolean(this.ids && this.ids.has(key));
+    return lower(seat.group ?? "") === lower(this.lab.group ?? "");
+  }
+
+  // Takes `host` off a list (it moved to another lab or out of sight).
+  remove(host) {
+    const key = placeKey(host);
+    const place = this.places.get(key);
+    if (!place || this.room) return;
+    place.node.remove();
+    this.places.delete(key);
+  }
+
   set(seat, app) {
-    const key = lower(seat.host);
+    const key = placeKey(seat.host);
     let place = this.places.get(key);
     if (!place && this.ids && this.ids.has(key)) {
       const node = this.ids.get(key);
@@ -125,7 +150,7 @@ export class LabView {
     }
   }
 
-  // Repaints every place from `seats` (lower-cased host -> seat).
+  // Repaints every place from `seats` (placeKey(host) -> seat).
   repaint(seats, app) {
     for (const [key, place] of this.places) this.paint(place, seats.get(key), app);
   }

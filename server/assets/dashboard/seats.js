@@ -5,7 +5,7 @@
 // shows one lab at a time in large type and moves on every `?every=` seconds (default 12).
 
 import { $, Rejected, api, apiText, bindTokenForm, el, setText, showRejected, token } from "./common.js";
-import { LabView, hasApp } from "./seatmap.js";
+import { LabView, hasApp, placeKey } from "./seatmap.js";
 
 bindTokenForm();
 
@@ -16,7 +16,7 @@ const every = Math.max(3, Number(params.get("every")) || 12);
 const lower = (s) => String(s ?? "").toLowerCase();
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
-const seats = new Map(); // lower-cased host -> seat
+const seats = new Map(); // placeKey(host) -> seat
 const labs = new Map(); // lower-cased group ("" for none) -> { lab, view, card, count, bar }
 let app = params.get("app") || "";
 let pending = []; // events that arrived before the first answer
@@ -70,22 +70,19 @@ function build(answer) {
   select.value = answer.apps.some((a) => lower(a) === lower(chosen)) ? answer.apps.find((a) => lower(a) === lower(chosen)) : "";
   app = select.value;
   seats.clear();
-  for (const lab of answer.groups) for (const seat of lab.seats) seats.set(lower(seat.host), seat);
+  for (const lab of answer.groups) for (const seat of lab.seats) seats.set(placeKey(seat.host), seat);
   $("empty").hidden = answer.groups.length > 0;
   Promise.allSettled([...labs.values()].map((l) => l.view.ready)).then(repaintAll);
   repaintAll();
   if (kiosk) startKiosk();
 }
 
-// The labs whose view shows `seat`: its own, and any room that places it.
+// The labs whose view shows `seat`: its group's list, and any room that places it.
 function viewsOf(seat) {
-  const key = lower(seat.host);
-  const out = [];
-  for (const [group, entry] of labs) {
-    if (group === lower(seat.group) || entry.view.places.has(key) || (entry.view.ids && entry.view.ids.has(key))) out.push(entry.view);
-  }
-  return out;
+  return [...labs.values()].map((entry) => entry.view).filter((view) => view.shows(seat));
 }
+
+const wanted = (group) => onlyGroups.length === 0 || onlyGroups.some((g) => lower(g) === lower(group));
 
 function repaintAll() {
   for (const seat of seats.values()) for (const view of viewsOf(seat)) view.set(seat, app);
@@ -123,9 +120,16 @@ function apply(event) {
   if (event.full) seats.clear();
   let unknownLab = false;
   for (const seat of event.seats) {
-    seats.set(lower(seat.host), seat);
-    dirty.add(lower(seat.host));
-    if (!labs.has(lower(seat.group)) && (onlyGroups.length === 0 || onlyGroups.some((g) => lower(g) === lower(seat.group)))) unknownLab = true;
+    const key = placeKey(seat.host);
+    const before = seats.get(key);
+    // A PC that moved lab leaves its old lab's list (and this page, if it shows only others).
+    if (before && lower(before.group) !== lower(seat.group)) {
+      for (const entry of labs.values()) if (!entry.view.shows(seat)) entry.view.remove(seat.host);
+    }
+    if (!wanted(seat.group)) { seats.delete(key); continue; }
+    seats.set(key, seat);
+    dirty.add(key);
+    if (!labs.has(lower(seat.group))) unknownLab = true;
   }
   if (unknownLab) refresh();
   if (!frame) frame = requestAnimationFrame(paintDirty);
@@ -141,10 +145,22 @@ function paintDirty() {
   counts();
 }
 
-// A lab appeared (a PC reported a new group): read the whole view again.
+// A lab appeared (a PC reported a new group): read the whole view again. Events that arrive
+// meanwhile wait, and are applied over the answer, which may be older than they are.
 function refresh() {
   if (refreshing) return;
-  refreshing = api(`/api/v1/seats${query()}`).then(build).catch(() => {}).finally(() => { refreshing = null; });
+  loaded = false;
+  refreshing = api(`/api/v1/seats${query()}`).then(build).catch(() => {}).finally(() => {
+    refreshing = null;
+    flush();
+  });
+}
+
+function flush() {
+  loaded = true;
+  const early = pending;
+  pending = [];
+  for (const event of early) apply(event);
 }
 
 function status(text, live) {
@@ -196,10 +212,7 @@ async function start() {
     status(`Cannot load the seats: ${e.message}`, false);
     return;
   }
-  loaded = true;
-  const early = pending;
-  pending = [];
-  for (const event of early) apply(event);
+  flush();
 }
 
 start();

@@ -15,8 +15,12 @@ use super::Error;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeatsConfig {
-    /// Anyone may read the seat view, without a token (it shows no user, process or window).
+    /// Anyone may read the seat view, without a token (it shows no user, process or window);
+    /// needs `groups`.
     pub public: bool,
+    /// The labs the seat view shows (names without case); empty: every group, allowed only
+    /// while the view is not public.
+    pub groups: Vec<String>,
     /// A PC whose user has been idle this long is free.
     #[serde(with = "duration")]
     pub idle_after: Duration,
@@ -31,6 +35,7 @@ impl Default for SeatsConfig {
     fn default() -> Self {
         Self {
             public: false,
+            groups: Vec::new(),
             idle_after: Duration::from_secs(15 * 60),
             installed_within: Duration::from_secs(30 * 86_400),
             maps: Vec::new(),
@@ -85,6 +90,23 @@ pub fn check(seats: &SeatsConfig) -> Result<(), Error> {
             seats.installed_within
         )));
     }
+    if seats.public && seats.groups.is_empty() {
+        return Err(Error::Invalid(
+            "seats.public = true needs seats.groups: list the labs students may see, e.g. \
+             groups = [\"Lab CTI\", \"Library\"]; the other PCs (staff offices) stay private"
+                .to_owned(),
+        ));
+    }
+    if let Some(g) = seats.groups.iter().find(|g| g.trim().is_empty()) {
+        return Err(Error::Invalid(format!(
+            "seats.groups holds an empty name ({g:?}); list the labs by name"
+        )));
+    }
+    let listed: HashSet<String> = seats
+        .groups
+        .iter()
+        .map(|g| g.trim().to_lowercase())
+        .collect();
     let mut groups = HashSet::new();
     for (i, map) in seats.maps.iter().enumerate() {
         let bad = |what: String| {
@@ -95,6 +117,13 @@ pub fn check(seats: &SeatsConfig) -> Result<(), Error> {
         };
         if map.group.trim().is_empty() {
             return bad("`group` is empty; name the group (lab) this map draws".to_owned());
+        }
+        if !listed.is_empty() && !listed.contains(&map.group.trim().to_lowercase()) {
+            return bad(
+                "seats.groups does not list this group, so the seat view never shows it; add it \
+                 there or remove the map"
+                    .to_owned(),
+            );
         }
         if !groups.insert(map.group.to_lowercase()) {
             return bad("another map draws this group already; give each lab one map".to_owned());

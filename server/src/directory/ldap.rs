@@ -33,14 +33,20 @@ async fn search(
     url: &str,
 ) -> Result<Vec<(String, Option<String>)>, String> {
     let password = match &config.password_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the LDAP password file {}: {e}", path.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-        ),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!("cannot read the LDAP password file {}: {e}", path.display())
+            })?;
+            let first = text.lines().next().unwrap_or_default().to_owned();
+            // An empty password makes an unauthenticated bind that servers accept as anonymous.
+            if first.is_empty() {
+                return Err(format!(
+                    "the LDAP password file {} is empty; put bind_dn's password on its first line",
+                    path.display()
+                ));
+            }
+            Some(first)
+        }
         None => None,
     };
     let settings = LdapConnSettings::new()
@@ -56,7 +62,8 @@ async fn search(
             .and_then(ldap3::LdapResult::success)
             .map_err(|e| format!("the LDAP server {url} refused to bind as {dn:?}: {e}; check bind_dn and password_file"))?;
     }
-    let by_attribute = !matches!(config.group_from.as_str(), "ou" | "none");
+    let group_from = config.group_from.trim().to_lowercase();
+    let by_attribute = !matches!(group_from.as_str(), "ou" | "none");
     let mut attrs = vec![config.name_attribute.clone()];
     if by_attribute {
         attrs.push(config.group_from.clone());
@@ -85,10 +92,10 @@ async fn search(
         let Some(name) = first(&entry, &config.name_attribute) else {
             continue;
         };
-        let group = match config.group_from.as_str() {
+        let group = match group_from.as_str() {
             "none" => None,
             "ou" => nearest_ou(&entry.dn),
-            attribute => first(&entry, attribute),
+            _ => first(&entry, &config.group_from),
         };
         hosts.push((name, group));
     }
@@ -98,6 +105,15 @@ async fn search(
         .success()
         .map_err(|e| format!("the LDAP search of {:?} failed: {e}", config.base_dn))?;
     let _ = ldap.unbind().await;
+    // No PC at all is a wrong base or filter (or an account that may not read them), not an
+    // empty lab: the last good list is kept.
+    if hosts.is_empty() {
+        return Err(format!(
+            "the LDAP search of {:?} for {} found no PC; check base_dn, filter and that bind_dn \
+             may read them",
+            config.base_dn, config.filter
+        ));
+    }
     Ok(hosts)
 }
 
@@ -117,17 +133,37 @@ fn nearest_ou(dn: &str) -> Option<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut escaped = false;
-    for c in dn.chars() {
-        match c {
-            _ if escaped => {
-                current.push(c);
-                escaped = false;
+    // Bytes of hex escapes (`\2C`, RFC 4514) waiting to be decoded as UTF-8.
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut chars = dn.chars().peekable();
+    while let Some(c) = chars.next() {
+        if escaped {
+            escaped = false;
+            let next = chars.peek().copied();
+            if let Some(n) = next
+                && c.is_ascii_hexdigit()
+                && n.is_ascii_hexdigit()
+            {
+                chars.next();
+                let pair: String = [c, n].iter().collect();
+                bytes.push(u8::from_str_radix(&pair, 16).unwrap_or(b'?'));
+                continue;
             }
-            '\\' => escaped = true,
+            current.push_str(&String::from_utf8_lossy(&std::mem::take(&mut bytes)));
+            current.push(c);
+            continue;
+        }
+        if c == '\\' {
+            escaped = true;
+            continue;
+        }
+        current.push_str(&String::from_utf8_lossy(&std::mem::take(&mut bytes)));
+        match c {
             ',' => parts.push(std::mem::take(&mut current)),
             _ => current.push(c),
         }
     }
+    current.push_str(&String::from_utf8_lossy(&bytes));
     parts.push(current);
     parts.iter().find_map(|part| {
         let (k, v) = part.split_once('=')?;
@@ -152,5 +188,9 @@ mod tests {
             Some("Room 9, east wing")
         );
         assert_eq!(nearest_ou("CN=PC03,DC=college,DC=example"), None);
+        assert_eq!(
+            nearest_ou(r"CN=PC04,OU=Sala 2\2C piso \C3\A9,DC=x").as_deref(),
+            Some("Sala 2, piso \u{e9}")
+        );
     }
 }

@@ -49,15 +49,20 @@ pub struct KnownHost {
     pub listed_since_ms: i64,
 }
 
-/// A host name as the directory compares it: lower-cased, without a domain (an IP address is
-/// kept whole).
+/// A host name without its domain (an IP address is kept whole), trimmed.
 #[must_use]
-pub fn key(host: &str) -> String {
+pub fn short_name(host: &str) -> &str {
     let host = host.trim();
     if host.parse::<std::net::IpAddr>().is_ok() {
-        return host.to_owned();
+        return host;
     }
-    host.split('.').next().unwrap_or(host).to_lowercase()
+    host.split('.').next().unwrap_or(host)
+}
+
+/// A host name as the directory compares it: [`short_name`], lower-cased.
+#[must_use]
+pub fn key(host: &str) -> String {
+    short_name(host).to_lowercase()
 }
 
 /// The PCs listed, by [`key`].
@@ -158,7 +163,7 @@ impl Directory {
             for (host, group) in list.iter().flatten() {
                 let k = key(host);
                 let since = before.get(&k).map_or(now, |h| h.listed_since_ms);
-                let name = host.split('.').next().unwrap_or(host).to_owned();
+                let name = short_name(host).to_owned();
                 let group = group
                     .clone()
                     .or_else(|| merged.get(&k).and_then(|h: &KnownHost| h.group.clone()));
@@ -199,6 +204,7 @@ mod tests {
         assert_eq!(key("PC01.college.example"), "pc01");
         assert_eq!(key(" Lab-PC "), "lab-pc");
         assert_eq!(key("10.0.0.5"), "10.0.0.5");
+        assert_eq!(short_name(" 10.0.0.5 "), "10.0.0.5");
     }
 
     #[test]

@@ -86,13 +86,25 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// What the pages may load and run: their own scripts and styles (inline styles too: floor
+/// plans carry them), their own API and Socket.IO, no plugins, no forms posting anywhere. A
+/// floor plan inlined in a page can therefore run nothing even if it held a script.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
+
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    let policy = if content_type.starts_with("text/html") {
+        PAGE_POLICY
+    } else {
+        "default-src 'none'"
+    };
     (
         [
             (header::CONTENT_TYPE, content_type),
             // Revalidated on every load, so an upgraded server never serves a stale page.
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, policy),
         ],
         body,
     )

@@ -44,8 +44,12 @@ async fn seats(
     }
     let seats = state
         .seats
-        .seats(&state.registry, &state.groups, &state.directory.all());
-    Ok(Json(state.seats.view(seats, labs(&pairs).as_deref())))
+        .current(&state.registry, &state.groups, &state.directory.all());
+    Ok(Json(
+        state
+            .seats
+            .view(seats.as_ref().clone(), labs(&pairs).as_deref()),
+    ))
 }
 
 async fn plan(

@@ -77,7 +77,16 @@ async fn usage(
         ));
     }
     let hosts = selection::hosts(&state, &pairs).await?;
+    let asked = (from_ms, to_ms);
     let (from_ms, to_ms) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
+    // PCs that should report and never did have no data to bound the range by: they count
+    // offline over the range asked.
+    let (from_ms, to_ms) =
+        if from_ms >= to_ms && hosts.iter().any(|h| state.directory.lookup(h).is_some()) {
+            asked
+        } else {
+            (from_ms, to_ms)
+        };
     let days = (to_ms - from_ms).max(0) / DAY_MS + 2;
     let host_days = days.saturating_mul(hosts.len() as i64);
     if host_days > MAX_HOST_DAYS {

@@ -1,39 +1,141 @@
-//! SVG floor plans of `[[seats.maps]]`: read once at start and refused unless they only draw.
+//! SVG floor plans of `[[seats.maps]]`: read once at start and rewritten to drawing only.
 //!
-//! The seat page may be public and inlines the plan to colour its PCs, so a plan is checked
-//! here rather than trusted: no scripts, no event-handler attributes, no embedded HTML, no
-//! links or styles that fetch from elsewhere. The element ids are the host names it places.
+//! The seat page may be public and inlines the plan to colour its PCs, so the plan is never
+//! served as given: it is parsed and written again with only SVG drawing elements from an
+//! allow-list (shapes, text, groups, gradients, `use`) and only their geometry and
+//! presentation attributes. Everything else — scripts, animation (which can set links), HTML
+//! or any other namespace, event handlers, `<style>` sheets (they would style the whole page),
+//! links other than to the plan's own elements, values that load anything (`url(` other than
+//! `url(#…)`, `data:`, `javascript:`, CSS escapes) — is dropped, and what was dropped is
+//! logged once at start. Attribute values are checked after entity decoding and written back
+//! escaped, so the browser reads exactly what was checked. The element ids are the host names
+//! the plan places.
 
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::Path;
 
+use quick_xml::escape::escape;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
 
 /// The largest plan accepted.
 pub const MAX_BYTES: usize = 2 << 20;
 
-/// Elements a plan may not hold: they run code or embed other documents.
-const FORBIDDEN: [&str; 8] = [
-    "script",
-    "foreignobject",
-    "iframe",
-    "object",
-    "embed",
-    "audio",
-    "video",
-    "handler",
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+const XLINK_NS: &str = "http://www.w3.org/1999/xlink";
+
+/// SVG elements kept (with their allowed attributes).
+const ELEMENTS: [&str; 25] = [
+    "svg",
+    "g",
+    "defs",
+    "symbol",
+    "use",
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "path",
+    "text",
+    "tspan",
+    "textPath",
+    "title",
+    "desc",
+    "linearGradient",
+    "radialGradient",
+    "stop",
+    "clipPath",
+    "mask",
+    "pattern",
+    "marker",
+    "switch",
 ];
 
-/// A checked plan.
+/// Elements whose content is kept although the element is not: a link around a desk.
+const UNWRAPPED: [&str; 1] = ["a"];
+
+/// Attributes kept (no namespace, or `xlink:href`).
+const ATTRIBUTES: [&str; 62] = [
+    "id",
+    "class",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "fx",
+    "fy",
+    "width",
+    "height",
+    "points",
+    "d",
+    "transform",
+    "viewBox",
+    "preserveAspectRatio",
+    "fill",
+    "fill-opacity",
+    "fill-rule",
+    "stroke",
+    "stroke-width",
+    "stroke-opacity",
+    "stroke-dasharray",
+    "stroke-dashoffset",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-miterlimit",
+    "opacity",
+    "font-size",
+    "font-family",
+    "font-weight",
+    "font-style",
+    "text-anchor",
+    "dominant-baseline",
+    "alignment-baseline",
+    "letter-spacing",
+    "dx",
+    "dy",
+    "rotate",
+    "textLength",
+    "offset",
+    "stop-color",
+    "stop-opacity",
+    "gradientUnits",
+    "gradientTransform",
+    "spreadMethod",
+    "patternUnits",
+    "patternTransform",
+    "clip-path",
+    "clipPathUnits",
+    "mask",
+    "marker-start",
+    "marker-mid",
+    "marker-end",
+    "visibility",
+    "style",
+];
+
+/// A plan ready to serve.
 #[derive(Debug, Clone)]
 pub struct FloorPlan {
-    /// The SVG text, as the file holds it.
+    /// The plan rewritten to drawing only.
     pub svg: String,
     /// The ids of its elements, in document order.
     pub ids: Vec<String>,
+    /// What was dropped from the file (element and attribute names), for the start-up log.
+    pub dropped: BTreeSet<String>,
 }
 
-/// Reads and checks the plan at `path`.
+/// Reads the plan at `path` and rewrites it.
 ///
 /// # Errors
 /// What is wrong with it and what to do, naming the file.
@@ -51,74 +153,141 @@ pub fn load(path: &Path) -> Result<FloorPlan, String> {
     }
     let svg = String::from_utf8(bytes)
         .map_err(|_| format!("the floor plan {shown} is not UTF-8 text; save it as plain SVG"))?;
-    let ids = check(&svg).map_err(|why| format!("the floor plan {shown} {why}"))?;
-    Ok(FloorPlan { svg, ids })
+    clean(&svg).map_err(|why| format!("the floor plan {shown} {why}"))
 }
 
-/// The ids of `svg`'s elements if it only draws; else what it holds that it may not.
+/// Whether an attribute value can load or run nothing: no scheme that runs or embeds, no CSS
+/// escape or at-rule, and `url(` only to the plan's own elements.
+fn harmless(value: &str) -> bool {
+    let lower: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if [
+        "javascript:",
+        "data:",
+        "vbscript:",
+        "\\",
+        "@",
+        "expression(",
+        "image-set(",
+    ]
+    .iter()
+    .any(|bad| lower.contains(bad))
+    {
+        return false;
+    }
+    lower.match_indices("url(").all(|(at, _)| {
+        lower[at + 4..]
+            .trim_start_matches(['"', '\''])
+            .starts_with('#')
+    })
+}
+
+/// Whether `(namespace, local)` of an element is SVG (or in no namespace, read as SVG).
+fn is_svg(ns: &ResolveResult<'_>) -> bool {
+    match ns {
+        ResolveResult::Bound(ns) => ns.as_ref() == SVG_NS,
+        ResolveResult::Unbound => true,
+        ResolveResult::Unknown(_) => false,
+    }
+}
+
+/// `svg` rewritten to drawing only.
 ///
 /// # Errors
 /// A phrase starting with a verb, to follow the plan's name.
-pub fn check(svg: &str) -> Result<Vec<String>, String> {
-    let mut reader = Reader::from_str(svg);
+pub fn clean(svg: &str) -> Result<FloorPlan, String> {
+    let mut reader = NsReader::from_str(svg);
+    let mut out = String::with_capacity(svg.len());
     let mut ids = Vec::new();
-    let mut root = None;
-    let mut in_style = false;
+    let mut dropped = BTreeSet::new();
+    // Per open element: whether it was written (false: dropped or unwrapped).
+    let mut open: Vec<bool> = Vec::new();
+    // Depth of the dropped subtree we are in (0: none).
+    let mut skipping = 0usize;
+    let mut root = false;
     loop {
-        let event = reader.read_event().map_err(|e| {
-            format!(
-                "is not well-formed XML at byte {}: {e}",
-                reader.error_position()
-            )
-        })?;
+        let (svg_ns, event) = match reader.read_resolved_event() {
+            Ok((ns, event)) => (is_svg(&ns), event),
+            Err(e) => {
+                return Err(format!(
+                    "is not well-formed XML at byte {}: {e}",
+                    reader.error_position()
+                ));
+            }
+        };
         match event {
-            Event::Start(e) | Event::Empty(e) => {
-                let name = local_name(&e);
-                if root.is_none() {
-                    if name != "svg" {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                let local = e.local_name().as_ref().to_owned();
+                if !root {
+                    if local != "svg" || !svg_ns {
                         return Err(format!(
-                            "starts with <{name}>, not <svg>; export the plan as SVG"
+                            "starts with <{}>, not <svg>; export the plan as SVG",
+                            e.name().as_ref()
                         ));
                     }
-                    root = Some(());
+                    root = true;
                 }
-                if FORBIDDEN.contains(&name.as_str()) {
-                    return Err(format!(
-                        "holds a <{name}> element; a floor plan may only draw (remove it)"
-                    ));
+                if skipping > 0 {
+                    if !empty {
+                        skipping += 1;
+                    }
+                    continue;
                 }
-                in_style = name == "style";
-                for attr in e.attributes() {
-                    let attr = attr.map_err(|e| format!("has a malformed attribute: {e}"))?;
-                    let key = attr.key.local_name().as_ref().to_lowercase();
-                    let value = attr
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|e| format!("has a malformed attribute value: {e}"))?;
-                    if key.starts_with("on") {
-                        return Err(format!(
-                            "gives <{name}> an event handler ({key}); remove the attribute"
-                        ));
+                let svg_element = svg_ns;
+                if svg_element && ELEMENTS.contains(&local.as_str()) {
+                    let first = out.is_empty();
+                    write_start(&mut out, &local, e, &reader, first, &mut ids, &mut dropped)?;
+                    if empty {
+                        out.push_str("/>");
+                    } else {
+                        out.push('>');
+                        open.push(true);
                     }
-                    if key == "href" && !value.trim_start().starts_with('#') {
-                        return Err(format!(
-                            "links <{name}> to {value:?}; a plan may only refer to its own \
-                             elements (href=\"#id\"): embed nothing from elsewhere"
-                        ));
+                } else if svg_element && UNWRAPPED.contains(&local.as_str()) {
+                    dropped.insert(format!("<{local}> (its content kept)"));
+                    if !empty {
+                        open.push(false);
                     }
-                    if key == "style" {
-                        check_style(&value)?;
-                    }
-                    if key == "id" && !value.trim().is_empty() {
-                        ids.push(value.trim().to_owned());
+                } else {
+                    dropped.insert(format!("<{}>", e.name().as_ref()));
+                    if !empty {
+                        skipping = 1;
                     }
                 }
             }
-            Event::End(_) => in_style = false,
-            Event::Text(t) if in_style => {
-                check_style(&t)?;
+            Event::End(e) => {
+                if skipping > 0 {
+                    skipping -= 1;
+                    continue;
+                }
+                if open.pop() == Some(true) {
+                    let _ = write!(out, "</{}>", e.local_name().as_ref());
+                }
             }
-            Event::CData(t) if in_style => {
-                check_style(&t)?;
+            Event::Text(t) if skipping == 0 && !open.is_empty() => {
+                out.push_str(&escape(&*t));
+            }
+            Event::CData(t) if skipping == 0 && !open.is_empty() => {
+                out.push_str(&escape(&*t));
+            }
+            Event::GeneralRef(r) if skipping == 0 && !open.is_empty() => {
+                match r.resolve_char_ref() {
+                    Ok(Some(c)) => out.push_str(&escape(c.to_string())),
+                    _ => match &*r {
+                        "lt" => out.push_str("&lt;"),
+                        "gt" => out.push_str("&gt;"),
+                        "amp" => out.push_str("&amp;"),
+                        "quot" => out.push_str("&quot;"),
+                        "apos" => out.push_str("&apos;"),
+                        other => {
+                            dropped.insert(format!("&{other};"));
+                        }
+                    },
+                }
             }
             Event::DocType(_) => {
                 return Err("has a <!DOCTYPE>; remove it (entities are not accepted)".to_owned());
@@ -127,83 +296,63 @@ pub fn check(svg: &str) -> Result<Vec<String>, String> {
             _ => {}
         }
     }
-    if root.is_none() {
+    if !root {
         return Err("holds no <svg> element; export the plan as SVG".to_owned());
     }
-    Ok(ids)
+    Ok(FloorPlan {
+        svg: out,
+        ids,
+        dropped,
+    })
 }
 
-fn local_name(e: &BytesStart<'_>) -> String {
-    e.local_name().as_ref().to_lowercase()
-}
-
-/// Styles may colour and place, never fetch or run.
-fn check_style(css: &str) -> Result<(), String> {
-    let lower = css.to_lowercase();
-    for needle in ["url(", "@import", "javascript:", "expression("] {
-        if lower.contains(needle) {
-            return Err(format!(
-                "has a style using {needle:?}; a plan's styles may not load anything (remove it)"
-            ));
+/// Writes `<local` and its allowed attributes (the root gets the SVG namespace).
+fn write_start(
+    out: &mut String,
+    local: &str,
+    e: &BytesStart<'_>,
+    reader: &NsReader<&[u8]>,
+    root: bool,
+    ids: &mut Vec<String>,
+    dropped: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let _ = write!(out, "<{local}");
+    if root {
+        let _ = write!(out, " xmlns=\"{SVG_NS}\"");
+    }
+    for attr in e.attributes() {
+        let attr = attr.map_err(|e| format!("has a malformed attribute: {e}"))?;
+        let (ns, name) = reader.resolver().resolve_attribute(attr.key);
+        let name = name.as_ref();
+        if attr.key.as_ref().starts_with("xmlns") {
+            continue;
+        }
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| format!("has a malformed attribute value: {e}"))?;
+        let xlink = matches!(&ns, ResolveResult::Bound(n) if n.as_ref() == XLINK_NS);
+        let plain = matches!(ns, ResolveResult::Unbound);
+        let kept = if name == "href" && (plain || xlink) {
+            value.trim_start().starts_with('#').then_some("href")
+        } else if plain && ATTRIBUTES.contains(&name) && harmless(&value) {
+            Some(name)
+        } else {
+            None
+        };
+        match kept {
+            Some(key) => {
+                if key == "id" && !value.trim().is_empty() {
+                    ids.push(value.trim().to_owned());
+                }
+                let _ = write!(out, " {key}=\"{}\"", escape(value.as_ref()));
+            }
+            None => {
+                dropped.insert(format!("{}=", attr.key.as_ref()));
+            }
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_drawing_passes_with_its_ids() {
-        let svg = r##"<?xml version="1.0"?>
-<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 100 50">
-  <style>.desk { stroke: #333 }</style>
-  <defs><rect id="desk" width="20" height="10"/></defs>
-  <g id="PC01"><rect class="desk" x="0" y="0" width="20" height="10"/><text>PC01</text></g>
-  <use id="PC02" xlink:href="#desk" x="30"/>
-</svg>"##;
-        assert_eq!(check(svg).unwrap(), ["desk", "PC01", "PC02"]);
-    }
-
-    #[test]
-    fn code_and_outside_references_are_refused() {
-        let cases = [
-            (r#"<svg><script>alert(1)</script></svg>"#, "<script>"),
-            (r#"<svg onload="alert(1)"/>"#, "onload"),
-            (r#"<svg><g><rect ONCLICK="x()"/></g></svg>"#, "onclick"),
-            (
-                r#"<svg><foreignObject><div/></foreignObject></svg>"#,
-                "<foreignobject>",
-            ),
-            (
-                r#"<svg><image href="http://evil.example/a.png"/></svg>"#,
-                "evil.example",
-            ),
-            (
-                r#"<svg><a xlink:href="javascript:x()"><rect/></a></svg>"#,
-                "javascript",
-            ),
-            (r#"<svg><rect style="fill:url(http://x/y)"/></svg>"#, "url("),
-            (r#"<svg><style>@import "x.css";</style></svg>"#, "@import"),
-            (r#"<!DOCTYPE svg [<!ENTITY e "x">]><svg/>"#, "DOCTYPE"),
-            (r#"<html><svg/></html>"#, "<html>"),
-            (r#"<svg><rect></svg>"#, "well-formed"),
-            ("", "no <svg>"),
-        ];
-        for (svg, expected) in cases {
-            let why = check(svg).unwrap_err();
-            assert!(why.contains(expected), "{svg}: {why}");
-        }
-    }
-
-    #[test]
-    fn a_missing_or_huge_file_is_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let missing = dir.path().join("none.svg");
-        assert!(load(&missing).unwrap_err().contains("none.svg"));
-        let huge = dir.path().join("huge.svg");
-        std::fs::write(&huge, format!("<svg>{}</svg>", " ".repeat(MAX_BYTES))).unwrap();
-        assert!(load(&huge).unwrap_err().contains("bytes"));
-    }
-}
+mod tests;

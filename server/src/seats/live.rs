@@ -50,9 +50,10 @@ pub fn send_all<A: Adapter>(socket: &Socket<A>, state: &AppState) {
     let Labs(only) = socket.extensions.get::<Labs>().unwrap_or(Labs(None));
     let seats: Vec<Seat> = state
         .seats
-        .seats(&state.registry, &state.groups, &state.directory.all())
-        .into_iter()
+        .current(&state.registry, &state.groups, &state.directory.all())
+        .iter()
         .filter(|s| super::shown(s.group.as_deref(), only.as_deref()))
+        .cloned()
         .collect();
     let event = SeatsEvent { full: true, seats };
     if socket.emit(events::SEATS, &event).is_err() {
@@ -101,31 +102,61 @@ async fn learn_installed(state: &AppState) {
 
 /// Sends seat changes until aborted.
 pub async fn run(io: SocketIo, state: AppState) {
-    learn_installed(&state).await;
+    let learning = tokio::spawn({
+        let state = state.clone();
+        async move { learn_installed(&state).await }
+    });
+    let _abort_learning = AbortOnDrop(learning);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let seats = state
-            .seats
-            .seats(&state.registry, &state.groups, &state.directory.all());
-        let changed = state.seats.changes(&seats);
-        if changed.is_empty() {
+        // A round over every host: off the runtime's threads.
+        let worker = state.clone();
+        let Ok(changed) = tokio::task::spawn_blocking(move || {
+            let listed = worker.directory.all();
+            let seats = worker
+                .seats
+                .refresh(&worker.registry, &worker.groups, &listed);
+            worker.seats.changes(&seats)
+        })
+        .await
+        else {
             continue;
+        };
+        if !changed.is_empty() {
+            send(&io, &state, &changed);
         }
-        send(&io, &state, changed);
     }
 }
 
-/// `changed` to the room of all labs, and each lab's changes to its room.
-fn send(io: &SocketIo, state: &AppState, changed: Vec<Seat>) {
+/// Aborts its task when dropped (the seat task is aborted at shutdown).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `changed` to the room of all labs, and each lab's changes to its room — a PC that moved to
+/// another lab to the room of the lab it left too, so its sockets drop it.
+fn send(io: &SocketIo, state: &AppState, changed: &[super::Change]) {
     let mut by_room: std::collections::BTreeMap<String, Vec<Seat>> = Default::default();
-    for seat in &changed {
+    for change in changed {
+        let seat = &change.seat;
         by_room
             .entry(room_of(seat.group.as_deref()))
             .or_default()
             .push(seat.clone());
+        if let Some(left) = &change.left {
+            by_room
+                .entry(room_of(left.as_deref()))
+                .or_default()
+                .push(seat.clone());
+        }
     }
+    let changed: Vec<Seat> = changed.iter().map(|c| c.seat.clone()).collect();
     let emit = |room: String, seats: Vec<Seat>| {
         let event = SeatsEvent { full: false, seats };
         // `io.of` rather than `io.to`: during shutdown the namespace is already gone.
@@ -141,7 +172,7 @@ fn send(io: &SocketIo, state: &AppState, changed: Vec<Seat>) {
             None => warn!("seats event did not complete synchronously and was dropped"),
         }
     };
-    emit(ALL.to_owned(), changed.clone());
+    emit(ALL.to_owned(), changed);
     for (room, seats) in by_room {
         emit(room, seats);
     }

@@ -11,7 +11,7 @@ pub mod installed;
 pub mod live;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use idlewatch_protocol::api::{Seat, SeatGroup, SeatMap, SeatState, SeatsView};
@@ -37,12 +37,28 @@ pub struct SeatBoard {
     installed_within: Duration,
     /// Lower-cased group → its name as configured and its room.
     rooms: HashMap<String, (String, Room)>,
+    /// The labs shown (lower-cased); `None`: every group.
+    labs: Option<Vec<String>>,
     /// Why a configured floor plan cannot be used (the server refuses to start).
     setup_error: Option<String>,
     /// Which apps each PC has.
     pub installed: Installed,
     /// Each host's seat as last sent, to send only changes.
     sent: Mutex<HashMap<String, Seat>>,
+    /// The seats of the last round, what requests and new sockets are answered from.
+    current: std::sync::RwLock<Option<Arc<Vec<Seat>>>>,
+    /// Per host, the latest snapshot whose apps were last noted (by address): unchanged ones
+    /// are not read again.
+    observed: Mutex<HashMap<String, usize>>,
+}
+
+/// A seat that changed, and the group it left when it moved to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The seat now.
+    pub seat: Seat,
+    /// Its previous group, when it had another (sockets of that lab must hear it left).
+    pub left: Option<Option<String>>,
 }
 
 /// The seat of a host seen as `view`: offline unless reporting; free with no user session or
@@ -87,6 +103,11 @@ impl SeatBoard {
             let room = match &map.svg {
                 Some(path) => match floor_plan::load(path) {
                     Ok(plan) => {
+                        if !plan.dropped.is_empty() {
+                            let dropped: Vec<&str> =
+                                plan.dropped.iter().map(String::as_str).collect();
+                            tracing::warn!(group = %map.group, "the floor plan {} holds more than drawing; shown without: {}", path.display(), dropped.join(", "));
+                        }
                         if plan.ids.is_empty() {
                             tracing::warn!(group = %map.group, "the floor plan {} has no element with an id: no PC can be placed on it (give each PC's shape id=\"<host name>\")", path.display());
                         }
@@ -104,13 +125,23 @@ impl SeatBoard {
             };
             rooms.insert(map.group.to_lowercase(), (map.group.clone(), room));
         }
+        let labs = (!config.groups.is_empty()).then(|| {
+            config
+                .groups
+                .iter()
+                .map(|g| g.trim().to_lowercase())
+                .collect()
+        });
         Self {
+            labs,
             idle_after: config.idle_after,
             installed_within: config.installed_within,
             rooms,
             setup_error,
             installed: Installed::default(),
             sent: Mutex::new(HashMap::new()),
+            current: std::sync::RwLock::new(None),
+            observed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -152,7 +183,9 @@ impl SeatBoard {
         let mut seats: Vec<Seat> = views
             .into_iter()
             .map(|view| {
-                if let Some(latest) = &view.latest {
+                if let Some(latest) = &view.latest
+                    && self.first_look(&view.host, latest)
+                {
                     let at = latest
                         .fields()
                         .captured_at
@@ -182,20 +215,71 @@ impl SeatBoard {
         if seats.len() > before {
             seats.sort_by(|a, b| a.host.cmp(&b.host));
         }
+        // Only the labs the seat view shows: staff PCs stay private.
+        if let Some(labs) = &self.labs {
+            seats.retain(|s| shown(s.group.as_deref(), Some(labs)) && s.group.is_some());
+        }
         seats
     }
 
+    /// Whether `latest` is not the snapshot of `host` whose apps were last noted (and notes it).
+    fn first_look(&self, host: &str, latest: &Arc<crate::registry::Latest>) -> bool {
+        let address = Arc::as_ptr(latest) as usize;
+        let mut observed = self
+            .observed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        observed.insert(host.to_owned(), address) != Some(address)
+    }
+
+    /// Computes every seat now ([`SeatBoard::seats`]) and keeps them as the current ones.
+    pub fn refresh(
+        &self,
+        registry: &HostRegistry,
+        groups: &HostGroups,
+        listed: &crate::directory::Listing,
+    ) -> Arc<Vec<Seat>> {
+        let seats = Arc::new(self.seats(registry, groups, listed));
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(seats.clone());
+        seats
+    }
+
+    /// The seats of the last round (at most a second old), or computed now before the first.
+    pub fn current(
+        &self,
+        registry: &HostRegistry,
+        groups: &HostGroups,
+        listed: &crate::directory::Listing,
+    ) -> Arc<Vec<Seat>> {
+        let kept = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        kept.unwrap_or_else(|| self.refresh(registry, groups, listed))
+    }
+
     /// The seats that differ from what was last sent, noting them as sent.
-    pub fn changes(&self, seats: &[Seat]) -> Vec<Seat> {
+    pub fn changes(&self, seats: &[Seat]) -> Vec<Change> {
         let mut sent = self
             .sent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut changed = Vec::new();
         for seat in seats {
-            if sent.get(&seat.host) != Some(seat) {
+            let before = sent.get(&seat.host);
+            if before != Some(seat) {
+                let left = before
+                    .filter(|b| key(b.group.as_deref()) != key(seat.group.as_deref()))
+                    .map(|b| b.group.clone());
                 sent.insert(seat.host.clone(), seat.clone());
-                changed.push(seat.clone());
+                changed.push(Change {
+                    seat: seat.clone(),
+                    left,
+                });
             }
         }
         changed

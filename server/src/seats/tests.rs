@@ -135,14 +135,22 @@ fn only_changes_are_sent_again() {
     registry.record(&snapshot, SystemTime::now());
     let changed = board.changes(&board.seats(&registry, &groups, &Default::default()));
     assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].state, SeatState::Free);
+    assert_eq!(changed[0].seat.state, SeatState::Free);
+    assert_eq!(changed[0].left, None);
+    // Moving to another lab says which it left.
+    let snapshot =
+        Snapshot::parse(r#"{"host":"a","idle_seconds":5000,"group":"Library"}"#).unwrap();
+    registry.record(&snapshot, SystemTime::now());
+    let changed = board.changes(&board.seats(&registry, &groups, &Default::default()));
+    assert_eq!(changed[0].seat.group.as_deref(), Some("Library"));
+    assert_eq!(changed[0].left, Some(None));
 }
 
 #[test]
-fn a_bad_floor_plan_is_a_setup_error_naming_the_map() {
+fn a_floor_plan_that_is_not_svg_is_a_setup_error_naming_the_map() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cti.svg");
-    std::fs::write(&path, r#"<svg onload="x()"><rect id="PC01"/></svg>"#).unwrap();
+    std::fs::write(&path, r#"<html><svg/></html>"#).unwrap();
     let board = board(vec![SeatMapConfig {
         group: "Lab CTI".to_owned(),
         rows: vec![],
@@ -150,17 +158,19 @@ fn a_bad_floor_plan_is_a_setup_error_naming_the_map() {
     }]);
     let why = board.setup_error().unwrap();
     assert!(
-        why.contains("seats.maps[0]") && why.contains("cti.svg") && why.contains("onload"),
+        why.contains("seats.maps[0]") && why.contains("cti.svg") && why.contains("not <svg>"),
         "{why}"
     );
-    std::fs::write(&path, r#"<svg><rect id="PC01"/></svg>"#).unwrap();
+    // A plan with a handler is served without it.
+    std::fs::write(&path, r#"<svg onload="x()"><rect id="PC01"/></svg>"#).unwrap();
     let board = super::tests::board(vec![SeatMapConfig {
         group: "Lab CTI".to_owned(),
         rows: vec![],
         svg: Some(path),
     }]);
     assert!(board.setup_error().is_none());
-    assert!(board.plan("lab cti").unwrap().contains("PC01"));
+    let plan = board.plan("lab cti").unwrap();
+    assert!(plan.contains("PC01") && !plan.contains("onload"), "{plan}");
     let view = board.view(Vec::new(), None);
     assert_eq!(
         view.groups[0].map,

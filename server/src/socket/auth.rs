@@ -75,6 +75,16 @@ pub(super) async fn authenticate(
     match auth.view.as_deref() {
         None => {}
         Some(SEAT_VIEW) => {
+            if let Some(groups) = &auth.groups
+                && (groups.len() > MAX_SEAT_GROUPS
+                    || groups.iter().any(|g| g.len() > MAX_GROUP_BYTES))
+            {
+                state.metrics.connects_refused.inc();
+                return Err(Refused::Unusable(format!(
+                    "the seat view takes at most {MAX_SEAT_GROUPS} groups of at most \
+                     {MAX_GROUP_BYTES} bytes each; ask for fewer labs"
+                )));
+            }
             let only = auth
                 .groups
                 .map(|g| g.iter().map(|g| g.trim().to_lowercase()).collect());
@@ -140,6 +150,10 @@ pub(super) async fn authenticate(
 
 /// The `view` of the seat view.
 const SEAT_VIEW: &str = "seats";
+/// The most labs one seat-view socket may ask for (each is a room it joins).
+const MAX_SEAT_GROUPS: usize = 64;
+/// The longest lab name it may give.
+const MAX_GROUP_BYTES: usize = 256;
 
 /// Takes one of `slots` connections (0: no limit), or refuses.
 fn open_slot(state: &AppState, slots: usize, who: &str) -> Result<(), Refused> {
@@ -154,7 +168,7 @@ fn open_slot(state: &AppState, slots: usize, who: &str) -> Result<(), Refused> {
     state.metrics.connects_limited.inc();
     debug!(who, "socket.io connection refused: max connections");
     Err(Refused::Limit(format!(
-        "{slots} connections are open, the most this server accepts for this token"
+        "{slots} connections are open, the most this server accepts for {who} connections"
     )))
 }
 
