@@ -293,7 +293,7 @@ pub async fn run(
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
-    let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.clone()));
+    let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.seats.clone()));
     let directory = tokio::spawn(app.state.directory.clone().run());
     let alerts = tokio::spawn(alerts::run::run(
         app.state.alerts.clone(),

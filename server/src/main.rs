@@ -134,7 +134,7 @@ fn start(args: Args) -> anyhow::Result<()> {
     if let Some(e) = state.sheets.setup_error() {
         anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");
     }
-    if let Some(e) = state.seats.setup_error() {
+    if let Some(e) = state.seats.board.setup_error() {
         anyhow::bail!("the seat view cannot be set up: {e}");
     }
     if let Some(e) = state.alerts.setup_error() {

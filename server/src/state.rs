@@ -59,8 +59,8 @@ pub struct Inner {
     pub pending_handshakes: PendingHandshakes,
     /// Flow control of the relay to dashboards.
     pub relay: Relay,
-    /// The free-seat view.
-    pub seats: crate::seats::SeatBoard,
+    /// The free-seat view: its board and what its task reads.
+    pub seats: Arc<crate::seats::live::Sources>,
     /// The PCs that should report.
     pub directory: Arc<crate::directory::Directory>,
 }
@@ -111,7 +111,16 @@ impl AppState {
             metrics.notifications.clone(),
             metrics.alert_observations_dropped.clone(),
         ));
-        let seats = crate::seats::SeatBoard::new(&config.seats);
+        let seats = Arc::new(crate::seats::live::Sources {
+            board: Arc::new(crate::seats::SeatBoard::new(&config.seats)),
+            registry: registry.clone(),
+            groups: groups.clone(),
+            directory: directory.clone(),
+            store: store.clone(),
+            cover_ms: config.report.rules().interval_ms.saturating_mul(3),
+            seat_events: metrics.seat_events.clone(),
+            events_dropped: metrics.events_dropped.clone(),
+        });
         Self(Arc::new(Inner {
             seats,
             directory,

@@ -62,12 +62,8 @@ function build(answer) {
   const chosen = app;
   select.replaceChildren(el("option", "", "Any"));
   select.firstChild.value = "";
-  for (const name of answer.apps) {
-    const option = el("option", "", name);
-    option.value = name;
-    select.append(option);
-  }
-  select.value = answer.apps.some((a) => lower(a) === lower(chosen)) ? answer.apps.find((a) => lower(a) === lower(chosen)) : "";
+  addApps(answer.apps);
+  select.value = answer.apps.find((a) => lower(a) === lower(chosen)) ?? "";
   app = select.value;
   seats.clear();
   for (const lab of answer.groups) for (const seat of lab.seats) seats.set(placeKey(seat.host), seat);
@@ -75,6 +71,21 @@ function build(answer) {
   Promise.allSettled([...labs.values()].map((l) => l.view.ready)).then(repaintAll);
   repaintAll();
   if (kiosk) startKiosk();
+}
+
+// Offers `names` in the software menu, in order, each once (apps first seen later come with
+// the seats that have them).
+function addApps(names) {
+  const select = $("app");
+  const have = new Set([...select.options].map((o) => lower(o.value)));
+  for (const name of names) {
+    if (have.has(lower(name))) continue;
+    have.add(lower(name));
+    const option = el("option", "", name);
+    option.value = name;
+    const after = [...select.options].slice(1).find((o) => collator.compare(o.value, name) > 0);
+    select.insertBefore(option, after || null);
+  }
 }
 
 // The labs whose view shows `seat`: its group's list, and any room that places it.
@@ -129,6 +140,7 @@ function apply(event) {
     if (!wanted(seat.group)) { seats.delete(key); continue; }
     seats.set(key, seat);
     dirty.add(key);
+    addApps(seat.installed);
     if (!labs.has(lower(seat.group))) unknownLab = true;
   }
   if (unknownLab) refresh();

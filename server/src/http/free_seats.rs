@@ -44,10 +44,12 @@ async fn seats(
     }
     let seats = state
         .seats
+        .board
         .current(&state.registry, &state.groups, &state.directory.all());
     Ok(Json(
         state
             .seats
+            .board
             .view(seats.as_ref().clone(), labs(&pairs).as_deref()),
     ))
 }
@@ -57,7 +59,7 @@ async fn plan(
     State(state): State<AppState>,
     Path(group): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let svg = state.seats.plan(&group).ok_or_else(|| {
+    let svg = state.seats.board.plan(&group).ok_or_else(|| {
         ApiError::not_found(format!(
             "no floor plan for group {group:?}; plans are set with [[seats.maps]] svg = \"…\""
         ))

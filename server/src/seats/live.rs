@@ -14,7 +14,35 @@ use socketioxide::adapter::Adapter;
 use socketioxide::socket::Socket;
 use tracing::{debug, info, warn};
 
-use crate::state::AppState;
+use std::sync::Arc;
+
+use idlewatch_store::Store;
+use prometheus_client::metrics::counter::Counter;
+
+use super::SeatBoard;
+use crate::directory::Directory;
+use crate::groups::HostGroups;
+use crate::registry::HostRegistry;
+
+/// What the seat task reads and counts.
+pub struct Sources {
+    /// The board.
+    pub board: Arc<SeatBoard>,
+    /// The live hosts.
+    pub registry: Arc<HostRegistry>,
+    /// Each host's group.
+    pub groups: HostGroups,
+    /// The PCs that should report.
+    pub directory: Arc<Directory>,
+    /// The history the installed apps are learnt from.
+    pub store: Store,
+    /// How long one snapshot covers (3 × the report interval), ms.
+    pub cover_ms: i64,
+    /// `idlewatch_seat_events_total`.
+    pub seat_events: Counter,
+    /// `idlewatch_events_dropped_total`.
+    pub events_dropped: Counter,
+}
 
 /// How often seats are compared and changes sent.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -45,29 +73,29 @@ pub fn join<A: Adapter>(socket: &Socket<A>, only: Option<Vec<String>>) {
     socket.extensions.insert(Labs(only));
 }
 
-/// Sends `socket` (connected now) every seat it may see.
-pub fn send_all<A: Adapter>(socket: &Socket<A>, state: &AppState) {
+/// The seats of the labs `socket` sees, from the last round, as its first event.
+pub fn send_all<A: Adapter>(socket: &Socket<A>, src: &Sources) {
     let Labs(only) = socket.extensions.get::<Labs>().unwrap_or(Labs(None));
-    let seats: Vec<Seat> = state
-        .seats
-        .current(&state.registry, &state.groups, &state.directory.all())
+    let seats: Vec<Seat> = src
+        .board
+        .current(&src.registry, &src.groups, &src.directory.all())
         .iter()
         .filter(|s| super::shown(s.group.as_deref(), only.as_deref()))
         .cloned()
         .collect();
     let event = SeatsEvent { full: true, seats };
     if socket.emit(events::SEATS, &event).is_err() {
-        state.metrics.events_dropped.inc();
+        src.events_dropped.inc();
     }
 }
 
 /// Reads which apps each known PC ran within the installed window from the store (rollups for
 /// whole days, summaries for the rest), off the runtime.
-async fn learn_installed(state: &AppState) {
-    let learning = state.clone();
+async fn learn_installed(src: Arc<Sources>) {
+    let learning = src.clone();
     let learned = tokio::task::spawn_blocking(move || {
-        let (from, to) = learning.seats.installed_window(now_ms());
-        let cover_ms = learning.config.report.rules().interval_ms.saturating_mul(3);
+        let (from, to) = learning.board.installed_window(now_ms());
+        let cover_ms = learning.cover_ms;
         let hosts: Vec<String> = learning
             .registry
             .views(std::time::SystemTime::now())
@@ -84,7 +112,7 @@ async fn learn_installed(state: &AppState) {
                     .map(|s| s.end_ms)
                     .max()
                 {
-                    learning.seats.installed.seen(host, &app, last);
+                    learning.board.installed.seen(host, &app, last);
                 }
             }
         }
@@ -101,31 +129,28 @@ async fn learn_installed(state: &AppState) {
 }
 
 /// Sends seat changes until aborted.
-pub async fn run(io: SocketIo, state: AppState) {
-    let learning = tokio::spawn({
-        let state = state.clone();
-        async move { learn_installed(&state).await }
-    });
+pub async fn run(io: SocketIo, src: Arc<Sources>) {
+    let learning = tokio::spawn(learn_installed(src.clone()));
     let _abort_learning = AbortOnDrop(learning);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         // A round over every host: off the runtime's threads.
-        let worker = state.clone();
+        let worker = src.clone();
         let Ok(changed) = tokio::task::spawn_blocking(move || {
             let listed = worker.directory.all();
             let seats = worker
-                .seats
+                .board
                 .refresh(&worker.registry, &worker.groups, &listed);
-            worker.seats.changes(&seats)
+            worker.board.changes(&seats)
         })
         .await
         else {
             continue;
         };
         if !changed.is_empty() {
-            send(&io, &state, &changed);
+            send(&io, &src, &changed);
         }
     }
 }
@@ -141,7 +166,7 @@ impl Drop for AbortOnDrop {
 
 /// `changed` to the room of all labs, and each lab's changes to its room — a PC that moved to
 /// another lab to the room of the lab it left too, so its sockets drop it.
-fn send(io: &SocketIo, state: &AppState, changed: &[super::Change]) {
+fn send(io: &SocketIo, src: &Sources, changed: &[super::Change]) {
     let mut by_room: std::collections::BTreeMap<String, Vec<Seat>> = Default::default();
     for change in changed {
         let seat = &change.seat;
@@ -166,7 +191,7 @@ fn send(io: &SocketIo, state: &AppState, changed: &[super::Change]) {
         match root.to(room).emit(events::SEATS, &event).now_or_never() {
             Some(Ok(())) => {}
             Some(Err(e)) => {
-                state.metrics.events_dropped.inc();
+                src.events_dropped.inc();
                 debug!("seats event not delivered everywhere: {e}");
             }
             None => warn!("seats event did not complete synchronously and was dropped"),
@@ -176,5 +201,5 @@ fn send(io: &SocketIo, state: &AppState, changed: &[super::Change]) {
     for (room, seats) in by_room {
         emit(room, seats);
     }
-    state.metrics.seat_events.inc();
+    src.seat_events.inc();
 }

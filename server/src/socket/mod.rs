@@ -37,7 +37,7 @@ pub fn attach(io: &SocketIo) {
 async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
     let _ = socket.emit(events::HELLO, &json!({ "msg": events::HELLO_MESSAGE }));
     if SocketKind::of(&socket) == SocketKind::SeatView {
-        crate::seats::live::send_all(&socket, &state);
+        crate::seats::live::send_all(&socket, &state.seats);
     }
     if SocketKind::of(&socket) == SocketKind::Dashboard {
         // Not in the Python original, which only sent the list on changes: a dashboard that
