@@ -259,18 +259,25 @@ pub struct ExportArgs {
 /// `tokens`.
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
-    /// Issue a token that lets one host register and report (printed once; give it to that
-    /// host's agent as its token).
+    /// Issue a token that lets one host register and report, or (--viewer --group G) one that
+    /// reads only some labs: their hosts, history, reports, alerts and seats, in every route
+    /// and event (printed once; give it to that host's agent, or to the lab's supervisor).
     Issue {
         /// The host it is for.
-        #[arg(long, value_name = "H", required_unless_present = "hosts_file")]
+        #[arg(long, value_name = "H", required_unless_present_any = ["hosts_file", "viewer"])]
         host: Option<String>,
         /// A file naming one host per line (blank lines and `#` comments skipped): one token
         /// each, e.g. a lab's PCs for their installers (with --format csv: ID,HOST,TOKEN).
         #[arg(long, value_name = "FILE", conflicts_with = "host")]
         hosts_file: Option<PathBuf>,
+        /// A viewer token scoped to the labs given with --group, rather than an agent token.
+        #[arg(long, conflicts_with_all = ["host", "hosts_file"], requires = "group")]
+        viewer: bool,
+        /// With --viewer: a lab (group) it may read; repeat for several.
+        #[arg(long, value_name = "G", requires = "viewer")]
+        group: Vec<String>,
     },
-    /// List the tokens (their ids and hosts, never the tokens).
+    /// List the tokens (their ids and who they are for, never the tokens).
     List,
     /// Revoke a token at once, also on its open connections.
     Revoke {

@@ -8,7 +8,7 @@
 //! Reports, the hosts API, the seat view, alerts and the Sheets uploader all ask this, so a
 //! host is in the same lab everywhere.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::directory::Directory;
@@ -76,6 +76,20 @@ impl HostGroups {
     #[must_use]
     pub fn of(&self, host: &str) -> Option<String> {
         self.with_source(host).map(|(group, _)| group)
+    }
+
+    /// Every group named now: the configured ones, the directory's, and those of the hosts
+    /// the registry knows.
+    #[must_use]
+    pub fn names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.configured.values().cloned().collect();
+        if let Some(directory) = &self.directory {
+            names.extend(directory.all().values().filter_map(|h| h.group.clone()));
+        }
+        for view in self.registry.views(std::time::SystemTime::now()) {
+            names.extend(self.of(&view.host));
+        }
+        names
     }
 
     /// A host's group and where it came from.

@@ -233,7 +233,7 @@ fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
         time_zone: state.config.report.rules().time_zone,
         firing: state.metrics.alerts_firing.clone(),
         show: Box::new(move |alert| {
-            socket::broadcast(&io, &shown, idlewatch_protocol::events::ALERT, alert, 512);
+            socket::alert(&io, &shown, alert);
         }),
     }
 }

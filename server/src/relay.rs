@@ -204,8 +204,22 @@ pub struct Relay {
     relayed: AtomicU64,
     since_check: AtomicU64,
     paused: AtomicU64,
+    /// Dashboards of tokens scoped to labs connected now (see `socket::scoped`).
+    pub scoped: AtomicU64,
     /// Sessions' drains.
     pub drains: Drains,
+}
+
+/// Whether an event goes to a dashboard that keeps its own count of bytes relayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admit {
+    /// Send it.
+    Send,
+    /// Send it: the dashboard just caught up after missing events (send it the current state
+    /// first).
+    Resumed,
+    /// Drop it: the dashboard is too far behind.
+    Drop,
 }
 
 impl Relay {
@@ -217,6 +231,7 @@ impl Relay {
             relayed: AtomicU64::new(0),
             since_check: AtomicU64::new(0),
             paused: AtomicU64::new(0),
+            scoped: AtomicU64::new(0),
             drains: Drains::default(),
         }
     }
@@ -307,6 +322,26 @@ impl Relay {
         }
     }
 
+    /// Whether an event of `bytes` may go to a dashboard that gets only some events and keeps
+    /// its own count of the bytes relayed to it (`relayed`): one more than the budget behind is
+    /// paused and misses events until it has read half of its backlog. Checked at each event
+    /// it would get, so a paused one resumes with the next event after it caught up.
+    pub fn admit(&self, flow: &Flow, relayed: u64, bytes: u64) -> Admit {
+        let (backlog, paused) = flow.backlog(relayed);
+        if paused && backlog > self.budget / 2 {
+            return Admit::Drop;
+        }
+        if backlog.saturating_add(bytes) > self.budget {
+            flow.set_paused(true, relayed);
+            return Admit::Drop;
+        }
+        if paused {
+            flow.set_paused(false, relayed);
+            return Admit::Resumed;
+        }
+        Admit::Send
+    }
+
     /// A socket went away (a paused dashboard no longer counts as one).
     pub fn left<A: Adapter>(&self, socket: &Socket<A>) {
         if let Some(flow) = socket.extensions.get::<Arc<Flow>>()
@@ -321,4 +356,29 @@ impl Relay {
 fn move_room<A: Adapter>(socket: &SocketRef<A>, from: &'static str, to: &'static str) {
     socket.leave(from);
     socket.join(to);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dashboard_with_its_own_count_pauses_past_the_budget_and_resumes_at_half_of_it() {
+        let relay = Relay::new(1000);
+        let drain = Arc::new(Drain::new());
+        let flow = Flow::new(drain.clone(), 0);
+        assert_eq!(relay.admit(&flow, 0, 900), Admit::Send);
+        // 900 bytes behind: 200 more would pass the budget.
+        assert_eq!(relay.admit(&flow, 900, 200), Admit::Drop);
+        // Read 300: 600 behind, still more than half the budget.
+        drain.add_polled(300);
+        assert_eq!(relay.admit(&flow, 900, 10), Admit::Drop);
+        // Read 200 more: 400 behind, it resumes (and is told so, to be sent the state first).
+        drain.add_polled(200);
+        assert_eq!(relay.admit(&flow, 900, 10), Admit::Resumed);
+        assert_eq!(relay.admit(&flow, 910, 10), Admit::Send);
+        // Dropped events never count as relayed: once read up, it is not behind at all.
+        drain.add_polled(420);
+        assert_eq!(relay.admit(&flow, 920, 1000), Admit::Send);
+    }
 }

@@ -7,7 +7,7 @@ use idlewatch_store::Store;
 
 use crate::alerts::Alerts;
 use crate::auth::Auth;
-use crate::auth::agent_tokens::AgentTokens;
+use crate::auth::issued::IssuedTokens;
 use crate::config::Config;
 use crate::groups::HostGroups;
 use crate::licences::LicenceServers;
@@ -46,7 +46,7 @@ pub struct Inner {
     /// The licence servers polled and their latest answers.
     pub licence_servers: Arc<LicenceServers>,
     /// Per-host agent tokens.
-    pub agent_tokens: AgentTokens,
+    pub tokens: IssuedTokens,
     /// Each host's snapshot rate and daily byte budget.
     pub host_limits: PerHost,
     /// Open connections per per-host agent token.
@@ -69,9 +69,9 @@ impl AppState {
     /// Fresh state for a server starting now.
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: Store) -> Self {
-        let agent_tokens = AgentTokens::load(&store).unwrap_or_else(|e| {
+        let tokens = IssuedTokens::load(&store).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
-            AgentTokens::default()
+            IssuedTokens::default()
         });
         let limits = &config.limits;
         let host_limits = PerHost::new(limits.host_rate(), limits.host_bytes_per_day.as_u64());
@@ -130,7 +130,7 @@ impl AppState {
             host_limits,
             token_connections,
             disk_floor,
-            agent_tokens,
+            tokens,
             sheets,
             licence_servers,
             config,

@@ -31,7 +31,7 @@ pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
 };
-pub use tokens::StoredToken;
+pub use tokens::{Holder, StoredToken};
 
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};

@@ -76,6 +76,22 @@ impl Server {
             .unwrap_or_else(|f| panic!("server did not start ({}):\n{}", f.status, f.stderr))
     }
 
+    /// Writes `toml` to `dir/server.toml` and starts a server on it, its data in `dir/data`.
+    ///
+    /// # Panics
+    /// When it does not start (with its stderr).
+    #[must_use]
+    pub fn with_config(dir: &Path, toml: &str) -> Self {
+        let config = dir.join("server.toml");
+        std::fs::write(&config, toml).expect("write server.toml");
+        Self::try_start(
+            &["--config", config.to_str().expect("a UTF-8 path")],
+            &[],
+            Some(&dir.join("data")),
+        )
+        .unwrap_or_else(|f| panic!("server did not start ({}):\n{}", f.status, f.stderr))
+    }
+
     /// Starts a server; `data_dir` defaults to a fresh temporary directory.
     ///
     /// # Errors

@@ -10,7 +10,9 @@ use idlewatch_protocol::api::{AlertKind, AlertsAnswer};
 use idlewatch_protocol::api::{LicenceServersAnswer, PoolHistory, Seen};
 use idlewatch_protocol::time::now_ms;
 use idlewatch_tests::receiver::Receiver;
-use idlewatch_tests::{Server, send_all, wait_until, wait_until_explained};
+use idlewatch_tests::{
+    Server, lmutil_printing, send_all, wait_until, wait_until_explained, write_script,
+};
 use serde_json::{Value, json};
 
 const LMSTAT: &str = "lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.
@@ -54,27 +56,18 @@ const HUNG_SECONDS: &str = "31.4159";
 /// A server polling four licence servers: the stand-in lmutil, a program that does not exist,
 /// one that hangs, and an lmutil that cannot reach its licence server.
 fn start(dir: &Path, hook: &Receiver) -> Server {
-    let script = dir.join("lmutil");
-    std::fs::write(&script, format!("#!/bin/sh\ncat <<'OUT'\n{LMSTAT}OUT\n")).unwrap();
+    let script = lmutil_printing(dir, LMSTAT);
     let hang = dir.join("hang");
-    std::fs::write(&hang, format!("#!/bin/sh\nexec sleep {HUNG_SECONDS}\n")).unwrap();
+    write_script(&hang, &format!("exec sleep {HUNG_SECONDS}\n"));
     // lmutil's way when the licence server cannot be reached: its banner, the reason, exit 1.
     let down = dir.join("lmutil-down");
-    std::fs::write(
+    write_script(
         &down,
-        "#!/bin/sh\necho 'lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.'\n\
+        "echo 'lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.'\n\
          echo 'Flexible License Manager status on Wed 12/2/2026 10:15'\necho\n\
          echo 'Error getting status: Cannot connect to license server system. (-15,570:115 \"Operation now in progress\")'\n\
          exit 1\n",
-    )
-    .unwrap();
-    for f in [&script, &hang, &down] {
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(f)
-            .status()
-            .unwrap();
-    }
+    );
     let config = dir.join("server.toml");
     std::fs::write(
         &config,

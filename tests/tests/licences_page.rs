@@ -5,7 +5,9 @@
 //! a phone's layout and a wrong token. Screenshots land in `target/browser-artifacts/licences/`.
 
 use idlewatch_protocol::time::{now_ms, rfc3339_ms};
-use idlewatch_tests::{Server, run_browser_script, send_all, wait_until, workspace_root};
+use idlewatch_tests::{
+    Server, lmutil_printing, run_browser_script, send_all, wait_until, workspace_root,
+};
 use serde_json::{Value, json};
 
 const MIN: i64 = 60_000;
@@ -51,13 +53,7 @@ fn run(host: &str, group: &str, app: &str, parts: &[(i64, i64, &str)]) -> Vec<Va
 #[test]
 fn the_licences_page_works_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("lmutil");
-    std::fs::write(&script, format!("#!/bin/sh\ncat <<'OUT'\n{LMSTAT}OUT\n")).unwrap();
-    std::process::Command::new("chmod")
-        .arg("+x")
-        .arg(&script)
-        .status()
-        .unwrap();
+    let script = lmutil_printing(dir.path(), LMSTAT);
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,

@@ -1,7 +1,7 @@
-//! `tokens issue --host H | --hosts-file FILE`, `tokens list`, `tokens revoke ID`: per-host
-//! agent tokens.
+//! `tokens issue --host H | --hosts-file FILE | --viewer --group G…`, `tokens list`,
+//! `tokens revoke ID`: per-host agent tokens and viewer tokens scoped to labs.
 
-use idlewatch_protocol::api::{IssueToken, IssuedToken, Revoked, TokenList};
+use idlewatch_protocol::api::{IssueToken, IssuedToken, Revoked, TokenInfo, TokenList};
 
 use crate::api::{Api, ApiFailure, decode};
 use crate::cli::{Format, TokensCommand};
@@ -14,7 +14,10 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
     let mut issued = Vec::with_capacity(hosts.len());
     let mut failure = None;
     for host in hosts {
-        let body = IssueToken { host: host.clone() };
+        let body = IssueToken {
+            host: Some(host.clone()),
+            ..IssueToken::default()
+        };
         let request = serde_json::to_value(&body).map_err(|e| failed(e.to_string()))?;
         // A token issued is shown whatever happens next: a failure stops the loop, never
         // the printing of what came before it.
@@ -35,7 +38,7 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
         .map(|t| {
             vec![
                 Cell::text(t.id.to_string()),
-                Cell::text(&t.host),
+                Cell::text(t.host.as_deref().unwrap_or_default()),
                 Cell::text(&t.token),
             ]
         })
@@ -49,7 +52,7 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
             .map(|t| {
                 format!(
                     "token {} for host {} (shown only now; give it to that host's agent as its token):\n{}\n",
-                    t.id, t.host, t.token
+                    t.id, t.host.as_deref().unwrap_or_default(), t.token
                 )
             })
             .unwrap_or_default(),
@@ -74,13 +77,61 @@ fn issue(api: &Api, out: &Output, hosts: &[String], single: bool) -> Result<(), 
     }
 }
 
+/// Issues a viewer token scoped to `groups` and prints it.
+fn issue_viewer(api: &Api, out: &Output, groups: &[String]) -> Result<(), CliError> {
+    let body = IssueToken {
+        viewer: true,
+        groups: groups.to_vec(),
+        ..IssueToken::default()
+    };
+    let request = serde_json::to_value(&body).map_err(|e| failed(e.to_string()))?;
+    let token = api
+        .post_body("/api/v1/tokens", &request)
+        .map_err(|f| api.explain(f))
+        .and_then(|token| decode::<IssuedToken>("/api/v1/tokens", token))?;
+    let text = match out.format {
+        Format::Json => output::json_of(&token),
+        Format::Csv => out.rows(
+            &["ID", "GROUPS", "TOKEN"],
+            &[vec![
+                Cell::text(token.id.to_string()),
+                Cell::text(token.groups.join("; ")),
+                Cell::text(&token.token),
+            ]],
+        ),
+        Format::Table => format!(
+            "viewer token {} for {} (shown only now; it reads those labs only — their hosts, \
+             history, reports, alerts and seats — on the dashboard and the API):\n{}\n",
+            token.id,
+            token.groups.join(", "),
+            token.token
+        ),
+    };
+    output::print(&text)
+}
+
+/// Who a listed token is for.
+fn holder(token: &TokenInfo) -> String {
+    match &token.host {
+        Some(host) => format!("agent of {host}"),
+        None => format!("viewer of {}", token.groups.join(", ")),
+    }
+}
+
 /// Runs a `tokens` command.
 ///
 /// # Errors
 /// The server unreachable or refusing, or an unknown id.
 pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliError> {
     match command {
-        TokensCommand::Issue { host, hosts_file } => {
+        TokensCommand::Issue {
+            viewer: true,
+            group,
+            ..
+        } => issue_viewer(api, out, group),
+        TokensCommand::Issue {
+            host, hosts_file, ..
+        } => {
             let hosts = match (host, hosts_file) {
                 (Some(host), _) => vec![host.clone()],
                 (None, Some(file)) => super::hosts_file::read(file)?,
@@ -98,12 +149,12 @@ pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliEr
                 .map(|t| {
                     vec![
                         Cell::text(t.id.to_string()),
-                        Cell::text(&t.host),
+                        Cell::text(holder(t)),
                         Cell::text(&t.created_at),
                     ]
                 })
                 .collect();
-            output::print(&out.rows(&["ID", "HOST", "ISSUED"], &rows))
+            output::print(&out.rows(&["ID", "FOR", "ISSUED"], &rows))
         }
         TokensCommand::Revoke { id } => {
             match api.delete(&format!("/api/v1/tokens/{id}")) {
@@ -112,7 +163,7 @@ pub fn run(api: &Api, out: &Output, command: &TokensCommand) -> Result<(), CliEr
                     if status == reqwest::StatusCode::NOT_FOUND =>
                 {
                     return Err(failed(format!(
-                        "no agent token has id {id}; `idlewatch-admin tokens list` shows them"
+                        "no token has id {id}; `idlewatch-admin tokens list` shows them"
                     )));
                 }
                 Err(f) => return Err(api.explain(f)),

@@ -62,7 +62,11 @@ pub const DEDUP_SEQ: TableDefinition<(u32, u64), u64> = TableDefinition::new("de
 /// Token id → `(host, SHA-256 of the token, created_ms)`.
 pub const AGENT_TOKENS: TableDefinition<u64, (&str, &[u8], i64)> =
     TableDefinition::new("agent_tokens");
-/// `meta` key of the next agent token id.
+/// Viewer tokens scoped to groups: id → (the groups, one per line; SHA-256 of the token;
+/// issued, epoch ms). Ids are shared with [`AGENT_TOKENS`].
+pub const VIEWER_TOKENS: TableDefinition<u64, (&str, &[u8], i64)> =
+    TableDefinition::new("viewer_tokens");
+/// `meta` key of the next token id (agent and viewer tokens).
 pub const NEXT_TOKEN_ID_KEY: &str = "next_token_id";
 
 /// Alert id → the alert as JSON.

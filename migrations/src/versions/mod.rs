@@ -9,6 +9,7 @@ mod v5;
 mod v6;
 mod v7;
 mod v8;
+mod v9;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
@@ -16,7 +17,7 @@ use crate::error::Error;
 use crate::format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 8;
+pub const CURRENT_VERSION: u64 = 9;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -30,6 +31,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v6_alerts", v6::v6_alerts),
     ("v7_licence_polls", v7::v7_licence_polls),
     ("v8_host_days", v8::v8_host_days),
+    ("v9_viewer_tokens", v9::v9_viewer_tokens),
 ];
 
 /// What [`migrate`] did.

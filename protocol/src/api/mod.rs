@@ -32,5 +32,5 @@ pub use sheets::{
 };
 pub use status::{HostCounts, ServerStatus, StoreInfo};
 pub use timeline::{Band, Timeline};
-pub use tokens::{IssueToken, IssuedToken, Revoked, TokenInfo, TokenList};
+pub use tokens::{IssueToken, IssuedToken, MAX_TOKEN_GROUPS, Revoked, TokenInfo, TokenList};
 pub use usage::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};

@@ -1,6 +1,7 @@
 //! `GET /api/v1/alerts?state=firing|resolved&from=&to=` (viewer): the alerts active at some
 //! time in `[from, to)` (default: the last 7 days; a firing alert is active until now), newest
-//! first.
+//! first. A token scoped to labs gets their hosts' alerts and those of no host (licence
+//! servers).
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -49,7 +50,7 @@ fn overlaps(alert: &Alert, from_ms: i64, to_ms: i64) -> bool {
 }
 
 async fn alerts(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<AlertsAnswer>, ApiError> {
@@ -57,7 +58,14 @@ async fn alerts(
     let (from_ms, to_ms) = selection::time_range(&pairs, DEFAULT_SPAN_MS)?;
     let store = state.store.clone();
     let mut alerts = blocking("reading the alerts", move || store.alerts()).await?;
-    alerts.retain(|a| wanted.is_none_or(|s| a.state == s) && overlaps(a, from_ms, to_ms));
+    alerts.retain(|a| {
+        wanted.is_none_or(|s| a.state == s)
+            && overlaps(a, from_ms, to_ms)
+            && viewer
+                .scope
+                .as_ref()
+                .is_none_or(|scope| scope.admits_alert(&state.groups, a))
+    });
     alerts.reverse();
     Ok(Json(AlertsAnswer { alerts }))
 }

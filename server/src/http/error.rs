@@ -93,11 +93,11 @@ impl From<idlewatch_store::Error> for ApiError {
     }
 }
 
-impl From<crate::auth::agent_tokens::IssueError> for ApiError {
-    fn from(e: crate::auth::agent_tokens::IssueError) -> Self {
+impl From<crate::auth::issued::IssueError> for ApiError {
+    fn from(e: crate::auth::issued::IssueError) -> Self {
         match e {
-            crate::auth::agent_tokens::IssueError::Store(e) => Self::from(e),
-            e @ crate::auth::agent_tokens::IssueError::Random(_) => {
+            crate::auth::issued::IssueError::Store(e) => Self::from(e),
+            e @ crate::auth::issued::IssueError::Random(_) => {
                 tracing::error!("{e}");
                 Self::internal("no token could be generated; the server log says why")
             }

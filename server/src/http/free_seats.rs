@@ -1,4 +1,5 @@
-//! The free-seat view's data, public when `[seats] public = true` (else viewer):
+//! The free-seat view's data, public when `[seats] public = true` (else viewer; a token scoped
+//! to labs sees only those, also when the view is public):
 //!
 //! - `GET /api/v1/seats[?group=G…]`: per lab, PCs free / in use / offline now, each PC's name,
 //!   state and installed apps (never users, processes or windows), and its room;
@@ -13,6 +14,8 @@ use idlewatch_protocol::api::SeatsView;
 
 use super::access::SeatReader;
 use super::error::ApiError;
+use crate::auth::Scope;
+use crate::auth::scope::group_key;
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -22,18 +25,19 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/seats/maps/{group}", get(plan))
 }
 
-/// The `group` parameters, lower-cased; `None` when there are none (every lab).
-fn labs(pairs: &[(String, String)]) -> Option<Vec<String>> {
+/// The `group` parameters, lower-cased, within `scope`; `None` when there are none and no
+/// scope (every lab).
+fn labs(pairs: &[(String, String)], scope: Option<&Scope>) -> Option<Vec<String>> {
     let groups: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "group")
-        .map(|(_, v)| v.trim().to_lowercase())
+        .map(|(_, v)| group_key(v))
         .collect();
-    (!groups.is_empty()).then_some(groups)
+    crate::seats::live::within(scope, (!groups.is_empty()).then_some(groups))
 }
 
 async fn seats(
-    _: SeatReader,
+    reader: SeatReader,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<SeatsView>, ApiError> {
@@ -46,24 +50,28 @@ async fn seats(
         .seats
         .board
         .current(&state.registry, &state.groups, &state.directory.all());
-    Ok(Json(
-        state
-            .seats
-            .board
-            .view(seats.as_ref().clone(), labs(&pairs).as_deref()),
-    ))
+    Ok(Json(state.seats.board.view(
+        seats.as_ref().clone(),
+        labs(&pairs, reader.scope.as_deref()).as_deref(),
+    )))
 }
 
 async fn plan(
-    _: SeatReader,
+    reader: SeatReader,
     State(state): State<AppState>,
     Path(group): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let svg = state.seats.board.plan(&group).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no floor plan for group {group:?}; plans are set with [[seats.maps]] svg = \"…\""
-        ))
-    })?;
+    let in_scope = reader.scope.as_ref().is_none_or(|s| s.admits(Some(&group)));
+    let svg = state
+        .seats
+        .board
+        .plan(&group)
+        .filter(|_| in_scope)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no floor plan for group {group:?}; plans are set with [[seats.maps]] svg = \"…\""
+            ))
+        })?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

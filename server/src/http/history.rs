@@ -92,11 +92,12 @@ fn decode_cursor(text: &str) -> Result<(i64, u64), ApiError> {
 }
 
 async fn history(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Path(host): Path<String>,
     Query(params): Query<Params>,
 ) -> Result<impl IntoResponse, ApiError> {
+    viewer.may_read(&state.groups, &host)?;
     let query = parse_query(host.clone(), params)?;
     let store = state.store.clone();
     let page = tokio::task::spawn_blocking(move || store.history_bounded(&query, MAX_PAGE_BYTES))

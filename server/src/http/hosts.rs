@@ -1,5 +1,6 @@
 //! `GET /api/v1/hosts`: every known host with its online state and latest figures, and the PCs
-//! the directory lists that never reported (`never_seen`).
+//! the directory lists that never reported (`never_seen`); a token scoped to labs gets only
+//! their hosts.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -93,7 +94,7 @@ fn never_seen(known: &KnownHost, groups: &HostGroups) -> HostSummary {
     }
 }
 
-async fn hosts(_: Viewer, State(state): State<AppState>) -> Json<HostsAnswer> {
+async fn hosts(viewer: Viewer, State(state): State<AppState>) -> Json<HostsAnswer> {
     let views = state.registry.views(SystemTime::now());
     let listed = state.directory.all();
     let seen: HashSet<String> = views.iter().map(|v| directory::key(&v.host)).collect();
@@ -107,6 +108,7 @@ async fn hosts(_: Viewer, State(state): State<AppState>) -> Json<HostsAnswer> {
             .filter(|(k, _)| !seen.contains(*k))
             .map(|(_, known)| never_seen(known, &state.groups)),
     );
+    hosts.retain(|h| viewer.sees_group(|| h.group.clone()));
     hosts.sort_by(|a, b| a.host.cmp(&b.host));
     let online = hosts.iter().filter(|h| h.online).count();
     Json(HostsAnswer {

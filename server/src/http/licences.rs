@@ -1,5 +1,6 @@
 //! `GET /api/v1/licences/servers` (viewer): each licence server's latest answer, its seats
-//! beside what the agents report (see [`crate::licences::view`]); and
+//! beside what the agents report (see [`crate::licences::view`]; a token scoped to labs sees
+//! the checkouts on their hosts only); and
 //! `GET /api/v1/licences/servers/{name}/history?from=&to=` (viewer): its seats issued and in use
 //! at each successful poll of the range (default: the last 7 days).
 
@@ -24,10 +25,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/licences/servers/{name}/history", get(history))
 }
 
-async fn servers(_: Viewer, State(state): State<AppState>) -> Json<LicenceServersAnswer> {
+async fn servers(viewer: Viewer, State(state): State<AppState>) -> Json<LicenceServersAnswer> {
     let hosts = state.registry.views(SystemTime::now());
     let time_zone = state.config.report.rules().time_zone;
-    Json(view::answer(&state.licence_servers, &hosts, &time_zone))
+    let mut answer = view::answer(&state.licence_servers, &hosts, &time_zone);
+    if viewer.scope.is_some() {
+        view::only(&mut answer, |host| viewer.sees(&state.groups, host));
+    }
+    Json(answer)
 }
 
 async fn history(

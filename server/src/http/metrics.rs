@@ -1,5 +1,5 @@
 //! `GET /metrics`: Prometheus text format (see [`crate::metrics`]); viewer token unless
-//! `auth.public_metrics`.
+//! `auth.public_metrics` (never a token scoped to labs: the figures are the whole server's).
 
 use std::time::SystemTime;
 
@@ -21,8 +21,13 @@ pub fn routes() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>, request: Request) -> Response {
     if !state.config.auth.public_metrics {
         let (mut parts, _) = request.into_parts();
-        if let Err(e) = Viewer::from_request_parts(&mut parts, &state).await {
-            return e.into_response();
+        match Viewer::from_request_parts(&mut parts, &state).await {
+            Err(e) => return e.into_response(),
+            Ok(viewer) => {
+                if let Err(e) = viewer.whole_server("/metrics") {
+                    return e.into_response();
+                }
+            }
         }
     }
     let views = state.registry.views(SystemTime::now());

@@ -1,5 +1,6 @@
 //! `GET /` (the Python original's status answer, or the dashboard for a browser) and
-//! `GET /healthz`. With authentication on, `/` lists hosts only for a viewer or admin token;
+//! `GET /healthz`. With authentication on, `/` lists hosts only for a viewer or admin token (a
+//! token scoped to labs: their hosts);
 //! without one it answers the same shape with no agents.
 
 use std::time::SystemTime;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::access::Viewer;
 use crate::auth::presented::token_from_parts;
 use crate::registry::HostView;
 use crate::state::AppState;
@@ -41,18 +43,23 @@ async fn root(State(state): State<AppState>, parts: Parts) -> Response {
     }
     // The seed's shape for everyone, but hosts' activity only for those who may read it
     // (everyone in open mode): a health probe without a token learns nothing about users.
+    // A token scoped to labs lists only their hosts.
     let token = token_from_parts(&parts);
-    let may_read = crate::auth::role_of(&state.auth, &state.agent_tokens, token.as_deref())
-        .is_ok_and(|(role, _)| role.can_view());
-    let agents: Map<String, Value> = if may_read {
-        state
+    let reader = crate::auth::caller_of(&state.auth, &state.tokens, token.as_deref())
+        .ok()
+        .filter(|caller| caller.role.can_view())
+        .map(|caller| Viewer {
+            scope: caller.scope,
+        });
+    let agents: Map<String, Value> = match reader {
+        Some(reader) => state
             .registry
             .views(SystemTime::now())
             .iter()
+            .filter(|view| reader.sees(&state.groups, &view.host))
             .map(|view| (view.host.clone(), seed_summary(view)))
-            .collect()
-    } else {
-        Map::new()
+            .collect(),
+        None => Map::new(),
     };
     Json(json!({ "status": "ok", "agents": agents })).into_response()
 }

@@ -50,13 +50,13 @@ struct Selected {
     apps: BTreeMap<String, AppSpans>,
 }
 
-async fn select(state: &AppState, pairs: &Pairs) -> Result<Selected, ApiError> {
+async fn select(state: &AppState, pairs: &Pairs, viewer: &Viewer) -> Result<Selected, ApiError> {
     let (from_ms, to_ms) = selection::time_range(pairs, DEFAULT_SPAN_MS)?;
     let to_ms = to_ms.min(now_ms());
     if from_ms >= to_ms {
         return Err(bad("`from` must be in the past"));
     }
-    let hosts = selection::hosts(state, pairs).await?;
+    let hosts = selection::hosts(state, pairs, viewer.scope.as_deref()).await?;
     let (from_ms, to_ms) = selection::bound_to_data(state, &hosts, from_ms, to_ms).await?;
     let days = (to_ms - from_ms).max(0) / DAY_MS + 2;
     let host_days = days.saturating_mul(hosts.len() as i64);
@@ -114,11 +114,11 @@ fn issued(answer: &idlewatch_protocol::api::LicenceServersAnswer, app: &str) -> 
 }
 
 async fn overview(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<SeatsAnswer>, ApiError> {
-    let selected = select(&state, &pairs).await?;
+    let selected = select(&state, &pairs, &viewer).await?;
     let tz = state.config.report.rules().time_zone;
     let servers = view::answer(&state.licence_servers, &[], &tz);
     let apps = selected
@@ -158,12 +158,12 @@ fn the_app<'a>(selected: &'a Selected, app: &str) -> Result<&'a AppSpans, ApiErr
 }
 
 async fn heatmap(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Path(app): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Heatmap>, ApiError> {
-    let selected = select(&state, &pairs).await?;
+    let selected = select(&state, &pairs, &viewer).await?;
     let spans = the_app(&selected, &app)?;
     let tz = state.config.report.rules().time_zone;
     let s = seats::seats(&spans.hosts, selected.from_ms, selected.to_ms, &tz);
@@ -196,7 +196,7 @@ async fn heatmap(
 }
 
 async fn simulate(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Path(app): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
@@ -211,7 +211,7 @@ async fn simulate(
         ));
     };
     let after = duration::parse(after).map_err(|e| bad(format!("`reclaim_after`: {e}")))?;
-    let selected = select(&state, &pairs).await?;
+    let selected = select(&state, &pairs, &viewer).await?;
     let spans = the_app(&selected, &app)?;
     let tz = state.config.report.rules().time_zone;
     let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);

@@ -5,6 +5,7 @@ use idlewatch_protocol::parse_time_arg;
 
 use super::error::ApiError;
 use super::{bad, blocking};
+use crate::auth::Scope;
 use crate::report::daily::day_start_ms;
 use crate::report::scan::first_capture;
 use crate::state::AppState;
@@ -79,12 +80,17 @@ pub async fn bound_to_data(
 
 /// The known hosts selected by `host` (repeatable; all when absent) and `group` (as
 /// [`crate::groups::HostGroups`] decides it), sorted. The PCs the directory lists that never
-/// reported are known too: they have no data, so reports count them offline all along.
+/// reported are known too: they have no data, so reports count them offline all along. A
+/// `scope` (a token scoped to labs) knows only the hosts of its labs.
 ///
 /// # Errors
-/// 404 for a `host` neither the store nor the directory knows or a `group` with no host; 503
-/// when the store cannot be read.
-pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiError> {
+/// 404 for a `host` neither the store nor the directory knows (or outside the scope) or a
+/// `group` with no host; 503 when the store cannot be read.
+pub async fn hosts(
+    state: &AppState,
+    pairs: &Pairs,
+    scope: Option<&Scope>,
+) -> Result<Vec<String>, ApiError> {
     let wanted: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "host")
@@ -103,6 +109,9 @@ pub async fn hosts(state: &AppState, pairs: &Pairs) -> Result<Vec<String>, ApiEr
             .filter(|(k, _)| !stored.contains(*k))
             .map(|(_, h)| h.host.clone()),
     );
+    if let Some(scope) = scope {
+        known.retain(|h| scope.admits(state.groups.of(h).as_deref()));
+    }
     known.sort();
     if let Some(host) = wanted.iter().find(|h| !known.iter().any(|k| k == *h)) {
         return Err(ApiError::not_found(format!(

@@ -1,5 +1,6 @@
 //! `GET /api/v1/status` (viewer): what `idlewatch-admin status` shows — version, uptime, hosts
 //! online and offline, the store's size and snapshot count, and the Sheets uploader's state.
+//! A token scoped to labs counts only their hosts.
 
 use std::time::SystemTime;
 
@@ -17,9 +18,10 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/status", get(status))
 }
 
-async fn status(_: Viewer, State(state): State<AppState>) -> Json<ServerStatus> {
+async fn status(viewer: Viewer, State(state): State<AppState>) -> Json<ServerStatus> {
     let now = SystemTime::now();
-    let views = state.registry.views(now);
+    let mut views = state.registry.views(now);
+    views.retain(|v| viewer.sees(&state.groups, &v.host));
     let online = views.iter().filter(|v| v.online).count();
     let uptime = state.started.elapsed();
     let store = state.store.clone();

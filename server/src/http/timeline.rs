@@ -26,11 +26,12 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn host_timeline(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Path(host): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Timeline>, ApiError> {
+    viewer.may_read(&state.groups, &host)?;
     let (from_ms, to_ms) = selection::time_range(&pairs, DAY_MS)?;
     if to_ms - from_ms > MAX_SPAN_MS {
         return Err(super::bad(format!(

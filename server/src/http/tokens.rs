@@ -1,6 +1,8 @@
-//! Per-host agent tokens over HTTP (admin): `POST /api/v1/tokens` `{"host": "pc-07"}` issues
-//! one (the token is in this answer only), `GET /api/v1/tokens` lists them (never the tokens),
-//! `DELETE /api/v1/tokens/{id}` revokes one at once, on open connections too.
+//! Issued tokens over HTTP (admin): `POST /api/v1/tokens` with `{"host": "pc-07"}` issues a
+//! per-host agent token, with `{"viewer": true, "groups": ["Lab CTI"]}` a viewer token that
+//! reads only those labs (the token is in this answer only); `GET /api/v1/tokens` lists them
+//! (never the tokens); `DELETE /api/v1/tokens/{id}` revokes one at once, on open connections
+//! too.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -8,13 +10,16 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use idlewatch_protocol::api::{IssuedToken, Revoked, TokenInfo, TokenList};
-use serde_json::Value;
+use idlewatch_protocol::api::{
+    IssueToken, IssuedToken, MAX_TOKEN_GROUPS, Revoked, TokenInfo, TokenList,
+};
+use idlewatch_store::Holder;
 use tracing::info;
 
 use super::access::Admin;
 use super::bad;
 use super::error::ApiError;
+use crate::auth::scope::group_key;
 use crate::state::AppState;
 use idlewatch_protocol::time::{now_ms, rfc3339_ms};
 
@@ -25,40 +30,114 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(revoke))
 }
 
+/// The longest group name a viewer token may name.
+const MAX_GROUP_BYTES: usize = 256;
+
+/// Who the asked token is for, checked.
+fn holder(state: &AppState, asked: IssueToken) -> Result<Holder, ApiError> {
+    match (asked.host, asked.viewer) {
+        (Some(_), true) => Err(bad(
+            "a token is for one host (`host`) or a viewer of groups (`viewer`, `groups`), not both",
+        )),
+        (Some(host), false) => {
+            let host = host.trim().to_owned();
+            let max = idlewatch_protocol::limits::MAX_HOST_CHARS;
+            if host.is_empty() {
+                return Err(bad("`host` is empty: send {\"host\": \"pc-07\"}"));
+            }
+            if host.chars().count() > max || host.chars().any(char::is_control) {
+                return Err(bad(format!(
+                    "`host` must be at most {max} characters without control characters"
+                )));
+            }
+            if !asked.groups.is_empty() {
+                return Err(bad("`groups` is for viewer tokens (`\"viewer\": true`)"));
+            }
+            Ok(Holder::Host(host))
+        }
+        (None, true) => viewer_groups(state, asked.groups).map(Holder::Groups),
+        (None, false) => Err(bad(
+            "say who the token is for: {\"host\": \"pc-07\"} (an agent) or {\"viewer\": true, \
+             \"groups\": [\"Lab CTI\"]} (a viewer of those labs)",
+        )),
+    }
+}
+
+/// A viewer token's groups: one to [`MAX_TOKEN_GROUPS`], each a group the server knows now
+/// (a misspelt lab would show nothing, silently), in the spelling the server uses.
+fn viewer_groups(state: &AppState, asked: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if asked.is_empty() {
+        return Err(bad(
+            "a viewer token needs `groups`: the labs it may read, e.g. [\"Lab CTI\"]",
+        ));
+    }
+    if asked.len() > MAX_TOKEN_GROUPS {
+        return Err(bad(format!(
+            "a viewer token reads at most {MAX_TOKEN_GROUPS} groups"
+        )));
+    }
+    let known = state.groups.names();
+    let mut groups: Vec<String> = Vec::with_capacity(asked.len());
+    for group in asked {
+        let group = group.trim();
+        if group.is_empty() || group.len() > MAX_GROUP_BYTES || group.chars().any(char::is_control)
+        {
+            return Err(bad(format!(
+                "group {group:?}: a name of 1 to {MAX_GROUP_BYTES} bytes without control \
+                 characters"
+            )));
+        }
+        let Some(name) = known.iter().find(|k| group_key(k) == group_key(group)) else {
+            let listed: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(bad(format!(
+                "no host is in group {group:?}; the groups now are: {} (from [report.groups], \
+                 [directory] and the agents)",
+                if listed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    listed.join(", ")
+                }
+            )));
+        };
+        if !groups.iter().any(|g| g == name) {
+            groups.push(name.clone());
+        }
+    }
+    Ok(groups)
+}
+
+fn split(holder: Holder) -> (Option<String>, Vec<String>) {
+    match holder {
+        Holder::Host(host) => (Some(host), Vec::new()),
+        Holder::Groups(groups) => (None, groups),
+    }
+}
+
 async fn issue(
     _: Admin,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    let asked: IssueToken = serde_json::from_slice(&body).map_err(|e| {
         bad(format!(
-            "the body must be JSON like {{\"host\": \"pc-07\"}} ({e})"
+            "the body must be JSON like {{\"host\": \"pc-07\"}} or {{\"viewer\": true, \
+             \"groups\": [\"Lab CTI\"]}} ({e})"
         ))
     })?;
-    let host = value
-        .get("host")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("`host` is missing: send {\"host\": \"pc-07\"}"))?
-        .to_owned();
-    let max = idlewatch_protocol::limits::MAX_HOST_CHARS;
-    if host.chars().count() > max || host.chars().any(char::is_control) {
-        return Err(bad(format!(
-            "`host` must be at most {max} characters without control characters"
-        )));
-    }
+    let holder = holder(&state, asked)?;
     let worker = state.clone();
     let issued = super::blocking("issuing the token", move || {
-        worker.agent_tokens.issue(&worker.store, &host, now_ms())
+        worker.tokens.issue(&worker.store, holder, now_ms())
     })
     .await?;
-    info!(id = issued.id, host = %issued.host, "agent token issued");
+    let (host, groups) = split(issued.holder);
+    info!(id = issued.id, ?host, ?groups, "token issued");
     Ok((
         StatusCode::CREATED,
         Json(IssuedToken {
             id: issued.id,
-            host: issued.host,
+            host,
+            groups,
             token: issued.token,
             created_at: rfc3339_ms(issued.created_ms),
         }),
@@ -67,14 +146,18 @@ async fn issue(
 
 async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<TokenList>, ApiError> {
     let store = state.store.clone();
-    let tokens = super::blocking("listing tokens", move || store.agent_tokens()).await?;
+    let tokens = super::blocking("listing tokens", move || store.tokens()).await?;
     Ok(Json(TokenList {
         tokens: tokens
             .into_iter()
-            .map(|t| TokenInfo {
-                id: t.id,
-                host: t.host,
-                created_at: rfc3339_ms(t.created_ms),
+            .map(|t| {
+                let (host, groups) = split(t.holder);
+                TokenInfo {
+                    id: t.id,
+                    host,
+                    groups,
+                    created_at: rfc3339_ms(t.created_ms),
+                }
             })
             .collect(),
     }))
@@ -92,12 +175,12 @@ async fn revoke(
     })?;
     let worker = state.clone();
     let existed = super::blocking("revoking the token", move || {
-        worker.agent_tokens.revoke(&worker.store, id)
+        worker.tokens.revoke(&worker.store, id)
     })
     .await?;
     if !existed {
-        return Err(ApiError::not_found(format!("no agent token has id {id}")));
+        return Err(ApiError::not_found(format!("no token has id {id}")));
     }
-    info!(id, "agent token revoked");
+    info!(id, "token revoked");
     Ok(Json(Revoked { revoked: id }))
 }

@@ -63,7 +63,7 @@ fn day(d: &DayUsage) -> UsageDay {
 }
 
 async fn usage(
-    _: Viewer,
+    viewer: Viewer,
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<UsageAnswer>, ApiError> {
@@ -76,7 +76,7 @@ async fn usage(
             "`from` must be in the past",
         ));
     }
-    let hosts = selection::hosts(&state, &pairs).await?;
+    let hosts = selection::hosts(&state, &pairs, viewer.scope.as_deref()).await?;
     let asked = (from_ms, to_ms);
     let (from_ms, to_ms) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
     // PCs that should report and never did have no data to bound the range by: they count

@@ -41,7 +41,7 @@ async fn export(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let (from_ms, to_ms) = selection::time_range(&pairs, WEEK_MS)?;
-    let hosts = selection::hosts(&state, &pairs).await?;
+    let hosts = selection::hosts(&state, &pairs, None).await?;
     // The file is named for the range asked; its rows start where the data does.
     let (data_from, data_to) = selection::bound_to_data(&state, &hosts, from_ms, to_ms).await?;
     let store = state.store.clone();

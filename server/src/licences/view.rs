@@ -53,6 +53,27 @@ pub fn answer(
     }
 }
 
+/// Narrows `answer` to the checkouts on hosts `keep` admits (a token scoped to labs), with the
+/// seats seen in use and orphaned counted over those only. The servers' own totals (issued,
+/// in use) stay: they are the licence server's, shared by every lab.
+pub fn only(answer: &mut LicenceServersAnswer, keep: impl Fn(&str) -> bool) {
+    for server in &mut answer.servers {
+        server.seen_in_use = 0;
+        server.orphaned = 0;
+        for pool in &mut server.pools {
+            pool.checkouts.retain(|c| keep(&c.host));
+            for c in &pool.checkouts {
+                if c.seen == Seen::InUse {
+                    server.seen_in_use = server.seen_in_use.saturating_add(c.licences);
+                }
+                if c.orphaned {
+                    server.orphaned = server.orphaned.saturating_add(c.licences);
+                }
+            }
+        }
+    }
+}
+
 fn counted<'a>(
     config: &'a LicenceServerConfig,
     pools: &'a [Pool],

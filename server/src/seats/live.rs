@@ -20,6 +20,7 @@ use idlewatch_store::Store;
 use prometheus_client::metrics::counter::Counter;
 
 use super::SeatBoard;
+use crate::auth::Scope;
 use crate::directory::Directory;
 use crate::groups::HostGroups;
 use crate::registry::HostRegistry;
@@ -59,6 +60,20 @@ pub fn room_of(group: Option<&str>) -> String {
 /// The labs a seat-view socket sees (lower-cased; `None`: all), kept in its extensions.
 #[derive(Debug, Clone)]
 pub struct Labs(pub Option<Vec<String>>);
+
+/// The labs asked (`only`, lower-cased; `None`: all) narrowed to `scope`'s: a token scoped to
+/// labs sees those, whatever it asks.
+#[must_use]
+pub fn within(scope: Option<&Scope>, only: Option<Vec<String>>) -> Option<Vec<String>> {
+    let Some(scope) = scope else {
+        return only;
+    };
+    let keys = scope.keys();
+    Some(match only {
+        None => keys,
+        Some(asked) => asked.into_iter().filter(|g| keys.contains(g)).collect(),
+    })
+}
 
 /// Puts `socket` in the rooms of `only` (lower-cased groups), or of every lab.
 pub fn join<A: Adapter>(socket: &Socket<A>, only: Option<Vec<String>>) {

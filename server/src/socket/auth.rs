@@ -98,15 +98,15 @@ pub(super) async fn authenticate(
             )));
         }
     }
-    let (role, bound) =
-        match crate::auth::role_of(&state.auth, &state.agent_tokens, presented.as_deref()) {
-            Ok(found) => found,
-            Err(refusal) => {
-                state.metrics.connects_refused.inc();
-                warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
-                return Err(refusal.into());
-            }
-        };
+    let caller = match crate::auth::caller_of(&state.auth, &state.tokens, presented.as_deref()) {
+        Ok(found) => found,
+        Err(refusal) => {
+            state.metrics.connects_refused.inc();
+            warn!(peer = %peer(parts), "socket.io connection refused: {refusal}");
+            return Err(refusal.into());
+        }
+    };
+    let (role, bound) = (caller.role, caller.bound);
     // Viewers and admins may use the slots reserved for them: a flood of agent connections
     // never locks out the people who must react to it.
     let slots = if role.can_view() {
@@ -130,7 +130,7 @@ pub(super) async fn authenticate(
         socket.extensions.insert(TokenSlot(bound.id));
     }
     if role.can_view() {
-        SocketKind::make_dashboard(&socket, &state);
+        SocketKind::make_dashboard(&socket, &state, caller.scope);
     }
     // Handlers are installed for every role: one that may not report gets a `forbidden`
     // answer rather than silence.
@@ -190,12 +190,12 @@ fn seat_view(
             warn!(peer = %peer(parts), "seat view connection refused: {why}");
             Refused::Unusable(why)
         };
-        match crate::auth::role_of(&state.auth, &state.agent_tokens, presented) {
-            Ok((role, _)) if role.can_view() => Some(role),
-            Ok((role, _)) => {
+        match crate::auth::caller_of(&state.auth, &state.tokens, presented) {
+            Ok(caller) if caller.role.can_view() => Some(caller),
+            Ok(caller) => {
                 return Err(refused(format!(
                     "the {} token may not read the seat view; use the viewer token",
-                    role.as_str()
+                    caller.role.as_str()
                 )));
             }
             Err(refusal) => {
@@ -209,6 +209,11 @@ fn seat_view(
             }
         }
     };
+    // A token scoped to labs sees those, whatever it asks.
+    let only = crate::seats::live::within(
+        role.as_ref().and_then(|caller| caller.scope.as_deref()),
+        only,
+    );
     // Anonymous screens compete with agents for connections; staff keep their reserve.
     let slots = if role.is_some() {
         limits.max_connections
@@ -218,6 +223,6 @@ fn seat_view(
     open_slot(state, slots, "seat view")?;
     SocketKind::make_seat_view(socket, state, only);
     socket.on_disconnect(super::on_disconnect);
-    debug!(sid = %socket.id, peer = %peer(parts), role = role.map_or("anonymous", crate::auth::Role::as_str), "seat view connected");
+    debug!(sid = %socket.id, peer = %peer(parts), role = role.map_or("anonymous", |caller| caller.role.as_str()), "seat view connected");
     Ok(())
 }

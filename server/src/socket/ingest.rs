@@ -23,7 +23,7 @@ use super::kind::SocketKind;
 use super::reply::Reply;
 use super::{broadcast, now, now_ms};
 use crate::auth::Role;
-use crate::auth::agent_tokens::Bound;
+use crate::auth::issued::Bound;
 use crate::limits::{Bucket, HostRefusal};
 use crate::registry::{Latest, Recorded};
 use crate::state::AppState;
@@ -95,7 +95,7 @@ fn check_bound(
     let Some(bound) = bound else {
         return Ok(());
     };
-    if !state.agent_tokens.is_live(bound.id) {
+    if !state.tokens.is_live(bound.id) {
         return Err((
             ErrorBody::new(
                 ErrorCode::Unauthorized,
@@ -310,6 +310,13 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                     &io,
                     state,
                     events::TELEMETRY,
+                    snapshot.raw(),
+                    snapshot.len() + 16,
+                );
+                super::scoped::telemetry(
+                    &io,
+                    state,
+                    snapshot.host(),
                     snapshot.raw(),
                     snapshot.len() + 16,
                 );

@@ -7,6 +7,7 @@ use socketioxide::socket::Socket;
 use std::sync::Arc;
 
 use super::DASHBOARDS;
+use crate::auth::Scope;
 use crate::relay::Flow;
 use crate::serve::ConnMeter;
 use crate::state::AppState;
@@ -31,20 +32,29 @@ impl SocketKind {
     }
 
     /// Makes `socket` a dashboard, with the flow control of its relay: its session's drain
-    /// (given its WebSocket connection's meter when the session began as a WebSocket).
-    pub fn make_dashboard<A: Adapter>(socket: &Socket<A>, state: &AppState) {
+    /// (given its WebSocket connection's meter when the session began as a WebSocket). A
+    /// dashboard of a token scoped to labs joins their rooms only ([`super::scoped`]).
+    pub fn make_dashboard<A: Adapter>(
+        socket: &Socket<A>,
+        state: &AppState,
+        scope: Option<Arc<Scope>>,
+    ) {
         let drain = state.relay.drains.claim(&socket.id.to_string());
         if socket.transport_type() == socketioxide::TransportType::Websocket
             && let Some(meter) = socket.req_parts().extensions.get::<Arc<ConnMeter>>()
         {
             drain.set_websocket(meter.clone());
         }
-        socket
-            .extensions
-            .insert(Flow::new(drain, state.relay.relayed()));
-        socket.join(DASHBOARDS);
-        // Dashboards draw the labs' rooms too.
-        socket.join(crate::seats::live::ALL);
+        if let Some(scope) = scope {
+            super::scoped::join(socket, state, scope, Flow::new(drain, 0));
+        } else {
+            socket
+                .extensions
+                .insert(Flow::new(drain, state.relay.relayed()));
+            socket.join(DASHBOARDS);
+            // Dashboards draw the labs' rooms too.
+            socket.join(crate::seats::live::ALL);
+        }
         socket.extensions.insert(Self::Dashboard);
         state.metrics.dashboards_connected.inc();
     }
@@ -71,6 +81,7 @@ impl SocketKind {
                 state.registry.agent_disconnected(&previous);
             }
             Self::Dashboard => {
+                // (A scoped dashboard is a viewer's, which may not report: never here.)
                 socket.leave(DASHBOARDS);
                 socket.leave(crate::seats::live::ALL);
                 socket.leave(crate::relay::PAUSED);

@@ -9,6 +9,7 @@ pub mod gate;
 mod ingest;
 mod kind;
 mod reply;
+mod scoped;
 
 use std::time::{Duration, SystemTime};
 
@@ -42,7 +43,10 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
     if SocketKind::of(&socket) == SocketKind::Dashboard {
         // Not in the Python original, which only sent the list on changes: a dashboard that
         // connects between changes would otherwise show no hosts until the next one.
-        let hosts = state.registry.connected_hosts();
+        let hosts = match scoped::scope_of(&socket) {
+            Some(scope) => scoped::connected_hosts(&state, &scope),
+            None => state.registry.connected_hosts(),
+        };
         let _ = socket.emit(events::AGENT_LIST, &json!({ "hosts": hosts }));
     }
 }
@@ -50,6 +54,7 @@ async fn on_connect(socket: SocketRef, State(state): State<AppState>) {
 async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason: DisconnectReason) {
     state.metrics.socket_closed();
     state.relay.left(&socket);
+    scoped::left(&socket, &state);
     if let Some(auth::TokenSlot(id)) = socket.extensions.get::<auth::TokenSlot>() {
         state.token_connections.close(id);
     }
@@ -82,7 +87,7 @@ async fn on_disconnect(socket: SocketRef, State(state): State<AppState>, reason:
 /// Shortest time between two `agent_list` broadcasts.
 pub const AGENT_LIST_MIN_GAP: Duration = Duration::from_millis(200);
 
-/// Sends `agent_list` to every dashboard whenever the list may have changed, at most once per
+/// Sends `agent_list` to every dashboard (narrowed for scoped ones) whenever the list may have changed, at most once per
 /// [`AGENT_LIST_MIN_GAP`]: the first change goes out at once, later ones within the gap are
 /// folded into one. Without this, a reconnect storm of N agents costs O(N²) messages (in open
 /// mode every new socket is a dashboard until it registers). Runs until aborted.
@@ -98,6 +103,7 @@ pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
             &json!({ "hosts": hosts }),
             bytes,
         );
+        scoped::agent_lists(&io, &state);
         tokio::time::sleep(AGENT_LIST_MIN_GAP).await;
     }
 }
@@ -129,6 +135,13 @@ fn send_agent_list<A: socketioxide::adapter::Adapter>(socket: &SocketRef<A>, sta
 /// thread when the adapter allows it (the local adapter always does), so events leave in the
 /// order they were produced. Dashboards too far behind are paused first ([`crate::relay`]); each
 /// paused one misses the event, counted as dropped.
+/// An `alert` to every dashboard whose scope holds it.
+pub(crate) fn alert(io: &SocketIo, state: &AppState, alert: &idlewatch_protocol::api::Alert) {
+    // About 512 bytes once encoded.
+    broadcast(io, state, events::ALERT, alert, 512);
+    scoped::alert(io, state, alert, 512);
+}
+
 pub(crate) fn broadcast<T: Serialize + ?Sized>(
     io: &SocketIo,
     state: &AppState,
