@@ -107,7 +107,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..cli.rounds {
-        let view = board.view(seats.as_ref().clone(), None);
+        let view = board.view(&seats, None);
         bytes = serde_json::to_vec(&view).expect("JSON").len();
     }
     let answer_ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(cli.rounds);

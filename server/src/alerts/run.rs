@@ -178,15 +178,7 @@ impl Task<'_> {
         let grace = up < super::RECONNECT_GRACE;
         let views = self.src.registry.views(now);
         let listed = self.src.directory.all();
-        let seen: std::collections::HashSet<String> = views
-            .iter()
-            .map(|v| crate::directory::key(&v.host))
-            .collect();
-        let never_seen: Vec<&crate::directory::KnownHost> = listed
-            .iter()
-            .filter(|(k, _)| !seen.contains(*k))
-            .map(|(_, h)| h)
-            .collect();
+        let never_seen = crate::directory::never_seen(&listed, views.iter().map(|v| &v.host));
         let groups: Vec<Option<String>> =
             views.iter().map(|v| self.src.groups.of(&v.host)).collect();
         let never_groups: Vec<Option<String>> = never_seen

@@ -68,6 +68,25 @@ pub fn key(host: &str) -> String {
 /// The PCs listed, by [`key`].
 pub type Listing = HashMap<String, KnownHost>;
 
+/// The PCs of `listed` that none of `known` names (compared by [`key`]): those that should
+/// report and never did. The seat view, the hosts API, the reports' selection and the alerts
+/// all count them through this.
+#[must_use]
+pub fn never_seen<S: AsRef<str>>(
+    listed: &Listing,
+    known: impl IntoIterator<Item = S>,
+) -> Vec<&KnownHost> {
+    let seen: std::collections::HashSet<String> =
+        known.into_iter().map(|h| key(h.as_ref())).collect();
+    let mut silent: Vec<&KnownHost> = listed
+        .iter()
+        .filter(|(k, _)| !seen.contains(*k))
+        .map(|(_, h)| h)
+        .collect();
+    silent.sort_by(|a, b| a.host.cmp(&b.host));
+    silent
+}
+
 /// The last good list of each source and their merge.
 #[derive(Default)]
 struct Lists {

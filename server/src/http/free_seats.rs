@@ -51,7 +51,7 @@ async fn seats(
         .board
         .current(&state.registry, &state.groups, &state.directory.all());
     Ok(Json(state.seats.board.view(
-        seats.as_ref().clone(),
+        &seats,
         labs(&pairs, reader.scope.as_deref()).as_deref(),
     )))
 }

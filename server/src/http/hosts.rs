@@ -2,7 +2,6 @@
 //! the directory lists that never reported (`never_seen`); a token scoped to labs gets only
 //! their hosts.
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use axum::extract::State;
@@ -97,16 +96,14 @@ fn never_seen(known: &KnownHost, groups: &HostGroups) -> HostSummary {
 async fn hosts(viewer: Viewer, State(state): State<AppState>) -> Json<HostsAnswer> {
     let views = state.registry.views(SystemTime::now());
     let listed = state.directory.all();
-    let seen: HashSet<String> = views.iter().map(|v| directory::key(&v.host)).collect();
     let mut hosts: Vec<HostSummary> = views
         .iter()
         .map(|v| summary(v, &state.groups, listed.get(&directory::key(&v.host))))
         .collect();
     hosts.extend(
-        listed
-            .iter()
-            .filter(|(k, _)| !seen.contains(*k))
-            .map(|(_, known)| never_seen(known, &state.groups)),
+        directory::never_seen(&listed, views.iter().map(|v| &v.host))
+            .into_iter()
+            .map(|known| never_seen(known, &state.groups)),
     );
     hosts.retain(|h| viewer.sees_group(|| h.group.clone()));
     hosts.sort_by(|a, b| a.host.cmp(&b.host));

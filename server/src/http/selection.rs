@@ -99,16 +99,12 @@ pub async fn hosts(
     let group = value(pairs, "group");
     let store = state.store.clone();
     let mut known = blocking("listing hosts", move || store.host_names()).await?;
-    let stored: std::collections::HashSet<String> =
-        known.iter().map(|h| crate::directory::key(h)).collect();
-    known.extend(
-        state
-            .directory
-            .all()
-            .iter()
-            .filter(|(k, _)| !stored.contains(*k))
-            .map(|(_, h)| h.host.clone()),
-    );
+    let listed = state.directory.all();
+    let silent: Vec<String> = crate::directory::never_seen(&listed, &known)
+        .into_iter()
+        .map(|h| h.host.clone())
+        .collect();
+    known.extend(silent);
     if let Some(scope) = scope {
         known.retain(|h| scope.admits(state.groups.of(h).as_deref()));
     }

@@ -45,6 +45,25 @@ impl Installed {
         }
     }
 
+    /// Forgets every PC but `hosts`.
+    pub fn keep_only(&self, hosts: &std::collections::HashSet<&str>) {
+        let kept: std::collections::HashSet<String> =
+            hosts.iter().map(|h| h.to_lowercase()).collect();
+        self.by_host
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|h, _| kept.contains(h));
+    }
+
+    /// The PCs with apps noted.
+    #[must_use]
+    pub fn hosts(&self) -> usize {
+        self.by_host
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// The apps seen running on `host` at or after `since_ms`, sorted without case.
     #[must_use]
     pub fn on(&self, host: &str, since_ms: i64) -> Vec<String> {

@@ -50,7 +50,13 @@ pub struct SeatBoard {
     /// Per host, the latest snapshot whose apps were last noted (by address): unchanged ones
     /// are not read again.
     observed: Mutex<HashMap<String, usize>>,
+    /// Rounds computed, to forget hosts gone every [`FORGET_EVERY`] of them.
+    rounds: std::sync::atomic::AtomicU64,
 }
+
+/// How many rounds (seconds) go by between two sweeps of what is kept per host for hosts no
+/// longer known (deleted, dropped from the directory).
+const FORGET_EVERY: u64 = 60;
 
 /// A seat that changed, and the group it left when it moved to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,6 +148,7 @@ impl SeatBoard {
             sent: Mutex::new(HashMap::new()),
             current: std::sync::RwLock::new(None),
             observed: Mutex::new(HashMap::new()),
+            rounds: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -176,10 +183,7 @@ impl SeatBoard {
         let now_ms = now_ms();
         let since = self.installed_since(now_ms);
         let views = registry.views(now);
-        let seen: std::collections::HashSet<String> = views
-            .iter()
-            .map(|v| crate::directory::key(&v.host))
-            .collect();
+        let silent = crate::directory::never_seen(listed, views.iter().map(|v| &v.host));
         let mut seats: Vec<Seat> = views
             .into_iter()
             .map(|view| {
@@ -201,25 +205,42 @@ impl SeatBoard {
             })
             .collect();
         let before = seats.len();
-        seats.extend(
-            listed
-                .iter()
-                .filter(|(k, _)| !seen.contains(*k))
-                .map(|(_, known)| Seat {
-                    state: SeatState::Offline,
-                    group: groups.of(&known.host),
-                    installed: Vec::new(),
-                    host: known.host.clone(),
-                }),
-        );
+        seats.extend(silent.into_iter().map(|known| Seat {
+            state: SeatState::Offline,
+            group: groups.of(&known.host),
+            installed: Vec::new(),
+            host: known.host.clone(),
+        }));
         if seats.len() > before {
             seats.sort_by(|a, b| a.host.cmp(&b.host));
+        }
+        let round = self
+            .rounds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if round % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.forget_gone(&seats);
         }
         // Only the labs the seat view shows: staff PCs stay private.
         if let Some(labs) = &self.labs {
             seats.retain(|s| shown(s.group.as_deref(), Some(labs)) && s.group.is_some());
         }
         seats
+    }
+
+    /// Forgets what is kept for hosts not among `seats` (every host known now): their last
+    /// snapshot's address, their seat as last sent, their installed apps.
+    fn forget_gone(&self, seats: &[Seat]) {
+        let hosts: std::collections::HashSet<&str> =
+            seats.iter().map(|s| s.host.as_str()).collect();
+        self.observed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|h, _| hosts.contains(h.as_str()));
+        self.sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|h, _| hosts.contains(h.as_str()));
+        self.installed.keep_only(&hosts);
     }
 
     /// Whether `latest` is not the snapshot of `host` whose apps were last noted (and notes it).
@@ -286,9 +307,10 @@ impl SeatBoard {
     }
 
     /// The seat view of `seats` in the groups `only` (lower-cased; `None`: all): one lab per
-    /// group (labs with a room but no PC known yet too), the PCs in no group last.
+    /// group (labs with a room but no PC known yet too), the PCs in no group last. Only the
+    /// seats shown are copied.
     #[must_use]
-    pub fn view(&self, seats: Vec<Seat>, only: Option<&[String]>) -> SeatsView {
+    pub fn view(&self, seats: &[Seat], only: Option<&[String]>) -> SeatsView {
         let mut labs: BTreeMap<(bool, String), SeatGroup> = BTreeMap::new();
         let lab = |group: Option<String>| SeatGroup {
             map: group
@@ -329,7 +351,7 @@ impl SeatBoard {
             };
             *counter.0 += 1;
             *counter.1 += 1;
-            group.seats.push(seat);
+            group.seats.push(seat.clone());
         }
         let now = now_ms();
         SeatsView {

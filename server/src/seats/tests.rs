@@ -82,7 +82,7 @@ fn labs_count_their_pcs_and_keep_their_rooms() {
             svg: None,
         },
     ]);
-    let view = board.view(board.seats(&registry, &groups, &Default::default()), None);
+    let view = board.view(&board.seats(&registry, &groups, &Default::default()), None);
     assert_eq!((view.free, view.in_use, view.offline), (3, 1, 0));
     assert_eq!(view.apps, ["MATLAB"]);
     let names: Vec<_> = view.groups.iter().map(|g| g.group.clone()).collect();
@@ -112,7 +112,7 @@ fn labs_count_their_pcs_and_keep_their_rooms() {
     // One lab asked for, without case.
     let only = vec!["library".to_owned()];
     let view = board.view(
-        board.seats(&registry, &groups, &Default::default()),
+        &board.seats(&registry, &groups, &Default::default()),
         Some(&only),
     );
     assert_eq!(view.groups.len(), 1);
@@ -171,11 +171,45 @@ fn a_floor_plan_that_is_not_svg_is_a_setup_error_naming_the_map() {
     assert!(board.setup_error().is_none());
     let plan = board.plan("lab cti").unwrap();
     assert!(plan.contains("PC01") && !plan.contains("onload"), "{plan}");
-    let view = board.view(Vec::new(), None);
+    let view = board.view(&[], None);
     assert_eq!(
         view.groups[0].map,
         Some(SeatMap::Svg {
             url: "/api/v1/seats/maps/Lab%20CTI".to_owned()
         })
     );
+}
+
+#[test]
+fn what_is_kept_for_a_host_no_longer_known_is_forgotten_within_a_minute_of_rounds() {
+    let registry = registry(
+        &[r#"{"host":"pc1","watched":{"MATLAB":{"running":true}}}"#],
+        &[],
+    );
+    let groups = HostGroups::new(BTreeMap::new(), registry.clone());
+    let board = board(vec![]);
+    // A PC deleted since: its apps were learnt from history, its seat sent.
+    board.installed.seen("Deleted-PC", "Ansys", now_ms());
+    board.sent.lock().unwrap().insert(
+        "Deleted-PC".to_owned(),
+        Seat {
+            host: "Deleted-PC".to_owned(),
+            group: None,
+            state: SeatState::Free,
+            installed: Vec::new(),
+        },
+    );
+    let seats = board.seats(&registry, &groups, &Default::default());
+    let _ = board.changes(&seats);
+    assert_eq!(board.installed.hosts(), 2);
+    for _ in 1..FORGET_EVERY {
+        let _ = board.seats(&registry, &groups, &Default::default());
+    }
+    assert_eq!(board.installed.hosts(), 1);
+    assert_eq!(board.installed.on("pc1", 0), ["MATLAB"]);
+    assert_eq!(
+        board.sent.lock().unwrap().keys().collect::<Vec<_>>(),
+        ["pc1"]
+    );
+    assert_eq!(board.observed.lock().unwrap().len(), 1);
 }
