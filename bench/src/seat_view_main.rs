@@ -2,8 +2,10 @@
 //! board itself (no sockets): one round of the seats task — every PC's seat, and the changes
 //! since the last round — over `--hosts` PCs in `--labs` labs, when no PC sent anything new
 //! and when every PC sent a new snapshot since; and one answer of `GET /api/v1/seats` (the view
-//! built from the round and written as JSON). The PCs hold generated 300-process snapshots, as
-//! the ingest bench sends.
+//! built from the round and written as JSON), for every lab and for one (a token scoped to a
+//! lab, or `?group=`). The baseline beside them: reading every PC's live state once
+//! (`HostRegistry::views`, what `GET /api/v1/hosts` and every other whole-fleet answer start
+//! from). The PCs hold generated 300-process snapshots, as the ingest bench sends.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -76,6 +78,12 @@ fn main() -> ExitCode {
     let listed = Listing::new();
 
     let started = Instant::now();
+    for _ in 0..cli.rounds {
+        black_box(registry.views(SystemTime::now()));
+    }
+    let views_ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(cli.rounds);
+
+    let started = Instant::now();
     let seats = board.refresh(&registry, &groups, &listed);
     let first = board.changes(&seats).len();
     let first_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -111,12 +119,21 @@ fn main() -> ExitCode {
         bytes = serde_json::to_vec(&view).expect("JSON").len();
     }
     let answer_ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(cli.rounds);
+    let one = vec!["lab 000".to_owned()];
+    let started = Instant::now();
+    let mut one_bytes = 0;
+    for _ in 0..cli.rounds {
+        let view = board.view(&seats, Some(&one));
+        one_bytes = serde_json::to_vec(&view).expect("JSON").len();
+    }
+    let one_ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(cli.rounds);
 
     println!(
         "seat view, {} PCs in {} labs: a round {steady_ms:.1} ms when nothing new arrived ({unchanged} \
          changes), {fresh_ms:.1} ms after every PC sent a snapshot ({:.0} changed PCs per round; \
          the first round {first_ms:.1} ms, {first} PCs); GET /api/v1/seats {answer_ms:.1} ms for \
-         {bytes} bytes of JSON",
+         {bytes} bytes of JSON, of one lab {one_ms:.2} ms for {one_bytes} bytes; baseline: every \
+         PC's live state read once {views_ms:.1} ms",
         cli.hosts,
         cli.labs,
         changed as f64 / f64::from(cli.rounds),
