@@ -3,7 +3,9 @@
 // view, a room of desks ("Lab CTI") and an SVG floor plan ("Library"); real Socket.IO agents
 // (socket.io-client) report. tests/tests/seats_page.rs starts the server.
 //
-//   node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR
+//   node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN
+//
+// LAB_CTI_TOKEN is a viewer token scoped to "Lab CTI": its dashboard must show that lab only.
 //
 // Prints "ok <step>" per step; exits non-zero at the first failure, with a screenshot of it.
 
@@ -12,9 +14,9 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { io } from "socket.io-client";
 
-const [url, viewer, agentToken, outDir] = process.argv.slice(2);
-if (!outDir) {
-  console.error("usage: node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR");
+const [url, viewer, agentToken, outDir, labToken] = process.argv.slice(2);
+if (!labToken) {
+  console.error("usage: node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN");
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -217,6 +219,30 @@ await step("the dashboard draws the rooms", async () => {
   const text = await never.textContent();
   assert(text.includes("Never reported"), `pc06's tile: ${text}`);
   await shot("seats-06-dashboard-rooms", dash);
+  await dash.close();
+});
+
+await step("a token scoped to Lab CTI shows that lab only on the dashboard", async () => {
+  const dash = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  watch(dash);
+  const seen = [];
+  dash.on("response", async (r) => { if (r.url().includes("/api/")) seen.push(await r.text().catch(() => "")); });
+  dash.on("websocket", (ws) => ws.on("framereceived", (f) => seen.push(String(f.payload))));
+  await dash.goto(`${url}/dashboard?token=${encodeURIComponent(labToken)}`);
+  await dash.locator('button.tile[data-host="pc01"]').waitFor({ timeout: 15_000 });
+  await dash.locator("#rooms").waitFor({ state: "visible", timeout: 15_000 });
+  await waitClass("pc01", "seat-free", dash);
+  assert(await dash.locator("#rooms .lab").count() === 1, "one room");
+  assert(await dash.locator("#rooms .lab h3", { hasText: "Lab CTI" }).count() === 1, "the room is Lab CTI");
+  assert(await dash.locator('button.tile[data-host="pc06"]').count() === 1, "the lab's never-seen PC is shown");
+  // The Library keeps reporting: nothing of it reaches this dashboard.
+  await pcs.lib01.send(snapshot(1));
+  await pcs.pc02.send(snapshot(2, MATLAB));
+  await dash.waitForTimeout(1500);
+  assert(await dash.locator('button.tile[data-host^="lib"]').count() === 0, "a Library PC is shown");
+  for (const text of seen) assert(!/lib0[12]|Library/.test(text), `the dashboard received the Library: ${text.slice(0, 200)}`);
+  assert(seen.some((t) => t.includes("pc02")), "Lab CTI's telemetry arrived");
+  await shot("seats-07-dashboard-one-lab", dash);
   await dash.close();
 });
 

@@ -1,8 +1,8 @@
 //! The free-seat page in a real browser: `tests/browser/seats.test.mjs` drives Debian's Chromium
 //! against the real server binary with a public seat view, a room of desks and an SVG floor
 //! plan, while its own socket.io-client agents report: the labs and counts, the rooms' colours,
-//! live changes, the software filter, a phone, the kiosk, the dashboard's rooms and a PC that
-//! should report and never has. Screenshots
+//! live changes, the software filter, a phone, the kiosk, the dashboard's rooms, a PC that
+//! should report and never has, and the dashboard of a token scoped to one lab. Screenshots
 //! land in `target/browser-artifacts/seats/`.
 
 use idlewatch_tests::{Server, run_browser_script, workspace_root};
@@ -44,6 +44,14 @@ fn the_seat_page_works_in_chromium() {
         Some(&dir.path().join("data")),
     )
     .unwrap_or_else(|f| panic!("{}", f.stderr));
+    let (code, issued, err) = server.admin(&[
+        "tokens", "issue", "--viewer", "--group", "Lab CTI", "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lab_token = serde_json::from_str::<serde_json::Value>(&issued).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let artifacts = workspace_root().join("target/browser-artifacts/seats");
     let stdout = run_browser_script(
         "seats.test.mjs",
@@ -52,6 +60,7 @@ fn the_seat_page_works_in_chromium() {
             &server.tokens().viewer,
             &server.tokens().agent,
             artifacts.to_str().unwrap(),
+            &lab_token,
         ],
         &server,
         &artifacts,
