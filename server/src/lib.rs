@@ -292,6 +292,10 @@ pub async fn run(
     let uploads = tokio::spawn(sheets::schedule(app.state.sheets.clone()));
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
+    let revocations = tokio::spawn(socket::scoped::close_revoked(
+        app.io.clone(),
+        app.state.clone(),
+    ));
     let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
     let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.seats.clone()));
     let directory = tokio::spawn(app.state.directory.clone().run());
@@ -306,6 +310,7 @@ pub async fn run(
         uploads,
         disk,
         resumes,
+        revocations,
         licence_polls,
         alerts,
         seat_changes,

@@ -88,8 +88,8 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
     empty.as_object_mut().unwrap().remove("idle_seconds");
     empty.as_object_mut().unwrap().remove("session");
     snapshots.push(empty);
-    // A staff PC: its lab is not one the seat view shows.
-    let mut office = snapshot("office-7", 0.0, &[]);
+    // A staff PC: its lab is not one the seat view shows, nor is its software.
+    let mut office = snapshot("office-7", 0.0, &[("Payroll", true)]);
     office["group"] = json!("Staff");
     snapshots.push(office);
     let agents = send_all(&server, &snapshots, &["pc01", "pc02", "lib01", "office-7"]);
@@ -106,7 +106,9 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
     );
     assert_private_free("GET /api/v1/seats", &answer.body);
     assert!(
-        !answer.body.contains("office-7") && !answer.body.contains("Staff"),
+        !answer.body.contains("office-7")
+            && !answer.body.contains("Staff")
+            && !answer.body.contains("Payroll"),
         "a lab not in seats.groups is shown: {}",
         answer.body
     );

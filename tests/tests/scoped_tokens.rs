@@ -308,11 +308,11 @@ fn a_token_scoped_to_a_lab_sees_only_that_lab_in_every_route_and_event() {
         d["hosts"].as_array().is_some_and(|h| h.len() == 2)
     });
 
-    // Revoked: refused at once over HTTP, and its open socket is closed at its next event.
+    // Revoked: refused at once over HTTP, and its open socket closed at once (nothing is
+    // sent to it meanwhile).
     let (code, _, err) = server.admin(&["tokens", "revoke", &id.to_string()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(server.get("/data", Some(&token)).status, 401);
-    let _after = send_all(&server, &[snapshot("pc01", "idle")], &[]);
     dashboard.wait_for("the server closing the socket", |v| {
         v["type"] == "disconnect"
     });
@@ -332,7 +332,7 @@ fn a_scoped_token_reads_only_its_labs_on_the_seat_socket() {
         &[snapshot("pc01", "idle"), snapshot("lib01", "idle")],
         &["pc01", "lib01"],
     );
-    let (_, token, _) = issue_viewer(&server, &["Lab CTI"]);
+    let (id, token, _) = issue_viewer(&server, &["Lab CTI"]);
     // The seat view answers from its last round: wait for the one holding both PCs.
     wait_until("both PCs seated", Duration::from_secs(10), || {
         let all = server.get("/api/v1/seats", Some(&server.tokens().viewer));
@@ -355,4 +355,10 @@ fn a_scoped_token_reads_only_its_labs_on_the_seat_socket() {
         .map(|s| s["host"].as_str().unwrap())
         .collect();
     assert_eq!(hosts, ["pc01"], "{full}");
+    // Revoking the token closes the seat view at once.
+    let (code, _, err) = server.admin(&["tokens", "revoke", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    node.wait_for("the server closing the seat view", |v| {
+        v["type"] == "disconnect"
+    });
 }

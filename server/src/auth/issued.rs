@@ -77,6 +77,8 @@ pub enum IssueError {
 #[derive(Default)]
 pub struct IssuedTokens {
     by_hash: RwLock<HashMap<[u8; 32], Grant>>,
+    /// Woken when a viewer token is revoked, so its open connections are closed at once.
+    scope_revoked: tokio::sync::Notify,
 }
 
 fn hash(token: &str) -> [u8; 32] {
@@ -100,6 +102,7 @@ impl IssuedTokens {
         }
         Ok(Self {
             by_hash: RwLock::new(by_hash),
+            scope_revoked: tokio::sync::Notify::new(),
         })
     }
 
@@ -152,12 +155,19 @@ impl IssuedTokens {
         })
     }
 
+    /// Waits until a viewer token scoped to labs is revoked (one revoked since the last wait
+    /// counts).
+    pub async fn scope_revoked(&self) {
+        self.scope_revoked.notified().await;
+    }
+
     /// Revokes token `id`; whether it existed.
     ///
     /// # Errors
     /// When the store cannot be written.
     pub fn revoke(&self, store: &Store, id: u64) -> Result<bool, idlewatch_store::Error> {
         let existed = store.remove_token(id)?;
+        let mut scoped = false;
         self.by_hash
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -167,9 +177,13 @@ impl IssuedTokens {
                 }
                 if let Grant::Labs(scope) = g {
                     scope.revoke();
+                    scoped = true;
                 }
                 false
             });
+        if scoped {
+            self.scope_revoked.notify_one();
+        }
         Ok(existed)
     }
 }

@@ -81,24 +81,20 @@ impl Installed {
         apps.sort_by_key(|a| a.to_lowercase());
         apps
     }
+}
 
-    /// Every app seen running anywhere at or after `since_ms`, one spelling each, sorted.
-    #[must_use]
-    pub fn anywhere(&self, since_ms: i64) -> Vec<String> {
-        let by_host = self
-            .by_host
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut seen = BTreeSet::new();
-        let mut apps = Vec::new();
-        for (key, (name, last)) in by_host.values().flat_map(|apps| apps.iter()) {
-            if *last >= since_ms && seen.insert(key.clone()) {
-                apps.push(name.clone());
-            }
-        }
-        apps.sort_by_key(|a| a.to_lowercase());
-        apps
-    }
+/// The apps of `apps` (the installed lists of the PCs shown), one spelling each (the first
+/// met), sorted without case: what a seat view's software filter offers.
+#[must_use]
+pub fn distinct<'a>(apps: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<String> = apps
+        .into_iter()
+        .filter(|a| seen.insert(a.to_lowercase()))
+        .cloned()
+        .collect();
+    out.sort_by_key(|a| a.to_lowercase());
+    out
 }
 
 #[cfg(test)]
@@ -120,9 +116,10 @@ mod tests {
         assert_eq!(installed.on("PC-2", 0), ["matlab", "Rocky"]);
         assert_eq!(installed.on("pc-2", 1_000), ["Rocky"]);
         assert!(installed.on("pc-3", 0).is_empty());
-        // One spelling per app, whichever host first named it.
-        assert_eq!(installed.anywhere(0).len(), 2);
-        assert_eq!(installed.anywhere(1_500), ["Rocky"]);
+        // One spelling per app, whichever PC shown first named it.
+        let shown = [installed.on("pc-1", 0), installed.on("pc-2", 0)];
+        assert_eq!(distinct(shown.iter().flatten()), ["MATLAB", "Rocky"]);
+        assert_eq!(distinct(installed.on("pc-2", 1_500).iter()), ["Rocky"]);
         // A later sighting moves the time on, an earlier one does not move it back.
         installed.seen("pc-2", "MATLAB", 3_000);
         installed.seen("pc-2", "MATLAB", 100);

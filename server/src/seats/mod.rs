@@ -353,13 +353,17 @@ impl SeatBoard {
             *counter.1 += 1;
             group.seats.push(seat.clone());
         }
-        let now = now_ms();
         SeatsView {
             generated_at: rfc3339(SystemTime::now()),
             idle_after_seconds: self.idle_after.as_secs_f64(),
             installed_within_days: u32::try_from(self.installed_within.as_secs() / 86_400)
                 .unwrap_or(u32::MAX),
-            apps: self.installed.anywhere(self.installed_since(now)),
+            // Only the apps of the PCs shown: another lab's (a staff office's) stay unnamed.
+            apps: installed::distinct(
+                labs.values()
+                    .flat_map(|lab| lab.seats.iter())
+                    .flat_map(|s| s.installed.iter()),
+            ),
             free,
             in_use,
             offline,

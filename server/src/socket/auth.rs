@@ -210,10 +210,8 @@ fn seat_view(
         }
     };
     // A token scoped to labs sees those, whatever it asks.
-    let only = crate::seats::live::within(
-        role.as_ref().and_then(|caller| caller.scope.as_deref()),
-        only,
-    );
+    let scope = role.as_ref().and_then(|caller| caller.scope.clone());
+    let only = crate::seats::live::within(scope.as_deref(), only);
     // Anonymous screens compete with agents for connections; staff keep their reserve.
     let slots = if role.is_some() {
         limits.max_connections
@@ -222,6 +220,9 @@ fn seat_view(
     };
     open_slot(state, slots, "seat view")?;
     SocketKind::make_seat_view(socket, state, only);
+    if let Some(scope) = scope {
+        super::scoped::join_seat_view(socket, scope);
+    }
     socket.on_disconnect(super::on_disconnect);
     debug!(sid = %socket.id, peer = %peer(parts), role = role.map_or("anonymous", |caller| caller.role.as_str()), "seat view connected");
     Ok(())

@@ -9,7 +9,7 @@ pub mod gate;
 mod ingest;
 mod kind;
 mod reply;
-mod scoped;
+pub mod scoped;
 
 use std::time::{Duration, SystemTime};
 

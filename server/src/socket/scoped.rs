@@ -4,8 +4,9 @@
 //! and the `seats` events of its labs. They are few (a lab's supervisor, a screen in a
 //! department), so each event goes to each of them on its own, with its own flow control
 //! ([`crate::relay::Relay::admit`]): one too far behind misses events until it has read half
-//! its backlog, then gets the current list first. A revoked token's dashboards are
-//! disconnected at the next event they would get.
+//! its backlog, then gets the current list first. A revoked token's dashboards and seat views
+//! are disconnected at once ([`close_revoked`]), and at the latest at the next event they would
+//! get.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -27,6 +28,35 @@ use crate::state::AppState;
 
 /// Room of every scoped dashboard.
 pub const SCOPED: &str = "dashboards-scoped";
+
+/// Room of every seat view opened with a scoped token.
+pub const SCOPED_SEATS: &str = "seats-scoped";
+
+/// Notes that seat-view `socket` was opened with `scope` (closed when it is revoked).
+pub fn join_seat_view<A: Adapter>(socket: &Socket<A>, scope: Arc<Scope>) {
+    socket.join(SCOPED_SEATS);
+    socket.extensions.insert(scope);
+}
+
+/// Closes the dashboards and seat views of each viewer token revoked, as it is revoked. Runs
+/// until aborted.
+pub async fn close_revoked(io: SocketIo, state: AppState) {
+    loop {
+        state.tokens.scope_revoked().await;
+        for room in [SCOPED, SCOPED_SEATS] {
+            let Some(root) = io.of("/") else {
+                break;
+            };
+            for socket in root.to(room).sockets() {
+                let scope = scope_of(&socket).or_else(|| socket.extensions.get::<Arc<Scope>>());
+                if scope.is_some_and(|s| s.is_revoked()) {
+                    info!(sid = %socket.id, room, "socket disconnected: its token was revoked");
+                    let _ = socket.disconnect();
+                }
+            }
+        }
+    }
+}
 
 /// The room of the scoped dashboards that see lab `key` (lower-cased).
 fn lab_room(key: &str) -> String {
