@@ -2,7 +2,7 @@
 //! round-trips exactly as a keyframe and as a delta against any base.
 #![no_main]
 
-use idlewatch_migrations::format::{Decoder, Encoder, RecordHeader, parse_header, read_summary};
+use idlewatch_format::{Decoder, Encoder, RecordHeader, parse_header, read_summary};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

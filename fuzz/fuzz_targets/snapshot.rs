@@ -3,7 +3,7 @@
 //! its summary round-trips.
 #![no_main]
 
-use idlewatch_migrations::format::Summary;
+use idlewatch_format::Summary;
 use idlewatch_protocol::{Snapshot, SnapshotFields};
 use libfuzzer_sys::fuzz_target;
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use idlewatch_migrations::format::{META, SCHEMA_VERSION_KEY};
+use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 use idlewatch_migrations::legacy::insert_v1;
 
 /// The snapshots in the fixture: `(seq, host, received_ms, json)`.

@@ -1,6 +1,6 @@
 //! Schema upgrades: a fresh file, the checked-in v1 fixture, and a file from the future.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     BY_TIME, HOST_IDS, HostChain, META, NEXT_SEQ_KEY, RECORDS, SCHEMA_VERSION_KEY,
 };
 use idlewatch_migrations::legacy::V1_SNAPSHOTS;

@@ -1,6 +1,6 @@
 //! The record writer and reader: duplicates, keyframes, chains, compactness.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     FrameKind, HostChain, KEYFRAME_INTERVAL, RECORDS, RecordWriter, read_header,
 };
 use idlewatch_migrations::migrate;

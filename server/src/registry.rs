@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use idlewatch_migrations::format::PackedJson;
+use idlewatch_format::PackedJson;
 use idlewatch_protocol::{Snapshot, SnapshotFields};
 
 /// Report interval assumed until a host has sent two snapshots.

@@ -2,7 +2,7 @@
 //! fire and when they resolve, each in its own small transaction, and read whole (at start, to
 //! restore the firing ones, and by `GET /api/v1/alerts`).
 
-use idlewatch_migrations::format::{ALERTS, META, NEXT_ALERT_ID_KEY};
+use idlewatch_format::{ALERTS, META, NEXT_ALERT_ID_KEY};
 use idlewatch_protocol::api::{Alert, AlertState};
 use idlewatch_protocol::time::parse_rfc3339_ms;
 use redb::{ReadableDatabase, ReadableTable};

@@ -6,7 +6,7 @@
 //! Every transaction leaves the store readable: a chunk's successors are rewritten in the same
 //! transaction that deletes their bases. When nothing of the host is left, its name goes too.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     BY_TIME, DEDUP_SEQ, Encoder, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, RECORDS, RecordHeader,
     read_header, read_summary,
 };

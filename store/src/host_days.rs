@@ -1,4 +1,4 @@
-//! The host-day rollups' rows ([`idlewatch_migrations::format::HostDay`]): read by range, stored
+//! The host-day rollups' rows ([`idlewatch_format::HostDay`]): read by range, stored
 //! by the server's builder only if nothing they were computed from changed meanwhile, and
 //! removed by the writer wherever a late snapshot, a deletion or retention changes a settled
 //! day.
@@ -10,7 +10,7 @@
 //! generation before the summaries and stores a row only if it is unchanged, so a row never
 //! hides a snapshot committed while it was computed.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     DAY_MS, HOST_DAY_GENERATIONS, HOST_DAYS, HOST_DAYS_KEEP_FROM_KEY, META, day_of,
 };
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};

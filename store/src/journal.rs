@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use idlewatch_migrations::format::{PackedJson, RecordWriter};
+use idlewatch_format::{PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
 use redb::Durability;
 use tracing::{debug, error, info};
@@ -19,7 +19,7 @@ use crate::prune::Pruner;
 use crate::slot::DbSlot;
 
 /// What happened to an append.
-pub type Appended = idlewatch_migrations::format::Appended;
+pub type Appended = idlewatch_format::Appended;
 
 /// Completion of an append, run on the writer thread after the commit holding it (keep it
 /// short: it delays the next group).

@@ -5,7 +5,7 @@
 //! bound, per transaction, durability `Immediate`). Each append's completion callback runs only
 //! after the commit that holds it, so an ack sent from it means "on disk". Reads open their own
 //! read transactions (`begin_read`) concurrently with the writer; call them off the async
-//! runtime. The on-disk format is [`idlewatch_migrations::format`].
+//! runtime. The on-disk format is `idlewatch_format`.
 
 mod alerts;
 mod delete;
@@ -23,7 +23,7 @@ mod tokens;
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};
-pub use idlewatch_migrations::format::{DAY_MS, HostDay, SessionSummary, Summary, day_of};
+pub use idlewatch_format::{DAY_MS, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{AppendDone, Appended};
 pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
@@ -36,7 +36,7 @@ pub use tokens::{Holder, StoredToken};
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 
-use idlewatch_migrations::format::PackedJson;
+use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 
 use crate::journal::Command;

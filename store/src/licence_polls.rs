@@ -1,7 +1,7 @@
 //! Each licence server's seats issued and in use at each poll, kept for the pool's history
 //! (one small row per poll: at one poll every 5 minutes, ~105,000 a year per server).
 
-use idlewatch_migrations::format::LICENCE_POLLS;
+use idlewatch_format::LICENCE_POLLS;
 use redb::ReadableDatabase;
 
 use crate::{Error, Store};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     BY_TIME, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS,
     Summary, read_summary,
 };

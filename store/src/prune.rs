@@ -9,9 +9,7 @@
 
 use std::collections::HashMap;
 
-use idlewatch_migrations::format::{
-    BY_TIME, DEDUP_SEQ, HOST_LAST, RECORDS, RecordHeader, read_header,
-};
+use idlewatch_format::{BY_TIME, DEDUP_SEQ, HOST_LAST, RECORDS, RecordHeader, read_header};
 use redb::{Database, ReadableTable};
 
 use crate::Error;

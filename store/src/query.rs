@@ -3,7 +3,7 @@
 //! snapshot (to rebuild the live state at start). Each runs in its own read transaction,
 //! concurrently with the writer; call them off the async runtime.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     BY_TIME, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, Summary, latest_of_host,
     read_header, read_summary,
 };

@@ -3,7 +3,7 @@
 //! kinds share one id sequence, so `tokens revoke ID` needs no kind. Issued and revoked in
 //! their own small write transactions.
 
-use idlewatch_migrations::format::{AGENT_TOKENS, META, NEXT_TOKEN_ID_KEY, VIEWER_TOKENS};
+use idlewatch_format::{AGENT_TOKENS, META, NEXT_TOKEN_ID_KEY, VIEWER_TOKENS};
 use redb::{ReadableDatabase, ReadableTable};
 
 use crate::{Error, Store};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use idlewatch_migrations::format::RECORDS;
+use idlewatch_format::RECORDS;
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{Error, Offline, OpenOptions, Store};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use idlewatch_migrations::format::{META, SCHEMA_VERSION_KEY};
+use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 use idlewatch_migrations::{legacy, migrate};
 use idlewatch_protocol::{Snapshot, WatchedState};
 use idlewatch_store::{HistoryQuery, OpenOptions, STORE_FILE, Store, Summary};
@@ -79,7 +79,8 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
             "v5_session_summaries",
             "v6_alerts",
             "v7_licence_polls",
-            "v8_host_days"
+            "v8_host_days",
+            "v9_viewer_tokens"
         ]
     );
     let old = summaries(&store);

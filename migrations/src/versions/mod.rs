@@ -13,8 +13,8 @@ mod v9;
 
 use redb::{Database, ReadableDatabase, WriteTransaction};
 
-use crate::error::Error;
-use crate::format::{META, SCHEMA_VERSION_KEY};
+use idlewatch_format::Error;
+use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
 pub const CURRENT_VERSION: u64 = 9;

@@ -4,8 +4,8 @@
 
 use redb::{TableDefinition, WriteTransaction};
 
-use crate::error::Error;
-use crate::format::META;
+use idlewatch_format::Error;
+use idlewatch_format::META;
 
 /// v1's one data table: `seq` → `(host, received_ms, json)`.
 pub const V1_SNAPSHOTS: TableDefinition<u64, (&str, i64, &str)> = TableDefinition::new("snapshots");

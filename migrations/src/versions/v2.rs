@@ -5,8 +5,8 @@ use idlewatch_protocol::Snapshot;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::v1::V1_SNAPSHOTS;
-use crate::error::Error;
-use crate::format::{
+use idlewatch_format::Error;
+use idlewatch_format::{
     BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, META, NEXT_SEQ_KEY, RECORDS, RecordWriter,
 };
 

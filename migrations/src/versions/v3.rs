@@ -1,11 +1,11 @@
-//! Schema version 3: each record carries its [`Summary`](crate::format::Summary) for reports.
+//! Schema version 3: each record carries its [`Summary`](idlewatch_format::Summary) for reports.
 //! Records written under version 2 keep their bytes and are summarized from their JSON when
 //! read, so this upgrade only records the version: instant whatever the store's size, and an
 //! older server refuses the file (it could not read the new record kinds).
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
+use idlewatch_format::Error;
 
 /// Nothing to rewrite; see the module documentation.
 ///

@@ -2,8 +2,8 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
-use crate::format::AGENT_TOKENS;
+use idlewatch_format::AGENT_TOKENS;
+use idlewatch_format::Error;
 
 /// Creates the table, so readers of a store without tokens find it.
 ///

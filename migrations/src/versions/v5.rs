@@ -5,7 +5,7 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
+use idlewatch_format::Error;
 
 /// Nothing to rewrite; see the module documentation.
 ///

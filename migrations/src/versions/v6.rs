@@ -3,8 +3,8 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
-use crate::format::ALERTS;
+use idlewatch_format::ALERTS;
+use idlewatch_format::Error;
 
 /// Creates the table, so readers of a store without alerts find it.
 ///

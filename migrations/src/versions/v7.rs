@@ -3,8 +3,8 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
-use crate::format::LICENCE_POLLS;
+use idlewatch_format::Error;
+use idlewatch_format::LICENCE_POLLS;
 
 /// Creates the table, so readers of a store without polls find it.
 ///

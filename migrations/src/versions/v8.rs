@@ -5,8 +5,8 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
-use crate::format::{HOST_DAY_GENERATIONS, HOST_DAYS};
+use idlewatch_format::Error;
+use idlewatch_format::{HOST_DAY_GENERATIONS, HOST_DAYS};
 
 /// Creates both tables.
 ///

@@ -2,8 +2,8 @@
 
 use redb::WriteTransaction;
 
-use crate::error::Error;
-use crate::format::VIEWER_TOKENS;
+use idlewatch_format::Error;
+use idlewatch_format::VIEWER_TOKENS;
 
 /// Creates the table, so readers of a store without scoped tokens find it.
 ///

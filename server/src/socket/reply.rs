@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use idlewatch_migrations::format::PackedJson;
+use idlewatch_format::PackedJson;
 use idlewatch_protocol::{Ack, ErrorBody, ErrorCode, Snapshot, events};
 use idlewatch_store::{AppendDone, Error as StoreError};
 use serde_json::json;

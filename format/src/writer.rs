@@ -19,7 +19,7 @@ use super::{
     BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY,
     RECORDS,
 };
-use crate::error::Error;
+use crate::Error;
 
 /// What happened to an appended snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use zstd_safe::{CCtx, DCtx};
 use super::summary::Summary;
 use super::varint::{get_varint, put_varint, unzigzag, zigzag};
 
-use crate::error::Error;
+use crate::Error;
 
 /// zstd level: 3 is zstd's default, a good ratio at a few hundred MB/s.
 const LEVEL: i32 = 3;

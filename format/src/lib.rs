@@ -1,4 +1,10 @@
-//! The current on-disk layout (schema version 8).
+//! The Idlewatch store's on-disk format: redb tables, the compact record codec, the record
+//! summaries and host-day rollups, and the record writer and reader every user of the store
+//! goes through. The schema steps that bring an older file to this layout live in
+//! `idlewatch-migrations`; this crate knows only the current one and runs no threads.
+//!
+//! The layout (schema version 9):
+//!
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
 //! - `host_ids` / `host_names`: host names interned to `u32` ids.
@@ -28,6 +34,7 @@
 //!   computed from what a removal changed is not stored.
 
 mod codec;
+mod error;
 mod host_day;
 mod packed;
 mod reader;
@@ -36,6 +43,7 @@ mod varint;
 mod writer;
 
 pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
+pub use error::Error;
 pub use host_day::{DAY_MS, HostDay, day_of};
 pub use packed::PackedJson;
 pub use reader::{HostChain, latest_of_host, read_header};

@@ -5,7 +5,7 @@ use redb::ReadableTable;
 
 use super::KEYFRAME_INTERVAL;
 use super::codec::{Decoder, RecordHeader, parse_header};
-use crate::error::Error;
+use crate::Error;
 
 /// The header of record `seq`.
 ///

@@ -1,7 +1,7 @@
 //! Property tests of the record codec: any summary and any JSON text round-trip exactly, as
 //! keyframes and as deltas against any base; arbitrary bytes are refused, never a panic.
 
-use idlewatch_migrations::format::{
+use idlewatch_format::{
     Decoder, Encoder, RecordHeader, SessionSummary, Summary, parse_header, read_summary,
 };
 use idlewatch_protocol::WatchedState;
