@@ -160,13 +160,20 @@ impl Flow {
         })
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, FlowState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The backlog now, folded into the marks (so credit for bytes the estimate did not count,
     /// such as framing, never accumulates).
     fn backlog(&self, relayed: u64) -> (u64, bool) {
-        let mut s = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.lock();
+        (self.fold(&mut s, relayed), s.paused)
+    }
+
+    fn fold(&self, s: &mut FlowState, relayed: u64) -> u64 {
         let drained = self.drain.drained();
         let sent = if s.paused {
             0
@@ -177,21 +184,15 @@ impl Flow {
         s.base = backlog;
         s.relayed_mark = relayed;
         s.drained_mark = drained;
-        (backlog, s.paused)
+        backlog
     }
 
     fn is_paused(&self) -> bool {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .paused
+        self.lock().paused
     }
 
     fn set_paused(&self, paused: bool, relayed: u64) {
-        let mut s = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self.lock();
         s.paused = paused;
         s.relayed_mark = relayed;
     }
@@ -323,20 +324,25 @@ impl Relay {
     }
 
     /// Whether an event of `bytes` may go to a dashboard that gets only some events and keeps
-    /// its own count of the bytes relayed to it (`relayed`): one more than the budget behind is
-    /// paused and misses events until it has read half of its backlog. Checked at each event
-    /// it would get, so a paused one resumes with the next event after it caught up.
-    pub fn admit(&self, flow: &Flow, relayed: u64, bytes: u64) -> Admit {
-        let (backlog, paused) = flow.backlog(relayed);
-        if paused && backlog > self.budget / 2 {
+    /// its own count of the bytes relayed to it (`relayed`, to which `bytes` is added when it
+    /// may): one more than the budget behind is paused and misses events until it has read
+    /// half of its backlog. Checked at each event it would get, so a paused one resumes with
+    /// the next event after it caught up. Events for one dashboard may come from several
+    /// threads at once: the count is read, judged and moved on under the flow's lock.
+    pub fn admit(&self, flow: &Flow, relayed: &AtomicU64, bytes: u64) -> Admit {
+        let mut s = flow.lock();
+        let now = relayed.load(Relaxed);
+        let backlog = flow.fold(&mut s, now);
+        if s.paused && backlog > self.budget / 2 {
             return Admit::Drop;
         }
         if backlog.saturating_add(bytes) > self.budget {
-            flow.set_paused(true, relayed);
+            s.paused = true;
             return Admit::Drop;
         }
-        if paused {
-            flow.set_paused(false, relayed);
+        relayed.fetch_add(bytes, Relaxed);
+        if s.paused {
+            s.paused = false;
             return Admit::Resumed;
         }
         Admit::Send
@@ -367,18 +373,40 @@ mod tests {
         let relay = Relay::new(1000);
         let drain = Arc::new(Drain::new());
         let flow = Flow::new(drain.clone(), 0);
-        assert_eq!(relay.admit(&flow, 0, 900), Admit::Send);
+        let relayed = AtomicU64::new(0);
+        assert_eq!(relay.admit(&flow, &relayed, 900), Admit::Send);
         // 900 bytes behind: 200 more would pass the budget.
-        assert_eq!(relay.admit(&flow, 900, 200), Admit::Drop);
+        assert_eq!(relay.admit(&flow, &relayed, 200), Admit::Drop);
+        assert_eq!(relayed.load(Relaxed), 900, "a dropped event is not relayed");
         // Read 300: 600 behind, still more than half the budget.
         drain.add_polled(300);
-        assert_eq!(relay.admit(&flow, 900, 10), Admit::Drop);
+        assert_eq!(relay.admit(&flow, &relayed, 10), Admit::Drop);
         // Read 200 more: 400 behind, it resumes (and is told so, to be sent the state first).
         drain.add_polled(200);
-        assert_eq!(relay.admit(&flow, 900, 10), Admit::Resumed);
-        assert_eq!(relay.admit(&flow, 910, 10), Admit::Send);
-        // Dropped events never count as relayed: once read up, it is not behind at all.
+        assert_eq!(relay.admit(&flow, &relayed, 10), Admit::Resumed);
+        assert_eq!(relay.admit(&flow, &relayed, 10), Admit::Send);
+        assert_eq!(relayed.load(Relaxed), 920);
+        // Once read up, it is not behind at all.
         drain.add_polled(420);
-        assert_eq!(relay.admit(&flow, 920, 1000), Admit::Send);
+        assert_eq!(relay.admit(&flow, &relayed, 1000), Admit::Send);
+    }
+
+    #[test]
+    fn events_from_many_threads_at_once_are_counted_once_each() {
+        let relay = Relay::new(u64::MAX / 4);
+        let flow = Flow::new(Arc::new(Drain::new()), 0);
+        let relayed = AtomicU64::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        assert_eq!(relay.admit(&flow, &relayed, 3), Admit::Send);
+                    }
+                });
+            }
+        });
+        // Nothing was read: the backlog is exactly what was sent.
+        assert_eq!(relayed.load(Relaxed), 120_000);
+        assert_eq!(flow.backlog(120_000), (120_000, false));
     }
 }

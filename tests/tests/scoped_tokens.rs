@@ -1,14 +1,15 @@
 //! Viewer tokens scoped to labs, against the real server binary: a token issued with
 //! `idlewatch-admin tokens issue --viewer --group "Lab CTI"` sees Lab CTI and nothing of the
 //! Library in every route (`/`, `/data`, hosts, history, timeline, usage, the licence views and
-//! the licence server's checkouts, alerts, status, seats), in every event a python-socketio
-//! dashboard receives (`agent_list`, `telemetry`, `alert`, `seats`), is refused what is about
-//! the whole server (`/metrics`) or admin's, and stops at once when revoked — open sockets too.
+//! the licence server's checkouts, alerts, seats), in every event a python-socketio dashboard
+//! receives (`agent_list`, `telemetry`, `alert`, `seats`), is refused what is about the whole
+//! server (`/metrics`, the status, the Sheets upload) or admin's, and stops at once when revoked
+//! — open sockets too.
 
 use std::path::Path;
 use std::time::Duration;
 
-use idlewatch_protocol::api::{HostsAnswer, LicenceServersAnswer, SeatsView, ServerStatus};
+use idlewatch_protocol::api::{HostsAnswer, LicenceServersAnswer, SeatsView};
 use idlewatch_protocol::time::{now_ms, rfc3339_ms};
 use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::{Connect, Peer, PeerKind, Server, lmutil_printing, send_all, wait_until};
@@ -204,8 +205,6 @@ fn a_token_scoped_to_a_lab_sees_only_that_lab_in_every_route_and_event() {
     get("/api/v1/licences");
     get("/api/v1/licences/ansys/heatmap");
     get("/api/v1/licences/ansys/simulate?reclaim_after=30m");
-    let status: ServerStatus = get("/api/v1/status").json_as();
-    assert_eq!((status.hosts.online, status.hosts.offline), (1, 0));
 
     // The licence server's view: its totals, the checkouts on Lab CTI's PCs only.
     let mut licences = LicenceServersAnswer {
@@ -265,7 +264,13 @@ fn a_token_scoped_to_a_lab_sees_only_that_lab_in_every_route_and_event() {
     assert!(asked.groups.is_empty(), "{asked:?}");
 
     // What is about the whole server, or an admin's, is refused.
-    for path in ["/metrics", "/api/v1/tokens", "/export.xlsx"] {
+    for path in [
+        "/metrics",
+        "/api/v1/status",
+        "/api/v1/exports/status",
+        "/api/v1/tokens",
+        "/export.xlsx",
+    ] {
         let answer = server.get(path, Some(&token));
         assert_eq!(answer.status, 403, "{path}: {}", answer.body);
     }
@@ -355,6 +360,24 @@ fn a_scoped_token_reads_only_its_labs_on_the_seat_socket() {
         .map(|s| s["host"].as_str().unwrap())
         .collect();
     assert_eq!(hosts, ["pc01"], "{full}");
+    // A scoped token holds at most `limits.connections_per_token` (4) connections: the seat view
+    // and three dashboards here.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let refused = runtime.block_on(async {
+        let mut open = Vec::new();
+        for _ in 0..3 {
+            open.push(
+                idlewatch_client::Client::connect(&server.url(), Some(&token))
+                    .await
+                    .expect("a dashboard within the cap"),
+            );
+        }
+        let fifth = idlewatch_client::Client::connect(&server.url(), Some(&token)).await;
+        drop(open);
+        fifth.err().map(|e| e.to_string())
+    });
+    let refused = refused.expect("the fifth connection must be refused");
+    assert!(refused.contains("connections_per_token"), "{refused}");
     // Revoking the token closes the seat view at once.
     let (code, _, err) = server.admin(&["tokens", "revoke", &id.to_string()]);
     assert_eq!(code, 0, "{err}");

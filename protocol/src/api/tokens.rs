@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 /// The body of `POST /api/v1/tokens`: `{"host": "pc-07"}` (an agent token) or
 /// `{"viewer": true, "groups": ["Lab CTI"]}` (a viewer token of those labs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct IssueToken {
     /// The host an agent token may report as.
     #[serde(default, skip_serializing_if = "Option::is_none")]

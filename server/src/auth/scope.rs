@@ -23,10 +23,10 @@ pub struct Scope {
     revoked: AtomicBool,
 }
 
-/// How a group name is compared: trimmed, without case.
+/// How a group name is compared: without case (as the seat view's rooms name labs).
 #[must_use]
 pub fn group_key(group: &str) -> String {
-    group.trim().to_lowercase()
+    group.to_lowercase()
 }
 
 impl Scope {
@@ -96,7 +96,7 @@ mod tests {
     fn a_scope_admits_its_groups_without_case_and_nothing_else() {
         let scope = Scope::new(3, vec!["Lab CTI".to_owned(), "Library".to_owned()]);
         assert!(scope.admits(Some("Lab CTI")));
-        assert!(scope.admits(Some(" lab cti ")));
+        assert!(scope.admits(Some("lab cti")));
         assert!(scope.admits(Some("LIBRARY")));
         assert!(!scope.admits(Some("Lab B")));
         assert!(!scope.admits(Some("Lab")));

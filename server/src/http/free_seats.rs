@@ -31,7 +31,7 @@ fn labs(pairs: &[(String, String)], scope: Option<&Scope>) -> Option<Vec<String>
     let groups: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "group")
-        .map(|(_, v)| group_key(v))
+        .map(|(_, v)| group_key(v.trim()))
         .collect();
     crate::seats::live::within(scope, (!groups.is_empty()).then_some(groups))
 }

@@ -1,4 +1,5 @@
-//! The Google Sheets upload over HTTP: `GET /api/v1/exports/status` (viewer) shows the
+//! The Google Sheets upload over HTTP: `GET /api/v1/exports/status` (viewer, not scoped to
+//! labs) shows the
 //! uploader's state and last run; `POST /api/v1/exports/sheets` (admin) runs one now and
 //! answers its result (502 with the cause when Google refused or failed). A run outlasting
 //! `limits.request_timeout` is answered 408 but completes; its result shows in the status.
@@ -21,10 +22,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/exports/sheets", post(sheets_now))
 }
 
-async fn status(_: Viewer, State(state): State<AppState>) -> Json<SheetsStatusAnswer> {
-    Json(SheetsStatusAnswer {
+async fn status(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Json<SheetsStatusAnswer>, ApiError> {
+    // The sheet holds every lab: not for a token scoped to some.
+    viewer.whole_server("the Google Sheets upload's status")?;
+    Ok(Json(SheetsStatusAnswer {
         sheets: state.sheets.status(),
-    })
+    }))
 }
 
 async fn sheets_now(_: Admin, State(state): State<AppState>) -> Result<Json<SheetsRun>, ApiError> {

@@ -1,6 +1,6 @@
 //! `GET /api/v1/status` (viewer): what `idlewatch-admin status` shows — version, uptime, hosts
 //! online and offline, the store's size and snapshot count, and the Sheets uploader's state.
-//! A token scoped to labs counts only their hosts.
+//! Not for a token scoped to labs: all of it is the whole server's.
 
 use std::time::SystemTime;
 
@@ -18,10 +18,14 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/status", get(status))
 }
 
-async fn status(viewer: Viewer, State(state): State<AppState>) -> Json<ServerStatus> {
+async fn status(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Json<ServerStatus>, super::error::ApiError> {
+    // The store, the uploads and the counts are the whole server's.
+    viewer.whole_server("the server's status")?;
     let now = SystemTime::now();
-    let mut views = state.registry.views(now);
-    views.retain(|v| viewer.sees(&state.groups, &v.host));
+    let views = state.registry.views(now);
     let online = views.iter().filter(|v| v.online).count();
     let uptime = state.started.elapsed();
     let store = state.store.clone();
@@ -29,7 +33,7 @@ async fn status(viewer: Viewer, State(state): State<AppState>) -> Json<ServerSta
         .await
         .ok()
         .flatten();
-    Json(ServerStatus {
+    Ok(Json(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: rfc3339(now.checked_sub(uptime).unwrap_or(now)),
         uptime_seconds: uptime.as_secs(),
@@ -45,5 +49,5 @@ async fn status(viewer: Viewer, State(state): State<AppState>) -> Json<ServerSta
         retention_days: state.config.retention.days,
         sheets: state.sheets.status(),
         time_zone: state.config.report.time_zone.clone(),
-    })
+    }))
 }

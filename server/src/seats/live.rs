@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use idlewatch_protocol::api::{Seat, SeatsEvent};
+use idlewatch_protocol::api::{Seat, SeatState, SeatsEvent};
 use idlewatch_protocol::events;
 use idlewatch_protocol::time::now_ms;
 use socketioxide::SocketIo;
@@ -190,10 +190,16 @@ fn send(io: &SocketIo, src: &Sources, changed: &[super::Change]) {
             .or_default()
             .push(seat.clone());
         if let Some(left) = &change.left {
+            // The lab it left hears only that it went, and where: not its state or software.
             by_room
                 .entry(room_of(left.as_deref()))
                 .or_default()
-                .push(seat.clone());
+                .push(Seat {
+                    host: seat.host.clone(),
+                    group: seat.group.clone(),
+                    state: SeatState::Offline,
+                    installed: Vec::new(),
+                });
         }
     }
     let changed: Vec<Seat> = changed.iter().map(|c| c.seat.clone()).collect();

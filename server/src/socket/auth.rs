@@ -115,19 +115,12 @@ pub(super) async fn authenticate(
         limits.agent_connections()
     };
     open_slot(&state, slots, role.as_str())?;
-    if let Some(bound) = &bound {
-        if !state.token_connections.try_open(bound.id) {
-            state.metrics.socket_closed();
-            state.metrics.connects_limited.inc();
-            debug!(peer = %peer(parts), token = bound.id, "socket.io connection refused: connections per token");
-            return Err(Refused::Limit(format!(
-                "agent token {} already holds {} connections (limits.connections_per_token); \
-                 close the others or wait until they time out",
-                bound.id,
-                state.token_connections.cap()
-            )));
-        }
-        socket.extensions.insert(TokenSlot(bound.id));
+    let issued = bound
+        .as_ref()
+        .map(|b| (b.id, "agent"))
+        .or_else(|| caller.scope.as_ref().map(|s| (s.id, "viewer")));
+    if let Some((id, kind)) = issued {
+        token_slot(&socket, &state, id, kind)?;
     }
     if role.can_view() {
         SocketKind::make_dashboard(&socket, &state, caller.scope);
@@ -154,6 +147,24 @@ const SEAT_VIEW: &str = "seats";
 const MAX_SEAT_GROUPS: usize = 64;
 /// The longest lab name it may give.
 const MAX_GROUP_BYTES: usize = 256;
+
+/// Takes one of the connections issued token `id` (of `kind`) may hold
+/// (`limits.connections_per_token`), after its socket took a server slot; or gives that slot
+/// back and refuses. The token's slot is released when the socket disconnects.
+fn token_slot(socket: &SocketRef, state: &AppState, id: u64, kind: &str) -> Result<(), Refused> {
+    if state.token_connections.try_open(id) {
+        socket.extensions.insert(TokenSlot(id));
+        return Ok(());
+    }
+    state.metrics.socket_closed();
+    state.metrics.connects_limited.inc();
+    debug!(peer = %peer(socket.req_parts()), token = id, "socket.io connection refused: connections per token");
+    Err(Refused::Limit(format!(
+        "{kind} token {id} already holds {} connections (limits.connections_per_token); close \
+         the others or wait until they time out",
+        state.token_connections.cap()
+    )))
+}
 
 /// Takes one of `slots` connections (0: no limit), or refuses.
 fn open_slot(state: &AppState, slots: usize, who: &str) -> Result<(), Refused> {
@@ -219,6 +230,9 @@ fn seat_view(
         limits.agent_connections()
     };
     open_slot(state, slots, "seat view")?;
+    if let Some(scope) = &scope {
+        token_slot(socket, state, scope.id, "viewer")?;
+    }
     SocketKind::make_seat_view(socket, state, only);
     if let Some(scope) = scope {
         super::scoped::join_seat_view(socket, scope);

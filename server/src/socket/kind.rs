@@ -81,7 +81,9 @@ impl SocketKind {
                 state.registry.agent_disconnected(&previous);
             }
             Self::Dashboard => {
-                // (A scoped dashboard is a viewer's, which may not report: never here.)
+                // (A scoped dashboard is a viewer's, which may not report: never here. Were it
+                // one, it would stop being counted as one.)
+                super::scoped::left(socket, state);
                 socket.leave(DASHBOARDS);
                 socket.leave(crate::seats::live::ALL);
                 socket.leave(crate::relay::PAUSED);

@@ -38,21 +38,28 @@ pub fn join_seat_view<A: Adapter>(socket: &Socket<A>, scope: Arc<Scope>) {
     socket.extensions.insert(scope);
 }
 
-/// Closes the dashboards and seat views of each viewer token revoked, as it is revoked. Runs
-/// until aborted.
+/// Closes the dashboards and seat views of each viewer token revoked, as it is revoked, and
+/// again a second later (a socket whose connect checked the token just before it was revoked
+/// joins its room after the first look). Runs until aborted.
 pub async fn close_revoked(io: SocketIo, state: AppState) {
     loop {
         state.tokens.scope_revoked().await;
-        for room in [SCOPED, SCOPED_SEATS] {
-            let Some(root) = io.of("/") else {
-                break;
-            };
-            for socket in root.to(room).sockets() {
-                let scope = scope_of(&socket).or_else(|| socket.extensions.get::<Arc<Scope>>());
-                if scope.is_some_and(|s| s.is_revoked()) {
-                    info!(sid = %socket.id, room, "socket disconnected: its token was revoked");
-                    let _ = socket.disconnect();
-                }
+        close_revoked_now(&io);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        close_revoked_now(&io);
+    }
+}
+
+fn close_revoked_now(io: &SocketIo) {
+    for room in [SCOPED, SCOPED_SEATS] {
+        let Some(root) = io.of("/") else {
+            return;
+        };
+        for socket in root.to(room).sockets() {
+            let scope = scope_of(&socket).or_else(|| socket.extensions.get::<Arc<Scope>>());
+            if scope.is_some_and(|s| s.is_revoked()) {
+                info!(sid = %socket.id, room, "socket disconnected: its token was revoked");
+                let _ = socket.disconnect();
             }
         }
     }
@@ -162,9 +169,23 @@ pub fn agent_lists(io: &SocketIo, state: &AppState) {
     let Some(root) = io.of("/") else {
         return;
     };
+    // Each connected host's lab, looked up once for every scoped dashboard.
+    let connected: Vec<(String, Option<String>)> = state
+        .registry
+        .connected_hosts()
+        .into_iter()
+        .map(|h| {
+            let group = state.groups.of(&h);
+            (h, group)
+        })
+        .collect();
     for socket in root.to(SCOPED).sockets() {
         if let Some(dashboard) = socket.extensions.get::<Arc<ScopedDashboard>>() {
-            let hosts = connected_hosts(state, &dashboard.scope);
+            let hosts: Vec<&str> = connected
+                .iter()
+                .filter(|(_, group)| dashboard.scope.admits(group.as_deref()))
+                .map(|(host, _)| host.as_str())
+                .collect();
             let bytes = hosts.iter().map(|h| h.len() + 3).sum::<usize>() + 32;
             send(
                 &socket,
@@ -212,8 +233,10 @@ fn send<A: Adapter, T: Serialize + ?Sized>(
         return;
     }
     let bytes = bytes as u64;
-    let relayed = dashboard.relayed.load(Relaxed);
-    match state.relay.admit(&dashboard.flow, relayed, bytes) {
+    match state
+        .relay
+        .admit(&dashboard.flow, &dashboard.relayed, bytes)
+    {
         Admit::Drop => {
             state.metrics.events_dropped.inc();
             return;
@@ -232,7 +255,6 @@ fn send<A: Adapter, T: Serialize + ?Sized>(
         }
         Admit::Send => {}
     }
-    dashboard.relayed.fetch_add(bytes, Relaxed);
     emit(socket, state, event, data);
 }
 
