@@ -3,9 +3,10 @@
 // view, a room of desks ("Lab CTI") and an SVG floor plan ("Library"); real Socket.IO agents
 // (socket.io-client) report. tests/tests/seats_page.rs starts the server.
 //
-//   node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN
+//   node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN ADMIN_TOKEN
 //
 // LAB_CTI_TOKEN is a viewer token scoped to "Lab CTI": its dashboard must show that lab only.
+// ADMIN_TOKEN deletes a PC's data, which must empty its place on the open page.
 //
 // Prints "ok <step>" per step; exits non-zero at the first failure, with a screenshot of it.
 
@@ -14,9 +15,9 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { io } from "socket.io-client";
 
-const [url, viewer, agentToken, outDir, labToken] = process.argv.slice(2);
-if (!labToken) {
-  console.error("usage: node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN");
+const [url, viewer, agentToken, outDir, labToken, adminToken] = process.argv.slice(2);
+if (!adminToken) {
+  console.error("usage: node seats.test.mjs SERVER_URL VIEWER_TOKEN AGENT_TOKEN ARTIFACTS_DIR LAB_CTI_TOKEN ADMIN_TOKEN");
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -244,6 +245,23 @@ await step("a token scoped to Lab CTI shows that lab only on the dashboard", asy
   assert(seen.some((t) => t.includes("pc02")), "Lab CTI's telemetry arrived");
   await shot("seats-07-dashboard-one-lab", dash);
   await dash.close();
+});
+
+await step("a PC whose data is deleted leaves its place empty on the open page", async () => {
+  assert((await classOf("pc04")).includes("seat-offline"), await classOf("pc04"));
+  const answer = await fetch(`${url}/api/v1/hosts/pc04/snapshots`, {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${adminToken}` },
+  });
+  assert(answer.ok, `delete: ${answer.status} ${await answer.text()}`);
+  await waitClass("pc04", "seat-unknown");
+  const label = await place("pc04").getAttribute("aria-label");
+  assert(label === "pc04: not reporting yet", label);
+  await page.waitForFunction(() => {
+    const lab = [...document.querySelectorAll(".lab")].find((l) => l.textContent.includes("Lab CTI"));
+    return lab && / of 4$/.test(lab.querySelector(".lab-count").textContent.replace(/\s+/g, " ").trim());
+  }, null, { timeout: 5_000 });
+  await shot("seats-08-deleted-pc");
 });
 
 await step("no errors in the console", async () => {

@@ -227,7 +227,7 @@ fn tokens_never_appear_in_the_log_even_at_debug_level_for_the_server() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = server.log();
     assert!(
-        log.contains("agent token issued") && log.contains("DEBUG"),
+        log.contains("token issued") && log.contains("DEBUG"),
         "{log}"
     );
     for (name, token) in [

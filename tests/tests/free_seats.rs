@@ -264,7 +264,7 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
     });
     roamer["group"] = json!("Lab CTI");
     roamer["captured_at"] = json!(rfc3339_ms(now_ms()));
-    let _moved = send_all(&server, &[roamer], &[]);
+    let _moved = send_all(&server, &[roamer.clone()], &[]);
     let left = node.wait_event("seats", |d| {
         d["seats"]
             .as_array()
@@ -273,6 +273,18 @@ fn the_public_seat_view_shows_seats_and_nothing_private() {
             .any(|s| s["host"] == "roamer" && s["group"] == "Lab CTI")
     });
     assert_private_free("a move", &left.to_string());
+    assert_eq!(
+        left["seats"][0]["installed"],
+        json!([]),
+        "the lab it left is not told its software: {left}"
+    );
+    // It moves on to a staff office, which the view does not show: the pages showing it are
+    // told it is gone, by name only.
+    roamer["group"] = json!("Staff");
+    roamer["captured_at"] = json!(rfc3339_ms(now_ms()));
+    let _gone = send_all(&server, &[roamer], &[]);
+    let gone = python.wait_event("seats", |d| d["removed"] == json!(["roamer"]));
+    assert!(!gone.to_string().contains("Staff"), "{gone}");
 
     // An anonymous socket cannot report.
     python.emit("agent_snapshot", &snapshot("intruder", 0.0, &[]), false);

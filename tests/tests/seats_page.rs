@@ -2,7 +2,8 @@
 //! against the real server binary with a public seat view, a room of desks and an SVG floor
 //! plan, while its own socket.io-client agents report: the labs and counts, the rooms' colours,
 //! live changes, the software filter, a phone, the kiosk, the dashboard's rooms, a PC that
-//! should report and never has, and the dashboard of a token scoped to one lab. Screenshots
+//! should report and never has, the dashboard of a token scoped to one lab, and a PC whose data
+//! is deleted leaving its place. Screenshots
 //! land in `target/browser-artifacts/seats/`.
 
 use idlewatch_tests::{Server, run_browser_script, workspace_root};
@@ -61,6 +62,7 @@ fn the_seat_page_works_in_chromium() {
             &server.tokens().agent,
             artifacts.to_str().unwrap(),
             &lab_token,
+            &server.tokens().admin,
         ],
         &server,
         &artifacts,

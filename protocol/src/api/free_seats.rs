@@ -89,7 +89,7 @@ pub struct SeatsView {
 }
 
 /// The Socket.IO `seats` event: the PCs whose seat changed since the last event (on connect,
-/// every PC the socket may see).
+/// every PC the socket may see), and those no longer shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatsEvent {
     /// Whether this lists every PC (the first event after connecting) rather than changes.
@@ -97,4 +97,8 @@ pub struct SeatsEvent {
     pub full: bool,
     /// The PCs that changed, or all of them.
     pub seats: Vec<Seat>,
+    /// PCs no longer shown (deleted, dropped from the directory, moved to a lab the view does
+    /// not show), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }

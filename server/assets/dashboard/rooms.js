@@ -32,6 +32,10 @@ function apply(event) {
   if (!loaded) { early.push(event); return; }
   if (event.full) seats.clear();
   for (const seat of event.seats) { seats.set(placeKey(seat.host), seat); paint(seat); }
+  for (const host of event.removed || []) {
+    seats.delete(placeKey(host));
+    for (const view of views.values()) view.forget(host);
+  }
   count();
 }
 

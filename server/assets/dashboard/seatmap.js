@@ -89,6 +89,15 @@ export class LabView {
     return lower(seat.group ?? "") === lower(this.lab.group ?? "");
   }
 
+  // `host` is no longer shown: off a list; a room's place stays, drawn as no PC known.
+  forget(host) {
+    const key = placeKey(host);
+    const place = this.places.get(key);
+    if (!place) return;
+    if (!this.room) { this.remove(host); return; }
+    this.paint(place, null, "");
+  }
+
   // Takes `host` off a list (it moved to another lab or out of sight).
   remove(host) {
     const key = placeKey(host);

@@ -143,6 +143,13 @@ function apply(event) {
     addApps(seat.installed);
     if (!labs.has(lower(seat.group))) unknownLab = true;
   }
+  // PCs no longer shown (deleted, no longer listed, moved out of the labs shown).
+  for (const host of event.removed || []) {
+    const key = placeKey(host);
+    seats.delete(key);
+    dirty.delete(key);
+    for (const entry of labs.values()) entry.view.forget(host);
+  }
   if (unknownLab) refresh();
   if (!frame) frame = requestAnimationFrame(paintDirty);
 }

@@ -98,7 +98,11 @@ pub fn send_all<A: Adapter>(socket: &Socket<A>, src: &Sources) {
         .filter(|s| super::shown(s.group.as_deref(), only.as_deref()))
         .cloned()
         .collect();
-    let event = SeatsEvent { full: true, seats };
+    let event = SeatsEvent {
+        full: true,
+        seats,
+        removed: Vec::new(),
+    };
     if socket.emit(events::SEATS, &event).is_err() {
         src.events_dropped.inc();
     }
@@ -153,19 +157,20 @@ pub async fn run(io: SocketIo, src: Arc<Sources>) {
         tick.tick().await;
         // A round over every host: off the runtime's threads.
         let worker = src.clone();
-        let Ok(changed) = tokio::task::spawn_blocking(move || {
+        let Ok((changed, gone)) = tokio::task::spawn_blocking(move || {
             let listed = worker.directory.all();
             let seats = worker
                 .board
                 .refresh(&worker.registry, &worker.groups, &listed);
-            worker.board.changes(&seats)
+            let changed = worker.board.changes(&seats);
+            (changed, worker.board.gone(&seats))
         })
         .await
         else {
             continue;
         };
-        if !changed.is_empty() {
-            send(&io, &src, &changed);
+        if !changed.is_empty() || !gone.is_empty() {
+            send(&io, &src, &changed, &gone);
         }
     }
 }
@@ -179,21 +184,31 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// `changed` to the room of all labs, and each lab's changes to its room — a PC that moved to
-/// another lab to the room of the lab it left too, so its sockets drop it.
-fn send(io: &SocketIo, src: &Sources, changed: &[super::Change]) {
-    let mut by_room: std::collections::BTreeMap<String, Vec<Seat>> = Default::default();
+/// `changed` and `gone` to the room of all labs, and each lab's to its room — a PC that moved
+/// to another lab to the room of the lab it left too, so its sockets drop it.
+fn send(io: &SocketIo, src: &Sources, changed: &[super::Change], gone: &[Seat]) {
+    let mut by_room: std::collections::BTreeMap<String, (Vec<Seat>, Vec<String>)> =
+        Default::default();
+    for seat in gone {
+        by_room
+            .entry(room_of(seat.group.as_deref()))
+            .or_default()
+            .1
+            .push(seat.host.clone());
+    }
     for change in changed {
         let seat = &change.seat;
         by_room
             .entry(room_of(seat.group.as_deref()))
             .or_default()
+            .0
             .push(seat.clone());
         if let Some(left) = &change.left {
             // The lab it left hears only that it went, and where: not its state or software.
             by_room
                 .entry(room_of(left.as_deref()))
                 .or_default()
+                .0
                 .push(Seat {
                     host: seat.host.clone(),
                     group: seat.group.clone(),
@@ -203,8 +218,13 @@ fn send(io: &SocketIo, src: &Sources, changed: &[super::Change]) {
         }
     }
     let changed: Vec<Seat> = changed.iter().map(|c| c.seat.clone()).collect();
-    let emit = |room: String, seats: Vec<Seat>| {
-        let event = SeatsEvent { full: false, seats };
+    let removed: Vec<String> = gone.iter().map(|s| s.host.clone()).collect();
+    let emit = |room: String, (seats, removed): (Vec<Seat>, Vec<String>)| {
+        let event = SeatsEvent {
+            full: false,
+            seats,
+            removed,
+        };
         // `io.of` rather than `io.to`: during shutdown the namespace is already gone.
         let Some(root) = io.of("/") else {
             return;
@@ -218,9 +238,9 @@ fn send(io: &SocketIo, src: &Sources, changed: &[super::Change]) {
             None => warn!("seats event did not complete synchronously and was dropped"),
         }
     };
-    emit(ALL.to_owned(), changed);
-    for (room, seats) in by_room {
-        emit(room, seats);
+    emit(ALL.to_owned(), (changed, removed));
+    for (room, event) in by_room {
+        emit(room, event);
     }
     src.seat_events.inc();
 }

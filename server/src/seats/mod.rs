@@ -283,6 +283,29 @@ impl SeatBoard {
         kept.unwrap_or_else(|| self.refresh(registry, groups, listed))
     }
 
+    /// The seats last sent that `seats` (this round's, all of them) no longer holds — PCs
+    /// deleted, dropped from the directory or moved out of the labs shown — forgotten as sent.
+    /// Called after [`SeatBoard::changes`], which notes every seat of the round as sent: so
+    /// any surplus of sent seats is one gone.
+    pub fn gone(&self, seats: &[Seat]) -> Vec<Seat> {
+        let mut sent = self
+            .sent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sent.len() <= seats.len() {
+            return Vec::new();
+        }
+        let now: std::collections::HashSet<&str> = seats.iter().map(|s| s.host.as_str()).collect();
+        let gone: Vec<String> = sent
+            .keys()
+            .filter(|h| !now.contains(h.as_str()))
+            .cloned()
+            .collect();
+        let mut seats: Vec<Seat> = gone.iter().filter_map(|h| sent.remove(h)).collect();
+        seats.sort_by(|a, b| a.host.cmp(&b.host));
+        seats
+    }
+
     /// The seats that differ from what was last sent, noting them as sent.
     pub fn changes(&self, seats: &[Seat]) -> Vec<Change> {
         let mut sent = self

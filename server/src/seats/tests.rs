@@ -213,3 +213,30 @@ fn what_is_kept_for_a_host_no_longer_known_is_forgotten_within_a_minute_of_round
     );
     assert_eq!(board.observed.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn seats_no_longer_shown_are_told_once_as_gone() {
+    let registry = registry(
+        &[
+            r#"{"host":"pc1","idle_seconds":1}"#,
+            r#"{"host":"pc2","idle_seconds":1}"#,
+        ],
+        &[],
+    );
+    let groups = HostGroups::new(BTreeMap::new(), registry.clone());
+    let board = board(vec![]);
+    let seats = board.seats(&registry, &groups, &Default::default());
+    assert_eq!(board.changes(&seats).len(), 2);
+    assert!(board.gone(&seats).is_empty());
+    // pc2 is no longer among the seats (deleted, unlisted, moved out of the labs shown).
+    let fewer: Vec<Seat> = seats.iter().filter(|s| s.host == "pc1").cloned().collect();
+    assert!(board.changes(&fewer).is_empty());
+    let gone = board.gone(&fewer);
+    assert_eq!(
+        gone.iter().map(|s| s.host.as_str()).collect::<Vec<_>>(),
+        ["pc2"]
+    );
+    assert!(board.gone(&fewer).is_empty(), "told once");
+    // Back again: a change like any new PC.
+    assert_eq!(board.changes(&seats).len(), 1);
+}
