@@ -57,7 +57,9 @@ impl Viewer {
     /// Whether `host` is in the caller's labs (every host is, without a scope).
     #[must_use]
     pub fn sees(&self, groups: &HostGroups, host: &str) -> bool {
-        self.sees_group(|| groups.of(host))
+        self.scope
+            .as_ref()
+            .is_none_or(|scope| scope.admits_host(groups, host))
     }
 
     /// Whether a host whose group `group` gives is in the caller's labs (asked only when

@@ -95,7 +95,7 @@ pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
     loop {
         state.agent_list_dirty.notified().await;
         let hosts = state.registry.connected_hosts();
-        let bytes = hosts.iter().map(|h| h.len() + 3).sum::<usize>() + 32;
+        let bytes = agent_list_bytes(&hosts);
         broadcast(
             &io,
             &state,
@@ -106,6 +106,11 @@ pub async fn agent_list_broadcaster(io: SocketIo, state: AppState) {
         scoped::agent_lists(&io, &state);
         tokio::time::sleep(AGENT_LIST_MIN_GAP).await;
     }
+}
+
+/// About how long an `agent_list` of `hosts` is once encoded.
+pub(crate) fn agent_list_bytes<S: AsRef<str>>(hosts: &[S]) -> usize {
+    hosts.iter().map(|h| h.as_ref().len() + 3).sum::<usize>() + 32
 }
 
 /// Looks at the paused dashboards every [`crate::relay::RESUME_EVERY`] and resumes those that caught

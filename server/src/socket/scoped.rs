@@ -186,7 +186,7 @@ pub fn agent_lists(io: &SocketIo, state: &AppState) {
                 .filter(|(_, group)| dashboard.scope.admits(group.as_deref()))
                 .map(|(host, _)| host.as_str())
                 .collect();
-            let bytes = hosts.iter().map(|h| h.len() + 3).sum::<usize>() + 32;
+            let bytes = super::agent_list_bytes(&hosts);
             send(
                 &socket,
                 &dashboard,
@@ -244,7 +244,7 @@ fn send<A: Adapter, T: Serialize + ?Sized>(
         Admit::Resumed => {
             // It missed events: the list first, so it knows again who is connected.
             let hosts = connected_hosts(state, &dashboard.scope);
-            let list_bytes = hosts.iter().map(|h| h.len() + 3).sum::<usize>() as u64 + 32;
+            let list_bytes = super::agent_list_bytes(&hosts) as u64;
             dashboard.relayed.fetch_add(list_bytes, Relaxed);
             emit(
                 socket,
