@@ -15,6 +15,7 @@ pub mod connections;
 pub mod ingest;
 pub mod measure;
 pub mod peers;
+pub mod record_bench;
 pub mod resources;
 pub mod snapshot_gen;
 pub mod spawn;

@@ -50,6 +50,9 @@ pub struct SnapshotGenerator {
     foreground_pid: u32,
     /// Which watched applications this host's user works with.
     uses: [bool; 2],
+    /// How many processes change their CPU and memory figures at every step, whatever their
+    /// program (0: only as their programs do).
+    always_changing: usize,
 }
 
 impl SnapshotGenerator {
@@ -79,10 +82,19 @@ impl SnapshotGenerator {
             away: false,
             foreground_pid: 0,
             uses: [rng.random_bool(0.4), rng.random_bool(0.25)],
+            always_changing: 0,
             rng,
         };
         generator.boot();
         generator
+    }
+
+    /// Makes `n` processes (the first ones listed) change both their CPU and memory figures at
+    /// every step: a busier churn than a lab PC's usual one, for measuring storage under it.
+    #[must_use]
+    pub fn always_changing(mut self, n: usize) -> Self {
+        self.always_changing = n;
+        self
     }
 
     /// The host name.
@@ -177,7 +189,11 @@ impl SnapshotGenerator {
             self.start_app();
         }
         for i in 0..self.processes.len() {
-            self.drift(i);
+            if i < self.always_changing {
+                self.churn(i);
+            } else {
+                self.drift(i);
+            }
         }
         self.move_user();
         if self.foreground().is_none() || (!self.away && self.rng.random_bool(0.12)) {
@@ -281,6 +297,26 @@ impl SnapshotGenerator {
             let (lo, hi) = (f64::from(lo) * 1_048_576.0, f64::from(hi) * 1_048_576.0);
             let drifted = process.memory_bytes as f64 * rng.random_range(0.97..1.03);
             process.memory_bytes = drifted.clamp(lo, hi) as u64 / 4096 * 4096;
+        }
+    }
+
+    /// A new CPU figure and a new memory size, both different from the last.
+    fn churn(&mut self, i: usize) {
+        let rng = &mut self.rng;
+        let process = &mut self.processes[i];
+        let cpu_max = process.program.cpu_max.max(1.0);
+        let cpu = process.cpu_percent;
+        process.cpu_percent = round1(rng.random_range(0.1..=cpu_max));
+        if process.cpu_percent == cpu {
+            process.cpu_percent = round1(cpu + 0.1);
+        }
+        let (lo, hi) = process.program.memory_mib;
+        let (lo, hi) = (f64::from(lo) * 1_048_576.0, f64::from(hi) * 1_048_576.0);
+        let memory = process.memory_bytes;
+        let drifted = (memory as f64 * rng.random_range(0.97..1.03)).clamp(lo, hi) as u64;
+        process.memory_bytes = drifted / 4096 * 4096;
+        if process.memory_bytes == memory {
+            process.memory_bytes = memory + 4096;
         }
     }
 

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_store::{Error as StoreError, HistoryQuery, OpenOptions, Store};
+use idlewatch_store::{DeltaKind, Error as StoreError, HistoryQuery, OpenOptions, Store};
 use serde::Serialize;
 
 use crate::snapshot_gen::SnapshotGenerator;
@@ -38,6 +38,10 @@ pub struct StoreBenchOptions {
     pub seed: u64,
     /// redb's page cache, bytes.
     pub cache_bytes: usize,
+    /// How deltas are written.
+    pub deltas: DeltaKind,
+    /// Processes changing their CPU and memory at every step (0: the usual lab churn).
+    pub always_changing: usize,
 }
 
 /// The figures.
@@ -146,6 +150,7 @@ impl Filler {
 pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreReport> {
     let open = OpenOptions {
         cache_bytes: options.cache_bytes,
+        deltas: options.deltas,
         ..OpenOptions::default()
     };
     let (store, writer, _) = Store::open(dir, &open)?;
@@ -156,6 +161,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
                 options.processes,
                 options.seed + i as u64,
             )
+            .always_changing(options.always_changing)
         })
         .collect();
     let mut filler = Filler {
@@ -241,7 +247,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
 pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
     let mib = |b: u64| b as f64 / f64::from(1u32 << 20);
     format!(
-        "store: {} hosts x {} snapshots, {} processes each ({:.0} B of JSON per snapshot)\n\
+        "store: {} hosts x {} snapshots, {} processes each ({} changing every step; {:.0} B of JSON per snapshot), {:?} deltas\n\
          \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
          \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
          \x20 history          {} snapshots of one host-day read in {:.1} ms\n\
@@ -249,7 +255,9 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         options.hosts,
         options.per_host,
         options.processes,
+        options.always_changing,
         r.json_bytes_per_snapshot,
+        options.deltas,
         r.appends_per_s,
         r.busy_retries,
         r.disk_bytes_per_snapshot_steady,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use idlewatch_bench::store_bench::{self, StoreBenchOptions};
+use idlewatch_store::DeltaKind;
 
 /// Durable append rate, bytes per snapshot, history read time and reopen time of the store.
 #[derive(Debug, Parser)]
@@ -32,6 +33,12 @@ struct Cli {
     /// redb's page cache, MiB (the server's `limits.store_cache_mib`).
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     cache_mib: usize,
+    /// How deltas are written: `zstd` (what the store writes) or `structural`.
+    #[arg(long, value_name = "KIND", default_value = "zstd", value_parser = ["zstd", "structural"])]
+    deltas: String,
+    /// Processes changing their CPU and memory at every step (0: the usual lab churn).
+    #[arg(long, default_value_t = 0)]
+    always_changing: usize,
     /// Print the report as one JSON line on stdout.
     #[arg(long)]
     json: bool,
@@ -61,6 +68,12 @@ fn main() -> ExitCode {
         grow_to: cli.grow_to_mib.map(|m| m << 20),
         seed: cli.seed,
         cache_bytes: cli.cache_mib << 20,
+        deltas: if cli.deltas == "structural" {
+            DeltaKind::Structural
+        } else {
+            DeltaKind::Zstd
+        },
+        always_changing: cli.always_changing,
     };
     match store_bench::run(&dir, &options) {
         Ok(report) => {

@@ -5,10 +5,16 @@
 //! 5 s, so ~30 KB of JSON shrinks to a few hundred bytes). Since schema version 3 the header is
 //! followed by the record's [`Summary`] (length-prefixed), readable without decompressing.
 //!
-//! Kind byte: 1 keyframe, 2 delta (schema 2, no summary); 3 keyframe, 4 delta (with summary).
+//! An encoder made for [`DeltaKind::Structural`] first tries a structural delta (kind 5: what
+//! changed in the process table, see [`crate::structural`]) and stores a snapshot it cannot
+//! describe exactly as a zstd delta (kind 4); every decoder reads both.
+//!
+//! Kind byte: 1 keyframe, 2 delta (schema 2, no summary); 3 keyframe, 4 delta (with summary);
+//! 5 structural delta (with summary).
 
 use zstd_safe::{CCtx, DCtx};
 
+use super::structural::DeltaCodec;
 use super::summary::Summary;
 use super::varint::{get_varint, put_varint, unzigzag, zigzag};
 
@@ -57,21 +63,33 @@ impl RecordHeader {
     }
 }
 
+/// How deltas are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeltaKind {
+    /// zstd with the previous record as dictionary (kind 4): what the store writes.
+    #[default]
+    Zstd,
+    /// Structural deltas (kind 5) where they give the snapshot back exactly, else zstd. Read
+    /// by this version; written only when asked (measurement), not yet by the store: encoding
+    /// costs several times a zstd delta's time (docs/PERFORMANCE.md).
+    Structural,
+}
+
 /// Compresses records; keep one per writer (it reuses its zstd context).
 pub struct Encoder {
     cctx: CCtx<'static>,
+    structural: Option<DeltaCodec>,
 }
 
 /// Decompresses records; keep one per reader.
 pub struct Decoder {
     dctx: DCtx<'static>,
+    structural: DeltaCodec,
 }
 
 impl Default for Encoder {
     fn default() -> Self {
-        Self {
-            cctx: CCtx::create(),
-        }
+        Self::new(DeltaKind::default())
     }
 }
 
@@ -79,11 +97,21 @@ impl Default for Decoder {
     fn default() -> Self {
         Self {
             dctx: DCtx::create(),
+            structural: DeltaCodec::default(),
         }
     }
 }
 
 impl Encoder {
+    /// An encoder writing deltas of `kind`.
+    #[must_use]
+    pub fn new(kind: DeltaKind) -> Self {
+        Self {
+            cctx: CCtx::create(),
+            structural: (kind == DeltaKind::Structural).then(DeltaCodec::default),
+        }
+    }
+
     /// Encodes `json` with `header`; a delta when `base` (the JSON of the record that
     /// `header.base` names) is given.
     ///
@@ -103,7 +131,7 @@ impl Encoder {
                 reason: "a delta needs its base record and only a delta has one".to_owned(),
             });
         }
-        let mut out = Vec::with_capacity(32 + zstd_safe::compress_bound(json.len()));
+        let mut out = Vec::with_capacity(256);
         out.push(match (base, summary) {
             (None, None) => 1,
             (Some(_), None) => 2,
@@ -130,6 +158,12 @@ impl Encoder {
             summary.encode(&mut encoded);
             put_varint(&mut out, encoded.len() as u64);
             out.extend_from_slice(&encoded);
+        }
+        if let (Some(codec), Some(base), Some(_)) = (&mut self.structural, base, summary)
+            && codec.encode(base, json, &mut out).is_some()
+        {
+            out[0] = 5;
+            return Ok(out);
         }
         let mut frame = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
         let result = match base {
@@ -165,6 +199,13 @@ impl Decoder {
             what: format!("seq {}", header.seq),
             reason,
         };
+        if bytes[0] == 5 {
+            let base = base.ok_or_else(|| corrupt("delta record without its base".into()))?;
+            return self
+                .structural
+                .decode(base, frame)
+                .map_err(|reason| corrupt(format!("structural delta: {reason}")));
+        }
         let size = match zstd_safe::get_frame_content_size(frame) {
             Ok(Some(n)) => usize::try_from(n).map_err(|_| corrupt("frame too large".into()))?,
             _ => return Err(corrupt("zstd frame without content size".into())),
@@ -221,7 +262,7 @@ fn parse_parts(
         Some(1) => (false, false),
         Some(2) => (true, false),
         Some(3) => (false, true),
-        Some(4) => (true, true),
+        Some(4 | 5) => (true, true),
         Some(_) => return Err(corrupt("unknown record kind")),
         None => return Err(corrupt("empty record")),
     };

@@ -38,11 +38,12 @@ mod error;
 mod host_day;
 mod packed;
 mod reader;
+pub mod structural;
 mod summary;
 mod varint;
 mod writer;
 
-pub use codec::{Decoder, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
+pub use codec::{Decoder, DeltaKind, Encoder, FrameKind, RecordHeader, parse_header, read_summary};
 pub use error::Error;
 pub use host_day::{DAY_MS, HostDay, day_of};
 pub use packed::PackedJson;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use idlewatch_protocol::Snapshot;
 use redb::{ReadableTable, Table, WriteTransaction};
 
-use super::codec::{Encoder, RecordHeader};
+use super::codec::{DeltaKind, Encoder, RecordHeader};
 use super::packed::PackedJson;
 use super::reader::{HostChain, read_header};
 use super::summary::Summary;
@@ -64,6 +64,15 @@ impl RecordWriter {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A writer with an empty cache writing deltas of `kind`.
+    #[must_use]
+    pub fn with_deltas(kind: DeltaKind) -> Self {
+        Self {
+            encoder: Encoder::new(kind),
+            ..Self::default()
+        }
     }
 
     /// A writer of schema-2 records, without summaries (test fixtures of old files only).

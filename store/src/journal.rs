@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use idlewatch_format::{PackedJson, RecordWriter};
+use idlewatch_format::{DeltaKind, PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
 use redb::Durability;
 use tracing::{debug, error, info};
@@ -89,6 +89,7 @@ pub(crate) fn start(
     db: Arc<DbSlot>,
     queue: usize,
     max_batch: usize,
+    deltas: DeltaKind,
 ) -> (SyncSender<Command>, Writer) {
     let (tx, rx) = mpsc::sync_channel(queue.max(1));
     let max_batch = max_batch.max(1);
@@ -96,7 +97,7 @@ pub(crate) fn start(
         .name("idlewatch-store".to_owned())
         .spawn({
             let db = db.clone();
-            move || Journal::new(db, max_batch).run(&rx)
+            move || Journal::new(db, max_batch, deltas).run(&rx)
         })
         .ok();
     if thread.is_none() {
@@ -133,11 +134,11 @@ struct Journal {
 }
 
 impl Journal {
-    fn new(db: Arc<DbSlot>, max_batch: usize) -> Self {
+    fn new(db: Arc<DbSlot>, max_batch: usize, deltas: DeltaKind) -> Self {
         Self {
             failure: None,
             db,
-            writer: RecordWriter::new(),
+            writer: RecordWriter::with_deltas(deltas),
             pruner: None,
             deletions: std::collections::VecDeque::new(),
             max_batch,

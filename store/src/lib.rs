@@ -23,7 +23,7 @@ mod tokens;
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};
-pub use idlewatch_format::{DAY_MS, HostDay, SessionSummary, Summary, day_of};
+pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{AppendDone, Appended};
 pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};

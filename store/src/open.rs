@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use idlewatch_format::DeltaKind;
 use idlewatch_migrations::{Outcome, migrate};
 use redb::{Database, DatabaseError};
 
@@ -25,6 +26,8 @@ pub struct OpenOptions {
     pub max_batch: usize,
     /// redb page cache, bytes.
     pub cache_bytes: usize,
+    /// How deltas are written (zstd; structural only to measure it).
+    pub deltas: DeltaKind,
 }
 
 impl Default for OpenOptions {
@@ -33,6 +36,7 @@ impl Default for OpenOptions {
             queue: 4096,
             max_batch: 2048,
             cache_bytes: 16 << 20,
+            deltas: DeltaKind::default(),
         }
     }
 }
@@ -72,7 +76,8 @@ impl Store {
         let outcome = migrate(&db)?;
         write_pid(data_dir);
         let db = Arc::new(DbSlot::new(db, Some((path.clone(), options.cache_bytes))));
-        let (commands, writer) = journal::start(db.clone(), options.queue, options.max_batch);
+        let (commands, writer) =
+            journal::start(db.clone(), options.queue, options.max_batch, options.deltas);
         Ok((Self { db, commands, path }, writer, outcome))
     }
 
@@ -89,7 +94,8 @@ impl Store {
             })?;
         migrate(&db)?;
         let db = Arc::new(DbSlot::new(db, None));
-        let (commands, writer) = journal::start(db.clone(), options.queue, options.max_batch);
+        let (commands, writer) =
+            journal::start(db.clone(), options.queue, options.max_batch, options.deltas);
         Ok((
             Self {
                 db,

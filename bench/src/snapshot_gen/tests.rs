@@ -142,3 +142,34 @@ fn a_body_is_the_snapshot_without_seq_and_captured_at() {
         assert_eq!(full, body);
     }
 }
+
+#[test]
+fn always_changing_processes_change_both_figures_at_every_step() {
+    let mut generator = SnapshotGenerator::new("lab-001", 120, 5).always_changing(40);
+    let figures = |json: &str| -> Vec<(u64, f64, u64)> {
+        let value: serde_json::Value = serde_json::from_str(json).unwrap();
+        value["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["pid"].as_u64().unwrap(),
+                    p["cpu_percent"].as_f64().unwrap(),
+                    p["memory_bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut before = figures(&generator.next_json(1_000));
+    for step in 1..50u64 {
+        let after = figures(&generator.next_json(1_000 + step * 5_000));
+        for (a, b) in before.iter().zip(&after).take(40) {
+            if a.0 == b.0 {
+                assert_ne!(a.1, b.1, "cpu of pid {} unchanged at step {step}", a.0);
+                assert_ne!(a.2, b.2, "memory of pid {} unchanged at step {step}", a.0);
+            }
+        }
+        before = after;
+    }
+}
