@@ -98,6 +98,9 @@ fn measure(chains: &[Vec<String>], kind: DeltaKind) -> anyhow::Result<CodecFigur
     let mut summaries = summaries.into_iter();
     let started = Instant::now();
     for (host, chain) in chains.iter().enumerate() {
+        // As the store's writer does: the index of each host's last snapshot is kept for the
+        // next delta.
+        let mut last_index = None;
         for (n, json) in chain.iter().enumerate() {
             seq += 1;
             let (summary, agent_seq) = summaries.next().unwrap_or_default();
@@ -112,8 +115,11 @@ fn measure(chains: &[Vec<String>], kind: DeltaKind) -> anyhow::Result<CodecFigur
                 captured_ms: START_MS + n as i64 * 5_000,
                 agent_seq,
             };
-            let base = delta.then(|| chain[n as usize - 1].as_bytes());
-            records.push(encoder.encode(&header, Some(&summary), json.as_bytes(), base)?);
+            let base = delta.then(|| (chain[n as usize - 1].as_bytes(), last_index.as_ref()));
+            let (record, index) =
+                encoder.encode_indexed(&header, Some(&summary), json.as_bytes(), base)?;
+            records.push(record);
+            last_index = index;
         }
     }
     let encode = started.elapsed();
@@ -124,7 +130,8 @@ fn measure(chains: &[Vec<String>], kind: DeltaKind) -> anyhow::Result<CodecFigur
     for chain in chains {
         for (n, json) in chain.iter().enumerate() {
             seq += 1;
-            let base = (!(n as u64).is_multiple_of(KEYFRAME_INTERVAL)).then(|| chain[n - 1].as_bytes());
+            let base =
+                (!(n as u64).is_multiple_of(KEYFRAME_INTERVAL)).then(|| chain[n - 1].as_bytes());
             let back = decoder.decode(seq, &records[index], base)?;
             anyhow::ensure!(back == json.as_bytes(), "record {seq} did not decode back");
             index += 1;

@@ -14,7 +14,7 @@
 
 use zstd_safe::{CCtx, DCtx};
 
-use super::structural::DeltaCodec;
+use super::structural::{DeltaCodec, RowIndex};
 use super::summary::Summary;
 use super::varint::{get_varint, put_varint, unzigzag, zigzag};
 
@@ -125,6 +125,25 @@ impl Encoder {
         json: &[u8],
         base: Option<&[u8]>,
     ) -> Result<Vec<u8>, Error> {
+        self.encode_indexed(header, summary, json, base.map(|b| (b, None)))
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// As [`Encoder::encode`], given where the parts of `base` are (the index this returned
+    /// when `base` was encoded, if kept); also returns the index of `json` when structural
+    /// deltas are written.
+    ///
+    /// # Errors
+    /// As [`Encoder::encode`].
+    pub fn encode_indexed(
+        &mut self,
+        header: &RecordHeader,
+        summary: Option<&Summary>,
+        json: &[u8],
+        base: Option<(&[u8], Option<&RowIndex>)>,
+    ) -> Result<(Vec<u8>, Option<RowIndex>), Error> {
+        let base_index = base.and_then(|(_, index)| index);
+        let base = base.map(|(b, _)| b);
         if base.is_some() != header.base.is_some() {
             return Err(Error::Corrupt {
                 what: format!("seq {}", header.seq),
@@ -159,11 +178,14 @@ impl Encoder {
             put_varint(&mut out, encoded.len() as u64);
             out.extend_from_slice(&encoded);
         }
-        if let (Some(codec), Some(base), Some(_)) = (&mut self.structural, base, summary)
-            && codec.encode(base, json, &mut out).is_some()
-        {
-            out[0] = 5;
-            return Ok(out);
+        let mut index = None;
+        if let (Some(codec), Some(base), Some(_)) = (&mut self.structural, base, summary) {
+            let encoded = codec.encode(base, base_index, json, &mut out);
+            if encoded.written {
+                out[0] = 5;
+                return Ok((out, encoded.index));
+            }
+            index = encoded.index;
         }
         let mut frame = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
         let result = match base {
@@ -178,7 +200,7 @@ impl Encoder {
             ),
         })?;
         out.extend_from_slice(&frame);
-        Ok(out)
+        Ok((out, index))
     }
 }
 

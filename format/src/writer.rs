@@ -14,6 +14,7 @@ use redb::{ReadableTable, Table, WriteTransaction};
 use super::codec::{DeltaKind, Encoder, RecordHeader};
 use super::packed::PackedJson;
 use super::reader::{HostChain, read_header};
+use super::structural::RowIndex;
 use super::summary::Summary;
 use super::{
     BY_TIME, DEDUP_SEQ, HOST_IDS, HOST_LAST, HOST_NAMES, KEYFRAME_INTERVAL, META, NEXT_SEQ_KEY,
@@ -35,6 +36,8 @@ struct HostCursor {
     next_n: u64,
     /// The host's last record and its JSON, packed (shared with the server's live state).
     last: Option<(u64, Arc<PackedJson>)>,
+    /// Where the parts of that JSON are, when structural deltas are written.
+    last_index: Option<RowIndex>,
 }
 
 /// Appends records; keep one for the life of the writer thread.
@@ -173,11 +176,13 @@ impl Batch<'_, '_> {
         };
         let json = snapshot.raw().get().as_bytes();
         let summary = (!self.writer.without_summaries).then(|| Summary::of(fields));
-        let bytes = self.writer.encoder.encode(
+        let base_index = cursor.last_index.take();
+        let (bytes, index) = self.writer.encoder.encode_indexed(
             &header,
             summary.as_ref(),
             json,
-            base.as_ref().map(|(_, j)| j.as_slice()),
+            base.as_ref()
+                .map(|(_, j)| (j.as_slice(), base_index.as_ref())),
         )?;
         self.records.insert(seq, bytes.as_slice())?;
         self.by_time.insert((id, captured_ms, seq), ())?;
@@ -188,6 +193,7 @@ impl Batch<'_, '_> {
         cursor.next_n = n + 1;
         let packed = packed.unwrap_or_else(|| Arc::new(PackedJson::pack(json)));
         cursor.last = Some((seq, packed));
+        cursor.last_index = index;
         Ok(Appended {
             seq,
             duplicate: false,
@@ -252,11 +258,13 @@ impl Batch<'_, '_> {
                     id,
                     next_n: header.n + 1,
                     last: Some((header.seq, Arc::new(PackedJson::pack(&json)))),
+                    last_index: None,
                 },
                 None => HostCursor {
                     id,
                     next_n: 0,
                     last: None,
+                    last_index: None,
                 },
             });
         }
@@ -270,6 +278,7 @@ impl Batch<'_, '_> {
             id,
             next_n: 0,
             last: None,
+            last_index: None,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_store::{Appended, Busy, Error, HistoryQuery, OpenOptions, Store};
+use idlewatch_store::{Appended, Busy, DeltaKind, Error, HistoryQuery, OpenOptions, Store};
 
 fn snap(text: &str) -> Arc<Snapshot> {
     Arc::new(Snapshot::parse(text).unwrap())
@@ -291,4 +291,61 @@ fn a_page_ends_early_once_it_holds_its_byte_budget() {
     // A budget smaller than one snapshot still makes progress, one at a time.
     query.after = None;
     assert_eq!(store.history_bounded(&query, 1).unwrap().snapshots.len(), 1);
+}
+
+/// A snapshot of `host` at step `i` whose process table changes a little at every step.
+fn with_processes(host: &str, i: i64) -> String {
+    let rows: Vec<String> = (0..40)
+        .filter(|p| (p + i) % 17 != 0)
+        .map(|p| {
+            let cpu = if (p * 7 + i) % 5 == 0 { (p + i) % 90 } else { 0 };
+            format!(
+                r#"{{"pid":{},"name":"app{}.exe","username":"LAB\\ann","cpu_percent":{}.{},"memory_bytes":{}}}"#,
+                100 + p * 4,
+                p % 9,
+                cpu / 10,
+                cpu % 10,
+                (1000 + p * 13 + i * (p % 3)) * 4096
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"host":"{host}","captured_at":{},"cpu_percent":{}.5,"processes":[{}]}}"#,
+        1_000 + i * 5_000,
+        i % 40,
+        rows.join(",")
+    )
+}
+
+#[test]
+fn structural_deltas_store_less_and_read_back_exactly() {
+    let mut stored = Vec::new();
+    for deltas in [DeltaKind::Zstd, DeltaKind::Structural] {
+        let options = OpenOptions {
+            deltas,
+            ..OpenOptions::default()
+        };
+        let (store, _writer) = Store::in_memory(&options).unwrap();
+        let mut texts = (Vec::new(), Vec::new());
+        // Two hosts interleaved, past a keyframe (every 128 records of a host).
+        for i in 0..300 {
+            let (a, b) = (with_processes("pc-a", i), with_processes("pc-b", i + 3));
+            append(&store, &a, 1_000 + i * 5_000);
+            append(&store, &b, 1_000 + i * 5_000);
+            texts.0.push(a);
+            texts.1.push(b);
+        }
+        assert_eq!(history(&store, "pc-a", None, None, 1000), texts.0);
+        assert_eq!(history(&store, "pc-b", None, None, 1000), texts.1);
+        // A page starting mid-chain decodes from its keyframe.
+        assert_eq!(
+            history(&store, "pc-a", Some(1_000 + 200 * 5_000), None, 3),
+            texts.0[200..203]
+        );
+        stored.push(store.stats().unwrap().stored_bytes);
+    }
+    assert!(
+        stored[1] * 10 < stored[0] * 8,
+        "structural deltas should store at least 20 % less: {stored:?}"
+    );
 }

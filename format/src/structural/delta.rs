@@ -1,127 +1,84 @@
-//! The body of a structural delta: what changed from the host's previous snapshot, as
-//! structure.
+//! The body of a structural delta: what changed from the host's previous snapshot.
 //!
 //! ```text
-//! surround   0, then each number's difference          (same template as before)
-//!          | 1, length, zstd frame of its text, the previous one as dictionary
+//! surround   see `surround`
 //! separator  0 (as before) | 1, length, bytes
-//! templates  count of new row templates, each as (1 + the known template it is cut from, or
-//!            0), the bytes kept from its start and end, then the bytes between
 //! runs       count, then (kept, removed, added) row counts, in row order
-//! added      per added row: template id, its numbers (zigzag)
-//! changes    columns C, C shifts, count, then per changed kept row: (gap << C | mask) and,
-//!            per column in the mask, (difference >> shift) zigzag
+//! added      per added row: its template as (the row it is cut from: a previous row's index,
+//!            or the previous snapshot's row count + an added row's index), the bytes kept
+//!            from that template's start and end and the bytes between; then its numbers
+//!            (zigzag)
+//! changes    columns C, C shifts, count, then per kept row whose text changed:
+//!            (gap << C | mask) and, per column in the mask, (difference >> shift) zigzag
 //! ```
 //!
-//! Rows are matched by template and first number (the pid, for a process) in order, so a
-//! process list that only gains and loses rows is runs of kept rows. A number's difference is
-//! shifted right by the trailing zero bits all differences of its column share (memory sizes
-//! moving in 4 KiB pages cost a byte less each).
-
-use std::collections::HashMap;
+//! Rows are matched in order: a row whose text is the previous one's is kept as it is (and
+//! never looked into); otherwise rows are matched by template and first number (the pid) a
+//! few rows ahead, so a table that gains and loses rows is runs of kept rows. A number's
+//! difference is shifted right by the trailing zero bits its column's differences share
+//! (memory sizes moving in 4 KiB pages cost a byte less each).
 
 use zstd_safe::{CCtx, DCtx};
 
-use super::parsed::{Parsed, Row, Text};
-use super::template::arity;
+use super::split::{RowIndex, Split};
+use super::surround::Surround;
+use super::template::{arity, render};
+use super::tokens::{LazyRows, Tokens};
 use crate::varint::{get_varint, put_varint, unzigzag, zigzag};
 
-/// zstd level of the few text parts (new templates, a changed surround).
-const LEVEL: i32 = 3;
 /// Most number columns a changed row may have (the mask is a varint).
 const MAX_COLUMNS: usize = 24;
+/// How many previous rows ahead a row is looked for before it counts as added.
+const LOOK_AHEAD: usize = 32;
+
+/// What became of one row of the next snapshot.
+enum Fate {
+    /// The previous row at this index, its text unchanged.
+    Same(usize),
+    /// The previous row at this index, some numbers changed.
+    Changed(usize, Tokens),
+    /// A row the previous snapshot did not have.
+    Added(Tokens),
+}
 
 /// Encodes `next` against `prev`; `None` when it cannot (the record is then stored whole).
 pub(crate) fn encode(
     cctx: &mut CCtx<'static>,
-    prev: &Parsed,
-    prev_json: &[u8],
-    next: &Parsed,
+    prev: &Split<'_>,
+    next: &Split<'_>,
     out: &mut Vec<u8>,
 ) -> Option<()> {
-    // Surround.
-    if next.surround == prev.surround {
-        out.push(0);
-        for (a, b) in prev.surround_numbers.iter().zip(&next.surround_numbers) {
-            put_varint(out, zigzag(b.wrapping_sub(*a)));
-        }
-    } else {
-        out.push(1);
-        put_frame(cctx, &next.surround_text, &prev.surround_text, out)?;
-    }
-    // Separator.
-    if next.sep == prev.sep {
+    Surround::new(next.head, next.tail).encode(cctx, &Surround::new(prev.head, prev.tail), out)?;
+    if next.sep == prev.sep || next.rows.len() < 2 {
         out.push(0);
     } else {
         out.push(1);
         put_varint(out, next.sep.len() as u64);
-        out.extend_from_slice(&next.sep);
+        out.extend_from_slice(next.sep);
     }
-    // Row templates: the previous snapshot's, then the new ones in order of first use.
-    let mut known: Vec<&[u8]> = prev.templates.iter().map(Vec::as_slice).collect();
-    let mut ids = Vec::with_capacity(next.templates.len());
-    let mut added = Vec::new();
-    for template in &next.templates {
-        let id = match prev.id_of(template) {
-            Some(id) => id,
-            None => {
-                put_template(template, &known, &mut added);
-                known.push(template);
-                u32::try_from(known.len() - 1).ok()?
-            }
-        };
-        ids.push(id);
-    }
-    put_varint(out, (known.len() - prev.templates.len()) as u64);
-    out.extend_from_slice(&added);
-    let tid = |row: &Row| ids[row.template as usize];
-    // Match rows in order by (template, first number).
-    let key = |parsed: &Parsed, row: &Row, id: u32| (id, parsed.row_numbers(*row).first().copied());
-    let mut positions: HashMap<(u32, Option<i64>), Vec<usize>> = HashMap::new();
-    for (j, row) in prev.rows.iter().enumerate() {
-        positions
-            .entry(key(prev, row, row.template))
-            .or_default()
-            .push(j);
-    }
+    let mut old = LazyRows::new(&prev.rows);
+    let fates = align(&mut old, &next.rows);
+    // Runs of (kept, removed, added).
     let mut runs: Vec<(u64, u64, u64)> = Vec::new();
     let (mut kept, mut removed, mut added) = (0u64, 0u64, 0u64);
-    let _ = prev_json;
-    let mut flush = |kept: &mut u64, removed: &mut u64, added: &mut u64| {
-        runs.push((*kept, *removed, *added));
-        (*kept, *removed, *added) = (0, 0, 0);
-    };
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    let mut added_rows: Vec<usize> = Vec::new();
-    let mut i = 0;
-    for (n, row) in next.rows.iter().enumerate() {
-        let k = key(next, row, tid(row));
-        let found = if i < prev.rows.len() && key(prev, &prev.rows[i], prev.rows[i].template) == k {
-            Some(i)
-        } else {
-            positions
-                .get(&k)
-                .and_then(|list| list.iter().copied().find(|j| *j >= i))
-        };
-        match found {
-            Some(j) => {
+    let mut i = 0usize;
+    for fate in &fates {
+        match fate {
+            Fate::Same(j) | Fate::Changed(j, _) => {
                 removed += (j - i) as u64;
                 if removed > 0 || added > 0 {
-                    flush(&mut kept, &mut removed, &mut added);
+                    runs.push((kept, removed, added));
+                    (kept, removed, added) = (0, 0, 0);
                 }
                 kept += 1;
-                pairs.push((j, n));
                 i = j + 1;
             }
-            None => {
-                added += 1;
-                added_rows.push(n);
-            }
+            Fate::Added(_) => added += 1,
         }
     }
     removed += (prev.rows.len() - i) as u64;
     if kept > 0 || removed > 0 || added > 0 {
-        flush(&mut kept, &mut removed, &mut added);
+        runs.push((kept, removed, added));
     }
     put_varint(out, runs.len() as u64);
     for (k, r, a) in &runs {
@@ -129,59 +86,95 @@ pub(crate) fn encode(
         put_varint(out, *r);
         put_varint(out, *a);
     }
-    for n in added_rows {
-        let row = &next.rows[n];
-        put_varint(out, u64::from(tid(row)));
-        for v in next.row_numbers(*row) {
+    // Added rows: their templates cut from a known one, then their numbers.
+    let mut added_templates: Vec<&[u8]> = Vec::new();
+    let base = prev.rows.len();
+    if fates.iter().any(|f| matches!(f, Fate::Added(_))) && base > 0 {
+        // At least one known template to cut from.
+        old.get(base - 1);
+    }
+    for fate in &fates {
+        let Fate::Added(tokens) = fate else { continue };
+        let mut best = (0usize, 0usize, 0usize, false);
+        let mut consider = |id: usize, other: &[u8]| {
+            let limit = tokens.template.len().min(other.len());
+            let prefix = common(tokens.template.iter(), other.iter()).min(limit);
+            let suffix =
+                common(tokens.template.iter().rev(), other.iter().rev()).min(limit - prefix);
+            if !best.3 || prefix + suffix > best.1 + best.2 {
+                best = (id, prefix, suffix, true);
+            }
+        };
+        for (id, known) in old.known() {
+            consider(id, &known.template);
+        }
+        for (a, template) in added_templates.iter().enumerate() {
+            consider(base + a, template);
+        }
+        let (id, prefix, suffix, found) = best;
+        if found {
+            put_varint(out, id as u64 + 1);
+            put_varint(out, prefix as u64);
+            put_varint(out, suffix as u64);
+        } else {
+            put_varint(out, 0);
+        }
+        let middle = &tokens.template[prefix..tokens.template.len() - suffix];
+        put_varint(out, middle.len() as u64);
+        out.extend_from_slice(middle);
+        for v in &tokens.numbers {
             put_varint(out, zigzag(*v));
         }
+        added_templates.push(&tokens.template);
     }
     // Changes of kept rows, column by column.
     let mut columns = 0;
     let mut shifts = [64u32; MAX_COLUMNS];
     let mut changed = 0u64;
-    for (j, n) in &pairs {
-        let (a, b) = (
-            prev.row_numbers(prev.rows[*j]),
-            next.row_numbers(next.rows[*n]),
-        );
-        if a.len() != b.len() || a.len() > MAX_COLUMNS {
+    for fate in &fates {
+        let Fate::Changed(j, new) = fate else {
+            continue;
+        };
+        let was = old.get(*j);
+        if was.numbers.len() != new.numbers.len() || new.numbers.len() > MAX_COLUMNS {
             return None;
         }
-        let mut any = false;
-        for (c, (x, y)) in a.iter().zip(b).enumerate() {
+        changed += 1;
+        for (c, (x, y)) in was.numbers.iter().zip(&new.numbers).enumerate() {
             let d = y.wrapping_sub(*x);
             if d != 0 {
-                any = true;
                 columns = columns.max(c + 1);
                 shifts[c] = shifts[c].min(d.trailing_zeros());
             }
         }
-        changed += u64::from(any);
     }
     out.push(u8::try_from(columns).ok()?);
     for shift in &shifts[..columns] {
         out.push(u8::try_from(*shift).ok()?);
     }
     put_varint(out, changed);
-    let mut last = 0usize;
-    for (p, (j, n)) in pairs.iter().enumerate() {
-        let (a, b) = (
-            prev.row_numbers(prev.rows[*j]),
-            next.row_numbers(next.rows[*n]),
-        );
+    let (mut p, mut last) = (0usize, 0usize);
+    for fate in &fates {
+        let new = match fate {
+            Fate::Same(_) => {
+                p += 1;
+                continue;
+            }
+            Fate::Changed(j, new) => (*j, new),
+            Fate::Added(_) => continue,
+        };
+        let (j, new) = new;
+        let was = old.get(j);
         let mut mask = 0u64;
-        for (c, (x, y)) in a.iter().zip(b).enumerate() {
+        for (c, (x, y)) in was.numbers.iter().zip(&new.numbers).enumerate() {
             if x != y {
                 mask |= 1 << c;
             }
         }
-        if mask == 0 {
-            continue;
-        }
         put_varint(out, (((p - last) as u64) << columns) | mask);
         last = p;
-        for (c, (x, y)) in a.iter().zip(b).enumerate() {
+        p += 1;
+        for (c, (x, y)) in was.numbers.iter().zip(&new.numbers).enumerate() {
             if x != y {
                 put_varint(out, zigzag(y.wrapping_sub(*x) >> shifts[c]));
             }
@@ -190,40 +183,68 @@ pub(crate) fn encode(
     Some(())
 }
 
-/// Decodes a body written by [`encode`] against `prev`.
+/// Matches each row of `next` to a row of `old`, in order.
+fn align(old: &mut LazyRows<'_>, next: &[&[u8]]) -> Vec<Fate> {
+    let count = old.len();
+    let mut fates = Vec::with_capacity(next.len());
+    let mut i = 0usize;
+    for row in next {
+        if i < count && old.text(i) == *row {
+            fates.push(Fate::Same(i));
+            i += 1;
+            continue;
+        }
+        let tokens = Tokens::of(row);
+        let mut found = None;
+        for j in i..count.min(i + LOOK_AHEAD) {
+            if old.text(j) == *row {
+                found = Some((j, true));
+                break;
+            }
+            if old.get(j).same_row(&tokens) {
+                found = Some((j, false));
+                break;
+            }
+        }
+        match found {
+            Some((j, true)) => fates.push(Fate::Same(j)),
+            Some((j, false)) => fates.push(Fate::Changed(j, tokens)),
+            None => {
+                fates.push(Fate::Added(tokens));
+                continue;
+            }
+        }
+        i = fates.last().map_or(i, |f| match f {
+            Fate::Same(j) | Fate::Changed(j, _) => j + 1,
+            Fate::Added(_) => i,
+        });
+    }
+    fates
+}
+
+fn common<'a>(a: impl Iterator<Item = &'a u8>, b: impl Iterator<Item = &'a u8>) -> usize {
+    a.zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Decodes a body written by [`encode`] against `prev`: the text and where its parts are.
 pub(crate) fn decode(
     dctx: &mut DCtx<'static>,
-    prev: &Parsed,
+    prev: &Split<'_>,
     body: &[u8],
-) -> Result<Vec<u8>, &'static str> {
+) -> Result<(Vec<u8>, RowIndex), &'static str> {
     let mut pos = 0;
     let varint = |pos: &mut usize| get_varint(body, pos).ok_or("truncated delta");
-    let byte = |pos: &mut usize| {
-        let b = *body.get(*pos).ok_or("truncated delta")?;
-        *pos += 1;
-        Ok::<u8, &'static str>(b)
-    };
-    let mut changed_surround = Parsed::default();
-    let (surround, surround_numbers): (&[u8], Vec<i64>) = match byte(&mut pos)? {
-        0 => {
-            let mut numbers = Vec::with_capacity(prev.surround_numbers.len());
-            for a in &prev.surround_numbers {
-                numbers.push(a.wrapping_add(unzigzag(varint(&mut pos)?)));
-            }
-            (&prev.surround, numbers)
+    let usize_of = |v: u64| usize::try_from(v).map_err(|_| "bad delta");
+    let (surround, at) =
+        Surround::decode(dctx, &Surround::new(prev.head, prev.tail), body, &mut pos)?;
+    let sep: &[u8] = match body.get(pos) {
+        Some(0) => {
+            pos += 1;
+            prev.sep
         }
-        1 => {
-            let text = get_frame(dctx, body, &mut pos, &prev.surround_text)?;
-            changed_surround.set_surround_text(&text);
-            let numbers = std::mem::take(&mut changed_surround.surround_numbers);
-            (&changed_surround.surround, numbers)
-        }
-        _ => return Err("bad surround"),
-    };
-    let sep: &[u8] = match byte(&mut pos)? {
-        0 => &prev.sep,
-        1 => {
-            let len = usize::try_from(varint(&mut pos)?).map_err(|_| "bad separator")?;
+        Some(1) => {
+            pos += 1;
+            let len = usize_of(varint(&mut pos)?)?;
             let end = pos
                 .checked_add(len)
                 .filter(|e| *e <= body.len())
@@ -234,204 +255,151 @@ pub(crate) fn decode(
         }
         _ => return Err("bad separator"),
     };
-    let added_templates = varint(&mut pos)?;
-    let mut owned: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..added_templates.min(1 << 16) {
-        let template = get_template(body, &mut pos, &prev.templates, &owned)?;
-        owned.push(template);
-    }
-    let templates: Vec<&[u8]> = prev
-        .templates
-        .iter()
-        .chain(&owned)
-        .map(Vec::as_slice)
-        .collect();
-    let arity = |id: u32| -> Option<usize> {
-        match prev.arities.get(id as usize) {
-            Some(a) => Some(*a as usize),
-            None => templates.get(id as usize).map(|t| arity(t)),
-        }
-    };
     let run_count = varint(&mut pos)?;
-    let mut rows: Vec<Row> = Vec::with_capacity(prev.rows.len() + 8);
-    let mut numbers: Vec<i64> = Vec::with_capacity(prev.numbers.len() + 32);
-    let mut kept_rows: Vec<usize> = Vec::with_capacity(prev.rows.len());
-    let mut runs = Vec::with_capacity(usize::try_from(run_count.min(1024)).unwrap_or(0));
+    let mut runs = Vec::with_capacity(usize_of(run_count.min(1024))?);
     for _ in 0..run_count.min(1 << 20) {
         runs.push((varint(&mut pos)?, varint(&mut pos)?, varint(&mut pos)?));
     }
-    let mut i = 0usize;
+    let mut old = LazyRows::new(&prev.rows);
+    let base = prev.rows.len();
+    // Row plan: Ok(previous index) for kept rows, Err(added index) for added ones.
+    let mut plan: Vec<Result<usize, usize>> = Vec::with_capacity(base + 8);
+    let (mut i, mut added_count) = (0usize, 0usize);
     for (kept, removed, added) in runs {
-        for _ in 0..kept {
-            let row = *prev.rows.get(i).ok_or("kept row past the end")?;
-            kept_rows.push(rows.len());
-            let start = u32::try_from(numbers.len()).map_err(|_| "too many numbers")?;
-            numbers.extend_from_slice(prev.row_numbers(row));
-            rows.push(Row { start, ..row });
-            i += 1;
+        let kept = usize_of(kept)?;
+        if i.checked_add(kept).is_none_or(|end| end > base) {
+            return Err("kept rows past the end");
         }
-        i = usize::try_from(removed)
-            .ok()
-            .and_then(|r| i.checked_add(r))
-            .filter(|i| *i <= prev.rows.len())
+        plan.extend((i..i + kept).map(Ok));
+        i += kept;
+        i = i
+            .checked_add(usize_of(removed)?)
+            .filter(|i| *i <= base)
             .ok_or("removed rows past the end")?;
-        for _ in 0..added {
-            let template = u32::try_from(varint(&mut pos)?).map_err(|_| "bad template id")?;
-            let arity = arity(template).ok_or("unknown template id")?;
-            let start = u32::try_from(numbers.len()).map_err(|_| "too many numbers")?;
-            for _ in 0..arity {
-                numbers.push(unzigzag(varint(&mut pos)?));
-            }
-            rows.push(Row {
-                template,
-                start,
-                len: u32::try_from(arity).map_err(|_| "bad template")?,
-            });
+        let added = usize_of(added)?;
+        if added > body.len() {
+            return Err("more added rows than bytes");
         }
+        plan.extend((added_count..added_count + added).map(Err));
+        added_count += added;
     }
-    if i != prev.rows.len() {
+    if i != base {
         return Err("rows unaccounted for");
     }
-    let columns = usize::from(byte(&mut pos)?);
+    let mut added_rows: Vec<Tokens> = Vec::with_capacity(added_count);
+    for _ in 0..added_count {
+        let from = usize_of(varint(&mut pos)?)?;
+        let (prefix, suffix) = if from > 0 {
+            (usize_of(varint(&mut pos)?)?, usize_of(varint(&mut pos)?)?)
+        } else {
+            (0, 0)
+        };
+        let cut: &[u8] = match from.checked_sub(1) {
+            None => &[],
+            Some(id) if id < base => &old.get(id).template,
+            Some(id) => {
+                &added_rows
+                    .get(id - base)
+                    .ok_or("unknown template")?
+                    .template
+            }
+        };
+        if prefix.checked_add(suffix).is_none_or(|n| n > cut.len()) {
+            return Err("bad template cut");
+        }
+        let len = usize_of(varint(&mut pos)?)?;
+        let end = pos
+            .checked_add(len)
+            .filter(|e| *e <= body.len())
+            .ok_or("truncated template")?;
+        let mut template = Vec::with_capacity(prefix + len + suffix);
+        template.extend_from_slice(&cut[..prefix]);
+        template.extend_from_slice(&body[pos..end]);
+        template.extend_from_slice(&cut[cut.len() - suffix..]);
+        pos = end;
+        let mut numbers = Vec::with_capacity(4);
+        for _ in 0..arity(&template) {
+            numbers.push(unzigzag(varint(&mut pos)?));
+        }
+        added_rows.push(Tokens { template, numbers });
+    }
+    let columns = usize::from(*body.get(pos).ok_or("truncated delta")?);
+    pos += 1;
     if columns > MAX_COLUMNS {
         return Err("too many columns");
     }
     let mut shifts = [0u32; MAX_COLUMNS];
     for shift in shifts.iter_mut().take(columns) {
-        *shift = u32::from(byte(&mut pos)?).min(63);
+        *shift = u32::from(*body.get(pos).ok_or("truncated delta")?).min(63);
+        pos += 1;
     }
+    // Changed kept rows: kept-row ordinal → new numbers.
     let changed = varint(&mut pos)?;
+    let kept_rows: Vec<usize> = plan.iter().filter_map(|p| p.ok()).collect();
+    let mut changes: Vec<(usize, Vec<i64>)> = Vec::new();
     let mut p = 0usize;
-    for _ in 0..changed {
+    for n in 0..changed {
         let word = varint(&mut pos)?;
         let mask = word & ((1u64 << columns) - 1);
-        p = usize::try_from(word >> columns)
-            .ok()
-            .and_then(|gap| p.checked_add(gap))
-            .ok_or("bad gap")?;
-        let row = rows[*kept_rows.get(p).ok_or("changed row past the end")?];
+        let gap = usize_of(word >> columns)?;
+        if n > 0 && gap == 0 {
+            return Err("a row changed twice");
+        }
+        p = p.checked_add(gap).ok_or("bad gap")?;
+        let j = *kept_rows.get(p).ok_or("changed row past the end")?;
+        let mut numbers = old.get(j).numbers.clone();
         for (c, shift) in shifts.iter().enumerate().take(columns) {
             if mask & (1 << c) != 0 {
-                if c >= row.len as usize {
-                    return Err("change of a missing number");
-                }
-                let d = unzigzag(varint(&mut pos)?) << shift;
-                let v = &mut numbers[row.start as usize + c];
-                *v = v.wrapping_add(d);
+                let v = numbers.get_mut(c).ok_or("change of a missing number")?;
+                *v = v.wrapping_add(unzigzag(varint(&mut pos)?) << shift);
             }
         }
+        changes.push((p, numbers));
     }
     if pos != body.len() {
         return Err("trailing bytes after the delta");
     }
-    Text {
-        surround,
-        surround_numbers: &surround_numbers,
-        sep,
-        templates: &templates,
-        rows: &rows,
-        numbers: &numbers,
-    }
-    .render()
-    .ok_or("rows do not fit their templates")
-}
-
-/// Appends `template` as the known template it shares most bytes with (at its start and
-/// end) and the bytes between: a new program's row differs from another's by its name.
-fn put_template(template: &[u8], known: &[&[u8]], out: &mut Vec<u8>) {
-    let mut best = (0usize, 0usize, 0usize);
-    for (id, other) in known.iter().enumerate() {
-        let limit = template.len().min(other.len());
-        let prefix = common(template.iter(), other.iter()).min(limit);
-        let suffix = common(template.iter().rev(), other.iter().rev()).min(limit - prefix);
-        if prefix + suffix > best.1 + best.2 {
-            best = (id + 1, prefix, suffix);
+    // The text: head, rows, tail.
+    let mut out = Vec::with_capacity(
+        surround.len() + prev.rows.iter().map(|r| r.len() + sep.len()).sum::<usize>() + 256,
+    );
+    out.extend_from_slice(&surround[..at]);
+    let head_end = out.len();
+    let mut rows = Vec::with_capacity(plan.len());
+    let mut sep_at = (0, 0);
+    let offset = |n: usize| u32::try_from(n).map_err(|_| "snapshot too large");
+    let mut changes = changes.into_iter().peekable();
+    let mut ordinal = 0usize;
+    for (n, step) in plan.iter().enumerate() {
+        if n > 0 {
+            if n == 1 {
+                sep_at = (out.len(), out.len() + sep.len());
+            }
+            out.extend_from_slice(sep);
         }
-    }
-    let (base, prefix, suffix) = best;
-    put_varint(out, base as u64);
-    if base > 0 {
-        put_varint(out, prefix as u64);
-        put_varint(out, suffix as u64);
-    }
-    let middle = &template[prefix..template.len() - suffix];
-    put_varint(out, middle.len() as u64);
-    out.extend_from_slice(middle);
-}
-
-fn common<'a>(a: impl Iterator<Item = &'a u8>, b: impl Iterator<Item = &'a u8>) -> usize {
-    a.zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// Reads a template written by [`put_template`]; `prev` then `added` are the known ones.
-fn get_template(
-    body: &[u8],
-    pos: &mut usize,
-    prev: &[Vec<u8>],
-    added: &[Vec<u8>],
-) -> Result<Vec<u8>, &'static str> {
-    let mut next = || get_varint(body, pos).and_then(|v| usize::try_from(v).ok());
-    let base = next().ok_or("truncated template")?;
-    let (base, prefix, suffix): (&[u8], usize, usize) = if base == 0 {
-        (&[], 0, 0)
-    } else {
-        let base = prev
-            .iter()
-            .chain(added)
-            .nth(base - 1)
-            .ok_or("unknown base template")?;
-        let prefix = next().ok_or("truncated template")?;
-        let suffix = next().ok_or("truncated template")?;
-        if prefix.checked_add(suffix).is_none_or(|n| n > base.len()) {
-            return Err("bad template cut");
+        let start = offset(out.len())?;
+        match step {
+            Ok(j) => {
+                if changes.peek().is_some_and(|(p, _)| *p == ordinal) {
+                    let (_, numbers) = changes.next().ok_or("bad change")?;
+                    render(&old.get(*j).template, &numbers, &mut out).ok_or("bad row")?;
+                } else {
+                    out.extend_from_slice(prev.rows[*j]);
+                }
+                ordinal += 1;
+            }
+            Err(a) => {
+                let row = &added_rows[*a];
+                render(&row.template, &row.numbers, &mut out).ok_or("bad row")?;
+            }
         }
-        (base, prefix, suffix)
-    };
-    let len = next().ok_or("truncated template")?;
-    let end = pos
-        .checked_add(len)
-        .filter(|e| *e <= body.len())
-        .ok_or("truncated template")?;
-    let mut template = Vec::with_capacity(prefix + len + suffix);
-    template.extend_from_slice(&base[..prefix]);
-    template.extend_from_slice(&body[*pos..end]);
-    template.extend_from_slice(&base[base.len() - suffix..]);
-    *pos = end;
-    Ok(template)
-}
-
-fn put_frame(cctx: &mut CCtx<'static>, text: &[u8], dict: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let mut frame = Vec::with_capacity(zstd_safe::compress_bound(text.len()));
-    cctx.compress_using_dict(&mut frame, text, dict, LEVEL)
-        .ok()?;
-    put_varint(out, frame.len() as u64);
-    out.extend_from_slice(&frame);
-    Some(())
-}
-
-fn get_frame(
-    dctx: &mut DCtx<'static>,
-    body: &[u8],
-    pos: &mut usize,
-    dict: &[u8],
-) -> Result<Vec<u8>, &'static str> {
-    let len = get_varint(body, pos).ok_or("truncated frame")?;
-    let end = usize::try_from(len)
-        .ok()
-        .and_then(|l| pos.checked_add(l))
-        .filter(|e| *e <= body.len())
-        .ok_or("truncated frame")?;
-    let frame = &body[*pos..end];
-    *pos = end;
-    let size = match zstd_safe::get_frame_content_size(frame) {
-        Ok(Some(n)) => usize::try_from(n).map_err(|_| "frame too large")?,
-        _ => return Err("zstd frame without content size"),
-    };
-    if size > 1 << 26 {
-        return Err("frame too large");
+        rows.push((start, offset(out.len())?));
     }
-    let mut out = Vec::with_capacity(size);
-    dctx.decompress_using_dict(&mut out, frame, dict)
-        .map_err(|_| "zstd frame does not decompress")?;
-    Ok(out)
+    let tail_start = out.len();
+    out.extend_from_slice(&surround[at + 1..]);
+    if plan.len() < 2 || sep.is_empty() {
+        sep_at = (0, 0);
+    }
+    let index = RowIndex::build(out.len(), head_end, rows, sep_at, tail_start);
+    Ok((out, index))
 }

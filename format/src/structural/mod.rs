@@ -9,19 +9,22 @@
 //! the older way (a zstd delta) instead; any JSON, however spelt, round-trips.
 
 mod delta;
-mod parsed;
 mod split;
+mod surround;
 mod template;
+mod tokens;
 
 use zstd_safe::{CCtx, DCtx};
 
-use parsed::Parsed;
+pub use split::RowIndex;
 
 /// Encodes and decodes structural deltas; keep one per writer or reader (it reuses its zstd
-/// contexts).
+/// contexts, and a reader's remembers where the parts of the snapshot it last decoded are, so a
+/// host's history decodes without cutting each snapshot again).
 pub struct DeltaCodec {
     cctx: CCtx<'static>,
     dctx: DCtx<'static>,
+    last: Option<(Vec<u8>, RowIndex)>,
 }
 
 impl Default for DeltaCodec {
@@ -29,6 +32,7 @@ impl Default for DeltaCodec {
         Self {
             cctx: CCtx::create(),
             dctx: DCtx::create(),
+            last: None,
         }
     }
 }
@@ -39,25 +43,58 @@ impl std::fmt::Debug for DeltaCodec {
     }
 }
 
+/// Whether `json` is cut cleanly: no byte of it may be taken for a template's markers (JSON
+/// text never holds these control bytes).
+fn plain_text(json: &[u8]) -> bool {
+    memchr::memchr2(template::NUMBER, 1, json).is_none()
+}
+
+/// What [`DeltaCodec::encode`] did.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The delta was appended (else the snapshot needs another encoding).
+    pub written: bool,
+    /// Where the parts of `next` are, to pass as `prev_index` when encoding the host's next
+    /// snapshot against it.
+    pub index: Option<RowIndex>,
+}
+
 impl DeltaCodec {
-    /// `next` as a delta against `prev`, appended to `out`; `None` (and `out` unchanged) when
-    /// the delta would not give `next` back exactly.
-    pub fn encode(&mut self, prev: &[u8], next: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    /// `next` as a delta against `prev`, appended to `out` when it gives `next` back exactly
+    /// (else `out` is left unchanged). `prev_index`, when given, must be the index returned
+    /// when `prev` was encoded.
+    pub fn encode(
+        &mut self,
+        prev: &[u8],
+        prev_index: Option<&RowIndex>,
+        next: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Encoded {
         let before = out.len();
-        let ok = self.try_encode(prev, next, out);
-        if ok.is_none() {
+        if !plain_text(prev) || !plain_text(next) {
+            return Encoded {
+                written: false,
+                index: None,
+            };
+        }
+        let new = split::split(next);
+        let index = new.as_ref().map(|s| RowIndex::of(s, next));
+        let old = match prev_index.and_then(|i| i.view(prev)) {
+            Some(old) => Some(old),
+            None => split::split(prev),
+        };
+        let written = match (old, new) {
+            (Some(old), Some(new)) => {
+                delta::encode(&mut self.cctx, &old, &new, out).is_some()
+                    && delta::decode(&mut self.dctx, &old, &out[before..])
+                        .is_ok_and(|(back, _)| back == next)
+            }
+            _ => false,
+        };
+        if !written {
             out.truncate(before);
         }
-        ok
-    }
-
-    fn try_encode(&mut self, prev: &[u8], next: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        let before = out.len();
-        let old = Parsed::of(prev)?;
-        let new = Parsed::of(next)?;
-        delta::encode(&mut self.cctx, &old, prev, &new, out)?;
-        let back = delta::decode(&mut self.dctx, &old, &out[before..]).ok()?;
-        (back == next).then_some(())
+        Encoded { written, index }
     }
 
     /// The JSON of a delta `body` written against `prev`.
@@ -65,8 +102,14 @@ impl DeltaCodec {
     /// # Errors
     /// What is malformed, when `body` is not such a delta or `prev` is not its base.
     pub fn decode(&mut self, prev: &[u8], body: &[u8]) -> Result<Vec<u8>, &'static str> {
-        let old = Parsed::of(prev).ok_or("the base record has no structure")?;
-        delta::decode(&mut self.dctx, &old, body)
+        let cached = self.last.take().filter(|(text, _)| text.as_slice() == prev);
+        let old = match cached.as_ref().and_then(|(_, index)| index.view(prev)) {
+            Some(old) => old,
+            None => split::split(prev).ok_or("the base record has no structure")?,
+        };
+        let (text, index) = delta::decode(&mut self.dctx, &old, body)?;
+        self.last = Some((text.clone(), index));
+        Ok(text)
     }
 }
 

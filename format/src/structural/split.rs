@@ -32,6 +32,84 @@ impl Split<'_> {
     }
 }
 
+/// Where the parts of a [`Split`] lie in its text: kept with a host's last snapshot (and by a
+/// reader with the snapshot it just decoded) so that the next delta against it does not cut
+/// the text again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowIndex {
+    len: usize,
+    head_end: usize,
+    rows: Vec<(u32, u32)>,
+    sep: (usize, usize),
+    tail_start: usize,
+}
+
+impl RowIndex {
+    /// The index of `split`, cut from `text`.
+    pub(crate) fn of(split: &Split<'_>, text: &[u8]) -> Self {
+        let at = |part: &[u8]| (part.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let offset = |part: &[u8]| u32::try_from(at(part)).unwrap_or(u32::MAX);
+        Self {
+            len: text.len(),
+            head_end: split.head.len(),
+            rows: split
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        offset(r),
+                        offset(r).saturating_add(u32::try_from(r.len()).unwrap_or(u32::MAX)),
+                    )
+                })
+                .collect(),
+            sep: if split.sep.is_empty() {
+                (0, 0)
+            } else {
+                (at(split.sep), at(split.sep) + split.sep.len())
+            },
+            tail_start: text.len() - split.tail.len(),
+        }
+    }
+
+    /// An index built part by part (a decoder writing the text).
+    pub(crate) fn build(
+        len: usize,
+        head_end: usize,
+        rows: Vec<(u32, u32)>,
+        sep: (usize, usize),
+        tail_start: usize,
+    ) -> Self {
+        Self {
+            len,
+            head_end,
+            rows,
+            sep,
+            tail_start,
+        }
+    }
+
+    /// The split of `text` this index describes; `None` when `text` is not the one indexed.
+    pub(crate) fn view<'a>(&self, text: &'a [u8]) -> Option<Split<'a>> {
+        if text.len() != self.len || self.head_end > self.len || self.tail_start > self.len {
+            return None;
+        }
+        let mut rows = Vec::with_capacity(self.rows.len());
+        for (start, end) in &self.rows {
+            rows.push(text.get(*start as usize..*end as usize)?);
+        }
+        Some(Split {
+            head: &text[..self.head_end],
+            rows,
+            sep: if self.sep.0 <= self.sep.1 {
+                text.get(self.sep.0..self.sep.1)?
+            } else {
+                return None;
+            },
+            tail: &text[self.tail_start..],
+        })
+    }
+}
+
 /// Cuts `json` around the rows of its top-level `processes` array; `None` when the text is not
 /// one object or the separators between rows differ (such a record is stored whole).
 pub(crate) fn split(json: &[u8]) -> Option<Split<'_>> {
@@ -64,7 +142,8 @@ pub(crate) fn split(json: &[u8]) -> Option<Split<'_>> {
             let this_sep = &json[last_end..start];
             match sep {
                 Some(s) if s != this_sep => return None,
-                _ => sep = Some(this_sep),
+                Some(_) => {}
+                None => sep = Some(this_sep),
             }
         }
         rows.push(&json[start..end]);
@@ -134,18 +213,27 @@ pub(crate) fn value_end(json: &[u8], start: usize) -> Option<usize> {
             return (len > 0).then_some(start + len);
         }
     };
+    // One pass over the bytes: rows are short, and their strings shorter, so a plain loop
+    // beats searching for the next delimiter.
     let mut depth = 0usize;
+    let mut in_string = false;
     let mut i = start;
-    while let Some(at) = memchr::memchr3(b'"', open, close, &json[i..]) {
-        i += at;
-        match json[i] {
-            b'"' => i = string_end(json, i + 1)?,
-            b if b == open => depth += 1,
-            _ => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
+    while i < json.len() {
+        let b = json[i];
+        if in_string {
+            if b == b'\\' {
+                i += 1;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == open {
+            depth += 1;
+        } else if b == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(i + 1);
             }
         }
         i += 1;
