@@ -3,7 +3,7 @@
 //! goes through. The schema steps that bring an older file to this layout live in
 //! `idlewatch-migrations`; this crate knows only the current one and runs no threads.
 //!
-//! The layout (schema version 9):
+//! The layout (schema version 10; records may be structural deltas since 10):
 //!
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).

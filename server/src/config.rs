@@ -125,6 +125,8 @@ pub struct RetentionConfig {
     /// How often settled days are looked for and rolled up per host for the licence views.
     #[serde(with = "duration")]
     pub rollup_every: Duration,
+    /// How a snapshot is stored against the host's previous one.
+    pub deltas: Deltas,
 }
 
 impl Default for RetentionConfig {
@@ -132,6 +134,28 @@ impl Default for RetentionConfig {
         Self {
             days: 90,
             rollup_every: Duration::from_secs(600),
+            deltas: Deltas::Zstd,
+        }
+    }
+}
+
+/// `retention.deltas`: how a snapshot is stored against the host's previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deltas {
+    /// zstd with the previous snapshot as dictionary.
+    Zstd,
+    /// What changed in the process table (smaller, more CPU per snapshot).
+    Structural,
+}
+
+impl Deltas {
+    /// The store's setting.
+    #[must_use]
+    pub fn kind(self) -> idlewatch_store::DeltaKind {
+        match self {
+            Self::Zstd => idlewatch_store::DeltaKind::Zstd,
+            Self::Structural => idlewatch_store::DeltaKind::Structural,
         }
     }
 }

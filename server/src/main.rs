@@ -117,6 +117,7 @@ fn start(args: Args) -> anyhow::Result<()> {
     let options = OpenOptions {
         queue: config.limits.store_queue,
         cache_bytes: config.limits.store_cache_mib.saturating_mul(1 << 20),
+        deltas: config.retention.deltas.kind(),
         ..OpenOptions::default()
     };
     // One clear line (the error's Display) when the data dir is in use or the file is too new.

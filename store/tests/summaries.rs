@@ -80,7 +80,8 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
             "v6_alerts",
             "v7_licence_polls",
             "v8_host_days",
-            "v9_viewer_tokens"
+            "v9_viewer_tokens",
+            "v10_structural_deltas"
         ]
     );
     let old = summaries(&store);

@@ -2,6 +2,7 @@
 //! to [`CURRENT_VERSION`] before it is used.
 
 pub mod v1;
+mod v10;
 mod v2;
 mod v3;
 mod v4;
@@ -17,7 +18,7 @@ use idlewatch_format::Error;
 use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 9;
+pub const CURRENT_VERSION: u64 = 10;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -32,6 +33,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v7_licence_polls", v7::v7_licence_polls),
     ("v8_host_days", v8::v8_host_days),
     ("v9_viewer_tokens", v9::v9_viewer_tokens),
+    ("v10_structural_deltas", v10::v10_structural_deltas),
 ];
 
 /// What [`migrate`] did.

@@ -373,3 +373,21 @@ fn notifiers_need_somewhere_to_send_and_email_needs_a_mail_server() {
         assert!(err.contains(says), "{text}: {err}");
     }
 }
+
+#[test]
+fn retention_deltas_choose_the_stored_form_and_refuse_other_names() {
+    let config = Config::from_toml("[retention]\ndeltas = \"structural\"\n").unwrap();
+    assert_eq!(config.retention.deltas, Deltas::Structural);
+    assert_eq!(
+        config.retention.deltas.kind(),
+        idlewatch_store::DeltaKind::Structural
+    );
+    assert_eq!(Config::default().retention.deltas, Deltas::Zstd);
+    let err = Config::from_toml("[retention]\ndeltas = \"lz4\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("zstd") && err.contains("structural"),
+        "the error names the accepted values: {err}"
+    );
+}
