@@ -42,6 +42,28 @@ pub struct StoreBenchOptions {
     pub deltas: DeltaKind,
     /// Processes changing their CPU and memory at every step (0: the usual lab churn).
     pub always_changing: usize,
+    /// After the fill, fold every snapshot into minute rows and measure them.
+    pub age: bool,
+}
+
+/// The minute tier, measured by folding the whole fill.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgingReport {
+    /// Host-hours folded.
+    pub host_hours: u64,
+    /// Records deleted once folded.
+    pub records_removed: u64,
+    /// Time to fold and delete, ms.
+    pub fold_ms: f64,
+    /// Folding rate, snapshots per second.
+    pub snapshots_per_s: f64,
+    /// Bytes of a host-hour's minute row (the compressed value alone).
+    pub value_bytes_per_host_hour: f64,
+    /// Allocated pages after folding, per host-hour: the minute rows with their keys and page
+    /// overhead, and what is left of the records (each host's last) and the other tables.
+    pub disk_bytes_per_host_hour: f64,
+    /// Time to read one host-day of minute rows, ms.
+    pub host_day_read_ms: f64,
 }
 
 /// The figures.
@@ -67,6 +89,8 @@ pub struct StoreReport {
     pub metadata_bytes_per_snapshot: f64,
     /// The file's size after the fill (redb grows it ahead of use).
     pub file_bytes_after_fill: u64,
+    /// The minute tier, with `age`.
+    pub aging: Option<AgingReport>,
     /// Snapshots returned by the one-host-day history read.
     pub history_snapshots: usize,
     /// Time to read them all (pages of 10,000), milliseconds.
@@ -197,6 +221,11 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
         }
     }
     let history_ms = history_started.elapsed().as_secs_f64() * 1000.0;
+    let aging = if options.age {
+        Some(age(&store, filler.step, appended)?)
+    } else {
+        None
+    };
 
     if let Some(target) = options.grow_to {
         // Allocated pages, not the file's size: redb grows the file ahead of use in large
@@ -235,10 +264,37 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
         fragmented_bytes_per_snapshot: size_full.fragmented_bytes as f64 / appended.max(1) as f64,
         metadata_bytes_per_snapshot: size_full.metadata_bytes as f64 / appended.max(1) as f64,
         file_bytes_after_fill: size_full.file_bytes,
+        aging,
         history_snapshots,
         history_ms,
         reopen_file_bytes,
         reopen_ms,
+    })
+}
+
+/// Folds everything appended so far (`steps` snapshots per host, `appended` in all) into
+/// minute rows, and measures them.
+fn age(store: &Store, steps: u64, appended: u64) -> anyhow::Result<AgingReport> {
+    let start = i64::try_from(START_MS)?;
+    let end = start + i64::try_from(steps * INTERVAL_MS)?;
+    let cover = i64::try_from(3 * INTERVAL_MS)?;
+    let started = Instant::now();
+    let aged = store.age(end + 3_600_000, cover)?;
+    let fold_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (hours, bytes) = store.minute_sizes()?;
+    let allocated = store.stats()?.allocated_bytes;
+    let read_started = Instant::now();
+    let minutes = store.minutes("lab-000", start, start + 86_400_000)?;
+    let host_day_read_ms = read_started.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(!minutes.is_empty(), "no minute rows were read back");
+    Ok(AgingReport {
+        host_hours: aged.folded_hours,
+        records_removed: aged.removed,
+        fold_ms,
+        snapshots_per_s: appended as f64 / (fold_ms / 1000.0).max(f64::EPSILON),
+        value_bytes_per_host_hour: bytes as f64 / hours.max(1) as f64,
+        disk_bytes_per_host_hour: allocated as f64 / hours.max(1) as f64,
+        host_day_read_ms,
     })
 }
 
@@ -251,7 +307,7 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
          \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
          \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
          \x20 history          {} snapshots of one host-day read in {:.1} ms\n\
-         \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored)",
+         \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored){}",
         options.hosts,
         options.per_host,
         options.processes,
@@ -269,5 +325,17 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         r.reopen_ms,
         mib(r.reopen_file_bytes),
         options.hosts,
+        r.aging.as_ref().map_or_else(String::new, |a| format!(
+            "\n  minutes          {} host-hours folded in {:.0} ms ({:.0} snapshots/s, {} records deleted); \
+             {:.0} B per host-hour of minute row, {:.0} B of pages per host-hour after; \
+             one host-day of minutes read in {:.2} ms",
+            a.host_hours,
+            a.fold_ms,
+            a.snapshots_per_s,
+            a.records_removed,
+            a.value_bytes_per_host_hour,
+            a.disk_bytes_per_host_hour,
+            a.host_day_read_ms
+        )),
     )
 }

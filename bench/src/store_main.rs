@@ -39,6 +39,10 @@ struct Cli {
     /// Processes changing their CPU and memory at every step (0: the usual lab churn).
     #[arg(long, default_value_t = 0)]
     always_changing: usize,
+    /// After the fill, fold every snapshot into minute rows and measure the minute tier
+    /// (`[retention] snapshots`).
+    #[arg(long)]
+    age: bool,
     /// Print the report as one JSON line on stdout.
     #[arg(long)]
     json: bool,
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
             DeltaKind::Zstd
         },
         always_changing: cli.always_changing,
+        age: cli.age,
     };
     match store_bench::run(&dir, &options) {
         Ok(report) => {

@@ -3,7 +3,8 @@
 //! goes through. The schema steps that bring an older file to this layout live in
 //! `idlewatch-migrations`; this crate knows only the current one and runs no threads.
 //!
-//! The layout (schema version 10; records may be structural deltas since 10):
+//! The layout (schema version 11; records may be structural deltas since 10, and folded into
+//! minutes as they age since 11):
 //!
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
@@ -32,10 +33,16 @@
 //!   not built (yet, or again: a late snapshot or a deletion removes the rows it changes).
 //! - `host_day_generations`: host → a counter bumped with every such removal, so a rollup
 //!   computed from what a removal changed is not stored.
+//! - `minutes` (schema 11): `(host_id, UTC hour start)` → a [`minutes::HourBlock`], the host's
+//!   minutes of that hour (time active, idle, per watched app and state, CPU and memory, the
+//!   foreground process, users, logons) folded from its records when they aged.
+//! - `detail_from` (schema 11): `host_id` → where its records count from; what was captured
+//!   before is in `minutes`.
 
 mod codec;
 mod error;
 mod host_day;
+pub mod minutes;
 mod packed;
 mod reader;
 pub mod structural;
@@ -85,6 +92,13 @@ pub const LICENCE_POLLS: TableDefinition<(&str, i64), (u32, u32)> =
     TableDefinition::new("licence_polls");
 /// `(host, UTC day start ms)` → an encoded [`HostDay`].
 pub const HOST_DAYS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("host_days");
+/// `(host_id, UTC hour start ms)` → an encoded [`minutes::HourBlock`]: the host's minutes of
+/// that hour, folded from its records once they aged.
+pub const MINUTES: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("minutes");
+/// `host_id` → the capture time its records count from: earlier ones were folded into
+/// [`MINUTES`], and any left are kept only as delta bases (and the last of them for the
+/// coverage of the first minutes after).
+pub const DETAIL_FROM: TableDefinition<u32, i64> = TableDefinition::new("detail_from");
 /// Host → how many times its host-day rollups were removed.
 pub const HOST_DAY_GENERATIONS: TableDefinition<&str, u64> =
     TableDefinition::new("host_day_generations");

@@ -37,7 +37,8 @@ fn a_new_file_gets_every_version_in_order() {
             "v7_licence_polls",
             "v8_host_days",
             "v9_viewer_tokens",
-            "v10_structural_deltas"
+            "v10_structural_deltas",
+            "v11_minutes"
         ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
@@ -66,7 +67,7 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 10));
+    assert_eq!((outcome.from, outcome.to), (1, 11));
     assert_eq!(
         outcome.applied,
         [
@@ -78,14 +79,15 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
             "v7_licence_polls",
             "v8_host_days",
             "v9_viewer_tokens",
-            "v10_structural_deltas"
+            "v10_structural_deltas",
+            "v11_minutes"
         ]
     );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 10);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 11);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),

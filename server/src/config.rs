@@ -127,6 +127,10 @@ pub struct RetentionConfig {
     pub rollup_every: Duration,
     /// How a snapshot is stored against the host's previous one.
     pub deltas: Deltas,
+    /// Snapshots captured longer ago than this are folded into per-minute rows and their
+    /// process lists dropped (`None`: kept whole until `days` deletes them).
+    #[serde(default, with = "duration::optional")]
+    pub snapshots: Option<Duration>,
 }
 
 impl Default for RetentionConfig {
@@ -135,6 +139,7 @@ impl Default for RetentionConfig {
             days: 90,
             rollup_every: Duration::from_secs(600),
             deltas: Deltas::Zstd,
+            snapshots: None,
         }
     }
 }
@@ -436,6 +441,23 @@ impl Config {
                 "retention.rollup_every = {:?} is too short; give at least \"1s\" (default \"10m\")",
                 self.retention.rollup_every
             )));
+        }
+        if let Some(snapshots) = self.retention.snapshots {
+            let days = Duration::from_secs(u64::from(self.retention.days) * 86_400);
+            if snapshots < Duration::from_secs(3600) {
+                return Err(Error::Invalid(format!(
+                    "retention.snapshots = {snapshots:?} is too short; give at least \"1h\" \
+                     (snapshots are folded into minutes an hour at a time), e.g. \"14d\""
+                )));
+            }
+            if self.retention.days != 0 && snapshots >= days {
+                return Err(Error::Invalid(format!(
+                    "retention.snapshots = {snapshots:?} is not shorter than retention.days = {}: \
+                     snapshots would be deleted before they are folded into minutes; shorten \
+                     snapshots or lengthen days",
+                    self.retention.days
+                )));
+            }
         }
         self.sheets.check()?;
         seats::check(&self.seats)?;

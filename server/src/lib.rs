@@ -150,6 +150,31 @@ async fn retention(state: AppState) {
     }
 }
 
+/// Every [`RETENTION_PERIOD`] (the first a minute after start, out of start-up's way), folds
+/// snapshots captured more than `[retention] snapshots` ago into minute rows.
+async fn age_snapshots(state: AppState) {
+    let Some(keep) = state.config.retention.snapshots else {
+        return std::future::pending().await;
+    };
+    let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    let cover_ms = state.config.report.rules().interval_ms.saturating_mul(3);
+    let mut tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(60),
+        RETENTION_PERIOD,
+    );
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let before_ms = now_ms().saturating_sub(keep_ms);
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || store.age(before_ms, cover_ms)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!("cannot fold old snapshots into minutes, will retry: {e}"),
+            Err(e) => warn!("cannot fold old snapshots into minutes, will retry: {e}"),
+        }
+    }
+}
+
 /// Rolls up every PC's settled days every `[retention] rollup_every` (the first round a minute
 /// after start at most, out of start-up's way): each round finds the days missing and builds
 /// them a week of one PC at a time off the runtime.
@@ -284,6 +309,7 @@ pub async fn run(
     };
     tokio::pin!(server);
     let pruning = tokio::spawn(retention(app.state.clone()));
+    let aging = tokio::spawn(age_snapshots(app.state.clone()));
     let rollups = tokio::spawn(host_day_rollups(app.state.clone()));
     let agent_lists = tokio::spawn(socket::agent_list_broadcaster(
         app.io.clone(),
@@ -305,6 +331,7 @@ pub async fn run(
     ));
     let background = [
         pruning,
+        aging,
         rollups,
         agent_lists,
         uploads,

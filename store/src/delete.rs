@@ -7,10 +7,12 @@
 //! transaction that deletes their bases. When nothing of the host is left, its name goes too.
 
 use idlewatch_format::{
-    BY_TIME, DEDUP_SEQ, Encoder, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, RECORDS, RecordHeader,
-    read_header, read_summary,
+    BY_TIME, DEDUP_SEQ, DETAIL_FROM, Encoder, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, MINUTES,
+    RECORDS, RecordHeader, read_header, read_summary,
 };
 use redb::{Database, ReadableDatabase, ReadableTable};
+
+use idlewatch_format::minutes::HOUR_MS;
 
 use crate::Error;
 use crate::host_days;
@@ -35,6 +37,8 @@ pub(crate) struct Deleter {
     plan: Option<Plan>,
     removed: u64,
     encoder: Encoder,
+    /// Deleting what aging folded into minutes: rollups and minute rows stay.
+    aging: bool,
 }
 
 /// The host's records, read once at the first step.
@@ -54,6 +58,15 @@ impl Deleter {
             plan: None,
             removed: 0,
             encoder: Encoder::default(),
+            aging: false,
+        }
+    }
+
+    /// Deleting records aging has folded into minutes (the rollups and minutes stay).
+    pub(crate) fn aging(query: DeleteQuery) -> Self {
+        Self {
+            aging: true,
+            ..Self::new(query)
         }
     }
 
@@ -129,13 +142,20 @@ impl Deleter {
                 self.removed += 1;
             }
             // Rollups of the days this range touches are built again from what is left.
-            host_days::invalidate(
-                &txn,
-                &self.query.host,
-                self.query.from_ms.unwrap_or(i64::MIN),
-                self.query.to_ms.map_or(i64::MAX, |to| to.saturating_sub(1)),
-            )?;
+            if !self.aging {
+                host_days::invalidate(
+                    &txn,
+                    &self.query.host,
+                    self.query.from_ms.unwrap_or(i64::MIN),
+                    self.query.to_ms.map_or(i64::MAX, |to| to.saturating_sub(1)),
+                )?;
+            }
             plan.next += chunk.len();
+            let minutes_left = if plan.next == plan.doomed.len() && !self.aging {
+                remove_minutes(&txn, plan.id, self.query.from_ms, self.query.to_ms)?
+            } else {
+                true
+            };
             if plan.next == plan.doomed.len() {
                 // The host's last record by arrival is the next delta's base: the last kept.
                 let mut host_last = txn.open_table(HOST_LAST)?;
@@ -145,8 +165,11 @@ impl Deleter {
                     }
                     None => {
                         host_last.remove(plan.id)?;
-                        txn.open_table(HOST_IDS)?.remove(self.query.host.as_str())?;
-                        txn.open_table(HOST_NAMES)?.remove(plan.id)?;
+                        if !minutes_left {
+                            txn.open_table(DETAIL_FROM)?.remove(plan.id)?;
+                            txn.open_table(HOST_IDS)?.remove(self.query.host.as_str())?;
+                            txn.open_table(HOST_NAMES)?.remove(plan.id)?;
+                        }
                     }
                 }
             }
@@ -186,4 +209,28 @@ impl Deleter {
             next: 0,
         })
     }
+}
+
+/// Removes host `id`'s minute rows of the hours starting in `[from, to)` (the hour holding
+/// `from` included); returns whether any of its minute rows remain.
+fn remove_minutes(
+    txn: &redb::WriteTransaction,
+    id: u32,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<bool, Error> {
+    let mut minutes = txn.open_table(MINUTES)?;
+    let from = from.map_or(i64::MIN, |f| f.div_euclid(HOUR_MS) * HOUR_MS);
+    let to = to.unwrap_or(i64::MAX);
+    let doomed: Vec<i64> = minutes
+        .range((id, from)..(id, to))?
+        .map(|e| e.map(|(k, _)| k.value().1))
+        .collect::<Result<_, _>>()?;
+    for hour in doomed {
+        minutes.remove((id, hour))?;
+    }
+    Ok(minutes
+        .range((id, i64::MIN)..=(id, i64::MAX))?
+        .next()
+        .is_some())
 }

@@ -34,6 +34,10 @@ pub enum Error {
     /// The server is stopping; the request was not carried out.
     #[error("the server is stopping")]
     Stopping,
+    /// A newer aging round replaced this one before it finished (it goes on from where this
+    /// one was).
+    #[error("a newer aging round replaced this one")]
+    Superseded,
     /// redb refused a read or a write.
     #[error("store error: {0}")]
     Database(#[from] redb::Error),
@@ -104,6 +108,7 @@ impl Error {
             Self::Busy
                 | Self::Closed
                 | Self::Stopping
+                | Self::Superseded
                 | Self::Unwritable { .. }
                 | Self::Database(_)
         )

@@ -13,6 +13,7 @@ use redb::Durability;
 use tracing::{debug, error, info};
 
 use crate::Error;
+use crate::age::Ager;
 use crate::delete::{DeleteQuery, Deleter};
 use crate::host_days;
 use crate::prune::Pruner;
@@ -39,12 +40,29 @@ pub(crate) enum Command {
         query: DeleteQuery,
         done: DeleteDone,
     },
+    Age {
+        before_ms: i64,
+        cover_ms: i64,
+        done: AgeDone,
+    },
     Flush(mpsc::Sender<()>),
     Stop,
 }
 
 /// Completion of a deletion: the records removed, run on the writer thread.
 pub type DeleteDone = Box<dyn FnOnce(Result<u64, Error>) + Send>;
+
+/// Completion of an aging round: host-hours folded and records deleted.
+pub type AgeDone = Box<dyn FnOnce(Result<Aged, Error>) + Send>;
+
+/// What an aging round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Aged {
+    /// Host-hours folded into minute rows.
+    pub folded_hours: u64,
+    /// Records deleted once folded.
+    pub removed: u64,
+}
 
 /// One queued append.
 struct Pending {
@@ -129,6 +147,7 @@ struct Journal {
     db: Arc<DbSlot>,
     writer: RecordWriter,
     pruner: Option<Pruner>,
+    ager: Option<(Ager, AgeDone)>,
     deletions: std::collections::VecDeque<(Deleter, DeleteDone)>,
     max_batch: usize,
 }
@@ -140,6 +159,7 @@ impl Journal {
             db,
             writer: RecordWriter::with_deltas(deltas),
             pruner: None,
+            ager: None,
             deletions: std::collections::VecDeque::new(),
             max_batch,
         }
@@ -149,22 +169,24 @@ impl Journal {
         loop {
             // With pruning or a deletion pending, wait briefly and work on it while idle;
             // otherwise block.
-            let first = if self.pruner.is_some() || !self.deletions.is_empty() {
-                match rx.recv_timeout(Duration::from_millis(20)) {
-                    Ok(c) => c,
-                    Err(RecvTimeoutError::Timeout) => {
-                        self.delete_step();
-                        self.prune_step();
-                        continue;
+            let first =
+                if self.pruner.is_some() || self.ager.is_some() || !self.deletions.is_empty() {
+                    match rx.recv_timeout(Duration::from_millis(20)) {
+                        Ok(c) => c,
+                        Err(RecvTimeoutError::Timeout) => {
+                            self.delete_step();
+                            self.prune_step();
+                            self.age_step();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            } else {
-                match rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => return,
-                }
-            };
+                } else {
+                    match rx.recv() {
+                        Ok(c) => c,
+                        Err(_) => return,
+                    }
+                };
             let mut appends = Vec::new();
             let mut flushes = Vec::new();
             let mut stop = false;
@@ -188,6 +210,16 @@ impl Journal {
                     Command::Delete { query, done } => {
                         self.deletions.push_back((Deleter::new(query), done));
                     }
+                    Command::Age {
+                        before_ms,
+                        cover_ms,
+                        done,
+                    } => {
+                        if let Some((_, earlier)) = self.ager.take() {
+                            earlier(Err(Error::Superseded));
+                        }
+                        self.ager = Some((Ager::new(before_ms, cover_ms), done));
+                    }
                     Command::Flush(reply) => flushes.push(reply),
                     Command::Stop => stop = true,
                 }
@@ -199,6 +231,7 @@ impl Journal {
                 self.commit_group(appends);
                 // A deletion advances one chunk per group, so it finishes under steady ingest.
                 self.delete_step();
+                self.age_step();
             }
             for reply in flushes {
                 let _ = reply.send(());
@@ -223,10 +256,17 @@ impl Journal {
                             done(Err(Error::Stopping));
                             None
                         }
+                        Command::Age { done, .. } => {
+                            done(Err(Error::Stopping));
+                            None
+                        }
                         _ => None,
                     })
                     .collect();
                 for (_, done) in self.deletions.drain(..) {
+                    done(Err(Error::Stopping));
+                }
+                if let Some((_, done)) = self.ager.take() {
                     done(Err(Error::Stopping));
                 }
                 if !rest.is_empty() {
@@ -333,6 +373,45 @@ impl Journal {
             }
             Err(e) => {
                 if let Some((_, done)) = self.deletions.pop_front() {
+                    done(Err(e));
+                }
+            }
+        }
+    }
+
+    fn age_step(&mut self) {
+        if self.failure.is_some() {
+            return;
+        }
+        let Some((ager, _)) = self.ager.as_mut() else {
+            return;
+        };
+        let removed = ager.removed();
+        let result = self.db.get().and_then(|db| ager.step(&db));
+        if ager.removed() != removed {
+            // A sweep rewrote records under the writer's cache.
+            self.writer.forget();
+        }
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Some((ager, done)) = self.ager.take() {
+                    let aged = Aged {
+                        folded_hours: ager.folded_hours(),
+                        removed: ager.removed(),
+                    };
+                    if aged.folded_hours > 0 {
+                        info!(
+                            "aging: folded {} host-hours into minutes, deleted {} records",
+                            aged.folded_hours, aged.removed
+                        );
+                    }
+                    done(Ok(aged));
+                }
+            }
+            Err(e) => {
+                error!("aging failed, will retry next round: {e}");
+                if let Some((_, done)) = self.ager.take() {
                     done(Err(e));
                 }
             }

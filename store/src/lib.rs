@@ -7,6 +7,7 @@
 //! read transactions (`begin_read`) concurrently with the writer; call them off the async
 //! runtime. The on-disk format is `idlewatch_format`.
 
+mod age;
 mod alerts;
 mod delete;
 mod error;
@@ -18,19 +19,22 @@ mod open;
 mod prune;
 mod query;
 mod slot;
+mod tiers;
 mod tokens;
 
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};
+pub use idlewatch_format::minutes::{Level, MINUTE_MS, Minute};
 pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
-pub use journal::{AppendDone, Appended};
+pub use journal::{Aged, AppendDone, Appended};
 pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
 pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
 };
+pub use tiers::MinuteRow;
 pub use tokens::{Holder, StoredToken};
 
 use std::sync::Arc;
@@ -120,6 +124,29 @@ impl Store {
         });
         self.commands
             .send(Command::Delete { query, done })
+            .map_err(|_| Error::Closed)?;
+        rx.recv().map_err(|_| Error::Stopping)?
+    }
+
+    /// Folds every host's records captured before `before_ms` (rounded down to the hour) into
+    /// minute rows, each snapshot covering at most `cover_ms`, then deletes the folded
+    /// records no kept record needs; a few hours of a host per transaction between group
+    /// commits. Blocks until done (call it off the async runtime).
+    ///
+    /// # Errors
+    /// Storage errors; [`Error::Superseded`] when a newer round replaced this one; the
+    /// writer stopping first.
+    pub fn age(&self, before_ms: i64, cover_ms: i64) -> Result<Aged, Error> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done: journal::AgeDone = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        self.commands
+            .send(Command::Age {
+                before_ms,
+                cover_ms,
+                done,
+            })
             .map_err(|_| Error::Closed)?;
         rx.recv().map_err(|_| Error::Stopping)?
     }

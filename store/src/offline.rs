@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use idlewatch_format::{
-    BY_TIME, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, NEXT_SEQ_KEY, RECORDS,
-    Summary, read_summary,
+    BY_TIME, DETAIL_FROM, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, MINUTES,
+    NEXT_SEQ_KEY, RECORDS, Summary, read_summary,
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
 use idlewatch_protocol::SnapshotFields;
@@ -28,12 +28,16 @@ pub struct Offline {
 pub struct HostStats {
     /// The host.
     pub host: String,
-    /// Its stored snapshots.
+    /// Its stored snapshots (from `detail_from`).
     pub snapshots: u64,
-    /// Capture time of its first and last snapshot, epoch ms.
+    /// Capture time of its first and last snapshot (from `detail_from`), epoch ms.
     pub first_ms: Option<i64>,
     /// See `first_ms`.
     pub last_ms: Option<i64>,
+    /// Where its snapshots start to count: what was captured before is in minute rows.
+    pub detail_from: Option<i64>,
+    /// Its hours of minute rows.
+    pub minute_hours: u64,
 }
 
 /// What `db stats` shows.
@@ -49,6 +53,10 @@ pub struct OfflineStats {
     pub snapshots: u64,
     /// Bytes of the stored records (compressed snapshots).
     pub record_bytes: u64,
+    /// Host-hours of minute rows stored (the minute tier).
+    pub minute_hours: u64,
+    /// Bytes of those rows.
+    pub minute_bytes: u64,
     /// Host-day rollups stored.
     pub host_days: u64,
     /// Bytes of those rollups.
@@ -120,6 +128,15 @@ impl Offline {
             let (_, value) = entry?;
             record_bytes += value.value().len() as u64;
         }
+        let mut minutes_of: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+        let (mut minute_hours, mut minute_bytes) = (0u64, 0u64);
+        for entry in txn.open_table(MINUTES)?.iter()? {
+            let (key, value) = entry?;
+            minute_hours += 1;
+            minute_bytes += value.value().len() as u64;
+            *minutes_of.entry(key.value().0).or_default() += 1;
+        }
+        let detail = txn.open_table(DETAIL_FROM)?;
         let (mut host_days, mut host_day_bytes) = (0u64, 0u64);
         for entry in txn.open_table(HOST_DAYS)?.iter()? {
             host_days += 1;
@@ -129,13 +146,18 @@ impl Offline {
         for entry in names.iter()? {
             let (id, name) = entry?;
             let id = id.value();
+            let detail_from = detail.get(id)?.map(|v| v.value());
             let mut stats = HostStats {
                 host: name.value().to_owned(),
                 snapshots: 0,
                 first_ms: None,
                 last_ms: None,
+                detail_from,
+                minute_hours: minutes_of.get(&id).copied().unwrap_or(0),
             };
-            for key in by_time.range((id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX))? {
+            // Records before the detail are kept only as delta bases: not counted.
+            let from = detail_from.unwrap_or(i64::MIN);
+            for key in by_time.range((id, from, 0)..=(id, i64::MAX, u64::MAX))? {
                 let (_, captured, _) = key?.0.value();
                 stats.snapshots += 1;
                 stats.first_ms.get_or_insert(captured);
@@ -150,6 +172,8 @@ impl Offline {
             schema_version: version,
             snapshots: records.len()?,
             record_bytes,
+            minute_hours,
+            minute_bytes,
             host_days,
             host_day_bytes,
             hosts,
@@ -278,6 +302,17 @@ impl Offline {
                 &mut report,
                 format!("{total} records stored but {indexed} indexed by time"),
             );
+        }
+        for entry in txn.open_table(MINUTES)?.iter()? {
+            let (key, value) = entry?;
+            let (id, hour) = key.value();
+            let name = name_of.get(&id).map_or("?", String::as_str);
+            if !name_of.contains_key(&id) {
+                problem(&mut report, format!("minute rows of unknown host id {id}"));
+            }
+            if let Err(e) = idlewatch_format::minutes::HourBlock::decode(value.value()) {
+                problem(&mut report, format!("{name}: minutes of hour {hour}: {e}"));
+            }
         }
         let next = meta.get(NEXT_SEQ_KEY)?.map_or(0, |v| v.value());
         if indexed > 0 && next <= max_seq {

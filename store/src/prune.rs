@@ -9,7 +9,10 @@
 
 use std::collections::HashMap;
 
-use idlewatch_format::{BY_TIME, DEDUP_SEQ, HOST_LAST, RECORDS, RecordHeader, read_header};
+use idlewatch_format::minutes::HOUR_MS;
+use idlewatch_format::{
+    BY_TIME, DEDUP_SEQ, HOST_LAST, HOST_NAMES, MINUTES, RECORDS, RecordHeader, read_header,
+};
 use redb::{Database, ReadableTable};
 
 use crate::Error;
@@ -97,10 +100,32 @@ impl Pruner {
             self.removed += doomed.len() as u64;
             if !more {
                 host_days::prune(&txn, self.cutoff_ms)?;
+                prune_minutes(&txn, self.cutoff_ms)?;
             }
             more
         };
         txn.commit()?;
         Ok(more)
     }
+}
+
+/// Removes the minute rows of hours that ended before `cutoff_ms`.
+fn prune_minutes(txn: &redb::WriteTransaction, cutoff_ms: i64) -> Result<(), Error> {
+    let ids: Vec<u32> = txn
+        .open_table(HOST_NAMES)?
+        .iter()?
+        .map(|e| e.map(|(k, _)| k.value()))
+        .collect::<Result<_, _>>()?;
+    let mut minutes = txn.open_table(MINUTES)?;
+    let last_hour = cutoff_ms.saturating_sub(HOUR_MS);
+    for id in ids {
+        let doomed: Vec<i64> = minutes
+            .range((id, i64::MIN)..=(id, last_hour))?
+            .map(|e| e.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for hour in doomed {
+            minutes.remove((id, hour))?;
+        }
+    }
+    Ok(())
 }

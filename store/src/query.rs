@@ -4,12 +4,12 @@
 //! concurrently with the writer; call them off the async runtime.
 
 use idlewatch_format::{
-    BY_TIME, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, Summary, latest_of_host,
-    read_header, read_summary,
+    BY_TIME, DETAIL_FROM, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, Summary,
+    latest_of_host, read_header,
 };
-use idlewatch_protocol::SnapshotFields;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
+use crate::age::summary_of;
 use crate::{Error, Store};
 
 /// One stored snapshot.
@@ -122,10 +122,17 @@ impl Store {
         };
         let records = txn.open_table(RECORDS)?;
         let by_time = txn.open_table(BY_TIME)?;
+        // Records captured before the host's detail starts were folded into minutes; any
+        // left are kept only as delta bases.
+        let detail_from = txn
+            .open_table(DETAIL_FROM)?
+            .get(id)?
+            .map_or(i64::MIN, |v| v.value());
         let start = match query.after {
             Some((t, n)) => (id, t, n.saturating_add(1)),
             None => (id, query.from_ms.unwrap_or(i64::MIN), 0),
-        };
+        }
+        .max((id, detail_from, 0));
         let end = (id, query.to_ms.unwrap_or(i64::MAX), 0);
         let mut chain = HostChain::new();
         let mut out = Vec::with_capacity(query.limit.min(4096));
@@ -190,21 +197,13 @@ impl Store {
     /// As [`Store::history`].
     pub fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error> {
         let (rows, next) = self.walk(query, |records, chain, seq| {
-            let bytes = records
-                .get(seq)?
-                .ok_or_else(|| Error::Corrupt(format!("record {seq} is indexed but missing")))?;
-            let header = read_header(seq, bytes.value())?;
-            let summary = match read_summary(seq, bytes.value())? {
-                Some(summary) => summary,
-                None => {
-                    let (_, json) = chain.get(records, seq)?;
-                    std::str::from_utf8(&json)
-                        .ok()
-                        .and_then(|text| SnapshotFields::parse(text).ok())
-                        .map(|fields| Summary::of(&fields))
-                        .unwrap_or_default()
-                }
+            let header = {
+                let bytes = records.get(seq)?.ok_or_else(|| {
+                    Error::Corrupt(format!("record {seq} is indexed but missing"))
+                })?;
+                read_header(seq, bytes.value())?
             };
+            let summary = summary_of(records, chain, seq)?;
             Ok(SummaryRow {
                 seq,
                 received_ms: header.received_ms,

@@ -361,6 +361,7 @@ fn db_commands_inspect_a_stopped_servers_store() {
     };
     assert_eq!(pair("snapshots "), "6", "{text}");
     assert!(pair("host-day rollups ").ends_with(" B)"), "{text}");
+    assert!(pair("minute rows ").starts_with("0 host-hours"), "{text}");
     assert!(
         text.lines()
             .any(|l| l.starts_with("pc-1") && l.contains(" 4 ")),
@@ -370,9 +371,12 @@ fn db_commands_inspect_a_stopped_servers_store() {
         serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
-    assert_eq!(stats["schema_version"], 10);
+    assert_eq!(stats["schema_version"], 11);
     assert!(
-        stats["host_days"].is_u64() && stats["host_day_bytes"].is_u64(),
+        stats["host_days"].is_u64()
+            && stats["host_day_bytes"].is_u64()
+            && stats["minute_hours"] == 0
+            && stats["hosts"][0]["detail_from"].is_null(),
         "{stats}"
     );
     let check = lab.ok(&["db", "check", "--data-dir", d]);

@@ -33,7 +33,7 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
         let hosts: Vec<_> = s
             .hosts
             .iter()
-            .map(|h| json!({"host": h.host, "snapshots": h.snapshots, "first": time(h.first_ms), "last": time(h.last_ms)}))
+            .map(|h| json!({"host": h.host, "snapshots": h.snapshots, "first": time(h.first_ms), "last": time(h.last_ms), "detail_from": h.detail_from.map(rfc3339_ms), "minute_hours": h.minute_hours}))
             .collect();
         return output::print(&output::json(&json!({
             "path": s.path.display().to_string(),
@@ -41,6 +41,8 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
             "schema_version": s.schema_version,
             "snapshots": s.snapshots,
             "record_bytes": s.record_bytes,
+            "minute_hours": s.minute_hours,
+            "minute_bytes": s.minute_bytes,
             "host_days": s.host_days,
             "host_day_bytes": s.host_day_bytes,
             "hosts": hosts,
@@ -56,6 +58,7 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
                 Cell::text(h.snapshots.to_string()),
                 Cell::text(time(h.first_ms)),
                 Cell::text(time(h.last_ms)),
+                Cell::text(time(h.detail_from)),
             ]
         })
         .collect();
@@ -78,6 +81,17 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
                 ),
             ),
             (
+                "minute rows",
+                Cell::with(
+                    format!(
+                        "{} host-hours ({})",
+                        s.minute_hours,
+                        output::bytes(s.minute_bytes)
+                    ),
+                    s.minute_hours.to_string(),
+                ),
+            ),
+            (
                 "host-day rollups",
                 Cell::with(
                     format!("{} ({})", s.host_days, output::bytes(s.host_day_bytes)),
@@ -87,7 +101,10 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
         ]));
         text.push('\n');
     }
-    text.push_str(&out.rows(&["HOST", "SNAPSHOTS", "FIRST", "LAST"], &rows));
+    text.push_str(&out.rows(
+        &["HOST", "SNAPSHOTS", "FIRST", "LAST", "MINUTES UNTIL"],
+        &rows,
+    ));
     output::print(&text)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod v1;
 mod v10;
+mod v11;
 mod v2;
 mod v3;
 mod v4;
@@ -18,7 +19,7 @@ use idlewatch_format::Error;
 use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 10;
+pub const CURRENT_VERSION: u64 = 11;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -34,6 +35,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v8_host_days", v8::v8_host_days),
     ("v9_viewer_tokens", v9::v9_viewer_tokens),
     ("v10_structural_deltas", v10::v10_structural_deltas),
+    ("v11_minutes", v11::v11_minutes),
 ];
 
 /// What [`migrate`] did.

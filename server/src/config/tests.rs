@@ -391,3 +391,31 @@ fn retention_deltas_choose_the_stored_form_and_refuse_other_names() {
         "the error names the accepted values: {err}"
     );
 }
+
+#[test]
+fn retention_snapshots_must_be_at_least_an_hour_and_shorter_than_days() {
+    let config = Config::from_toml("[retention]\nsnapshots = \"14d\"\ndays = 400\n").unwrap();
+    assert_eq!(
+        config.retention.snapshots,
+        Some(Duration::from_secs(14 * 86_400))
+    );
+    let mut open = config.clone();
+    open.auth.open = true;
+    open.check().unwrap();
+    for (text, says) in [
+        ("[retention]\nsnapshots = \"30m\"\n", "at least \"1h\""),
+        (
+            "[retention]\nsnapshots = \"90d\"\ndays = 90\n",
+            "not shorter than retention.days",
+        ),
+    ] {
+        let mut config = Config::from_toml(text).unwrap();
+        config.auth.open = true;
+        let err = config.check().unwrap_err().to_string();
+        assert!(err.contains(says), "{text}: {err}");
+    }
+    // With nothing ever deleted, any length folds.
+    let mut config = Config::from_toml("[retention]\nsnapshots = \"400d\"\ndays = 0\n").unwrap();
+    config.auth.open = true;
+    config.check().unwrap();
+}

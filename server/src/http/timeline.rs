@@ -1,6 +1,7 @@
 //! `GET /api/v1/hosts/{host}/timeline?from=&to=` (viewer): a host's activity as bands
 //! (`active`, `idle`, `offline`) and each watched app's states, for the dashboard's detail view.
-//! Built from the stored summaries with the reports' coverage rule; the range defaults to the
+//! Built from the stored summaries with the reports' coverage rule (from the minute rows where
+//! the range has aged: each minute's active, idle and offline time in that order); the range defaults to the
 //! last 24 hours and may span at most 31 days. Times are epoch milliseconds.
 
 use axum::extract::{Path, Query, State};
@@ -11,8 +12,7 @@ use idlewatch_protocol::api::Timeline;
 use super::access::Viewer;
 use super::error::ApiError;
 use super::selection;
-use crate::report::scan::each_summary;
-use crate::report::usage::{Point, timeline};
+use crate::report::minutes;
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -42,26 +42,18 @@ async fn host_timeline(
     let rules = state.config.report.rules();
     let store = state.store.clone();
     let wanted = host.clone();
-    let points = super::blocking("timeline", move || {
-        let mut points = Vec::new();
+    let read = super::blocking("timeline", move || {
         let known = store.host_names()?.contains(&wanted);
-        // A snapshot just before the range still covers its start.
-        let lead = rules.interval_ms.saturating_mul(3);
-        each_summary(&store, &wanted, from_ms - lead, to_ms, |row| {
-            points.push(Point::of(row.captured_ms, &row.summary));
-            Ok::<(), idlewatch_store::Error>(())
-        })?;
-        Ok::<_, idlewatch_store::Error>((known, points))
+        let bands = minutes::host_timeline(&store, &wanted, from_ms, to_ms, rules.interval_ms)?;
+        Ok::<_, idlewatch_store::Error>((known, bands))
     })
     .await?;
-    let (known, points) = points;
+    let (known, (bands, apps)) = read;
     if !known && !state.registry.knows(&host) {
         return Err(ApiError::not_found(format!(
             "no host named {host:?} is known"
         )));
     }
-    let interval = state.config.report.rules().interval_ms;
-    let (bands, apps) = timeline(&points, from_ms, to_ms, interval);
     Ok(Json(Timeline {
         host,
         from: from_ms,

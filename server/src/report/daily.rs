@@ -1,10 +1,11 @@
 //! Utilization of many hosts over whole local days, read from the store: the rows of the
 //! Sheets `Utilization` tab and of `GET /api/v1/usage`. One day of one host's points is held
-//! at a time.
+//! at a time, or a week of its minute rows where the range has aged into minutes.
 
 use idlewatch_store::Store;
 use jiff::civil::Date;
 
+use super::minutes::minute_days;
 use super::scan::{each_summary, first_capture};
 use super::stream::DayStream;
 use super::usage::{DayUsage, Point, Rules};
@@ -18,6 +19,18 @@ pub enum Error {
     /// A time outside the time zone library's range.
     #[error("time conversion: {0}")]
     Time(#[from] jiff::Error),
+}
+
+/// The minute rows read at a time (a week of one host: at most 10,080).
+const MINUTE_WINDOW_MS: i64 = 7 * 86_400_000;
+
+/// Adds `day` to `days`, into the last one when it is the same date (a day read partly from
+/// minutes and partly from snapshots).
+fn push_day(days: &mut Vec<DayUsage>, day: DayUsage) {
+    match days.last_mut() {
+        Some(last) if last.date == day.date => last.absorb(&day),
+        _ => days.push(day),
+    }
 }
 
 /// One host's days.
@@ -80,17 +93,38 @@ pub fn usage_by_day(
             .date();
         // The days before the host's first snapshot are not counted at all.
         let from = from_ms.max(day_start_ms(first_day, rules)?);
-        let mut days = Vec::new();
+        let mut days: Vec<DayUsage> = Vec::new();
         if from < to_ms {
-            let mut stream = DayStream::new(from, to_ms, rules)?;
-            let mut done = |day| {
-                days.push(day);
-                Ok::<(), Error>(())
-            };
-            each_summary(store, host, from, to_ms, |row| {
-                stream.push(Point::of(row.captured_ms, &row.summary), &mut done)
-            })?;
-            stream.finish(&mut done)?;
+            // Minutes up to where the host's snapshots start to count, snapshots from there.
+            let split = store
+                .detail_from(host)?
+                .unwrap_or(i64::MIN)
+                .clamp(from, to_ms);
+            let mut window = from;
+            while window < split {
+                let end = window.saturating_add(MINUTE_WINDOW_MS).min(split);
+                let rows = store.minutes(host, window, end)?;
+                for day in minute_days(&rows, window, end, rules)? {
+                    push_day(&mut days, day);
+                }
+                window = end;
+            }
+            if split < to_ms {
+                let mut stream = DayStream::new(split, to_ms, rules)?;
+                let mut done = |day| {
+                    push_day(&mut days, day);
+                    Ok::<(), Error>(())
+                };
+                // The snapshot before the range covers its start, and tells whether the
+                // range's first session is a new one.
+                if let Some(lead) = store.record_before(host, i64::MIN, split)? {
+                    stream.push(Point::of(lead.captured_ms, &lead.summary), &mut done)?;
+                }
+                each_summary(store, host, split, to_ms, |row| {
+                    stream.push(Point::of(row.captured_ms, &row.summary), &mut done)
+                })?;
+                stream.finish(&mut done)?;
+            }
         }
         out.push(HostDays {
             host: host.clone(),

@@ -3,6 +3,7 @@
 //! - [`hours`]: the lab's opening hours (`Mon-Fri 08:00-22:00; Sat 09:00-13:00`);
 //! - [`usage`]: per host per local day, the time active, idle and offline, the time of each
 //!   watched application in each state, and utilization as a share of opening hours;
+//! - [`minutes`]: the same days and bands from the minute tier, for ranges that aged;
 //! - [`scan`]: a host's stored snapshots over a range, page by page;
 //! - [`seats`]: each PC's watched apps as spans of time in one state, for the licence views;
 //! - [`host_days`]: those spans rolled up per PC per settled day, built in the background;
@@ -15,6 +16,7 @@ pub mod cell;
 pub mod daily;
 pub mod host_days;
 pub mod hours;
+pub mod minutes;
 pub mod scan;
 pub mod seats;
 pub mod stream;

@@ -60,11 +60,15 @@ impl Point {
     }
 }
 
-/// The capture time of `host`'s earliest stored snapshot, if any.
+/// The capture time of `host`'s earliest stored snapshot, if any (the start of its first
+/// minute row when its earliest snapshots have aged into minutes).
 ///
 /// # Errors
 /// The store's.
 pub fn first_capture(store: &Store, host: &str) -> Result<Option<i64>, idlewatch_store::Error> {
+    if let Some(first) = store.first_minute(host)? {
+        return Ok(Some(first));
+    }
     match store.summaries(&HistoryQuery {
         host: host.to_owned(),
         from_ms: None,

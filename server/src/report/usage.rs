@@ -71,7 +71,7 @@ pub struct AppTime {
 }
 
 impl AppTime {
-    fn add(&mut self, state: WatchedState, ms: i64) {
+    pub(super) fn add(&mut self, state: WatchedState, ms: i64) {
         let slot = match state {
             WatchedState::Interactive => &mut self.interactive_ms,
             WatchedState::Computing => &mut self.computing_ms,
@@ -106,7 +106,7 @@ pub struct DayUsage {
 }
 
 impl DayUsage {
-    fn new(date: Date) -> Self {
+    pub(super) fn new(date: Date) -> Self {
         Self {
             date,
             active_ms: 0,
@@ -188,7 +188,7 @@ fn spans<'a>(points: &'a [Point], from_ms: i64, to_ms: i64, interval_ms: i64) ->
     out
 }
 
-fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
+pub(super) fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
     (a.1.min(b.1) - a.0.max(b.0)).max(0)
 }
 
@@ -208,37 +208,7 @@ pub fn host_days(
 ) -> Result<Vec<DayUsage>, jiff::Error> {
     let spans = spans(points, from_ms, to_ms, rules.interval_ms);
     let mut days = Vec::new();
-    let mut day_start = Timestamp::from_millisecond(from_ms)?
-        .to_zoned_datetime(rules.time_zone.clone())
-        .start_of_day()?;
-    while ms_of(&day_start) < to_ms {
-        let date = day_start.date();
-        let next = date
-            .tomorrow()?
-            .to_zoned_datetime(rules.time_zone.clone())?;
-        let range = (ms_of(&day_start).max(from_ms), ms_of(&next).min(to_ms));
-        let open: Vec<(i64, i64)> = rules
-            .open
-            .spans(date.weekday())
-            .into_iter()
-            .map(|(s, e)| {
-                let at = |minutes: u16| -> Result<i64, jiff::Error> {
-                    if minutes >= 24 * 60 {
-                        return Ok(ms_of(&next));
-                    }
-                    let t = date
-                        .at(
-                            i8::try_from(minutes / 60).unwrap_or(0),
-                            i8::try_from(minutes % 60).unwrap_or(0),
-                            0,
-                            0,
-                        )
-                        .to_zoned_datetime(rules.time_zone.clone())?;
-                    Ok(ms_of(&t))
-                };
-                Ok((at(s)?.max(range.0), at(e)?.min(range.1)))
-            })
-            .collect::<Result<_, jiff::Error>>()?;
+    each_day(from_ms, to_ms, rules, |date, range, open| {
         let mut usage = DayUsage::new(date);
         usage.open_ms = open.iter().map(|o| (o.1 - o.0).max(0)).sum();
         for span in &spans {
@@ -273,14 +243,65 @@ pub fn host_days(
             .filter(|&i| points[i].starts_session(i.checked_sub(1).map(|b| &points[b]), range.0))
             .count() as u64;
         days.push(usage);
+    })?;
+    Ok(days)
+}
+
+/// Calls `each` with every local day of `[from_ms, to_ms)`: its date, the part of it in the
+/// range, and its opening hours within that part.
+///
+/// # Errors
+/// When a time falls outside what the time zone library supports.
+pub(super) fn each_day(
+    from_ms: i64,
+    to_ms: i64,
+    rules: &Rules,
+    mut each: impl FnMut(Date, (i64, i64), &[(i64, i64)]),
+) -> Result<(), jiff::Error> {
+    let mut day_start = Timestamp::from_millisecond(from_ms)?
+        .to_zoned_datetime(rules.time_zone.clone())
+        .start_of_day()?;
+    while ms_of(&day_start) < to_ms {
+        let date = day_start.date();
+        let next = date
+            .tomorrow()?
+            .to_zoned_datetime(rules.time_zone.clone())?;
+        let range = (ms_of(&day_start).max(from_ms), ms_of(&next).min(to_ms));
+        let open: Vec<(i64, i64)> = rules
+            .open
+            .spans(date.weekday())
+            .into_iter()
+            .map(|(s, e)| {
+                let at = |minutes: u16| -> Result<i64, jiff::Error> {
+                    if minutes >= 24 * 60 {
+                        return Ok(ms_of(&next));
+                    }
+                    let t = date
+                        .at(
+                            i8::try_from(minutes / 60).unwrap_or(0),
+                            i8::try_from(minutes % 60).unwrap_or(0),
+                            0,
+                            0,
+                        )
+                        .to_zoned_datetime(rules.time_zone.clone())?;
+                    Ok(ms_of(&t))
+                };
+                Ok((at(s)?.max(range.0), at(e)?.min(range.1)))
+            })
+            .collect::<Result<_, jiff::Error>>()?;
+        each(date, range, &open);
         day_start = next;
     }
-    Ok(days)
+    Ok(())
 }
 
 pub use idlewatch_protocol::api::Band;
 
-fn push_band(bands: &mut Vec<Band>, start: i64, end: i64, state: &'static str) {
+/// Appends a band, merged with the last when they touch and agree; empty ones are dropped.
+pub(super) fn push_band(bands: &mut Vec<Band>, start: i64, end: i64, state: &'static str) {
+    if end <= start {
+        return;
+    }
     match bands.last_mut() {
         Some(last) if last.end == start && last.state == state => last.end = end,
         _ => bands.push(Band {
@@ -288,6 +309,18 @@ fn push_band(bands: &mut Vec<Band>, start: i64, end: i64, state: &'static str) {
             end,
             state: std::borrow::Cow::Borrowed(state),
         }),
+    }
+}
+
+/// Appends `more` (later bands) to `bands`, merging where they meet in the same state.
+pub fn extend_bands(bands: &mut Vec<Band>, more: Vec<Band>) {
+    for band in more {
+        match bands.last_mut() {
+            Some(last) if last.end == band.start && last.state == band.state => {
+                last.end = band.end;
+            }
+            _ => bands.push(band),
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use idlewatch_protocol::{Snapshot, StateSpan};
 use idlewatch_store::{DAY_MS, DeleteQuery, OpenOptions, Store};
@@ -45,25 +43,7 @@ fn snapshot(host: &str, at_ms: i64, state: &str) -> Arc<Snapshot> {
 }
 
 fn append(store: &Store, snapshots: Vec<(Arc<Snapshot>, i64)>) {
-    // A few hundred at a time: the writer's queue is bounded.
-    for chunk in snapshots.chunks(256) {
-        let (tx, rx) = mpsc::channel();
-        for (snapshot, received_ms) in chunk {
-            let tx = tx.clone();
-            store
-                .try_append(
-                    snapshot.clone(),
-                    *received_ms,
-                    Box::new(move |r| {
-                        let _ = tx.send(r.is_ok());
-                    }),
-                )
-                .unwrap();
-        }
-        for _ in chunk {
-            assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
-        }
-    }
+    crate::report::minutes::tests::append_all(store, &snapshots);
 }
 
 /// Three days of three PCs, a snapshot a minute with the state changing every few minutes,

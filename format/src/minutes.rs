@@ -1,0 +1,445 @@
+//! The minute tier: a host's snapshots folded, once their process detail is no longer kept,
+//! into what each minute held — time active, idle and offline, the time of each watched app in
+//! each state, mean and peak CPU and memory, the foreground process with the most time, the
+//! users logged on and the logons begun — so that usage over a year reads 525,600 small rows
+//! per host instead of 6.3 million snapshots, and gives the same seconds as the snapshots did.
+//!
+//! Folding uses the reports' coverage rule: a snapshot covers the time until the host's next
+//! one, at most `cover_ms` (3 × the report interval); what no snapshot covers is offline. A
+//! logon is a snapshot whose session differs from the one before it; the host's first snapshot
+//! with no earlier one counts when its logon time is unknown or falls on its own UTC day.
+//!
+//! One row per host-hour ([`HourBlock`]), zstd-compressed: version `1`, varint cover, the
+//! block's strings (varint count, each varint length + UTF-8), varint minute count, then per
+//! minute with anything in it: its minute of the hour (one byte), a flags byte, and the fields
+//! the flags name — active and idle ms (varints), the apps (count, then string index, state
+//! byte and ms each), CPU and memory (mean and peak, tenths of a percent, varints), the
+//! foreground process (string index), the users (count and string indexes), logons (varint).
+
+use idlewatch_protocol::WatchedState;
+
+use super::summary::{Summary, get_str, put_str, state_byte, state_of_byte};
+use super::varint::{get_varint, put_varint};
+
+/// Milliseconds in a minute.
+pub const MINUTE_MS: i64 = 60_000;
+/// Milliseconds in an hour (one stored block).
+pub const HOUR_MS: i64 = 3_600_000;
+
+const VERSION: u8 = 1;
+const LEVEL: i32 = 3;
+
+const ACTIVE: u8 = 1;
+const IDLE: u8 = 2;
+const APPS: u8 = 4;
+const CPU: u8 = 8;
+const MEMORY: u8 = 16;
+const FOREGROUND: u8 = 32;
+const USERS: u8 = 64;
+const LOGONS: u8 = 128;
+
+/// A time-weighted mean and the peak of a percentage, in tenths of a percent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Level {
+    /// Mean over the covered time.
+    pub mean_tenths: u16,
+    /// Highest value of a snapshot covering part of the minute.
+    pub max_tenths: u16,
+}
+
+/// One host-minute.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Minute {
+    /// Covered by a snapshot whose user was active.
+    pub active_ms: u32,
+    /// Covered by a snapshot whose user was not (or not known to be) active.
+    pub idle_ms: u32,
+    /// Each watched app's time in each state (apps in first-seen order).
+    pub apps: Vec<(String, WatchedState, u32)>,
+    /// Machine CPU.
+    pub cpu: Option<Level>,
+    /// Machine memory.
+    pub memory: Option<Level>,
+    /// The foreground process with the most covered time.
+    pub foreground: Option<String>,
+    /// Users named by the snapshots covering part of the minute (none empty, sorted).
+    pub users: Vec<String>,
+    /// Sessions begun by snapshots captured in the minute.
+    pub logons: u32,
+}
+
+impl Minute {
+    /// Not reported at all: the minute is offline and no row is kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.active_ms == 0 && self.idle_ms == 0 && self.logons == 0 && self.users.is_empty()
+    }
+
+    /// Milliseconds no snapshot covered.
+    #[must_use]
+    pub fn offline_ms(&self) -> i64 {
+        (MINUTE_MS - i64::from(self.active_ms) - i64::from(self.idle_ms)).max(0)
+    }
+}
+
+/// One host-hour: its minutes with anything in them, by minute of the hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HourBlock {
+    /// How long one snapshot covered at most when this was folded.
+    pub cover_ms: i64,
+    /// `(minute of the hour, the minute)`, in order.
+    pub minutes: Vec<(u8, Minute)>,
+}
+
+/// A snapshot as folding sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct FoldPoint<'a> {
+    /// Capture time, epoch ms.
+    pub at_ms: i64,
+    /// Its summary.
+    pub summary: &'a Summary,
+}
+
+impl HourBlock {
+    /// Folds the hour starting at `hour_ms` from the host's snapshots: `before`, the last one
+    /// captured before the hour (it may cover the hour's start); `points`, those captured in
+    /// the hour, in capture order; `next_ms`, when the first one after the hour was captured
+    /// (it ends the coverage of the hour's last). `cover_ms` caps each snapshot's coverage.
+    #[must_use]
+    pub fn fold(
+        hour_ms: i64,
+        cover_ms: i64,
+        before: Option<FoldPoint<'_>>,
+        points: &[FoldPoint<'_>],
+        next_ms: Option<i64>,
+    ) -> Self {
+        let mut acc: Vec<Accumulator> = (0..60).map(|_| Accumulator::default()).collect();
+        let hour_end = hour_ms + HOUR_MS;
+        let all: Vec<FoldPoint<'_>> = before.into_iter().chain(points.iter().copied()).collect();
+        for (i, p) in all.iter().enumerate() {
+            let next = all.get(i + 1).map(|n| n.at_ms).or(next_ms);
+            let end = next
+                .unwrap_or(i64::MAX)
+                .min(p.at_ms.saturating_add(cover_ms))
+                .min(hour_end);
+            let start = p.at_ms.max(hour_ms);
+            let mut at = start;
+            while at < end {
+                let minute = usize::try_from((at - hour_ms) / MINUTE_MS).unwrap_or(0);
+                let minute_end = hour_ms + (minute as i64 + 1) * MINUTE_MS;
+                let stop = end.min(minute_end);
+                acc[minute].cover(p.summary, u32::try_from(stop - at).unwrap_or(0));
+                at = stop;
+            }
+            if p.at_ms >= hour_ms {
+                let previous = i.checked_sub(1).map(|b| all[b]);
+                if starts_session(p, previous) {
+                    let minute = usize::try_from((p.at_ms - hour_ms) / MINUTE_MS).unwrap_or(0);
+                    acc[minute.min(59)].logons += 1;
+                }
+            }
+        }
+        let minutes = acc
+            .into_iter()
+            .enumerate()
+            .map(|(m, a)| (u8::try_from(m).unwrap_or(0), a.finish()))
+            .filter(|(_, m)| !m.is_empty())
+            .collect();
+        Self { cover_ms, minutes }
+    }
+
+    /// The compressed encoding.
+    ///
+    /// # Errors
+    /// When compression fails.
+    pub fn encode(&self) -> Result<Vec<u8>, &'static str> {
+        let mut body = Vec::new();
+        let mut table: Vec<&str> = Vec::new();
+        put_varint(&mut body, self.minutes.len() as u64);
+        for (at, m) in &self.minutes {
+            body.push(*at);
+            let mut flags = 0;
+            for (on, bit) in [
+                (m.active_ms > 0, ACTIVE),
+                (m.idle_ms > 0, IDLE),
+                (!m.apps.is_empty(), APPS),
+                (m.cpu.is_some(), CPU),
+                (m.memory.is_some(), MEMORY),
+                (m.foreground.is_some(), FOREGROUND),
+                (!m.users.is_empty(), USERS),
+                (m.logons > 0, LOGONS),
+            ] {
+                if on {
+                    flags |= bit;
+                }
+            }
+            body.push(flags);
+            for v in [m.active_ms, m.idle_ms].into_iter().filter(|v| *v > 0) {
+                put_varint(&mut body, u64::from(v));
+            }
+            if !m.apps.is_empty() {
+                put_varint(&mut body, m.apps.len() as u64);
+                for (name, state, ms) in &m.apps {
+                    put_varint(&mut body, index(name, &mut table));
+                    body.push(state_byte(*state));
+                    put_varint(&mut body, u64::from(*ms));
+                }
+            }
+            for level in [m.cpu, m.memory].into_iter().flatten() {
+                put_varint(&mut body, u64::from(level.mean_tenths));
+                put_varint(&mut body, u64::from(level.max_tenths));
+            }
+            if let Some(fg) = &m.foreground {
+                put_varint(&mut body, index(fg, &mut table));
+            }
+            if !m.users.is_empty() {
+                put_varint(&mut body, m.users.len() as u64);
+                for user in &m.users {
+                    put_varint(&mut body, index(user, &mut table));
+                }
+            }
+            if m.logons > 0 {
+                put_varint(&mut body, u64::from(m.logons));
+            }
+        }
+        let mut plain = Vec::with_capacity(body.len() + 64);
+        put_varint(
+            &mut plain,
+            u64::try_from(self.cover_ms).map_err(|_| "negative cover")?,
+        );
+        put_varint(&mut plain, table.len() as u64);
+        for s in &table {
+            put_str(&mut plain, s);
+        }
+        plain.extend_from_slice(&body);
+        let mut out = Vec::with_capacity(zstd_safe::compress_bound(plain.len()) + 1);
+        out.push(VERSION);
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(plain.len()));
+        zstd_safe::compress(&mut frame, &plain, LEVEL).map_err(|_| "zstd compression failed")?;
+        out.extend_from_slice(&frame);
+        Ok(out)
+    }
+
+    /// Decodes a block encoded by [`HourBlock::encode`].
+    ///
+    /// # Errors
+    /// What is malformed.
+    pub fn decode(bytes: &[u8]) -> Result<Self, &'static str> {
+        let (&version, frame) = bytes.split_first().ok_or("empty minute block")?;
+        if version != VERSION {
+            return Err("unknown minute block version");
+        }
+        let size = zstd_safe::get_frame_content_size(frame)
+            .ok()
+            .flatten()
+            .ok_or("minute block without its size")?;
+        if size > 1 << 24 {
+            return Err("minute block too large");
+        }
+        let mut plain = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        zstd_safe::decompress(&mut plain, frame).map_err(|_| "minute block does not decompress")?;
+        let b = plain.as_slice();
+        let mut pos = 0;
+        let varint = |pos: &mut usize| get_varint(b, pos).ok_or("truncated minute block");
+        let cover_ms = i64::try_from(varint(&mut pos)?).map_err(|_| "cover out of range")?;
+        let count = varint(&mut pos)?;
+        let mut table = Vec::new();
+        for _ in 0..count {
+            table.push(get_str(b, &mut pos)?);
+        }
+        let string = |i: u64| -> Result<String, &'static str> {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| table.get(i))
+                .cloned()
+                .ok_or("string index out of range")
+        };
+        let small = |v: u64| u32::try_from(v).map_err(|_| "minute value out of range");
+        let tenths = |v: u64| u16::try_from(v).map_err(|_| "level out of range");
+        let minutes_count = varint(&mut pos)?;
+        let mut minutes = Vec::new();
+        let mut last = None;
+        for _ in 0..minutes_count {
+            let at = *b.get(pos).ok_or("truncated minute block")?;
+            let flags = *b.get(pos + 1).ok_or("truncated minute block")?;
+            pos += 2;
+            if at >= 60 || last.is_some_and(|l| at <= l) {
+                return Err("minutes out of order");
+            }
+            last = Some(at);
+            let mut m = Minute::default();
+            if flags & ACTIVE != 0 {
+                m.active_ms = small(varint(&mut pos)?)?;
+            }
+            if flags & IDLE != 0 {
+                m.idle_ms = small(varint(&mut pos)?)?;
+            }
+            if flags & APPS != 0 {
+                for _ in 0..varint(&mut pos)? {
+                    let name = string(varint(&mut pos)?)?;
+                    let state = state_of_byte(*b.get(pos).ok_or("truncated minute block")?)?;
+                    pos += 1;
+                    m.apps.push((name, state, small(varint(&mut pos)?)?));
+                }
+            }
+            for (bit, slot) in [(CPU, &mut m.cpu), (MEMORY, &mut m.memory)] {
+                if flags & bit != 0 {
+                    *slot = Some(Level {
+                        mean_tenths: tenths(varint(&mut pos)?)?,
+                        max_tenths: tenths(varint(&mut pos)?)?,
+                    });
+                }
+            }
+            if flags & FOREGROUND != 0 {
+                m.foreground = Some(string(varint(&mut pos)?)?);
+            }
+            if flags & USERS != 0 {
+                for _ in 0..varint(&mut pos)? {
+                    m.users.push(string(varint(&mut pos)?)?);
+                }
+            }
+            if flags & LOGONS != 0 {
+                m.logons = small(varint(&mut pos)?)?;
+            }
+            if i64::from(m.active_ms) + i64::from(m.idle_ms) > MINUTE_MS {
+                return Err("a minute covered for more than a minute");
+            }
+            minutes.push((at, m));
+        }
+        if pos != b.len() {
+            return Err("trailing bytes in minute block");
+        }
+        Ok(Self { cover_ms, minutes })
+    }
+}
+
+/// The index of `s` in the block's strings, added when new.
+fn index<'a>(s: &'a str, table: &mut Vec<&'a str>) -> u64 {
+    match table.iter().position(|x| *x == s) {
+        Some(i) => i as u64,
+        None => {
+            table.push(s);
+            table.len() as u64 - 1
+        }
+    }
+}
+
+/// Whether `p` begins a session, `previous` being the host's snapshot before it.
+fn starts_session(p: &FoldPoint<'_>, previous: Option<FoldPoint<'_>>) -> bool {
+    let Some(session) = &p.summary.session else {
+        return false;
+    };
+    match previous {
+        Some(before) => before.summary.session.as_ref() != Some(session),
+        None => session
+            .since_ms
+            .is_none_or(|since| since >= crate::day_of(p.at_ms)),
+    }
+}
+
+/// One minute being filled.
+#[derive(Default)]
+struct Accumulator {
+    active_ms: u32,
+    idle_ms: u32,
+    apps: Vec<(String, WatchedState, u32)>,
+    cpu: Weighted,
+    memory: Weighted,
+    foreground: Vec<(String, u32)>,
+    users: Vec<String>,
+    logons: u32,
+}
+
+/// A time-weighted sum and a peak.
+#[derive(Default)]
+struct Weighted {
+    sum: f64,
+    ms: u64,
+    max: f64,
+}
+
+impl Weighted {
+    fn add(&mut self, value: Option<f64>, ms: u32) {
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            self.sum += v * f64::from(ms);
+            self.ms += u64::from(ms);
+            self.max = if self.ms == u64::from(ms) {
+                v
+            } else {
+                self.max.max(v)
+            };
+        }
+    }
+
+    fn level(&self) -> Option<Level> {
+        if self.ms == 0 {
+            return None;
+        }
+        let tenths = |v: f64| (v * 10.0).round().clamp(0.0, f64::from(u16::MAX)) as u16;
+        Some(Level {
+            mean_tenths: tenths(self.sum / self.ms as f64),
+            max_tenths: tenths(self.max),
+        })
+    }
+}
+
+impl Accumulator {
+    fn cover(&mut self, summary: &Summary, ms: u32) {
+        if ms == 0 {
+            return;
+        }
+        if summary.user_active == Some(true) {
+            self.active_ms += ms;
+        } else {
+            self.idle_ms += ms;
+        }
+        for (app, state) in &summary.apps {
+            match self
+                .apps
+                .iter_mut()
+                .find(|(a, s, _)| a == app && s == state)
+            {
+                Some(slot) => slot.2 += ms,
+                None => self.apps.push((app.clone(), *state, ms)),
+            }
+        }
+        self.cpu.add(summary.cpu_percent, ms);
+        self.memory.add(summary.memory_percent, ms);
+        if let Some(fg) = &summary.foreground_process {
+            match self.foreground.iter_mut().find(|(f, _)| f == fg) {
+                Some(slot) => slot.1 += ms,
+                None => self.foreground.push((fg.clone(), ms)),
+            }
+        }
+        if let Some(session) = &summary.session
+            && !session.user.is_empty()
+            && !self.users.contains(&session.user)
+        {
+            self.users.push(session.user.clone());
+        }
+    }
+
+    fn finish(mut self) -> Minute {
+        self.users.sort();
+        // The first-seen foreground process wins a tie.
+        let mut foreground: Option<(String, u32)> = None;
+        for (name, ms) in self.foreground {
+            if foreground.as_ref().is_none_or(|(_, best)| ms > *best) {
+                foreground = Some((name, ms));
+            }
+        }
+        Minute {
+            active_ms: self.active_ms,
+            idle_ms: self.idle_ms,
+            apps: self.apps,
+            cpu: self.cpu.level(),
+            memory: self.memory.level(),
+            foreground: foreground.map(|(name, _)| name),
+            users: self.users,
+            logons: self.logons,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! Utilization and timelines from the minute tier: the part of a range before a host's
+//! `detail_from` is read from its minute rows, which hold the seconds its snapshots covered
+//! minute by minute, so the days and bands add up to what the snapshots gave (exactly, for
+//! ranges that start and end on whole minutes; a minute counts in a range when it starts in it).
+//! Within a minute, bands are laid out active, then idle, then offline: the order inside a
+//! minute is not kept, the seconds are.
+
+use std::collections::BTreeMap;
+
+use idlewatch_store::{MINUTE_MS, MinuteRow, Store};
+
+use super::scan::each_summary;
+use super::usage::{
+    Band, DayUsage, Point, Rules, each_day, extend_bands, overlap, push_band, timeline,
+};
+
+/// A host's bands and each watched app's.
+pub type Bands = (Vec<Band>, BTreeMap<String, Vec<Band>>);
+
+/// Per local day of `[from_ms, to_ms)`, what one host did, from its minute rows (in order).
+///
+/// # Errors
+/// When a time falls outside what the time zone library supports.
+pub fn minute_days(
+    rows: &[MinuteRow],
+    from_ms: i64,
+    to_ms: i64,
+    rules: &Rules,
+) -> Result<Vec<DayUsage>, jiff::Error> {
+    let mut days = Vec::new();
+    each_day(from_ms, to_ms, rules, |date, range, open| {
+        let mut usage = DayUsage::new(date);
+        usage.open_ms = open.iter().map(|o| (o.1 - o.0).max(0)).sum();
+        let first = rows.partition_point(|r| r.at_ms < range.0);
+        let end = rows.partition_point(|r| r.at_ms < range.1);
+        let mut covered = 0;
+        for row in &rows[first..end] {
+            let m = &row.minute;
+            let (active, idle) = (i64::from(m.active_ms), i64::from(m.idle_ms));
+            usage.active_ms += active;
+            usage.idle_ms += idle;
+            covered += active + idle;
+            // A minute partly inside opening hours (they need not start on the minute when
+            // the range does not) counts its share.
+            let minute = (row.at_ms, row.at_ms + MINUTE_MS);
+            let open_ms: i64 = open.iter().map(|o| overlap(minute, *o)).sum();
+            usage.active_open_ms += if open_ms >= MINUTE_MS {
+                active
+            } else {
+                active * open_ms / MINUTE_MS
+            };
+            for (app, state, ms) in &m.apps {
+                usage
+                    .apps
+                    .entry(app.clone())
+                    .or_default()
+                    .add(*state, i64::from(*ms));
+            }
+            usage.users.extend(m.users.iter().cloned());
+            usage.logons += u64::from(m.logons);
+        }
+        usage.offline_ms = (range.1 - range.0 - covered).max(0);
+        days.push(usage);
+    })?;
+    Ok(days)
+}
+
+/// The bands of `[from_ms, to_ms)` from minute rows (in order): per minute its active, idle
+/// and offline time in that order, and each watched app's states; minutes without a row are
+/// offline.
+#[must_use]
+pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
+    let mut bands = Vec::new();
+    let mut apps: BTreeMap<String, Vec<Band>> = BTreeMap::new();
+    let mut at = from_ms;
+    for row in rows
+        .iter()
+        .filter(|r| r.at_ms >= from_ms && r.at_ms < to_ms)
+    {
+        let end_of_minute = (row.at_ms + MINUTE_MS).min(to_ms);
+        push_band(&mut bands, at, row.at_ms, "offline");
+        let mut t = row.at_ms;
+        for (ms, state) in [
+            (row.minute.active_ms, "active"),
+            (row.minute.idle_ms, "idle"),
+        ] {
+            let end = (t + i64::from(ms)).min(end_of_minute);
+            push_band(&mut bands, t, end, state);
+            t = end;
+        }
+        push_band(&mut bands, t, end_of_minute, "offline");
+        let mut by_app: BTreeMap<&str, i64> = BTreeMap::new();
+        for (app, state, ms) in &row.minute.apps {
+            let start = by_app.entry(app.as_str()).or_insert(row.at_ms);
+            let end = (*start + i64::from(*ms)).min(end_of_minute);
+            push_band(
+                apps.entry(app.clone()).or_default(),
+                *start,
+                end,
+                state.as_str(),
+            );
+            *start = end;
+        }
+        at = end_of_minute;
+    }
+    push_band(&mut bands, at, to_ms, "offline");
+    (bands, apps)
+}
+
+/// `host`'s activity over `[from_ms, to_ms)` as bands, and each watched app's states: from its
+/// minute rows up to where its snapshots start to count, from the snapshots after (the one
+/// just before covering the start), by the reports' coverage rule.
+///
+/// # Errors
+/// The store's.
+pub fn host_timeline(
+    store: &Store,
+    host: &str,
+    from_ms: i64,
+    to_ms: i64,
+    interval_ms: i64,
+) -> Result<Bands, idlewatch_store::Error> {
+    let split = store
+        .detail_from(host)?
+        .unwrap_or(i64::MIN)
+        .clamp(from_ms, to_ms);
+    let minutes = store.minutes(host, from_ms, split)?;
+    let mut points = Vec::new();
+    if let Some(lead) = store.record_before(host, split - interval_ms.saturating_mul(3), split)? {
+        points.push(Point::of(lead.captured_ms, &lead.summary));
+    }
+    each_summary(store, host, split, to_ms, |row| {
+        points.push(Point::of(row.captured_ms, &row.summary));
+        Ok::<(), idlewatch_store::Error>(())
+    })?;
+    let (mut bands, mut apps) = minute_bands(&minutes, from_ms, split);
+    let (later, later_apps) = timeline(&points, split, to_ms, interval_ms);
+    extend_bands(&mut bands, later);
+    for (app, app_bands) in later_apps {
+        extend_bands(apps.entry(app).or_default(), app_bands);
+    }
+    Ok((bands, apps))
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

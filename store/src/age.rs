@@ -1,0 +1,225 @@
+//! Aging: folding each host's full records captured before a cutoff into minute rows
+//! ([`idlewatch_format::minutes`]), an hour at a time and a few hours per transaction on the
+//! writer thread between group commits, so that ingest is never held up long.
+//!
+//! Per host, `detail_from` is where its full records start to count: folding the hours before
+//! it moves it forward in the same transaction that stores their minute rows, so a reader sees
+//! every moment once, as minutes or as snapshots. Records before it are then deleted a day at a
+//! time through the deleter (which rewrites the first kept record as a keyframe), except the
+//! last one: it may cover the first minutes after `detail_from`, and readers ask for it.
+
+use idlewatch_format::minutes::{FoldPoint, HOUR_MS, HourBlock};
+use idlewatch_format::{BY_TIME, DAY_MS, DETAIL_FROM, HOST_NAMES, HostChain, MINUTES, RECORDS};
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use crate::delete::{DeleteQuery, Deleter};
+use crate::{Error, Summary};
+
+/// Hours folded per transaction (about 4,300 records of a host reporting every 5 s).
+const HOURS_PER_STEP: i64 = 6;
+
+/// Progress of one aging round.
+pub(crate) struct Ager {
+    before_ms: i64,
+    cover_ms: i64,
+    /// Hosts still to fold, the next last; read at the first step.
+    hosts: Option<Vec<(u32, String)>>,
+    /// The folded host's old records being deleted.
+    sweep: Option<Deleter>,
+    folded_hours: u64,
+    removed: u64,
+}
+
+impl Ager {
+    /// Folds what was captured before `before_ms` (rounded down to the hour), each snapshot
+    /// covering at most `cover_ms`.
+    pub(crate) fn new(before_ms: i64, cover_ms: i64) -> Self {
+        Self {
+            before_ms: before_ms.div_euclid(HOUR_MS) * HOUR_MS,
+            cover_ms,
+            hosts: None,
+            sweep: None,
+            folded_hours: 0,
+            removed: 0,
+        }
+    }
+
+    /// Host-hours folded so far.
+    pub(crate) fn folded_hours(&self) -> u64 {
+        self.folded_hours
+    }
+
+    /// Records deleted so far.
+    pub(crate) fn removed(&self) -> u64 {
+        self.removed + self.sweep.as_ref().map_or(0, Deleter::removed)
+    }
+
+    /// One transaction of work. Returns whether work remains.
+    pub(crate) fn step(&mut self, db: &Database) -> Result<bool, Error> {
+        if let Some(sweep) = self.sweep.as_mut() {
+            let more = match sweep.step(db) {
+                Ok(more) => more,
+                Err(Error::UnknownHost(_)) => false,
+                Err(e) => return Err(e),
+            };
+            if !more {
+                self.removed += sweep.removed();
+                self.sweep = None;
+            }
+            return Ok(true);
+        }
+        if self.hosts.is_none() {
+            let txn = db.begin_read()?;
+            let names = txn.open_table(HOST_NAMES)?;
+            let mut hosts = Vec::new();
+            for entry in names.iter()? {
+                let (id, name) = entry?;
+                hosts.push((id.value(), name.value().to_owned()));
+            }
+            hosts.reverse();
+            self.hosts = Some(hosts);
+        }
+        let Some((id, name)) = self.hosts.as_ref().and_then(|h| h.last()).cloned() else {
+            return Ok(false);
+        };
+        if !self.fold_step(db, id)? {
+            if let Some(hosts) = self.hosts.as_mut() {
+                hosts.pop();
+            }
+            self.sweep = sweep_of(db, id, &name)?;
+        }
+        Ok(true)
+    }
+
+    /// Folds up to [`HOURS_PER_STEP`] hours of host `id`; false when it had none left.
+    fn fold_step(&mut self, db: &Database, id: u32) -> Result<bool, Error> {
+        let txn = db.begin_write()?;
+        let folded = {
+            let mut detail = txn.open_table(DETAIL_FROM)?;
+            let by_time = txn.open_table(BY_TIME)?;
+            let records = txn.open_table(RECORDS)?;
+            let mut minutes = txn.open_table(MINUTES)?;
+            let all = (id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX);
+            let start = match detail.get(id)?.map(|v| v.value()) {
+                Some(from) => from,
+                None => match by_time.range(all.clone())?.next() {
+                    Some(first) => first?.0.value().1.div_euclid(HOUR_MS) * HOUR_MS,
+                    None => return Ok(false),
+                },
+            };
+            if start >= self.before_ms {
+                false
+            } else {
+                let end = (start + HOURS_PER_STEP * HOUR_MS).min(self.before_ms);
+                let mut chain = HostChain::new();
+                let mut summary = |seq: u64| summary_of(&records, &mut chain, seq);
+                let before = match by_time
+                    .range((id, i64::MIN, 0)..(id, start, 0))?
+                    .next_back()
+                {
+                    Some(entry) => {
+                        let (at, seq) = {
+                            let key = entry?.0.value();
+                            (key.1, key.2)
+                        };
+                        Some((at, summary(seq)?))
+                    }
+                    None => None,
+                };
+                let mut inside = Vec::new();
+                for entry in by_time.range((id, start, 0)..(id, end, 0))? {
+                    let (at, seq) = {
+                        let key = entry?.0.value();
+                        (key.1, key.2)
+                    };
+                    inside.push((at, summary(seq)?));
+                }
+                let next = match by_time
+                    .range((id, end, 0)..=(id, i64::MAX, u64::MAX))?
+                    .next()
+                {
+                    Some(entry) => Some(entry?.0.value().1),
+                    None => None,
+                };
+                let mut previous = before.as_ref().map(|(at, s)| FoldPoint {
+                    at_ms: *at,
+                    summary: s,
+                });
+                let mut hour = start;
+                let mut from = 0;
+                while hour < end {
+                    let upto =
+                        from + inside[from..].partition_point(|(at, _)| *at < hour + HOUR_MS);
+                    let points: Vec<FoldPoint<'_>> = inside[from..upto]
+                        .iter()
+                        .map(|(at, s)| FoldPoint {
+                            at_ms: *at,
+                            summary: s,
+                        })
+                        .collect();
+                    let next_ms = inside.get(upto).map(|(at, _)| *at).or(next);
+                    let block = HourBlock::fold(hour, self.cover_ms, previous, &points, next_ms);
+                    if !block.minutes.is_empty() {
+                        let bytes = block.encode().map_err(|e| {
+                            Error::Corrupt(format!("cannot encode the minutes of an hour: {e}"))
+                        })?;
+                        minutes.insert((id, hour), bytes.as_slice())?;
+                    }
+                    if let Some(last) = points.last() {
+                        previous = Some(*last);
+                    }
+                    from = upto;
+                    hour += HOUR_MS;
+                    self.folded_hours += 1;
+                }
+                detail.insert(id, end)?;
+                true
+            }
+        };
+        txn.commit()?;
+        Ok(folded)
+    }
+}
+
+/// The deletion of host `id`'s records older than its last one before `detail_from`, once
+/// they span more than a day (one keyframe rewritten per day of a host, not per hour).
+fn sweep_of(db: &Database, id: u32, name: &str) -> Result<Option<Deleter>, Error> {
+    let txn = db.begin_read()?;
+    let Some(detail_from) = txn.open_table(DETAIL_FROM)?.get(id)?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    let by_time = txn.open_table(BY_TIME)?;
+    let mut folded = by_time.range((id, i64::MIN, 0)..(id, detail_from, 0))?;
+    let (Some(first), Some(lead)) = (folded.next(), folded.next_back()) else {
+        return Ok(None);
+    };
+    let (first_ms, lead_ms) = (first?.0.value().1, lead?.0.value().1);
+    if lead_ms - first_ms < DAY_MS {
+        return Ok(None);
+    }
+    Ok(Some(Deleter::aging(DeleteQuery {
+        host: name.to_owned(),
+        from_ms: None,
+        to_ms: Some(lead_ms),
+    })))
+}
+
+/// The summary of record `seq` (summarized from its JSON when written before summaries were).
+pub(crate) fn summary_of<T>(records: &T, chain: &mut HostChain, seq: u64) -> Result<Summary, Error>
+where
+    T: ReadableTable<u64, &'static [u8]>,
+{
+    let bytes = records
+        .get(seq)?
+        .ok_or_else(|| Error::Corrupt(format!("record {seq} is indexed but missing")))?;
+    if let Some(summary) = idlewatch_format::read_summary(seq, bytes.value())? {
+        return Ok(summary);
+    }
+    drop(bytes);
+    let (_, json) = chain.get(records, seq)?;
+    Ok(std::str::from_utf8(&json)
+        .ok()
+        .and_then(|text| idlewatch_protocol::SnapshotFields::parse(text).ok())
+        .map(|fields| Summary::of(&fields))
+        .unwrap_or_default())
+}

@@ -1,0 +1,169 @@
+//! Reading the minute tier: a host's minutes over a range, where its full records start to
+//! count, and the record just before a time (whose coverage may run past it), so that reports
+//! read minutes up to `detail_from` and records from there and count every moment once.
+
+use idlewatch_format::minutes::{HOUR_MS, HourBlock, MINUTE_MS, Minute};
+use idlewatch_format::{BY_TIME, DETAIL_FROM, HOST_IDS, HostChain, MINUTES, RECORDS, read_header};
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::age::summary_of;
+use crate::{Error, Store, SummaryRow};
+
+/// One host-minute read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteRow {
+    /// The minute's start, epoch ms.
+    pub at_ms: i64,
+    /// What it held.
+    pub minute: Minute,
+}
+
+impl Store {
+    /// Where `host`'s full records start to count: what was captured before is in its minute
+    /// rows. `None` when nothing of the host has aged (or the host is unknown).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn detail_from(&self, host: &str) -> Result<Option<i64>, Error> {
+        let txn = self.db()?.begin_read()?;
+        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        Ok(txn.open_table(DETAIL_FROM)?.get(id)?.map(|v| v.value()))
+    }
+
+    /// `host`'s minutes starting in `[from_ms, to_ms)` that hold anything (a minute without a
+    /// row was offline), in order.
+    ///
+    /// # Errors
+    /// Storage errors; a minute row that does not decode.
+    pub fn minutes(&self, host: &str, from_ms: i64, to_ms: i64) -> Result<Vec<MinuteRow>, Error> {
+        let mut out = Vec::new();
+        self.each_minute(host, from_ms, to_ms, |row| {
+            out.push(row);
+            Ok::<(), Error>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with `host`'s minutes starting in `[from_ms, to_ms)`, in order, one hour
+    /// decoded at a time.
+    ///
+    /// # Errors
+    /// As [`Store::minutes`], or the first error `each` returns.
+    pub fn each_minute<E: From<Error>>(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        mut each: impl FnMut(MinuteRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let txn = self.db()?.begin_read().map_err(Error::from)?;
+        let Some(id) = txn
+            .open_table(HOST_IDS)
+            .map_err(Error::from)?
+            .get(host)
+            .map_err(Error::from)?
+            .map(|v| v.value())
+        else {
+            return Ok(());
+        };
+        if from_ms >= to_ms {
+            return Ok(());
+        }
+        let table = txn.open_table(MINUTES).map_err(Error::from)?;
+        let first_hour = from_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        for entry in table
+            .range((id, first_hour)..(id, to_ms))
+            .map_err(Error::from)?
+        {
+            let (key, value) = entry.map_err(Error::from)?;
+            let hour = key.value().1;
+            let block = HourBlock::decode(value.value())
+                .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
+            for (minute, row) in block.minutes {
+                let at_ms = hour + i64::from(minute) * MINUTE_MS;
+                if (from_ms..to_ms).contains(&at_ms) {
+                    each(MinuteRow { at_ms, minute: row })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Host-hours of minute rows stored, and the bytes of their values.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn minute_sizes(&self) -> Result<(u64, u64), Error> {
+        let txn = self.db()?.begin_read()?;
+        let (mut hours, mut bytes) = (0u64, 0u64);
+        for entry in txn.open_table(MINUTES)?.iter()? {
+            hours += 1;
+            bytes += entry?.1.value().len() as u64;
+        }
+        Ok((hours, bytes))
+    }
+
+    /// `host`'s first minute with anything in it, epoch ms.
+    ///
+    /// # Errors
+    /// As [`Store::minutes`].
+    pub fn first_minute(&self, host: &str) -> Result<Option<i64>, Error> {
+        let txn = self.db()?.begin_read()?;
+        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let table = txn.open_table(MINUTES)?;
+        let Some(first) = table.range((id, i64::MIN)..=(id, i64::MAX))?.next() else {
+            return Ok(None);
+        };
+        let (key, value) = first?;
+        let hour = key.value().1;
+        let block = HourBlock::decode(value.value())
+            .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
+        Ok(block
+            .minutes
+            .first()
+            .map(|(m, _)| hour + i64::from(*m) * MINUTE_MS))
+    }
+
+    /// `host`'s last record captured before `at_ms` and at or after `not_before_ms`, aged or
+    /// not: its coverage may run past `at_ms`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn record_before(
+        &self,
+        host: &str,
+        not_before_ms: i64,
+        at_ms: i64,
+    ) -> Result<Option<SummaryRow>, Error> {
+        let txn = self.db()?.begin_read()?;
+        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+            return Ok(None);
+        };
+        let by_time = txn.open_table(BY_TIME)?;
+        let Some(entry) = by_time
+            .range((id, not_before_ms, 0)..(id, at_ms, 0))?
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (_, captured_ms, seq) = entry?.0.value();
+        let records = txn.open_table(RECORDS)?;
+        let received_ms = {
+            let bytes = records
+                .get(seq)?
+                .ok_or_else(|| Error::Corrupt(format!("record {seq} is indexed but missing")))?;
+            read_header(seq, bytes.value())?.received_ms
+        };
+        let summary = summary_of(&records, &mut HostChain::new(), seq)?;
+        Ok(Some(SummaryRow {
+            seq,
+            received_ms,
+            captured_ms,
+            summary,
+        }))
+    }
+}
