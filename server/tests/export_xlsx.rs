@@ -267,3 +267,52 @@ async fn usage_counts_logons_and_distinct_users_per_host_and_group() {
         (&2.into(), &2.into())
     );
 }
+
+/// A sheet's rows as text.
+fn sheet_rows(body: &[u8], name: &str) -> Vec<Vec<String>> {
+    let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(body.to_vec())).unwrap();
+    let range = book.worksheet_range(name).unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn aged_snapshots_give_the_same_utilization_and_the_snapshots_sheet_says_where_they_end() {
+    let state = state("Mon-Fri 08:00-22:00");
+    fill(&state);
+    let path = "/export.xlsx?from=2026-11-23&to=2026-11-24";
+    let (_, _, before) = get(&state, path, ADMIN).await;
+    // Fold the hour from 09:00 into minutes: every snapshot but the last of each PC, which
+    // still covers the first seconds after 10:00 (pc-1's; pc-2 stopped at 09:30).
+    let aged = state
+        .store
+        .age(MONDAY + 10 * HOUR + 30 * 60_000, 15_000)
+        .unwrap();
+    assert_eq!(aged.folded_hours, 2, "09:00 of both PCs");
+    let (status, _, after) = get(&state, path, ADMIN).await;
+    assert_eq!(status, StatusCode::OK);
+    for sheet in ["Utilization", "Apps"] {
+        assert_eq!(
+            sheet_rows(&after, sheet),
+            sheet_rows(&before, sheet),
+            "{sheet} is the same after aging"
+        );
+    }
+    let snapshots = sheet_rows(&after, "Snapshots");
+    let notes: Vec<&Vec<String>> = snapshots
+        .iter()
+        .filter(|r| {
+            r.get(3)
+                .is_some_and(|c| c.starts_with("Snapshots kept from here"))
+        })
+        .collect();
+    assert_eq!(notes.len(), 2, "one note per PC: {notes:?}");
+    // No snapshot of the day is counted twice: only the notes are left of pc-1.
+    let kept = snapshots
+        .iter()
+        .filter(|r| r.get(2).is_some_and(|h| h == "pc-1"))
+        .count();
+    assert_eq!(kept, 1);
+}

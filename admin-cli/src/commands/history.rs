@@ -152,6 +152,7 @@ pub fn run(api: &Api, out: &Output, args: &HistoryArgs) -> Result<(), CliError> 
     };
     let mut snapshots: Vec<Value> = Vec::new();
     let mut cursor: Option<String> = None;
+    let (mut minutes, mut detail_from) = (0usize, None);
     loop {
         let remaining = args.limit - snapshots.len() as u64;
         let mut query = vec![
@@ -173,10 +174,22 @@ pub fn run(api: &Api, out: &Output, args: &HistoryArgs) -> Result<(), CliError> 
         };
         let page: HistoryPage = crate::api::decode(&path, page)?;
         snapshots.extend(page.snapshots);
+        minutes += page.minutes.len();
+        detail_from = page.detail_from.or(detail_from);
         cursor = page.next_cursor;
         if cursor.is_none() || snapshots.len() as u64 >= args.limit {
             break;
         }
+    }
+    if minutes > 0
+        && let Some(detail_from) = &detail_from
+    {
+        eprintln!(
+            "note: {} kept whole snapshots from {detail_from} only; the {minutes} minutes of \
+             the range before are minute rows (see `idlewatch-admin usage`, or the history \
+             API's `minutes`)",
+            args.host
+        );
     }
     match out.format {
         Format::Json => output::print(&output::json(&Value::Array(snapshots))),

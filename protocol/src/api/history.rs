@@ -1,6 +1,8 @@
 //! `GET /api/v1/hosts/{host}/history` and `DELETE /api/v1/hosts/{host}/snapshots`: a host's
 //! stored snapshots, read page by page or deleted.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -16,6 +18,54 @@ pub struct HistoryPage {
     /// Where the next page starts (`cursor=`), when there is one.
     #[serde(default)]
     pub next_cursor: Option<String>,
+    /// Where the host's whole snapshots start (RFC 3339), when older ones were folded into
+    /// minute rows (`[retention] snapshots`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_from: Option<String>,
+    /// The part of the range before `detail_from`, as minute rows (oldest first, before the
+    /// snapshots; minutes without a row were offline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub minutes: Vec<MinuteRow>,
+}
+
+/// One host-minute of an aged range: what its snapshots said, folded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MinuteRow {
+    /// The minute's start (RFC 3339).
+    pub at: String,
+    /// Milliseconds covered by a snapshot whose user was active.
+    pub active_ms: u32,
+    /// Milliseconds covered by a snapshot whose user was not.
+    pub idle_ms: u32,
+    /// Milliseconds no snapshot covered.
+    pub offline_ms: u32,
+    /// Per watched app, milliseconds in each state it was in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub apps: BTreeMap<String, BTreeMap<String, u32>>,
+    /// Machine CPU, percent: mean over the covered time and peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<MeanMax>,
+    /// Machine memory, percent: mean and peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_percent: Option<MeanMax>,
+    /// The foreground process with the most covered time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub foreground_process: Option<String>,
+    /// Users logged on during the minute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Sessions begun in the minute.
+    #[serde(default)]
+    pub logons: u32,
+}
+
+/// A percentage's mean and peak over a minute (to a tenth).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MeanMax {
+    /// Time-weighted mean.
+    pub mean: f64,
+    /// Highest.
+    pub max: f64,
 }
 
 /// The answer of `DELETE /api/v1/hosts/{host}/snapshots`.

@@ -17,7 +17,7 @@ mod usage;
 
 pub use alerts::{Alert, AlertKind, AlertNotification, AlertState, AlertsAnswer};
 pub use free_seats::{Seat, SeatGroup, SeatMap, SeatState, SeatsEvent, SeatsView};
-pub use history::{Deleted, HistoryPage};
+pub use history::{Deleted, HistoryPage, MeanMax, MinuteRow};
 pub use hosts::{HostSummary, HostsAnswer};
 pub use licences::{
     CheckoutView, LicenceServerView, LicenceServersAnswer, PoolHistory, PoolPollPoint, PoolView,

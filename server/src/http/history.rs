@@ -1,6 +1,8 @@
 //! `GET /api/v1/hosts/{host}/history?from=&to=&limit=&cursor=`: stored snapshots of one host,
 //! oldest first by capture time, each exactly as sent plus the server's `received_at`, paged
-//! with an opaque cursor; a page holds at most `limit` snapshots and [`MAX_PAGE_BYTES`].
+//! with an opaque cursor; a page holds at most `limit` snapshots and [`MAX_PAGE_BYTES`]. Where
+//! the range reaches back before the host's whole snapshots start (they were folded into
+//! minutes), the pages first answer that part as minute rows, and say where snapshots start.
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -10,7 +12,7 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use idlewatch_protocol::parse_time_arg;
-use idlewatch_store::{Error as StoreError, HistoryPage, HistoryQuery};
+use idlewatch_store::{Error as StoreError, HistoryQuery};
 use serde::Deserialize;
 use tracing::error;
 
@@ -29,6 +31,8 @@ pub const MAX_LIMIT: usize = 10_000;
 /// past it, whatever `limit` says.
 pub const MAX_PAGE_BYTES: usize = 16 << 20;
 
+mod aged;
+
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/hosts/{host}/history", get(history))
@@ -42,7 +46,7 @@ struct Params {
     cursor: Option<String>,
 }
 
-fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
+fn parse_query(host: String, params: Params) -> Result<(HistoryQuery, Option<i64>), ApiError> {
     let now = now_ms();
     let time = |name: &str, v: Option<String>| {
         v.map(|t| parse_time_arg(&t, now).map_err(|e| bad(format!("`{name}`: {e}"))))
@@ -66,29 +70,50 @@ fn parse_query(host: String, params: Params) -> Result<HistoryQuery, ApiError> {
             }
         },
     };
-    let after = params.cursor.map(|c| decode_cursor(&c)).transpose()?;
-    Ok(HistoryQuery {
-        host,
-        from_ms,
-        to_ms,
-        limit,
-        after,
+    let (after, after_minute) = match params.cursor.map(|c| decode_cursor(&c)).transpose()? {
+        Some(Cursor::Snapshot(at)) => (Some(at), None),
+        Some(Cursor::Minute(at)) => (None, Some(at)),
+        None => (None, None),
+    };
+    Ok((
+        HistoryQuery {
+            host,
+            from_ms,
+            to_ms,
+            limit,
+            after,
+        },
+        after_minute,
+    ))
+}
+
+/// Where a page continues: after a snapshot `(captured_ms, seq)`, or after a minute row of an
+/// aged range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cursor {
+    Snapshot((i64, u64)),
+    Minute(i64),
+}
+
+fn encode_cursor(cursor: Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(match cursor {
+        Cursor::Snapshot((captured_ms, n)) => format!("{captured_ms}.{n}"),
+        Cursor::Minute(at_ms) => format!("m{at_ms}"),
     })
 }
 
-fn encode_cursor((captured_ms, n): (i64, u64)) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{captured_ms}.{n}"))
-}
-
-fn decode_cursor(text: &str) -> Result<(i64, u64), ApiError> {
+fn decode_cursor(text: &str) -> Result<Cursor, ApiError> {
     let invalid = || bad("`cursor` is not a cursor this server gave out".to_owned());
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    if let Some(at) = text.strip_prefix('m') {
+        return Ok(Cursor::Minute(at.parse().map_err(|_| invalid())?));
+    }
     let (t, n) = text.split_once('.').ok_or_else(invalid)?;
-    Ok((
+    Ok(Cursor::Snapshot((
         t.parse().map_err(|_| invalid())?,
         n.parse().map_err(|_| invalid())?,
-    ))
+    )))
 }
 
 async fn history(
@@ -98,9 +123,9 @@ async fn history(
     Query(params): Query<Params>,
 ) -> Result<impl IntoResponse, ApiError> {
     viewer.may_read(&state.groups, &host)?;
-    let query = parse_query(host.clone(), params)?;
+    let (query, after_minute) = parse_query(host.clone(), params)?;
     let store = state.store.clone();
-    let page = tokio::task::spawn_blocking(move || store.history_bounded(&query, MAX_PAGE_BYTES))
+    let page = tokio::task::spawn_blocking(move || aged::read(&store, query, after_minute))
         .await
         .map_err(|e| {
             error!("history query task failed: {e}");
@@ -108,10 +133,7 @@ async fn history(
         })?;
     let page = match page {
         Ok(page) => page,
-        Err(StoreError::UnknownHost(_)) if state.registry.knows(&host) => HistoryPage {
-            snapshots: Vec::new(),
-            next: None,
-        },
+        Err(StoreError::UnknownHost(_)) if state.registry.knows(&host) => aged::Page::default(),
         Err(StoreError::UnknownHost(_)) => {
             return Err(ApiError::not_found(format!(
                 "no host named {host:?} is known"
@@ -130,13 +152,22 @@ async fn history(
     ))
 }
 
-/// `{"host", "snapshots": [...], "next_cursor"}`, written by hand so every snapshot keeps its
-/// exact text; `received_at` is added as its last key.
-fn render(host: &str, page: &HistoryPage) -> String {
+/// `{"host", ["detail_from", "minutes": [...],] "snapshots": [...], "next_cursor"}`, written by
+/// hand so every snapshot keeps its exact text; `received_at` is added as its last key.
+fn render(host: &str, page: &aged::Page) -> String {
     let size: usize = page.snapshots.iter().map(|s| s.json.len() + 48).sum();
-    let mut out = String::with_capacity(size + 128);
+    let mut out = String::with_capacity(size + 128 + page.minutes.len() * 128);
     out.push_str("{\"host\":");
     out.push_str(&serde_json::to_string(host).unwrap_or_default());
+    if let Some(detail_from) = page.detail_from {
+        out.push_str(",\"detail_from\":\"");
+        out.push_str(&rfc3339_ms(detail_from));
+        out.push('"');
+    }
+    if !page.minutes.is_empty() {
+        out.push_str(",\"minutes\":");
+        out.push_str(&serde_json::to_string(&page.minutes).unwrap_or_default());
+    }
     out.push_str(",\"snapshots\":[");
     for (i, s) in page.snapshots.iter().enumerate() {
         if i > 0 {
@@ -169,8 +200,13 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let c = encode_cursor((-5, 42));
-        assert_eq!(decode_cursor(&c).unwrap(), (-5, 42));
+        for cursor in [
+            Cursor::Snapshot((-5, 42)),
+            Cursor::Minute(1_795_392_060_000),
+        ] {
+            assert_eq!(decode_cursor(&encode_cursor(cursor)).unwrap(), cursor);
+        }
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("mx")).is_err());
         assert!(decode_cursor("not-a-cursor!").is_err());
         assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("1.x")).is_err());
     }

@@ -5,7 +5,7 @@
 use idlewatch_store::Store;
 use jiff::civil::Date;
 
-use super::minutes::minute_days;
+use super::minutes::aged_days;
 use super::scan::{each_summary, first_capture};
 use super::stream::DayStream;
 use super::usage::{DayUsage, Point, Rules};
@@ -20,9 +20,6 @@ pub enum Error {
     #[error("time conversion: {0}")]
     Time(#[from] jiff::Error),
 }
-
-/// The minute rows read at a time (a week of one host: at most 10,080).
-const MINUTE_WINDOW_MS: i64 = 7 * 86_400_000;
 
 /// Adds `day` to `days`, into the last one when it is the same date (a day read partly from
 /// minutes and partly from snapshots).
@@ -100,14 +97,8 @@ pub fn usage_by_day(
                 .detail_from(host)?
                 .unwrap_or(i64::MIN)
                 .clamp(from, to_ms);
-            let mut window = from;
-            while window < split {
-                let end = window.saturating_add(MINUTE_WINDOW_MS).min(split);
-                let rows = store.minutes(host, window, end)?;
-                for day in minute_days(&rows, window, end, rules)? {
-                    push_day(&mut days, day);
-                }
-                window = end;
+            if from < split {
+                days = aged_days::<Error>(store, host, from, split, rules)?;
             }
             if split < to_ms {
                 let mut stream = DayStream::new(split, to_ms, rules)?;

@@ -107,6 +107,34 @@ pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
     (bands, apps)
 }
 
+/// The days of `[from_ms, to_ms)` read from `host`'s minute rows, a week of them at a time
+/// (at most 10,080), a day cut by a week's end added up again.
+///
+/// # Errors
+/// The store's, or a time outside the time zone library's range.
+pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
+    store: &Store,
+    host: &str,
+    from_ms: i64,
+    to_ms: i64,
+    rules: &Rules,
+) -> Result<Vec<DayUsage>, E> {
+    let mut out: Vec<DayUsage> = Vec::new();
+    let mut window = from_ms;
+    while window < to_ms {
+        let end = window.saturating_add(7 * 86_400_000).min(to_ms);
+        let rows = store.minutes(host, window, end)?;
+        for day in minute_days(&rows, window, end, rules)? {
+            match out.last_mut() {
+                Some(last) if last.date == day.date => last.absorb(&day),
+                _ => out.push(day),
+            }
+        }
+        window = end;
+    }
+    Ok(out)
+}
+
 /// `host`'s activity over `[from_ms, to_ms)` as bands, and each watched app's states: from its
 /// minute rows up to where its snapshots start to count, from the snapshots after (the one
 /// just before covering the start), by the reports' coverage rule.

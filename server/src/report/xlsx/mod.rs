@@ -21,6 +21,7 @@ use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
 use super::cell::{EXCEL_MAX, fit};
 
+use super::minutes::aged_days;
 use super::scan::each_summary;
 use super::stream::DayStream;
 use super::usage::{DayUsage, Point, Rules};
@@ -175,8 +176,22 @@ where
     let mut seats = super::seats::Collector::new(request.from_ms, request.to_ms, rules);
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
-        let mut stream = DayStream::new(request.from_ms, request.to_ms, rules)?;
+        // Minutes up to where the host's whole snapshots start, snapshots from there.
+        let split = store
+            .detail_from(host)?
+            .unwrap_or(i64::MIN)
+            .clamp(request.from_ms, request.to_ms);
         let mut days = Vec::new();
+        // The last day read from minutes, finished by the snapshots when they start mid-day.
+        let mut carry = None;
+        if request.from_ms < split {
+            let mut aged = aged_days::<Error>(store, host, request.from_ms, split, rules)?;
+            carry = aged.pop();
+            days = aged;
+            let (sheet, r) = snapshots.next_row(&mut workbook)?;
+            write_aged_note(sheet, r, host, split, tz, &datetime)?;
+            counts.snapshots += 1;
+        }
         let mut totals = (0.0, 0.0, 0.0);
         let mut write_days = |workbook: &mut Workbook, days: &mut Vec<DayUsage>| {
             for day in days.drain(..) {
@@ -191,21 +206,33 @@ where
             }
             Ok::<(), Error>(())
         };
-        each_summary(store, host, request.from_ms, request.to_ms, |row| {
-            let (sheet, r) = snapshots.next_row(&mut workbook)?;
-            write_snapshot(sheet, r, host, row, &apps, tz, &datetime)?;
-            counts.snapshots += 1;
-            seats.push(row.captured_ms, &row.summary.apps);
-            stream.push(Point::of(row.captured_ms, &row.summary), &mut |d| {
-                days.push(d);
+        write_days(&mut workbook, &mut days)?;
+        if split < request.to_ms {
+            let mut stream = DayStream::new(split, request.to_ms, rules)?;
+            // The snapshot before covers the start, as in the usage API.
+            if let Some(lead) = store.record_before(host, i64::MIN, split)? {
+                stream.push(Point::of(lead.captured_ms, &lead.summary), &mut |d| {
+                    merge_day(&mut carry, &mut days, d);
+                    Ok::<(), Error>(())
+                })?;
+            }
+            each_summary(store, host, split, request.to_ms, |row| {
+                let (sheet, r) = snapshots.next_row(&mut workbook)?;
+                write_snapshot(sheet, r, host, row, &apps, tz, &datetime)?;
+                counts.snapshots += 1;
+                seats.push(row.captured_ms, &row.summary.apps);
+                stream.push(Point::of(row.captured_ms, &row.summary), &mut |d| {
+                    merge_day(&mut carry, &mut days, d);
+                    Ok::<(), Error>(())
+                })?;
+                write_days(&mut workbook, &mut days)
+            })?;
+            stream.finish(&mut |d| {
+                merge_day(&mut carry, &mut days, d);
                 Ok::<(), Error>(())
             })?;
-            write_days(&mut workbook, &mut days)
-        })?;
-        stream.finish(&mut |d| {
-            days.push(d);
-            Ok::<(), Error>(())
-        })?;
+        }
+        days.extend(carry.take());
         write_days(&mut workbook, &mut days)?;
         seats.end_host();
         host_totals.push((host.clone(), totals.0, totals.1, totals.2));
@@ -227,6 +254,43 @@ where
     counts.sheets = snapshots.parts() + utilization.parts() + app_days.parts() + 1;
     workbook.save_to_writer(out)?;
     Ok(counts)
+}
+
+/// Adds `day` to `days` — into `carry` (the last day read from minutes) when it is the same
+/// date, after it otherwise.
+fn merge_day(carry: &mut Option<DayUsage>, days: &mut Vec<DayUsage>, day: DayUsage) {
+    match carry.take() {
+        Some(mut c) if c.date == day.date => {
+            c.absorb(&day);
+            *carry = Some(c);
+        }
+        Some(c) => {
+            days.push(c);
+            days.push(day);
+        }
+        None => days.push(day),
+    }
+}
+
+/// The `Snapshots` row that says where a host's whole snapshots start: before it they were
+/// folded into minutes, which the `Utilization` and `Apps` sheets still count.
+fn write_aged_note(
+    sheet: &mut Worksheet,
+    r: u32,
+    host: &str,
+    detail_from: i64,
+    tz: &TimeZone,
+    datetime: &Format,
+) -> Result<(), XlsxError> {
+    sheet.write_number_with_format(r, 1, excel_date(detail_from, tz), datetime)?;
+    sheet.write_string(r, 2, fit(host, EXCEL_MAX))?;
+    sheet.write_string(
+        r,
+        3,
+        "Snapshots kept from here: earlier ones were folded into minutes \
+         (counted in Utilization and Apps)",
+    )?;
+    Ok(())
 }
 
 /// One `Snapshots` row.

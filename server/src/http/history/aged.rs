@@ -1,0 +1,172 @@
+//! One history page over tiers: the minute rows of the part of the range before the host's
+//! `detail_from` (its whole snapshots start there), then its snapshots, `limit` items in all;
+//! the cursor says which part the next page continues in.
+
+use std::collections::BTreeMap;
+
+use idlewatch_protocol::api::{MeanMax, MinuteRow};
+use idlewatch_protocol::time::rfc3339_ms;
+use idlewatch_store::{Error, HistoryQuery, Level, MINUTE_MS, Store, StoredSnapshot};
+
+use super::{Cursor, MAX_PAGE_BYTES};
+
+/// What one page holds.
+#[derive(Debug, Default)]
+pub(super) struct Page {
+    /// Where the host's whole snapshots start, when some were folded into minutes.
+    pub detail_from: Option<i64>,
+    /// Minute rows of the aged part of the range.
+    pub minutes: Vec<MinuteRow>,
+    /// Snapshots.
+    pub snapshots: Vec<StoredSnapshot>,
+    /// Where the next page starts.
+    pub next: Option<Cursor>,
+}
+
+/// Reads the page `query` asks for, continuing after the minute `after_minute` when the
+/// cursor was one of the minutes.
+pub(super) fn read(
+    store: &Store,
+    mut query: HistoryQuery,
+    after_minute: Option<i64>,
+) -> Result<Page, Error> {
+    let detail_from = store.detail_from(&query.host)?;
+    let mut page = Page {
+        detail_from,
+        ..Page::default()
+    };
+    if let Some(split) = detail_from
+        && query.after.is_none()
+    {
+        let from = after_minute.map_or(query.from_ms.unwrap_or(i64::MIN), |at| at + MINUTE_MS);
+        let to = query.to_ms.unwrap_or(i64::MAX).min(split);
+        if from < to {
+            let mut rows = Vec::new();
+            store.each_minute(&query.host, from, to, |row| {
+                rows.push(row);
+                Ok::<(), Error>(())
+            })?;
+            if rows.len() > query.limit {
+                rows.truncate(query.limit);
+                page.next = rows.last().map(|r| Cursor::Minute(r.at_ms));
+                page.minutes = rows.iter().map(minute_row).collect();
+                return Ok(page);
+            }
+            page.minutes = rows.iter().map(minute_row).collect();
+        }
+        query.limit -= page.minutes.len();
+        if query.limit == 0 {
+            page.next = page
+                .minutes
+                .last()
+                .and(Some(Cursor::Minute(to.saturating_sub(MINUTE_MS))));
+            return Ok(page);
+        }
+        query.from_ms = Some(query.from_ms.unwrap_or(i64::MIN).max(split));
+    }
+    let snapshots = store.history_bounded(&query, MAX_PAGE_BYTES)?;
+    page.snapshots = snapshots.snapshots;
+    page.next = snapshots.next.map(Cursor::Snapshot);
+    Ok(page)
+}
+
+fn minute_row(row: &idlewatch_store::MinuteRow) -> MinuteRow {
+    let m = &row.minute;
+    let mut apps: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    for (app, state, ms) in &m.apps {
+        *apps
+            .entry(app.clone())
+            .or_default()
+            .entry(state.as_str().to_owned())
+            .or_default() += ms;
+    }
+    let level = |l: Level| MeanMax {
+        mean: f64::from(l.mean_tenths) / 10.0,
+        max: f64::from(l.max_tenths) / 10.0,
+    };
+    MinuteRow {
+        at: rfc3339_ms(row.at_ms),
+        active_ms: m.active_ms,
+        idle_ms: m.idle_ms,
+        offline_ms: u32::try_from(m.offline_ms()).unwrap_or(0),
+        apps,
+        cpu_percent: m.cpu.map(level),
+        memory_percent: m.memory.map(level),
+        foreground_process: m.foreground.clone(),
+        users: m.users.clone(),
+        logons: m.logons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use idlewatch_protocol::Snapshot;
+    use idlewatch_store::OpenOptions;
+
+    use super::*;
+    use crate::report::minutes::tests::append_all;
+
+    /// 2026-11-23 00:00 UTC.
+    const DAY0: i64 = 1_795_392_000_000;
+    const HOUR: i64 = 3_600_000;
+
+    #[test]
+    fn pages_walk_the_minutes_then_the_snapshots_and_say_where_detail_starts() {
+        let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+        // A snapshot every 30 s for three hours.
+        let snapshots: Vec<_> = (0..360)
+            .map(|i| {
+                let at = DAY0 + i * 30_000;
+                let json = format!(
+                    r#"{{"host":"pc1","captured_at":{at},"user_active":true,"cpu_percent":12.5,
+                       "watched":{{"Ansys":{{"state":"interactive"}}}}}}"#
+                );
+                (Arc::new(Snapshot::parse(&json).unwrap()), at)
+            })
+            .collect();
+        append_all(&store, &snapshots);
+        store.age(DAY0 + 2 * HOUR, 90_000).unwrap();
+
+        let mut minutes = Vec::new();
+        let mut shots = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let query = HistoryQuery {
+                host: "pc1".to_owned(),
+                from_ms: Some(DAY0 + HOUR),
+                to_ms: None,
+                limit: 50,
+                after: match cursor {
+                    Some(Cursor::Snapshot(at)) => Some(at),
+                    _ => None,
+                },
+            };
+            let after_minute = match cursor {
+                Some(Cursor::Minute(at)) => Some(at),
+                _ => None,
+            };
+            let page = read(&store, query, after_minute).unwrap();
+            assert_eq!(page.detail_from, Some(DAY0 + 2 * HOUR));
+            assert!(page.minutes.len() + page.snapshots.len() <= 50);
+            minutes.extend(page.minutes);
+            shots.extend(page.snapshots.into_iter().map(|s| s.captured_ms));
+            pages += 1;
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        // The second hour as 60 minute rows, then the third hour's 120 snapshots.
+        assert_eq!(minutes.len(), 60);
+        assert_eq!(minutes[0].at, rfc3339_ms(DAY0 + HOUR));
+        assert_eq!(minutes[0].active_ms, 60_000);
+        assert_eq!(minutes[0].apps["Ansys"]["interactive"], 60_000);
+        assert_eq!(minutes[0].cpu_percent.map(|c| c.mean), Some(12.5));
+        let expected: Vec<i64> = (240..360).map(|i| DAY0 + i * 30_000).collect();
+        assert_eq!(shots, expected);
+        assert_eq!(pages, 4, "180 items in pages of 50");
+    }
+}
