@@ -444,10 +444,11 @@ impl Config {
         }
         if let Some(snapshots) = self.retention.snapshots {
             let days = Duration::from_secs(u64::from(self.retention.days) * 86_400);
-            if snapshots < Duration::from_secs(3600) {
+            if snapshots < Duration::from_secs(2 * 86_400) {
                 return Err(Error::Invalid(format!(
-                    "retention.snapshots = {snapshots:?} is too short; give at least \"1h\" \
-                     (snapshots are folded into minutes an hour at a time), e.g. \"14d\""
+                    "retention.snapshots = {snapshots:?} is too short; give at least \"2d\", \
+                     e.g. \"14d\": a day is rolled up for the licence views and snapshots \
+                     spooled through an outage are counted only before their hour is folded"
                 )));
             }
             if self.retention.days != 0 && snapshots >= days {

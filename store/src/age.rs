@@ -15,8 +15,11 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 use crate::delete::{DeleteQuery, Deleter};
 use crate::{Error, Summary};
 
-/// Hours folded per transaction (about 4,300 records of a host reporting every 5 s).
+/// Most hours folded per transaction (about 4,300 records of a host reporting every 5 s).
 const HOURS_PER_STEP: i64 = 6;
+/// A transaction ends after the hour that brings it past this many records (a host reporting
+/// every second folds less than six hours at a time).
+const RECORDS_PER_STEP: usize = 5_000;
 
 /// Progress of one aging round.
 pub(crate) struct Ager {
@@ -82,7 +85,18 @@ impl Ager {
         let Some((id, name)) = self.hosts.as_ref().and_then(|h| h.last()).cloned() else {
             return Ok(false);
         };
-        if !self.fold_step(db, id)? {
+        let more = match self.fold_step(db, id) {
+            Ok(more) => more,
+            Err(e) => {
+                // One host's unreadable record must not stop the others from aging.
+                tracing::error!(host = %name, "cannot fold old snapshots into minutes: {e}");
+                if let Some(hosts) = self.hosts.as_mut() {
+                    hosts.pop();
+                }
+                return Ok(true);
+            }
+        };
+        if !more {
             if let Some(hosts) = self.hosts.as_mut() {
                 hosts.pop();
             }
@@ -127,11 +141,23 @@ impl Ager {
                     None => None,
                 };
                 let mut inside = Vec::new();
+                let mut end = end;
                 for entry in by_time.range((id, start, 0)..(id, end, 0))? {
                     let (at, seq) = {
                         let key = entry?.0.value();
                         (key.1, key.2)
                     };
+                    if inside.len() >= RECORDS_PER_STEP {
+                        let hour_end = (at.div_euclid(HOUR_MS) + 1) * HOUR_MS;
+                        if inside
+                            .last()
+                            .is_some_and(|(last, _)| *last < hour_end - HOUR_MS)
+                        {
+                            // The next hour starts here: fold up to it this time.
+                            end = hour_end - HOUR_MS;
+                            break;
+                        }
+                    }
                     inside.push((at, summary(seq)?));
                 }
                 let next = match by_time

@@ -99,12 +99,23 @@ impl Deleter {
             let mut rewrite = Vec::new();
             for seq in chunk {
                 let pos = plan.all.partition_point(|(s, _)| s <= seq);
-                if let Some((next, _)) = plan.all.get(pos)
-                    && !in_chunk(next)
-                    && let Some(bytes) = records.get(*next)?
-                    && read_header(*next, bytes.value())?.base == Some(*seq)
-                {
-                    rewrite.push(*next);
+                if let Some((next, _)) = plan.all.get(pos) {
+                    if !in_chunk(next)
+                        && let Some(bytes) = records.get(*next)?
+                        && read_header(*next, bytes.value())?.base == Some(*seq)
+                    {
+                        rewrite.push(*next);
+                    }
+                } else {
+                    // The host's newest record when the plan was made: a record that arrived
+                    // since may be a delta on it.
+                    for entry in records.range(seq + 1..)? {
+                        let (key, value) = entry?;
+                        let header = read_header(key.value(), value.value())?;
+                        if header.host == plan.id && header.base == Some(*seq) {
+                            rewrite.push(key.value());
+                        }
+                    }
                 }
             }
             let mut chain = HostChain::new();
@@ -157,9 +168,12 @@ impl Deleter {
                 true
             };
             if plan.next == plan.doomed.len() {
-                // The host's last record by arrival is the next delta's base: the last kept.
+                // The host's last record by arrival is the next delta's base. One that arrived
+                // while this ran, or was kept, stays; else the last kept.
                 let mut host_last = txn.open_table(HOST_LAST)?;
+                let current = host_last.get(plan.id)?.map(|v| v.value());
                 match plan.all.iter().rev().find(|(s, _)| !doomed(s)) {
+                    _ if current.is_some_and(|c| !doomed(&c)) => {}
                     Some((last, _)) => {
                         host_last.insert(plan.id, *last)?;
                     }

@@ -41,13 +41,13 @@ impl Store {
         let mut out = Vec::new();
         self.each_minute(host, from_ms, to_ms, |row| {
             out.push(row);
-            Ok::<(), Error>(())
+            Ok::<bool, Error>(true)
         })?;
         Ok(out)
     }
 
     /// Calls `each` with `host`'s minutes starting in `[from_ms, to_ms)`, in order, one hour
-    /// decoded at a time.
+    /// decoded at a time, until it answers false.
     ///
     /// # Errors
     /// As [`Store::minutes`], or the first error `each` returns.
@@ -56,7 +56,7 @@ impl Store {
         host: &str,
         from_ms: i64,
         to_ms: i64,
-        mut each: impl FnMut(MinuteRow) -> Result<(), E>,
+        mut each: impl FnMut(MinuteRow) -> Result<bool, E>,
     ) -> Result<(), E> {
         let txn = self.db()?.begin_read().map_err(Error::from)?;
         let Some(id) = txn
@@ -83,8 +83,8 @@ impl Store {
                 .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
             for (minute, row) in block.minutes {
                 let at_ms = hour + i64::from(minute) * MINUTE_MS;
-                if (from_ms..to_ms).contains(&at_ms) {
-                    each(MinuteRow { at_ms, minute: row })?;
+                if (from_ms..to_ms).contains(&at_ms) && !each(MinuteRow { at_ms, minute: row })? {
+                    return Ok(());
                 }
             }
         }

@@ -140,3 +140,77 @@ fn a_whole_host_goes_with_its_name_and_may_report_again() {
     let report = Offline::open(dir.path()).unwrap().check().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn snapshots_arriving_while_a_host_is_deleted_stay_readable_and_chained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, writer, _) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
+    fill(&store, &["pc1"], 3000);
+    // Appends go on one at a time while the oldest 2,500 are deleted, a chunk per group
+    // commit: the deletion must leave the newest record as the next one's base.
+    let appender = {
+        let store = store.clone();
+        std::thread::spawn(move || fill_from(&store, 3000, 3400))
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    let deleted = store
+        .delete(DeleteQuery {
+            host: "pc1".to_owned(),
+            from_ms: None,
+            to_ms: Some(T0 + 2500 * 5000),
+        })
+        .unwrap();
+    appender.join().unwrap();
+    assert_eq!(deleted, 2500);
+    // A second deletion, up to past where the first one ran, relies on each record's base
+    // being the one before it by arrival.
+    store
+        .delete(DeleteQuery {
+            host: "pc1".to_owned(),
+            from_ms: None,
+            to_ms: Some(T0 + 3200 * 5000),
+        })
+        .unwrap();
+    fill_from(&store, 3400, 3410);
+    let expected: Vec<String> = (3200..3410).map(|k| text("pc1", k)).collect();
+    assert_eq!(all_of(&store, "pc1"), expected);
+
+    // Everything deleted while snapshots keep coming: those after the plan stay readable,
+    // the first of them a delta on a record the deletion removes.
+    fill_from(&store, 3410, 6000);
+    let appender = {
+        let store = store.clone();
+        std::thread::spawn(move || fill_from(&store, 6000, 6300))
+    };
+    std::thread::sleep(Duration::from_millis(20));
+    store
+        .delete(DeleteQuery {
+            host: "pc1".to_owned(),
+            from_ms: None,
+            to_ms: None,
+        })
+        .unwrap();
+    appender.join().unwrap();
+    let kept = all_of(&store, "pc1");
+    let first = 6300 - kept.len() as i64;
+    assert!(first > 6000, "some arrived after the plan");
+    let expected: Vec<String> = (first..6300).map(|k| text("pc1", k)).collect();
+    assert_eq!(kept, expected);
+    writer.stop();
+    let check = Offline::open(dir.path()).unwrap().check().unwrap();
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+}
+
+fn fill_from(store: &Store, from: i64, to: i64) {
+    for k in from..to {
+        let (tx, rx) = mpsc::channel();
+        store
+            .try_append(
+                Arc::new(Snapshot::parse(&text("pc1", k)).unwrap()),
+                T0 + k * 5000,
+                Box::new(move |r| tx.send(r.is_ok()).unwrap()),
+            )
+            .unwrap();
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+    }
+}

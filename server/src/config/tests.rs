@@ -393,7 +393,7 @@ fn retention_deltas_choose_the_stored_form_and_refuse_other_names() {
 }
 
 #[test]
-fn retention_snapshots_must_be_at_least_an_hour_and_shorter_than_days() {
+fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
     let config = Config::from_toml("[retention]\nsnapshots = \"14d\"\ndays = 400\n").unwrap();
     assert_eq!(
         config.retention.snapshots,
@@ -403,7 +403,7 @@ fn retention_snapshots_must_be_at_least_an_hour_and_shorter_than_days() {
     open.auth.open = true;
     open.check().unwrap();
     for (text, says) in [
-        ("[retention]\nsnapshots = \"30m\"\n", "at least \"1h\""),
+        ("[retention]\nsnapshots = \"36h\"\n", "at least \"2d\""),
         (
             "[retention]\nsnapshots = \"90d\"\ndays = 90\n",
             "not shorter than retention.days",

@@ -30,6 +30,44 @@ fn push_day(days: &mut Vec<DayUsage>, day: DayUsage) {
     }
 }
 
+/// `host`'s days of `[from, to_ms)`: from its minute rows up to where its snapshots start to
+/// count, from the snapshots after — read again should aging move that point meanwhile.
+fn tiered_days(
+    store: &Store,
+    host: &str,
+    from: i64,
+    to_ms: i64,
+    rules: &Rules,
+) -> Result<Vec<DayUsage>, Error> {
+    loop {
+        let detail_from = store.detail_from(host)?;
+        let split = detail_from.unwrap_or(i64::MIN).clamp(from, to_ms);
+        let mut days: Vec<DayUsage> = Vec::new();
+        if from < split {
+            days = aged_days::<Error>(store, host, from, split, rules)?;
+        }
+        if split < to_ms {
+            let mut stream = DayStream::new(split, to_ms, rules)?;
+            let mut done = |day| {
+                push_day(&mut days, day);
+                Ok::<(), Error>(())
+            };
+            // The snapshot before the range covers its start, and tells whether the range's
+            // first session is a new one.
+            if let Some(lead) = store.record_before(host, i64::MIN, split)? {
+                stream.push(Point::of(lead.captured_ms, &lead.summary), &mut done)?;
+            }
+            each_summary(store, host, split, to_ms, |row| {
+                stream.push(Point::of(row.captured_ms, &row.summary), &mut done)
+            })?;
+            stream.finish(&mut done)?;
+        }
+        if store.detail_from(host)? == detail_from {
+            return Ok(days);
+        }
+    }
+}
+
 /// One host's days.
 #[derive(Debug, Clone)]
 pub struct HostDays {
@@ -90,33 +128,11 @@ pub fn usage_by_day(
             .date();
         // The days before the host's first snapshot are not counted at all.
         let from = from_ms.max(day_start_ms(first_day, rules)?);
-        let mut days: Vec<DayUsage> = Vec::new();
-        if from < to_ms {
-            // Minutes up to where the host's snapshots start to count, snapshots from there.
-            let split = store
-                .detail_from(host)?
-                .unwrap_or(i64::MIN)
-                .clamp(from, to_ms);
-            if from < split {
-                days = aged_days::<Error>(store, host, from, split, rules)?;
-            }
-            if split < to_ms {
-                let mut stream = DayStream::new(split, to_ms, rules)?;
-                let mut done = |day| {
-                    push_day(&mut days, day);
-                    Ok::<(), Error>(())
-                };
-                // The snapshot before the range covers its start, and tells whether the
-                // range's first session is a new one.
-                if let Some(lead) = store.record_before(host, i64::MIN, split)? {
-                    stream.push(Point::of(lead.captured_ms, &lead.summary), &mut done)?;
-                }
-                each_summary(store, host, split, to_ms, |row| {
-                    stream.push(Point::of(row.captured_ms, &row.summary), &mut done)
-                })?;
-                stream.finish(&mut done)?;
-            }
-        }
+        let days = if from < to_ms {
+            tiered_days(store, host, from, to_ms, rules)?
+        } else {
+            Vec::new()
+        };
         out.push(HostDays {
             host: host.clone(),
             days,

@@ -3,7 +3,7 @@
 //! small row, so the licence views of a year read ~365 rows per PC instead of ~6 million
 //! summaries. Missing days are found each round — new days, days a late snapshot or a deletion
 //! invalidated, days built under another report interval, every day of a store upgraded from
-//! schema 7 — and built newest first, a week of one PC per blocking task, so the runtime and
+//! schema 7 — and built newest first (never a day whose snapshots were folded into minutes), a week of one PC per blocking task, so the runtime and
 //! the writer are never held for long.
 
 use idlewatch_store::{DAY_MS, HostDay, Store, day_of, first_kept_day, settled};
@@ -41,9 +41,15 @@ pub fn pending(
         let Some(first) = first_capture(store, &host)? else {
             continue;
         };
+        // Days whose snapshots were folded into minutes cannot be built again from them: the
+        // rollups built before they aged stand.
+        let aged_until = store
+            .detail_from(&host)?
+            .map_or(i64::MIN, |d| day_of(d) + DAY_MS);
         let first = day_of(first)
             .max(first_kept_day(not_before_ms))
-            .max(day_of(now_ms) - MAX_AGE_DAYS * DAY_MS);
+            .max(day_of(now_ms) - MAX_AGE_DAYS * DAY_MS)
+            .max(aged_until);
         if first > last {
             continue;
         }

@@ -148,10 +148,25 @@ pub fn host_timeline(
     to_ms: i64,
     interval_ms: i64,
 ) -> Result<Bands, idlewatch_store::Error> {
-    let split = store
-        .detail_from(host)?
-        .unwrap_or(i64::MIN)
-        .clamp(from_ms, to_ms);
+    loop {
+        let detail_from = store.detail_from(host)?;
+        let bands = tiered_timeline(store, host, from_ms, to_ms, interval_ms, detail_from)?;
+        // Aging moved the split meanwhile: what was read may miss its hours.
+        if store.detail_from(host)? == detail_from {
+            return Ok(bands);
+        }
+    }
+}
+
+fn tiered_timeline(
+    store: &Store,
+    host: &str,
+    from_ms: i64,
+    to_ms: i64,
+    interval_ms: i64,
+    detail_from: Option<i64>,
+) -> Result<Bands, idlewatch_store::Error> {
+    let split = detail_from.unwrap_or(i64::MIN).clamp(from_ms, to_ms);
     let minutes = store.minutes(host, from_ms, split)?;
     let mut points = Vec::new();
     if let Some(lead) = store.record_before(host, split - interval_ms.saturating_mul(3), split)? {

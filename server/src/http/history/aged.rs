@@ -42,9 +42,10 @@ pub(super) fn read(
         let to = query.to_ms.unwrap_or(i64::MAX).min(split);
         if from < to {
             let mut rows = Vec::new();
+            // One more than a page, to know whether another follows.
             store.each_minute(&query.host, from, to, |row| {
                 rows.push(row);
-                Ok::<(), Error>(())
+                Ok::<bool, Error>(rows.len() <= query.limit)
             })?;
             if rows.len() > query.limit {
                 rows.truncate(query.limit);
