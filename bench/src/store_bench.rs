@@ -91,6 +91,12 @@ pub struct StoreReport {
     pub file_bytes_after_fill: u64,
     /// The minute tier, with `age`.
     pub aging: Option<AgingReport>,
+    /// One history page of 100 snapshots from the middle of the host-day, ms.
+    pub history_page_ms: f64,
+    /// Summaries of one host-day read (what the timeline and usage read), and the time, ms.
+    pub summaries: usize,
+    /// See `summaries`.
+    pub summaries_ms: f64,
     /// Snapshots returned by the one-host-day history read.
     pub history_snapshots: usize,
     /// Time to read them all (pages of 10,000), milliseconds.
@@ -221,6 +227,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
         }
     }
     let history_ms = history_started.elapsed().as_secs_f64() * 1000.0;
+    let (history_page_ms, summaries_ms, summaries) = reads(&store)?;
     let aging = if options.age {
         Some(age(&store, filler.step, appended)?)
     } else {
@@ -267,9 +274,47 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
         aging,
         history_snapshots,
         history_ms,
+        history_page_ms,
+        summaries,
+        summaries_ms,
         reopen_file_bytes,
         reopen_ms,
     })
+}
+
+/// Times a history page of 100 snapshots from the middle of the first host-day, and the
+/// summaries of that host-day.
+fn reads(store: &Store) -> anyhow::Result<(f64, f64, usize)> {
+    let start = i64::try_from(START_MS)?;
+    let day = i64::try_from(HOST_DAY * INTERVAL_MS)?;
+    let started = Instant::now();
+    let page = store.history(&HistoryQuery {
+        host: "lab-000".to_owned(),
+        from_ms: Some(start + day / 2),
+        to_ms: Some(start + day),
+        limit: 100,
+        after: None,
+    })?;
+    let page_ms = started.elapsed().as_secs_f64() * 1000.0;
+    anyhow::ensure!(!page.snapshots.is_empty(), "the history page is empty");
+    let started = Instant::now();
+    let mut summaries = 0;
+    let mut after = None;
+    loop {
+        let page = store.summaries(&HistoryQuery {
+            host: "lab-000".to_owned(),
+            from_ms: Some(start),
+            to_ms: Some(start + day),
+            limit: 10_000,
+            after,
+        })?;
+        summaries += page.rows.len();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok((page_ms, started.elapsed().as_secs_f64() * 1000.0, summaries))
 }
 
 /// Folds everything appended so far (`steps` snapshots per host, `appended` in all) into
@@ -306,7 +351,7 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         "store: {} hosts x {} snapshots, {} processes each ({} changing every step; {:.0} B of JSON per snapshot), {:?} deltas\n\
          \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
          \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
-         \x20 history          {} snapshots of one host-day read in {:.1} ms\n\
+         \x20 history          {} snapshots of one host-day read in {:.1} ms; a page of 100 in {:.2} ms; {} summaries of the host-day in {:.1} ms\n\
          \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored){}",
         options.hosts,
         options.per_host,
@@ -322,6 +367,9 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         mib(r.file_bytes_after_fill),
         r.history_snapshots,
         r.history_ms,
+        r.history_page_ms,
+        r.summaries,
+        r.summaries_ms,
         r.reopen_ms,
         mib(r.reopen_file_bytes),
         options.hosts,
