@@ -16,12 +16,14 @@ mod alerts;
 mod directory;
 mod licences;
 mod limits;
+mod retention;
 mod seats;
 mod sheets;
 pub use alerts::{AlertKind, AlertRule, NotifierConfig, SmtpConfig, SmtpTls, WebhookFormat};
 pub use directory::DirectoryConfig;
 pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
+pub use retention::{Deltas, RetentionConfig};
 pub use seats::{SeatMapConfig, SeatsConfig};
 pub use sheets::SheetsConfig;
 
@@ -112,55 +114,6 @@ impl ReportConfig {
             interval_ms: i64::try_from(self.interval.as_millis()).unwrap_or(5_000),
             time_zone: jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC),
             open: crate::report::hours::OpenHours::parse(&self.open_hours).unwrap_or_default(),
-        }
-    }
-}
-
-/// `[retention]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RetentionConfig {
-    /// Snapshots received more than this many days ago are deleted (0 keeps everything).
-    pub days: u32,
-    /// How often settled days are looked for and rolled up per host for the licence views.
-    #[serde(with = "duration")]
-    pub rollup_every: Duration,
-    /// How a snapshot is stored against the host's previous one.
-    pub deltas: Deltas,
-    /// Snapshots captured longer ago than this are folded into per-minute rows and their
-    /// process lists dropped (`None`: kept whole until `days` deletes them).
-    #[serde(default, with = "duration::optional")]
-    pub snapshots: Option<Duration>,
-}
-
-impl Default for RetentionConfig {
-    fn default() -> Self {
-        Self {
-            days: 90,
-            rollup_every: Duration::from_secs(600),
-            deltas: Deltas::Zstd,
-            snapshots: None,
-        }
-    }
-}
-
-/// `retention.deltas`: how a snapshot is stored against the host's previous one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Deltas {
-    /// zstd with the previous snapshot as dictionary.
-    Zstd,
-    /// What changed in the process table (smaller, more CPU per snapshot).
-    Structural,
-}
-
-impl Deltas {
-    /// The store's setting.
-    #[must_use]
-    pub fn kind(self) -> idlewatch_store::DeltaKind {
-        match self {
-            Self::Zstd => idlewatch_store::DeltaKind::Zstd,
-            Self::Structural => idlewatch_store::DeltaKind::Structural,
         }
     }
 }
@@ -436,30 +389,7 @@ impl Config {
                 self.report.interval
             )));
         }
-        if self.retention.rollup_every < Duration::from_secs(1) {
-            return Err(Error::Invalid(format!(
-                "retention.rollup_every = {:?} is too short; give at least \"1s\" (default \"10m\")",
-                self.retention.rollup_every
-            )));
-        }
-        if let Some(snapshots) = self.retention.snapshots {
-            let days = Duration::from_secs(u64::from(self.retention.days) * 86_400);
-            if snapshots < Duration::from_secs(2 * 86_400) {
-                return Err(Error::Invalid(format!(
-                    "retention.snapshots = {snapshots:?} is too short; give at least \"2d\", \
-                     e.g. \"14d\": a day is rolled up for the licence views and snapshots \
-                     spooled through an outage are counted only before their hour is folded"
-                )));
-            }
-            if self.retention.days != 0 && snapshots >= days {
-                return Err(Error::Invalid(format!(
-                    "retention.snapshots = {snapshots:?} is not shorter than retention.days = {}: \
-                     snapshots would be deleted before they are folded into minutes; shorten \
-                     snapshots or lengthen days",
-                    self.retention.days
-                )));
-            }
-        }
+        self.retention.check()?;
         self.sheets.check()?;
         seats::check(&self.seats)?;
         directory::check(&self.directory)?;

@@ -1,6 +1,6 @@
 //! Aging: folding each host's full records captured before a cutoff into minute rows
-//! ([`idlewatch_format::minutes`]), an hour at a time and a few hours per transaction on the
-//! writer thread between group commits, so that ingest is never held up long.
+//! ([`idlewatch_format::minutes`]), one hour of one host per transaction on the writer thread
+//! between group commits (720 records at a 5 s interval), so that ingest is never held up long.
 //!
 //! Per host, `detail_from` is where its full records start to count: folding the hours before
 //! it moves it forward in the same transaction that stores their minute rows, so a reader sees
@@ -14,12 +14,6 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::delete::{DeleteQuery, Deleter};
 use crate::{Error, Summary};
-
-/// Most hours folded per transaction (about 4,300 records of a host reporting every 5 s).
-const HOURS_PER_STEP: i64 = 6;
-/// A transaction ends after the hour that brings it past this many records (a host reporting
-/// every second folds less than six hours at a time).
-const RECORDS_PER_STEP: usize = 5_000;
 
 /// Progress of one aging round.
 pub(crate) struct Ager {
@@ -105,105 +99,76 @@ impl Ager {
         Ok(true)
     }
 
-    /// Folds up to [`HOURS_PER_STEP`] hours of host `id`; false when it had none left.
+    /// Folds the next hour of host `id` (and skips the hours after it that nothing covers);
+    /// false when it had none left.
     fn fold_step(&mut self, db: &Database, id: u32) -> Result<bool, Error> {
         let txn = db.begin_write()?;
-        let folded = {
+        {
             let mut detail = txn.open_table(DETAIL_FROM)?;
             let by_time = txn.open_table(BY_TIME)?;
             let records = txn.open_table(RECORDS)?;
-            let mut minutes = txn.open_table(MINUTES)?;
-            let all = (id, i64::MIN, 0)..=(id, i64::MAX, u64::MAX);
-            let start = match detail.get(id)?.map(|v| v.value()) {
+            let first_at_or_after = |t: i64| -> Result<Option<i64>, Error> {
+                match by_time.range((id, t, 0)..=(id, i64::MAX, u64::MAX))?.next() {
+                    Some(entry) => Ok(Some(entry?.0.value().1)),
+                    None => Ok(None),
+                }
+            };
+            let hour = match detail.get(id)?.map(|v| v.value()) {
                 Some(from) => from,
-                None => match by_time.range(all.clone())?.next() {
-                    Some(first) => first?.0.value().1.div_euclid(HOUR_MS) * HOUR_MS,
+                None => match first_at_or_after(i64::MIN)? {
+                    Some(first) => first.div_euclid(HOUR_MS) * HOUR_MS,
                     None => return Ok(false),
                 },
             };
-            if start >= self.before_ms {
-                false
-            } else {
-                let end = (start + HOURS_PER_STEP * HOUR_MS).min(self.before_ms);
-                let mut chain = HostChain::new();
-                let mut summary = |seq: u64| summary_of(&records, &mut chain, seq);
-                let before = match by_time
-                    .range((id, i64::MIN, 0)..(id, start, 0))?
-                    .next_back()
-                {
-                    Some(entry) => {
-                        let (at, seq) = {
-                            let key = entry?.0.value();
-                            (key.1, key.2)
-                        };
-                        Some((at, summary(seq)?))
-                    }
-                    None => None,
-                };
-                let mut inside = Vec::new();
-                let mut end = end;
-                for entry in by_time.range((id, start, 0)..(id, end, 0))? {
-                    let (at, seq) = {
-                        let key = entry?.0.value();
-                        (key.1, key.2)
-                    };
-                    if inside.len() >= RECORDS_PER_STEP {
-                        let hour_end = (at.div_euclid(HOUR_MS) + 1) * HOUR_MS;
-                        if inside
-                            .last()
-                            .is_some_and(|(last, _)| *last < hour_end - HOUR_MS)
-                        {
-                            // The next hour starts here: fold up to it this time.
-                            end = hour_end - HOUR_MS;
-                            break;
-                        }
-                    }
-                    inside.push((at, summary(seq)?));
+            if hour >= self.before_ms {
+                return Ok(false);
+            }
+            let end = hour + HOUR_MS;
+            let mut chain = HostChain::new();
+            let mut summary = |seq: u64| summary_of(&records, &mut chain, seq);
+            let before = match by_time.range((id, i64::MIN, 0)..(id, hour, 0))?.next_back() {
+                Some(entry) => {
+                    let (_, at, seq) = entry?.0.value();
+                    Some((at, summary(seq)?))
                 }
-                let next = match by_time
-                    .range((id, end, 0)..=(id, i64::MAX, u64::MAX))?
-                    .next()
-                {
-                    Some(entry) => Some(entry?.0.value().1),
-                    None => None,
-                };
-                let mut previous = before.as_ref().map(|(at, s)| FoldPoint {
+                None => None,
+            };
+            let mut inside = Vec::new();
+            for entry in by_time.range((id, hour, 0)..(id, end, 0))? {
+                let (_, at, seq) = entry?.0.value();
+                inside.push((at, summary(seq)?));
+            }
+            let next = first_at_or_after(end)?;
+            let points: Vec<FoldPoint<'_>> = inside
+                .iter()
+                .map(|(at, s)| FoldPoint {
                     at_ms: *at,
                     summary: s,
-                });
-                let mut hour = start;
-                let mut from = 0;
-                while hour < end {
-                    let upto =
-                        from + inside[from..].partition_point(|(at, _)| *at < hour + HOUR_MS);
-                    let points: Vec<FoldPoint<'_>> = inside[from..upto]
-                        .iter()
-                        .map(|(at, s)| FoldPoint {
-                            at_ms: *at,
-                            summary: s,
-                        })
-                        .collect();
-                    let next_ms = inside.get(upto).map(|(at, _)| *at).or(next);
-                    let block = HourBlock::fold(hour, self.cover_ms, previous, &points, next_ms);
-                    if !block.minutes.is_empty() {
-                        let bytes = block.encode().map_err(|e| {
-                            Error::Corrupt(format!("cannot encode the minutes of an hour: {e}"))
-                        })?;
-                        minutes.insert((id, hour), bytes.as_slice())?;
-                    }
-                    if let Some(last) = points.last() {
-                        previous = Some(*last);
-                    }
-                    from = upto;
-                    hour += HOUR_MS;
-                    self.folded_hours += 1;
-                }
-                detail.insert(id, end)?;
-                true
+                })
+                .collect();
+            let previous = before.as_ref().map(|(at, s)| FoldPoint {
+                at_ms: *at,
+                summary: s,
+            });
+            let block = HourBlock::fold(hour, self.cover_ms, previous, &points, next);
+            let mut detail_from = end;
+            if block.minutes.is_empty() {
+                // Nothing covered it, so nothing covers the hours before the next record either:
+                // that record's hour is the next to fold.
+                let resume = next.map_or(self.before_ms, |n| n.div_euclid(HOUR_MS) * HOUR_MS);
+                detail_from = resume.min(self.before_ms);
+            } else {
+                let bytes = block.encode().map_err(|e| {
+                    Error::Corrupt(format!("cannot encode the minutes of an hour: {e}"))
+                })?;
+                txn.open_table(MINUTES)?
+                    .insert((id, hour), bytes.as_slice())?;
             }
-        };
+            detail.insert(id, detail_from)?;
+            self.folded_hours += u64::try_from((detail_from - hour) / HOUR_MS).unwrap_or(0);
+        }
         txn.commit()?;
-        Ok(folded)
+        Ok(true)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use idlewatch_format::minutes::{HOUR_MS, HourBlock, MINUTE_MS, Minute};
 use idlewatch_format::{BY_TIME, DETAIL_FROM, HOST_IDS, HostChain, MINUTES, RECORDS, read_header};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
 use crate::age::summary_of;
 use crate::{Error, Store, SummaryRow};
@@ -18,6 +18,13 @@ pub struct MinuteRow {
     pub minute: Minute,
 }
 
+/// A read transaction and `host`'s id in it (`None`: the store does not know the host).
+fn read_host(store: &Store, host: &str) -> Result<(ReadTransaction, Option<u32>), Error> {
+    let txn = store.db()?.begin_read()?;
+    let id = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value());
+    Ok((txn, id))
+}
+
 impl Store {
     /// Where `host`'s full records start to count: what was captured before is in its minute
     /// rows. `None` when nothing of the host has aged (or the host is unknown).
@@ -25,8 +32,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn detail_from(&self, host: &str) -> Result<Option<i64>, Error> {
-        let txn = self.db()?.begin_read()?;
-        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+        let (txn, Some(id)) = read_host(self, host)? else {
             return Ok(None);
         };
         Ok(txn.open_table(DETAIL_FROM)?.get(id)?.map(|v| v.value()))
@@ -58,14 +64,7 @@ impl Store {
         to_ms: i64,
         mut each: impl FnMut(MinuteRow) -> Result<bool, E>,
     ) -> Result<(), E> {
-        let txn = self.db()?.begin_read().map_err(Error::from)?;
-        let Some(id) = txn
-            .open_table(HOST_IDS)
-            .map_err(Error::from)?
-            .get(host)
-            .map_err(Error::from)?
-            .map(|v| v.value())
-        else {
+        let (txn, Some(id)) = read_host(self, host)? else {
             return Ok(());
         };
         if from_ms >= to_ms {
@@ -110,8 +109,7 @@ impl Store {
     /// # Errors
     /// As [`Store::minutes`].
     pub fn first_minute(&self, host: &str) -> Result<Option<i64>, Error> {
-        let txn = self.db()?.begin_read()?;
-        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+        let (txn, Some(id)) = read_host(self, host)? else {
             return Ok(None);
         };
         let table = txn.open_table(MINUTES)?;
@@ -139,8 +137,7 @@ impl Store {
         not_before_ms: i64,
         at_ms: i64,
     ) -> Result<Option<SummaryRow>, Error> {
-        let txn = self.db()?.begin_read()?;
-        let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+        let (txn, Some(id)) = read_host(self, host)? else {
             return Ok(None);
         };
         let by_time = txn.open_table(BY_TIME)?;

@@ -57,10 +57,8 @@ pub(super) fn read(
         }
         query.limit -= page.minutes.len();
         if query.limit == 0 {
-            page.next = page
-                .minutes
-                .last()
-                .and(Some(Cursor::Minute(to.saturating_sub(MINUTE_MS))));
+            // The minutes filled the page: the next one starts after the last aged minute.
+            page.next = Some(Cursor::Minute(to.saturating_sub(MINUTE_MS)));
             return Ok(page);
         }
         query.from_ms = Some(query.from_ms.unwrap_or(i64::MIN).max(split));
