@@ -40,6 +40,7 @@
 //!   before is in `minutes`.
 
 mod codec;
+pub mod days;
 mod error;
 mod host_day;
 pub mod minutes;
@@ -95,6 +96,10 @@ pub const HOST_DAYS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new(
 /// `(host_id, UTC hour start ms)` → an encoded [`minutes::HourBlock`]: the host's minutes of
 /// that hour, folded from its records once they aged.
 pub const MINUTES: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("minutes");
+/// `(host_id, UTC day start ms)` → an encoded [`days::DayBlock`]: the host's minutes of that
+/// day summed hour by hour, built when the day has been folded whole and kept after its
+/// minute rows are deleted.
+pub const DAYS: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("days");
 /// `host_id` → the capture time its records count from: earlier ones were folded into
 /// [`MINUTES`], and any left are kept only as delta bases (and the last of them for the
 /// coverage of the first minutes after).

@@ -38,7 +38,8 @@ fn a_new_file_gets_every_version_in_order() {
             "v8_host_days",
             "v9_viewer_tokens",
             "v10_structural_deltas",
-            "v11_minutes"
+            "v11_minutes",
+            "v12_days"
         ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
@@ -67,7 +68,7 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 11));
+    assert_eq!((outcome.from, outcome.to), (1, 12));
     assert_eq!(
         outcome.applied,
         [
@@ -80,14 +81,15 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
             "v8_host_days",
             "v9_viewer_tokens",
             "v10_structural_deltas",
-            "v11_minutes"
+            "v11_minutes",
+            "v12_days"
         ]
     );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 11);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 12);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),
@@ -142,4 +144,56 @@ fn a_new_store_has_every_table_readable() {
     assert!(txn.open_table(RECORDS).unwrap().is_empty().unwrap());
     assert!(txn.open_table(BY_TIME).unwrap().is_empty().unwrap());
     assert!(txn.open_table(HOST_IDS).unwrap().is_empty().unwrap());
+}
+
+#[test]
+fn version_12_builds_the_day_rows_of_the_days_folded_whole() {
+    use idlewatch_format::days::DayBlock;
+    use idlewatch_format::minutes::{HOUR_MS, HourBlock, Minute};
+    use idlewatch_format::{DAY_MS, DAYS, DETAIL_FROM, MINUTES};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::create(dir.path().join("v11.redb")).unwrap();
+    migrate(&db).unwrap();
+    // A store of version 11 whose host 1 folded a whole day and three hours of the next.
+    let day = 1_795_392_000_000;
+    let minute = |active_ms| Minute {
+        active_ms,
+        ..Minute::default()
+    };
+    let txn = db.begin_write().unwrap();
+    {
+        let mut minutes = txn.open_table(MINUTES).unwrap();
+        for (hour, active) in [(day + 2 * HOUR_MS, 1_000), (day + 23 * HOUR_MS, 2_000)]
+            .into_iter()
+            .chain([(day + DAY_MS + HOUR_MS, 3_000)])
+        {
+            let block = HourBlock {
+                cover_ms: 15_000,
+                minutes: vec![(0, minute(active)), (59, minute(active))],
+            };
+            minutes
+                .insert((1, hour), block.encode().unwrap().as_slice())
+                .unwrap();
+        }
+        txn.open_table(DETAIL_FROM)
+            .unwrap()
+            .insert(1, day + DAY_MS + 3 * HOUR_MS)
+            .unwrap();
+        txn.delete_table(DAYS).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(SCHEMA_VERSION_KEY, 11)
+            .unwrap();
+    }
+    txn.commit().unwrap();
+
+    let outcome = migrate(&db).unwrap();
+    assert_eq!(outcome.applied, ["v12_days"]);
+    let txn = db.begin_read().unwrap();
+    let days = txn.open_table(DAYS).unwrap();
+    assert_eq!(days.len().unwrap(), 1, "only the day folded whole");
+    let row = DayBlock::decode(days.get((1, day)).unwrap().unwrap().value()).unwrap();
+    let hours: Vec<(u8, u32)> = row.hours.iter().map(|(h, m)| (*h, m.active_ms)).collect();
+    assert_eq!(hours, [(2, 2_000), (23, 4_000)]);
 }

@@ -151,12 +151,18 @@ async fn retention(state: AppState) {
 }
 
 /// Every [`RETENTION_PERIOD`] (the first a minute after start, out of start-up's way), folds
-/// snapshots captured more than `[retention] snapshots` ago into minute rows.
+/// snapshots captured more than `[retention] snapshots` ago into minute rows (and whole days
+/// into day rows), then deletes the minute rows older than `[retention] minutes`.
 async fn age_snapshots(state: AppState) {
     let Some(keep) = state.config.retention.snapshots else {
         return std::future::pending().await;
     };
     let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
+    let minutes_ms = state
+        .config
+        .retention
+        .minutes
+        .map(|m| i64::try_from(m.as_millis()).unwrap_or(i64::MAX));
     let cover_ms = state.config.report.rules().interval_ms.saturating_mul(3);
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_secs(60),
@@ -165,9 +171,12 @@ async fn age_snapshots(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let before_ms = now_ms().saturating_sub(keep_ms);
+        let now = now_ms();
+        let before_ms = now.saturating_sub(keep_ms);
+        let minutes_before_ms = minutes_ms.map(|m| now.saturating_sub(m));
         let store = state.store.clone();
-        match tokio::task::spawn_blocking(move || store.age(before_ms, cover_ms)).await {
+        let age = move || store.age_tiers(before_ms, cover_ms, minutes_before_ms);
+        match tokio::task::spawn_blocking(age).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => warn!("cannot fold old snapshots into minutes, will retry: {e}"),
             Err(e) => warn!("cannot fold old snapshots into minutes, will retry: {e}"),

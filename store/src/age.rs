@@ -7,12 +7,21 @@
 //! every moment once, as minutes or as snapshots. Records before it are then deleted a day at a
 //! time through the deleter (which rewrites the first kept record as a keyframe), except the
 //! last one: it may cover the first minutes after `detail_from`, and readers ask for it.
+//!
+//! The transaction that folds the last hour of a UTC day with anything in it also builds the
+//! host's day row of that day from its minute rows ([`idlewatch_format::days`]); once every
+//! host is folded, the round deletes minute rows older than `[retention] minutes`
+//! ([`crate::trim`]).
 
+use idlewatch_format::days::build_day;
 use idlewatch_format::minutes::{FoldPoint, HOUR_MS, HourBlock};
-use idlewatch_format::{BY_TIME, DAY_MS, DETAIL_FROM, HOST_NAMES, HostChain, MINUTES, RECORDS};
+use idlewatch_format::{
+    BY_TIME, DAY_MS, DETAIL_FROM, HOST_NAMES, HostChain, MINUTES, RECORDS, day_of,
+};
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::delete::{DeleteQuery, Deleter};
+use crate::trim::{Trimmer, folded_whole};
 use crate::{Error, Summary};
 
 /// Progress of one aging round.
@@ -25,12 +34,15 @@ pub(crate) struct Ager {
     sweep: Option<Deleter>,
     folded_hours: u64,
     removed: u64,
+    /// Trimming the minute tier, once every host is folded.
+    trim: Option<Trimmer>,
 }
 
 impl Ager {
     /// Folds what was captured before `before_ms` (rounded down to the hour), each snapshot
     /// covering at most `cover_ms`.
-    pub(crate) fn new(before_ms: i64, cover_ms: i64) -> Self {
+    /// Then deletes the minute rows of the whole days before `minutes_before_ms`, if given.
+    pub(crate) fn new(before_ms: i64, cover_ms: i64, minutes_before_ms: Option<i64>) -> Self {
         Self {
             before_ms: before_ms.div_euclid(HOUR_MS) * HOUR_MS,
             cover_ms,
@@ -38,7 +50,13 @@ impl Ager {
             sweep: None,
             folded_hours: 0,
             removed: 0,
+            trim: minutes_before_ms.map(Trimmer::new),
         }
+    }
+
+    /// Host-hours of minute rows deleted so far.
+    pub(crate) fn trimmed_hours(&self) -> u64 {
+        self.trim.as_ref().map_or(0, Trimmer::removed_hours)
     }
 
     /// Host-hours folded so far.
@@ -77,7 +95,10 @@ impl Ager {
             self.hosts = Some(hosts);
         }
         let Some((id, name)) = self.hosts.as_ref().and_then(|h| h.last()).cloned() else {
-            return Ok(false);
+            return match self.trim.as_mut() {
+                Some(trim) => trim.step(db),
+                None => Ok(false),
+            };
         };
         let more = match self.fold_step(db, id) {
             Ok(more) => more,
@@ -165,6 +186,12 @@ impl Ager {
                     .insert((id, hour), bytes.as_slice())?;
             }
             detail.insert(id, detail_from)?;
+            // The hour ended its day's folding: the hours after it up to `detail_from` hold
+            // nothing, so the day is whole and its day row is built now.
+            let day = day_of(hour);
+            if folded_whole(day, detail_from) {
+                build_day(&txn, id, day)?;
+            }
             self.folded_hours += u64::try_from((detail_from - hour) / HOUR_MS).unwrap_or(0);
         }
         txn.commit()?;

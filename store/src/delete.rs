@@ -7,8 +7,8 @@
 //! transaction that deletes their bases. When nothing of the host is left, its name goes too.
 
 use idlewatch_format::{
-    BY_TIME, DEDUP_SEQ, DETAIL_FROM, Encoder, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, MINUTES,
-    RECORDS, RecordHeader, read_header, read_summary,
+    BY_TIME, DAYS, DEDUP_SEQ, DETAIL_FROM, Encoder, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain,
+    MINUTES, RECORDS, RecordHeader, read_header, read_summary,
 };
 use redb::{Database, ReadableDatabase, ReadableTable};
 
@@ -16,6 +16,7 @@ use idlewatch_format::minutes::HOUR_MS;
 
 use crate::Error;
 use crate::host_days;
+use crate::trim::remove_day_hours;
 
 /// Records deleted per transaction.
 const CHUNK: usize = 1000;
@@ -226,7 +227,8 @@ impl Deleter {
 }
 
 /// Removes host `id`'s minute rows of the hours starting in `[from, to)` (the hour holding
-/// `from` included); returns whether any of its minute rows remain.
+/// `from` included), and those hours from its day rows; returns whether any of its minute or
+/// day rows remain.
 fn remove_minutes(
     txn: &redb::WriteTransaction,
     id: u32,
@@ -243,8 +245,14 @@ fn remove_minutes(
     for hour in doomed {
         minutes.remove((id, hour))?;
     }
+    remove_day_hours(txn, id, from, to)?;
+    let days = txn.open_table(DAYS)?;
     Ok(minutes
         .range((id, i64::MIN)..=(id, i64::MAX))?
         .next()
-        .is_some())
+        .is_some()
+        || days
+            .range((id, i64::MIN)..=(id, i64::MAX))?
+            .next()
+            .is_some())
 }

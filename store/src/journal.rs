@@ -43,6 +43,7 @@ pub(crate) enum Command {
     Age {
         before_ms: i64,
         cover_ms: i64,
+        minutes_before_ms: Option<i64>,
         done: AgeDone,
     },
     Flush(mpsc::Sender<()>),
@@ -62,6 +63,8 @@ pub struct Aged {
     pub folded_hours: u64,
     /// Records deleted once folded.
     pub removed: u64,
+    /// Host-hours of minute rows deleted as older than `[retention] minutes`.
+    pub trimmed_hours: u64,
 }
 
 /// One queued append.
@@ -213,12 +216,13 @@ impl Journal {
                     Command::Age {
                         before_ms,
                         cover_ms,
+                        minutes_before_ms,
                         done,
                     } => {
                         if let Some((_, earlier)) = self.ager.take() {
                             earlier(Err(Error::Superseded));
                         }
-                        self.ager = Some((Ager::new(before_ms, cover_ms), done));
+                        self.ager = Some((Ager::new(before_ms, cover_ms, minutes_before_ms), done));
                     }
                     Command::Flush(reply) => flushes.push(reply),
                     Command::Stop => stop = true,
@@ -399,7 +403,14 @@ impl Journal {
                     let aged = Aged {
                         folded_hours: ager.folded_hours(),
                         removed: ager.removed(),
+                        trimmed_hours: ager.trimmed_hours(),
                     };
+                    if aged.trimmed_hours > 0 {
+                        info!(
+                            "aging: deleted {} host-hours of minutes kept as day rows",
+                            aged.trimmed_hours
+                        );
+                    }
                     if aged.folded_hours > 0 {
                         info!(
                             "aging: folded {} host-hours into minutes, deleted {} records",

@@ -21,11 +21,12 @@ mod query;
 mod slot;
 mod tiers;
 mod tokens;
+mod trim;
 
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};
-pub use idlewatch_format::minutes::{Level, MINUTE_MS, Minute};
+pub use idlewatch_format::minutes::{HOUR_MS, Level, MINUTE_MS, Minute};
 pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{Aged, AppendDone, Appended};
 pub use licence_polls::PoolPoint;
@@ -137,6 +138,21 @@ impl Store {
     /// Storage errors; [`Error::Superseded`] when a newer round replaced this one; the
     /// writer stopping first.
     pub fn age(&self, before_ms: i64, cover_ms: i64) -> Result<Aged, Error> {
+        self.age_tiers(before_ms, cover_ms, None)
+    }
+
+    /// As [`Store::age`], then deletes the minute rows of the whole UTC days before
+    /// `minutes_before_ms` (when given) that every host has folded: their day rows answer for
+    /// them.
+    ///
+    /// # Errors
+    /// As [`Store::age`].
+    pub fn age_tiers(
+        &self,
+        before_ms: i64,
+        cover_ms: i64,
+        minutes_before_ms: Option<i64>,
+    ) -> Result<Aged, Error> {
         let (tx, rx) = std::sync::mpsc::channel();
         let done: journal::AgeDone = Box::new(move |r| {
             let _ = tx.send(r);
@@ -145,6 +161,7 @@ impl Store {
             .send(Command::Age {
                 before_ms,
                 cover_ms,
+                minutes_before_ms,
                 done,
             })
             .map_err(|_| Error::Closed)?;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use idlewatch_format::{
-    BY_TIME, DETAIL_FROM, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META, MINUTES,
-    NEXT_SEQ_KEY, RECORDS, Summary, read_summary,
+    BY_TIME, DAYS, DETAIL_FROM, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META,
+    MINUTES, NEXT_SEQ_KEY, RECORDS, Summary, read_summary,
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
 use idlewatch_protocol::SnapshotFields;
@@ -57,6 +57,10 @@ pub struct OfflineStats {
     pub minute_hours: u64,
     /// Bytes of those rows.
     pub minute_bytes: u64,
+    /// Host-days of day rows stored (the day tier).
+    pub day_rows: u64,
+    /// Bytes of those rows.
+    pub day_bytes: u64,
     /// Host-day rollups stored.
     pub host_days: u64,
     /// Bytes of those rollups.
@@ -136,6 +140,11 @@ impl Offline {
             minute_bytes += value.value().len() as u64;
             *minutes_of.entry(key.value().0).or_default() += 1;
         }
+        let (mut day_rows, mut day_bytes) = (0u64, 0u64);
+        for entry in txn.open_table(DAYS)?.iter()? {
+            day_rows += 1;
+            day_bytes += entry?.1.value().len() as u64;
+        }
         let detail = txn.open_table(DETAIL_FROM)?;
         let (mut host_days, mut host_day_bytes) = (0u64, 0u64);
         for entry in txn.open_table(HOST_DAYS)?.iter()? {
@@ -174,6 +183,8 @@ impl Offline {
             record_bytes,
             minute_hours,
             minute_bytes,
+            day_rows,
+            day_bytes,
             host_days,
             host_day_bytes,
             hosts,
@@ -312,6 +323,17 @@ impl Offline {
             }
             if let Err(e) = idlewatch_format::minutes::HourBlock::decode(value.value()) {
                 problem(&mut report, format!("{name}: minutes of hour {hour}: {e}"));
+            }
+        }
+        for entry in txn.open_table(DAYS)?.iter()? {
+            let (key, value) = entry?;
+            let (id, day) = key.value();
+            let name = name_of.get(&id).map_or("?", String::as_str);
+            if !name_of.contains_key(&id) {
+                problem(&mut report, format!("day rows of unknown host id {id}"));
+            }
+            if let Err(e) = idlewatch_format::days::DayBlock::decode(value.value()) {
+                problem(&mut report, format!("{name}: day row of {day}: {e}"));
             }
         }
         let next = meta.get(NEXT_SEQ_KEY)?.map_or(0, |v| v.value());

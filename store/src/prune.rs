@@ -17,6 +17,7 @@ use redb::{Database, ReadableTable};
 
 use crate::Error;
 use crate::host_days;
+use crate::trim::remove_day_hours;
 
 /// Most records examined per transaction.
 const CHUNK: usize = 1000;
@@ -109,7 +110,8 @@ impl Pruner {
     }
 }
 
-/// Removes the minute rows of hours that ended before `cutoff_ms`.
+/// Removes the minute rows of hours that ended before `cutoff_ms`, and those hours from the day
+/// rows.
 fn prune_minutes(txn: &redb::WriteTransaction, cutoff_ms: i64) -> Result<(), Error> {
     let ids: Vec<u32> = txn
         .open_table(HOST_NAMES)?
@@ -118,7 +120,7 @@ fn prune_minutes(txn: &redb::WriteTransaction, cutoff_ms: i64) -> Result<(), Err
         .collect::<Result<_, _>>()?;
     let mut minutes = txn.open_table(MINUTES)?;
     let last_hour = cutoff_ms.saturating_sub(HOUR_MS);
-    for id in ids {
+    for &id in &ids {
         let doomed: Vec<i64> = minutes
             .range((id, i64::MIN)..=(id, last_hour))?
             .map(|e| e.map(|(k, _)| k.value().1))
@@ -126,6 +128,9 @@ fn prune_minutes(txn: &redb::WriteTransaction, cutoff_ms: i64) -> Result<(), Err
         for hour in doomed {
             minutes.remove((id, hour))?;
         }
+    }
+    for id in ids {
+        remove_day_hours(txn, id, i64::MIN, last_hour + 1)?;
     }
     Ok(())
 }

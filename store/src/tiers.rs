@@ -1,19 +1,24 @@
-//! Reading the minute tier: a host's minutes over a range, where its full records start to
+//! Reading the minute and day tiers: a host's minutes (or the hours of its day rows) over a range, where its full records start to
 //! count, and the record just before a time (whose coverage may run past it), so that reports
 //! read minutes up to `detail_from` and records from there and count every moment once.
 
+use idlewatch_format::days::DayBlock;
 use idlewatch_format::minutes::{HOUR_MS, HourBlock, MINUTE_MS, Minute};
-use idlewatch_format::{BY_TIME, DETAIL_FROM, HOST_IDS, HostChain, MINUTES, RECORDS, read_header};
+use idlewatch_format::{
+    BY_TIME, DAYS, DETAIL_FROM, HOST_IDS, HostChain, MINUTES, RECORDS, day_of, read_header,
+};
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
 use crate::age::summary_of;
 use crate::{Error, Store, SummaryRow};
 
-/// One host-minute read back.
+/// One host-minute read back, or one host-hour from a day row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinuteRow {
-    /// The minute's start, epoch ms.
+    /// The minute's (or hour's) start, epoch ms.
     pub at_ms: i64,
+    /// Its length: [`MINUTE_MS`], or [`HOUR_MS`] for an hour of a day row.
+    pub span_ms: i64,
     /// What it held.
     pub minute: Minute,
 }
@@ -82,12 +87,113 @@ impl Store {
                 .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
             for (minute, row) in block.minutes {
                 let at_ms = hour + i64::from(minute) * MINUTE_MS;
-                if (from_ms..to_ms).contains(&at_ms) && !each(MinuteRow { at_ms, minute: row })? {
+                let row = MinuteRow {
+                    at_ms,
+                    span_ms: MINUTE_MS,
+                    minute: row,
+                };
+                if (from_ms..to_ms).contains(&at_ms) && !each(row)? {
                     return Ok(());
                 }
             }
         }
         Ok(())
+    }
+
+    /// `host`'s usage rows over `[from_ms, to_ms)`, in order: each whole hour of a day it
+    /// folded whole from its day row, unless `fine` asks for that hour's minutes (an hour
+    /// that opening hours or a local day cut); minute rows for the rest — and for an hour
+    /// whose minutes were deleted by `[retention] minutes`, its hour row when it starts in
+    /// the range.
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode.
+    pub fn tier_rows(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: impl Fn(i64) -> bool,
+    ) -> Result<Vec<MinuteRow>, Error> {
+        let (txn, Some(id)) = read_host(self, host)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        if from_ms >= to_ms {
+            return Ok(out);
+        }
+        let whole_days_end = txn
+            .open_table(DETAIL_FROM)?
+            .get(id)?
+            .map_or(i64::MIN, |v| day_of(v.value()));
+        let hours_end = to_ms.min(whole_days_end);
+        let minutes = txn.open_table(MINUTES)?;
+        let minutes_of = |hour: i64, out: &mut Vec<MinuteRow>| -> Result<bool, Error> {
+            let Some(bytes) = minutes.get((id, hour))? else {
+                return Ok(false);
+            };
+            let block = HourBlock::decode(bytes.value())
+                .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
+            out.extend(block.minutes.into_iter().filter_map(|(m, minute)| {
+                let at_ms = hour + i64::from(m) * MINUTE_MS;
+                (from_ms..to_ms).contains(&at_ms).then_some(MinuteRow {
+                    at_ms,
+                    span_ms: MINUTE_MS,
+                    minute,
+                })
+            }));
+            Ok(true)
+        };
+        if from_ms < hours_end {
+            for entry in txn
+                .open_table(DAYS)?
+                .range((id, day_of(from_ms))..(id, hours_end))?
+            {
+                let (key, value) = entry?;
+                let day = key.value().1;
+                let block = DayBlock::decode(value.value())
+                    .map_err(|e| Error::Corrupt(format!("day row of {host} at {day}: {e}")))?;
+                for (h, sum) in block.hours {
+                    let at_ms = day + i64::from(h) * HOUR_MS;
+                    if at_ms + HOUR_MS <= from_ms || at_ms >= hours_end {
+                        continue;
+                    }
+                    let whole = at_ms >= from_ms && at_ms + HOUR_MS <= to_ms;
+                    // An hour whose minutes are gone counts where it starts in the range.
+                    if ((whole && !fine(at_ms)) || !minutes_of(at_ms, &mut out)?)
+                        && at_ms >= from_ms
+                    {
+                        out.push(MinuteRow {
+                            at_ms,
+                            span_ms: HOUR_MS,
+                            minute: sum,
+                        });
+                    }
+                }
+            }
+        }
+        let rest = from_ms.max(hours_end);
+        if rest < to_ms {
+            for entry in minutes.range((id, rest.div_euclid(HOUR_MS) * HOUR_MS)..(id, to_ms))? {
+                let hour = entry?.0.value().1;
+                minutes_of(hour, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Host-days of day rows stored, and the bytes of their values.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn day_sizes(&self) -> Result<(u64, u64), Error> {
+        let txn = self.db()?.begin_read()?;
+        let (mut days, mut bytes) = (0u64, 0u64);
+        for entry in txn.open_table(DAYS)?.iter()? {
+            days += 1;
+            bytes += entry?.1.value().len() as u64;
+        }
+        Ok((days, bytes))
     }
 
     /// Host-hours of minute rows stored, and the bytes of their values.
@@ -104,7 +210,8 @@ impl Store {
         Ok((hours, bytes))
     }
 
-    /// `host`'s first minute with anything in it, epoch ms.
+    /// `host`'s first minute with anything in it, epoch ms (the start of its first hour with
+    /// anything in it, once that hour's minutes were deleted and only its day row is left).
     ///
     /// # Errors
     /// As [`Store::minutes`].
@@ -112,12 +219,32 @@ impl Store {
         let (txn, Some(id)) = read_host(self, host)? else {
             return Ok(None);
         };
+        let first_hour = match txn
+            .open_table(DAYS)?
+            .range((id, i64::MIN)..=(id, i64::MAX))?
+            .next()
+        {
+            Some(entry) => {
+                let (key, value) = entry?;
+                let day = key.value().1;
+                let block = DayBlock::decode(value.value())
+                    .map_err(|e| Error::Corrupt(format!("day row of {host} at {day}: {e}")))?;
+                block
+                    .hours
+                    .first()
+                    .map(|(h, _)| day + i64::from(*h) * HOUR_MS)
+            }
+            None => None,
+        };
         let table = txn.open_table(MINUTES)?;
         let Some(first) = table.range((id, i64::MIN)..=(id, i64::MAX))?.next() else {
-            return Ok(None);
+            return Ok(first_hour);
         };
         let (key, value) = first?;
         let hour = key.value().1;
+        if first_hour.is_some_and(|h| h < hour) {
+            return Ok(first_hour);
+        }
         let block = HourBlock::decode(value.value())
             .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
         Ok(block

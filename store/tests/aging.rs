@@ -127,7 +127,22 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
             assert_eq!(history(&store, host, DAY0), expected, "{host} {deltas:?}");
         }
 
-        // Deleting a range takes the minute rows of its hours.
+        // The first day was folded whole: a day row per host.
+        assert_eq!(store.day_sizes().unwrap().0, 2);
+        let hours = |host| -> Vec<i64> {
+            store
+                .tier_rows(host, DAY0, DAY0 + DAY, |_| false)
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert_eq!(r.span_ms, HOUR);
+                    (r.at_ms - DAY0) / HOUR
+                })
+                .collect()
+        };
+        assert_eq!(hours("pc2"), (0..24).collect::<Vec<_>>());
+
+        // Deleting a range takes the minute rows of its hours, and those hours of the day row.
         store
             .delete(DeleteQuery {
                 host: "pc2".to_owned(),
@@ -145,6 +160,9 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
             store.minutes("pc2", DAY0, DAY0 + 2 * HOUR).unwrap().len(),
             120
         );
+        let left: Vec<i64> = (0..24).filter(|h| !(2..4).contains(h)).collect();
+        assert_eq!(hours("pc2"), left);
+        assert_eq!(hours("pc1"), (0..24).collect::<Vec<_>>());
         // Retention deletes the minute rows of hours that ended before its cutoff.
         store.prune_before(DAY0 + 5 * HOUR);
         store.flush();
@@ -171,6 +189,7 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
                 .len(),
             60
         );
+        assert_eq!(hours("pc1"), (5..24).collect::<Vec<_>>(), "and their hours");
         writer.stop();
 
         let offline = Offline::open(dir.path()).unwrap();
@@ -178,6 +197,7 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
         assert!(check.problems.is_empty(), "{:?}", check.problems);
         let stats = offline.stats().unwrap();
         assert!(stats.minute_hours > 0 && stats.minute_bytes > 0);
+        assert!(stats.day_rows == 2 && stats.day_bytes > 0);
         let pc1 = stats.hosts.iter().find(|h| h.host == "pc1").unwrap();
         assert_eq!(pc1.detail_from, Some(DAY0 + DAY + 6 * HOUR));
         assert_eq!(pc1.first_ms, Some(DAY0 + DAY + 6 * HOUR));

@@ -43,6 +43,8 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
             "record_bytes": s.record_bytes,
             "minute_hours": s.minute_hours,
             "minute_bytes": s.minute_bytes,
+            "day_rows": s.day_rows,
+            "day_bytes": s.day_bytes,
             "host_days": s.host_days,
             "host_day_bytes": s.host_day_bytes,
             "hosts": hosts,
@@ -89,6 +91,13 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
                         output::bytes(s.minute_bytes)
                     ),
                     s.minute_hours.to_string(),
+                ),
+            ),
+            (
+                "day rows",
+                Cell::with(
+                    format!("{} host-days ({})", s.day_rows, output::bytes(s.day_bytes)),
+                    s.day_rows.to_string(),
                 ),
             ),
             (

@@ -4,6 +4,7 @@
 pub mod v1;
 mod v10;
 mod v11;
+mod v12;
 mod v2;
 mod v3;
 mod v4;
@@ -19,7 +20,7 @@ use idlewatch_format::Error;
 use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 11;
+pub const CURRENT_VERSION: u64 = 12;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -36,6 +37,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v9_viewer_tokens", v9::v9_viewer_tokens),
     ("v10_structural_deltas", v10::v10_structural_deltas),
     ("v11_minutes", v11::v11_minutes),
+    ("v12_days", v12::v12_days),
 ];
 
 /// What [`migrate`] did.

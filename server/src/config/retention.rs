@@ -1,4 +1,5 @@
-//! `[retention]`: how long snapshots are kept whole, folded into minutes and kept at all, how
+//! `[retention]`: how long snapshots are kept whole, then as minutes, then as hours of day rows,
+//! and kept at all, how
 //! often settled days are rolled up, and how a snapshot is stored against the previous one.
 
 use std::time::Duration;
@@ -24,6 +25,10 @@ pub struct RetentionConfig {
     /// process lists dropped (`None`: kept whole until `days` deletes them).
     #[serde(default, with = "duration::optional")]
     pub snapshots: Option<Duration>,
+    /// Minute rows of days older than this are deleted, their day rows (hour by hour) kept
+    /// (`None`: minute rows are kept until `days` deletes them). Needs `snapshots`.
+    #[serde(default, with = "duration::optional")]
+    pub minutes: Option<Duration>,
 }
 
 impl Default for RetentionConfig {
@@ -33,6 +38,7 @@ impl Default for RetentionConfig {
             rollup_every: Duration::from_secs(600),
             deltas: Deltas::Zstd,
             snapshots: None,
+            minutes: None,
         }
     }
 }
@@ -81,6 +87,32 @@ impl RetentionConfig {
                     "retention.snapshots = {snapshots:?} is not shorter than retention.days = {}: \
                      snapshots would be deleted before they are folded into minutes; shorten \
                      snapshots or lengthen days",
+                    self.days
+                )));
+            }
+        }
+        if let Some(minutes) = self.minutes {
+            let Some(snapshots) = self.snapshots else {
+                return Err(Error::Invalid(format!(
+                    "retention.minutes = {minutes:?} needs retention.snapshots: minute rows are \
+                     made only from snapshots folded when they are older than that; set e.g. \
+                     snapshots = \"14d\", or remove minutes"
+                )));
+            };
+            if minutes < snapshots + Duration::from_secs(2 * 86_400) {
+                return Err(Error::Invalid(format!(
+                    "retention.minutes = {minutes:?} is not at least two days longer than \
+                     retention.snapshots = {snapshots:?}: minute rows are deleted only from days \
+                     folded whole, which takes the day after snapshots; lengthen minutes (e.g. \
+                     \"400d\")"
+                )));
+            }
+            let days = Duration::from_secs(u64::from(self.days) * 86_400);
+            if self.days != 0 && minutes >= days {
+                return Err(Error::Invalid(format!(
+                    "retention.minutes = {minutes:?} is not shorter than retention.days = {}: \
+                     minute rows would be deleted with everything else first; shorten minutes \
+                     or lengthen days (0 keeps the day rows until deleted by hand)",
                     self.days
                 )));
             }

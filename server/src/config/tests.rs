@@ -408,6 +408,18 @@ fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
             "[retention]\nsnapshots = \"90d\"\ndays = 90\n",
             "not shorter than retention.days",
         ),
+        (
+            "[retention]\nminutes = \"400d\"\n",
+            "needs retention.snapshots",
+        ),
+        (
+            "[retention]\nsnapshots = \"14d\"\nminutes = \"15d\"\ndays = 0\n",
+            "at least two days longer",
+        ),
+        (
+            "[retention]\nsnapshots = \"14d\"\nminutes = \"400d\"\ndays = 90\n",
+            "minute rows would be deleted",
+        ),
     ] {
         let mut config = Config::from_toml(text).unwrap();
         config.auth.open = true;
@@ -418,4 +430,12 @@ fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
     let mut config = Config::from_toml("[retention]\nsnapshots = \"400d\"\ndays = 0\n").unwrap();
     config.auth.open = true;
     config.check().unwrap();
+    let text = "[retention]\nsnapshots = \"14d\"\nminutes = \"400d\"\ndays = 0\n";
+    let mut config = Config::from_toml(text).unwrap();
+    config.auth.open = true;
+    config.check().unwrap();
+    assert_eq!(
+        config.retention.minutes,
+        Some(Duration::from_secs(400 * 86_400))
+    );
 }

@@ -1,13 +1,18 @@
-//! Utilization and timelines from the minute tier: the part of a range before a host's
+//! Utilization and timelines from the minute and day tiers: the part of a range before a host's
 //! `detail_from` is read from its minute rows, which hold the seconds its snapshots covered
-//! minute by minute, so the days and bands add up to what the snapshots gave (exactly, for
-//! ranges that start and end on whole minutes; a minute counts in a range when it starts in it).
-//! Within a minute, bands are laid out active, then idle, then offline: the order inside a
-//! minute is not kept, the seconds are.
+//! minute by minute, and — for whole hours of days folded whole — from its day rows, which hold
+//! them hour by hour; so the days and bands add up to what the snapshots gave (exactly, for
+//! ranges that start and end on whole minutes; a minute counts in a range when it starts in
+//! it). Usage reads an hour's minutes only where a local day or opening hours cut it; past
+//! `[retention] minutes` only the hours are left, and an hour counts when it starts in the
+//! range. Within a row, bands are laid out active, then idle, then offline: the order inside
+//! it is not kept, the seconds are.
 
 use std::collections::BTreeMap;
 
-use idlewatch_store::{MINUTE_MS, MinuteRow, Store};
+use std::collections::BTreeSet;
+
+use idlewatch_store::{HOUR_MS, MinuteRow, Store};
 
 use super::scan::each_summary;
 use super::usage::{
@@ -17,7 +22,8 @@ use super::usage::{
 /// A host's bands and each watched app's.
 pub type Bands = (Vec<Band>, BTreeMap<String, Vec<Band>>);
 
-/// Per local day of `[from_ms, to_ms)`, what one host did, from its minute rows (in order).
+/// Per local day of `[from_ms, to_ms)`, what one host did, from its minute and hour rows (in
+/// order).
 ///
 /// # Errors
 /// When a time falls outside what the time zone library supports.
@@ -40,14 +46,14 @@ pub fn minute_days(
             usage.active_ms += active;
             usage.idle_ms += idle;
             covered += active + idle;
-            // A minute partly inside opening hours (they need not start on the minute when
-            // the range does not) counts its share.
-            let minute = (row.at_ms, row.at_ms + MINUTE_MS);
-            let open_ms: i64 = open.iter().map(|o| overlap(minute, *o)).sum();
-            usage.active_open_ms += if open_ms >= MINUTE_MS {
+            // A row partly inside opening hours (they need not start on the minute when
+            // the range does not, nor on the hour) counts its share.
+            let span = (row.at_ms, row.at_ms + row.span_ms);
+            let open_ms: i64 = open.iter().map(|o| overlap(span, *o)).sum();
+            usage.active_open_ms += if open_ms >= row.span_ms {
                 active
             } else {
-                active * open_ms / MINUTE_MS
+                active * open_ms / row.span_ms
             };
             for (app, state, ms) in &m.apps {
                 usage
@@ -65,8 +71,8 @@ pub fn minute_days(
     Ok(days)
 }
 
-/// The bands of `[from_ms, to_ms)` from minute rows (in order): per minute its active, idle
-/// and offline time in that order, and each watched app's states; minutes without a row are
+/// The bands of `[from_ms, to_ms)` from minute and hour rows (in order): per row its active,
+/// idle and offline time in that order, and each watched app's states; time without a row is
 /// offline.
 #[must_use]
 pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
@@ -77,7 +83,7 @@ pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
         .iter()
         .filter(|r| r.at_ms >= from_ms && r.at_ms < to_ms)
     {
-        let end_of_minute = (row.at_ms + MINUTE_MS).min(to_ms);
+        let end_of_minute = (row.at_ms + row.span_ms).min(to_ms);
         push_band(&mut bands, at, row.at_ms, "offline");
         let mut t = row.at_ms;
         for (ms, state) in [
@@ -107,8 +113,8 @@ pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
     (bands, apps)
 }
 
-/// The days of `[from_ms, to_ms)` read from `host`'s minute rows, a week of them at a time
-/// (at most 10,080), a day cut by a week's end added up again.
+/// The days of `[from_ms, to_ms)` read from `host`'s day and minute rows, a week of them at a
+/// time (at most 10,080 minutes), a day cut by a week's end added up again.
 ///
 /// # Errors
 /// The store's, or a time outside the time zone library's range.
@@ -123,7 +129,8 @@ pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
     let mut window = from_ms;
     while window < to_ms {
         let end = window.saturating_add(7 * 86_400_000).min(to_ms);
-        let rows = store.minutes(host, window, end)?;
+        let cut = cut_hours(window, end, rules)?;
+        let rows = store.tier_rows(host, window, end, |hour| cut.contains(&hour))?;
         for day in minute_days(&rows, window, end, rules)? {
             match out.last_mut() {
                 Some(last) if last.date == day.date => last.absorb(&day),
@@ -133,6 +140,21 @@ pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
         window = end;
     }
     Ok(out)
+}
+
+/// The hours of `[from_ms, to_ms)` that a local day or opening hours start or end inside of:
+/// their minutes are needed to split them.
+fn cut_hours(from_ms: i64, to_ms: i64, rules: &Rules) -> Result<BTreeSet<i64>, jiff::Error> {
+    let mut cut = BTreeSet::new();
+    each_day(from_ms, to_ms, rules, |_, range, open| {
+        let ends = open.iter().flat_map(|o| [o.0, o.1]);
+        for at in [range.0, range.1].into_iter().chain(ends) {
+            if at.rem_euclid(HOUR_MS) != 0 {
+                cut.insert(at.div_euclid(HOUR_MS) * HOUR_MS);
+            }
+        }
+    })?;
+    Ok(cut)
 }
 
 /// `host`'s activity over `[from_ms, to_ms)` as bands, and each watched app's states: from its
@@ -167,7 +189,7 @@ fn tiered_timeline(
     detail_from: Option<i64>,
 ) -> Result<Bands, idlewatch_store::Error> {
     let split = detail_from.unwrap_or(i64::MIN).clamp(from_ms, to_ms);
-    let minutes = store.minutes(host, from_ms, split)?;
+    let minutes = store.tier_rows(host, from_ms, split, |_| true)?;
     let mut points = Vec::new();
     if let Some(lead) = store.record_before(host, split - interval_ms.saturating_mul(3), split)? {
         points.push(Point::of(lead.captured_ms, &lead.summary));

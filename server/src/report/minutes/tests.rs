@@ -4,7 +4,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use idlewatch_protocol::{Snapshot, WatchedState};
-use idlewatch_store::{HistoryQuery, Minute, OpenOptions, Store};
+use idlewatch_store::{HistoryQuery, MINUTE_MS, Minute, OpenOptions, Store};
 use jiff::tz::TimeZone;
 
 use super::*;
@@ -27,6 +27,7 @@ fn rules() -> Rules {
 fn row(at_ms: i64, active_ms: u32, idle_ms: u32) -> MinuteRow {
     MinuteRow {
         at_ms,
+        span_ms: MINUTE_MS,
         minute: Minute {
             active_ms,
             idle_ms,
@@ -245,4 +246,64 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
         );
         assert_eq!(totals(&bands(from, to)), totals(&before_bands[i]));
     }
+}
+
+#[test]
+fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cuts() {
+    let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    fill(&store);
+    let hosts = ["pc1".to_owned()];
+    // Local days half an hour off UTC, and opening hours on the quarter.
+    let kolkata = Rules {
+        time_zone: TimeZone::fixed(jiff::tz::Offset::from_seconds(19_800).unwrap()),
+        open: OpenHours::parse("Mon-Fri 08:15-17:45").unwrap(),
+        ..rules()
+    };
+    let utc = rules();
+    let whole = [
+        (DAY0, DAY0 + 3 * DAY),
+        (DAY0 + 7 * HOUR, DAY0 + DAY + 5 * HOUR),
+    ];
+    let usage = |from, to, rules: &Rules| {
+        usage_by_day(&store, &hosts, from, to, rules, &|_| false).unwrap()[0]
+            .days
+            .clone()
+    };
+    let bands = |from, to| totals(&host_timeline(&store, "pc1", from, to, 20_000).unwrap());
+    let before_local = usage(DAY0, DAY0 + 3 * DAY, &kolkata);
+    let before: Vec<_> = whole.iter().map(|&(f, t)| usage(f, t, &utc)).collect();
+    let before_bands: Vec<_> = whole.iter().map(|&(f, t)| bands(f, t)).collect();
+
+    store.age(DAY0 + 2 * DAY, 60_000).unwrap();
+    assert_eq!(store.day_sizes().unwrap().0, 2, "both days folded whole");
+    // Cut hours read their minutes: the local days and opening hours add up to the second.
+    assert_eq!(usage(DAY0, DAY0 + 3 * DAY, &kolkata), before_local);
+
+    // Deleting the minutes of the whole days before the second leaves its day row.
+    let aged = store
+        .age_tiers(DAY0 + 2 * DAY, 60_000, Some(DAY0 + DAY + 12 * HOUR))
+        .unwrap();
+    assert!(aged.trimmed_hours >= 20, "{aged:?}");
+    assert!(store.minutes("pc1", DAY0, DAY0 + DAY).unwrap().is_empty());
+    assert!(
+        !store
+            .minutes("pc1", DAY0 + DAY, DAY0 + 2 * DAY)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.first_minute("pc1").unwrap().map(|m| m / HOUR),
+        Some(DAY0 / HOUR)
+    );
+    for (i, &(from, to)) in whole.iter().enumerate() {
+        assert_eq!(usage(from, to, &utc), before[i], "usage of range {i}");
+        assert_eq!(bands(from, to), before_bands[i], "timeline of range {i}");
+    }
+    // Past the minutes, an hour counts whole where it starts in the range.
+    let cut = usage(DAY0 + 7 * HOUR + 30 * 60_000, DAY0 + 9 * HOUR, &utc);
+    let hour = usage(DAY0 + 8 * HOUR, DAY0 + 9 * HOUR, &utc);
+    assert_eq!(
+        cut[0].active_ms + cut[0].idle_ms,
+        hour[0].active_ms + hour[0].idle_ms
+    );
 }
