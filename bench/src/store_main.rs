@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use idlewatch_bench::cli::{finish, work_dir};
 use idlewatch_bench::store_bench::{self, StoreBenchOptions};
 use idlewatch_store::DeltaKind;
 
@@ -50,21 +51,10 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let temp = match &cli.dir {
-        Some(_) => None,
-        None => match tempfile::tempdir() {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("idlewatch-store-bench: error: cannot create a temporary dir: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
+    let (dir, _temp) = match work_dir(cli.dir.clone()) {
+        Ok(dir) => dir,
+        Err(e) => return finish::<()>("idlewatch-store-bench", false, Err(e), |_| String::new()),
     };
-    let dir = cli
-        .dir
-        .clone()
-        .or_else(|| temp.as_ref().map(|t| t.path().to_path_buf()))
-        .unwrap_or_default();
     let options = StoreBenchOptions {
         hosts: cli.hosts,
         per_host: cli.per_host,
@@ -80,17 +70,8 @@ fn main() -> ExitCode {
         always_changing: cli.always_changing,
         age: cli.age,
     };
-    match store_bench::run(&dir, &options) {
-        Ok(report) => {
-            eprintln!("{}", store_bench::summary(&report, &options));
-            if cli.json {
-                println!("{}", serde_json::to_string(&report).unwrap_or_default());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("idlewatch-store-bench: error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let result = store_bench::run(&dir, &options);
+    finish("idlewatch-store-bench", cli.json, result, |report| {
+        store_bench::summary(report, &options)
+    })
 }

@@ -7,15 +7,27 @@
 //! An hour is summed from its minutes: milliseconds active and idle, each watched app's
 //! milliseconds per state and the logons add up exactly; users are their union; CPU and memory
 //! are the means of the minutes' means weighted by the time each minute was covered, and their
-//! peak; the foreground process is the one that led the most covered time of its minutes.
+//! peak; the foreground process is the one that led the most covered time of its minutes. Each
+//! hour also keeps its active time per quarter hour, so opening hours that start or end on a
+//! quarter split it exactly without its minutes.
 //!
 //! Layout: the minute blocks' ([`super::minutes`]), with a slot per hour of the day (0–23)
-//! instead of per minute of the hour, and version byte `1` of its own table.
+//! instead of per minute of the hour, version byte `1` of its own table, and not compressed
+//! (a lab day is ~400 bytes that zstd brings only to ~365, and a year of a lab reads 36,500
+//! of them); then, per hour with active time, the active ms of its first three quarters
+//! (varints; the fourth is the rest).
+
+use std::sync::Arc;
 
 use redb::{ReadableTable, WriteTransaction};
 
-use super::minutes::{HOUR_MS, HourBlock, Level, Minute, decode_slots, encode_slots};
+use super::minutes::{HOUR_MS, HourBlock, Level, Minute};
+use super::slots::{decode_plain_slots, encode_slots};
+use super::varint::{get_varint, put_varint};
 use crate::{DAY_MS, DAYS, Error, MINUTES};
+
+/// Milliseconds in a quarter hour.
+pub const QUARTER_MS: i64 = 900_000;
 
 const VERSION: u8 = 1;
 
@@ -25,8 +37,19 @@ pub struct DayBlock {
     /// How long one snapshot covered at most when the minutes were folded (the longest, when
     /// the report interval changed during the day).
     pub cover_ms: i64,
-    /// `(hour of the day, the hour's sum)`, in order.
-    pub hours: Vec<(u8, Minute)>,
+    /// The hours with anything in them, in order.
+    pub hours: Vec<DayHour>,
+}
+
+/// One hour of a day row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DayHour {
+    /// Its hour of the day (0–23).
+    pub hour: u8,
+    /// The sum of its minutes.
+    pub sum: Minute,
+    /// Its active ms per quarter hour (they add up to `sum.active_ms`).
+    pub active_quarters: [u32; 4],
 }
 
 impl DayBlock {
@@ -44,8 +67,15 @@ impl DayBlock {
                 continue;
             }
             day.cover_ms = day.cover_ms.max(block.cover_ms);
-            day.hours
-                .push((hour, sum_of(block.minutes.iter().map(|(_, m)| m))));
+            let mut active_quarters = [0u32; 4];
+            for (minute, m) in &block.minutes {
+                active_quarters[usize::from(minute / 15).min(3)] += m.active_ms;
+            }
+            day.hours.push(DayHour {
+                hour,
+                sum: sum_of(block.minutes.iter().map(|(_, m)| m)),
+                active_quarters,
+            });
         }
         day
     }
@@ -53,16 +83,27 @@ impl DayBlock {
     /// The day without the hours `drop` says to remove (by hour of the day).
     #[must_use]
     pub fn without(mut self, drop: impl Fn(u8) -> bool) -> Self {
-        self.hours.retain(|(h, _)| !drop(*h));
+        self.hours.retain(|h| !drop(h.hour));
         self
     }
 
-    /// The compressed encoding.
+    /// The encoding.
     ///
     /// # Errors
-    /// When compression fails.
+    /// A negative cover, or quarters that do not add up to their hour's active time.
     pub fn encode(&self) -> Result<Vec<u8>, &'static str> {
-        encode_slots(VERSION, self.cover_ms, &self.hours)
+        let slots: Vec<(u8, Minute)> = self.hours.iter().map(|h| (h.hour, h.sum.clone())).collect();
+        let mut out = encode_slots(VERSION, self.cover_ms, &slots, false)?;
+        for h in self.hours.iter().filter(|h| h.sum.active_ms > 0) {
+            let total: u64 = h.active_quarters.iter().map(|q| u64::from(*q)).sum();
+            if total != u64::from(h.sum.active_ms) {
+                return Err("quarters do not add up to the hour's active time");
+            }
+            for q in &h.active_quarters[..3] {
+                put_varint(&mut out, u64::from(*q));
+            }
+        }
+        Ok(out)
     }
 
     /// Decodes a block encoded by [`DayBlock::encode`].
@@ -70,7 +111,32 @@ impl DayBlock {
     /// # Errors
     /// What is malformed.
     pub fn decode(bytes: &[u8]) -> Result<Self, &'static str> {
-        let (cover_ms, hours) = decode_slots(bytes, VERSION, 24, HOUR_MS)?;
+        let (cover_ms, slots, tail) = decode_plain_slots(bytes, VERSION, 24, HOUR_MS)?;
+        let mut pos = 0;
+        let mut hours = Vec::with_capacity(slots.len());
+        for (hour, sum) in slots {
+            let mut active_quarters = [0u32; 4];
+            if sum.active_ms > 0 {
+                let mut left = sum.active_ms;
+                for q in &mut active_quarters[..3] {
+                    let v = get_varint(tail, &mut pos).ok_or("truncated quarters")?;
+                    *q = u32::try_from(v).map_err(|_| "quarter out of range")?;
+                    left = left.checked_sub(*q).ok_or("quarters exceed the hour")?;
+                }
+                active_quarters[3] = left;
+                if active_quarters.iter().any(|q| i64::from(*q) > QUARTER_MS) {
+                    return Err("a quarter active for longer than it lasts");
+                }
+            }
+            hours.push(DayHour {
+                hour,
+                sum,
+                active_quarters,
+            });
+        }
+        if pos != tail.len() {
+            return Err("trailing bytes in day row");
+        }
         Ok(Self { cover_ms, hours })
     }
 }
@@ -113,7 +179,7 @@ pub fn build_day(txn: &WriteTransaction, id: u32, day_ms: i64) -> Result<(), Err
 pub fn sum_of<'a>(minutes: impl IntoIterator<Item = &'a Minute>) -> Minute {
     let mut out = Minute::default();
     let (mut cpu, mut memory) = (Mean::default(), Mean::default());
-    let mut foreground: Vec<(&str, u64)> = Vec::new();
+    let mut foreground: Vec<(&Arc<str>, u64)> = Vec::new();
     for m in minutes {
         out.active_ms += m.active_ms;
         out.idle_ms += m.idle_ms;
@@ -127,7 +193,7 @@ pub fn sum_of<'a>(minutes: impl IntoIterator<Item = &'a Minute>) -> Minute {
         cpu.add(m.cpu, covered);
         memory.add(m.memory, covered);
         if let Some(fg) = &m.foreground {
-            match foreground.iter_mut().find(|(f, _)| f == fg) {
+            match foreground.iter_mut().find(|(f, _)| *f == fg) {
                 Some(slot) => slot.1 += covered,
                 None => foreground.push((fg, covered)),
             }
@@ -143,13 +209,13 @@ pub fn sum_of<'a>(minutes: impl IntoIterator<Item = &'a Minute>) -> Minute {
     out.cpu = cpu.level();
     out.memory = memory.level();
     // The first-seen process wins a tie.
-    let mut best: Option<(&str, u64)> = None;
+    let mut best: Option<(&Arc<str>, u64)> = None;
     for (name, ms) in foreground {
         if best.is_none_or(|(_, top)| ms > top) {
             best = Some((name, ms));
         }
     }
-    out.foreground = best.map(|(name, _)| name.to_owned());
+    out.foreground = best.map(|(name, _)| Arc::clone(name));
     out
 }
 

@@ -3,8 +3,8 @@
 //! goes through. The schema steps that bring an older file to this layout live in
 //! `idlewatch-migrations`; this crate knows only the current one and runs no threads.
 //!
-//! The layout (schema version 11; records may be structural deltas since 10, and folded into
-//! minutes as they age since 11):
+//! The layout (schema version 12; records may be structural deltas since 10, folded into
+//! minutes as they age since 11, and minutes summed into day rows since 12):
 //!
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
@@ -38,6 +38,8 @@
 //!   foreground process, users, logons) folded from its records when they aged.
 //! - `detail_from` (schema 11): `host_id` → where its records count from; what was captured
 //!   before is in `minutes`.
+//! - `days` (schema 12): `(host_id, UTC day start)` → a [`days::DayBlock`], the host's minutes of
+//!   a day it folded whole summed hour by hour, kept after the minutes are deleted.
 
 mod codec;
 pub mod days;
@@ -46,6 +48,7 @@ mod host_day;
 pub mod minutes;
 mod packed;
 mod reader;
+mod slots;
 pub mod structural;
 mod summary;
 mod varint;

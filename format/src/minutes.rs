@@ -16,10 +16,12 @@
 //! byte and ms each), CPU and memory (mean and peak, tenths of a percent, varints), the
 //! foreground process (string index), the users (count and string indexes), logons (varint).
 
+use std::sync::Arc;
+
 use idlewatch_protocol::WatchedState;
 
-use super::summary::{Summary, get_str, put_str, state_byte, state_of_byte};
-use super::varint::{get_varint, put_varint};
+use super::slots::{decode_slots, encode_slots};
+use super::summary::Summary;
 
 /// Milliseconds in a minute.
 pub const MINUTE_MS: i64 = 60_000;
@@ -27,16 +29,6 @@ pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 3_600_000;
 
 const VERSION: u8 = 1;
-const LEVEL: i32 = 3;
-
-const ACTIVE: u8 = 1;
-const IDLE: u8 = 2;
-const APPS: u8 = 4;
-const CPU: u8 = 8;
-const MEMORY: u8 = 16;
-const FOREGROUND: u8 = 32;
-const USERS: u8 = 64;
-const LOGONS: u8 = 128;
 
 /// A time-weighted mean and the peak of a percentage, in tenths of a percent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,16 +46,17 @@ pub struct Minute {
     pub active_ms: u32,
     /// Covered by a snapshot whose user was not (or not known to be) active.
     pub idle_ms: u32,
-    /// Each watched app's time in each state (apps in first-seen order).
-    pub apps: Vec<(String, WatchedState, u32)>,
+    /// Each watched app's time in each state (apps in first-seen order). Names are shared
+    /// with the block they were read from: a year of a lab reads millions of them.
+    pub apps: Vec<(Arc<str>, WatchedState, u32)>,
     /// Machine CPU.
     pub cpu: Option<Level>,
     /// Machine memory.
     pub memory: Option<Level>,
     /// The foreground process with the most covered time.
-    pub foreground: Option<String>,
+    pub foreground: Option<Arc<str>>,
     /// Users named by the snapshots covering part of the minute (none empty, sorted).
-    pub users: Vec<String>,
+    pub users: Vec<Arc<str>>,
     /// Sessions begun by snapshots captured in the minute.
     pub logons: u32,
 }
@@ -153,7 +146,7 @@ impl HourBlock {
     /// # Errors
     /// When compression fails.
     pub fn encode(&self) -> Result<Vec<u8>, &'static str> {
-        encode_slots(VERSION, self.cover_ms, &self.minutes)
+        encode_slots(VERSION, self.cover_ms, &self.minutes, true)
     }
 
     /// Decodes a block encoded by [`HourBlock::encode`].
@@ -163,190 +156,6 @@ impl HourBlock {
     pub fn decode(bytes: &[u8]) -> Result<Self, &'static str> {
         let (cover_ms, minutes) = decode_slots(bytes, VERSION, 60, MINUTE_MS)?;
         Ok(Self { cover_ms, minutes })
-    }
-}
-
-/// Encodes `slots` (each a slot index and what it held) under `version`: the layout the module
-/// header describes, shared by the hour blocks (slots of a minute) and the day blocks (slots of
-/// an hour).
-pub(crate) fn encode_slots(
-    version: u8,
-    cover_ms: i64,
-    slots: &[(u8, Minute)],
-) -> Result<Vec<u8>, &'static str> {
-    let mut body = Vec::new();
-    let mut table: Vec<&str> = Vec::new();
-    put_varint(&mut body, slots.len() as u64);
-    for (at, m) in slots {
-        body.push(*at);
-        let mut flags = 0;
-        for (on, bit) in [
-            (m.active_ms > 0, ACTIVE),
-            (m.idle_ms > 0, IDLE),
-            (!m.apps.is_empty(), APPS),
-            (m.cpu.is_some(), CPU),
-            (m.memory.is_some(), MEMORY),
-            (m.foreground.is_some(), FOREGROUND),
-            (!m.users.is_empty(), USERS),
-            (m.logons > 0, LOGONS),
-        ] {
-            if on {
-                flags |= bit;
-            }
-        }
-        body.push(flags);
-        for v in [m.active_ms, m.idle_ms].into_iter().filter(|v| *v > 0) {
-            put_varint(&mut body, u64::from(v));
-        }
-        if !m.apps.is_empty() {
-            put_varint(&mut body, m.apps.len() as u64);
-            for (name, state, ms) in &m.apps {
-                put_varint(&mut body, index(name, &mut table));
-                body.push(state_byte(*state));
-                put_varint(&mut body, u64::from(*ms));
-            }
-        }
-        for level in [m.cpu, m.memory].into_iter().flatten() {
-            put_varint(&mut body, u64::from(level.mean_tenths));
-            put_varint(&mut body, u64::from(level.max_tenths));
-        }
-        if let Some(fg) = &m.foreground {
-            put_varint(&mut body, index(fg, &mut table));
-        }
-        if !m.users.is_empty() {
-            put_varint(&mut body, m.users.len() as u64);
-            for user in &m.users {
-                put_varint(&mut body, index(user, &mut table));
-            }
-        }
-        if m.logons > 0 {
-            put_varint(&mut body, u64::from(m.logons));
-        }
-    }
-    let mut plain = Vec::with_capacity(body.len() + 64);
-    put_varint(
-        &mut plain,
-        u64::try_from(cover_ms).map_err(|_| "negative cover")?,
-    );
-    put_varint(&mut plain, table.len() as u64);
-    for s in &table {
-        put_str(&mut plain, s);
-    }
-    plain.extend_from_slice(&body);
-    let mut out = Vec::with_capacity(zstd_safe::compress_bound(plain.len()) + 1);
-    out.push(version);
-    let mut frame = Vec::with_capacity(zstd_safe::compress_bound(plain.len()));
-    zstd_safe::compress(&mut frame, &plain, LEVEL).map_err(|_| "zstd compression failed")?;
-    out.extend_from_slice(&frame);
-    Ok(out)
-}
-
-/// A block's slots: each its index and what it held.
-pub(crate) type Slots = Vec<(u8, Minute)>;
-
-/// Decodes what [`encode_slots`] made under `version`: at most `slot_count` slots of
-/// `slot_ms` each, in order, none covered for longer than its length.
-pub(crate) fn decode_slots(
-    bytes: &[u8],
-    version: u8,
-    slot_count: u8,
-    slot_ms: i64,
-) -> Result<(i64, Slots), &'static str> {
-    let (&found, frame) = bytes.split_first().ok_or("empty block")?;
-    if found != version {
-        return Err("unknown block version");
-    }
-    let size = zstd_safe::get_frame_content_size(frame)
-        .ok()
-        .flatten()
-        .ok_or("block without its size")?;
-    if size > 1 << 24 {
-        return Err("block too large");
-    }
-    let mut plain = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    zstd_safe::decompress(&mut plain, frame).map_err(|_| "block does not decompress")?;
-    let b = plain.as_slice();
-    let mut pos = 0;
-    let varint = |pos: &mut usize| get_varint(b, pos).ok_or("truncated block");
-    let cover_ms = i64::try_from(varint(&mut pos)?).map_err(|_| "cover out of range")?;
-    let count = varint(&mut pos)?;
-    let mut table = Vec::new();
-    for _ in 0..count {
-        table.push(get_str(b, &mut pos)?);
-    }
-    let string = |i: u64| -> Result<String, &'static str> {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| table.get(i))
-            .cloned()
-            .ok_or("string index out of range")
-    };
-    let small = |v: u64| u32::try_from(v).map_err(|_| "value out of range");
-    let tenths = |v: u64| u16::try_from(v).map_err(|_| "level out of range");
-    let slots_count = varint(&mut pos)?;
-    let mut slots = Vec::new();
-    let mut last = None;
-    for _ in 0..slots_count {
-        let at = *b.get(pos).ok_or("truncated block")?;
-        let flags = *b.get(pos + 1).ok_or("truncated block")?;
-        pos += 2;
-        if at >= slot_count || last.is_some_and(|l| at <= l) {
-            return Err("slots out of order");
-        }
-        last = Some(at);
-        let mut m = Minute::default();
-        if flags & ACTIVE != 0 {
-            m.active_ms = small(varint(&mut pos)?)?;
-        }
-        if flags & IDLE != 0 {
-            m.idle_ms = small(varint(&mut pos)?)?;
-        }
-        if flags & APPS != 0 {
-            for _ in 0..varint(&mut pos)? {
-                let name = string(varint(&mut pos)?)?;
-                let state = state_of_byte(*b.get(pos).ok_or("truncated block")?)?;
-                pos += 1;
-                m.apps.push((name, state, small(varint(&mut pos)?)?));
-            }
-        }
-        for (bit, slot) in [(CPU, &mut m.cpu), (MEMORY, &mut m.memory)] {
-            if flags & bit != 0 {
-                *slot = Some(Level {
-                    mean_tenths: tenths(varint(&mut pos)?)?,
-                    max_tenths: tenths(varint(&mut pos)?)?,
-                });
-            }
-        }
-        if flags & FOREGROUND != 0 {
-            m.foreground = Some(string(varint(&mut pos)?)?);
-        }
-        if flags & USERS != 0 {
-            for _ in 0..varint(&mut pos)? {
-                m.users.push(string(varint(&mut pos)?)?);
-            }
-        }
-        if flags & LOGONS != 0 {
-            m.logons = small(varint(&mut pos)?)?;
-        }
-        if i64::from(m.active_ms) + i64::from(m.idle_ms) > slot_ms {
-            return Err("a slot covered for longer than it lasts");
-        }
-        slots.push((at, m));
-    }
-    if pos != b.len() {
-        return Err("trailing bytes in block");
-    }
-    Ok((cover_ms, slots))
-}
-
-/// The index of `s` in the block's strings, added when new.
-fn index<'a>(s: &'a str, table: &mut Vec<&'a str>) -> u64 {
-    match table.iter().position(|x| *x == s) {
-        Some(i) => i as u64,
-        None => {
-            table.push(s);
-            table.len() as u64 - 1
-        }
     }
 }
 
@@ -457,11 +266,15 @@ impl Accumulator {
         Minute {
             active_ms: self.active_ms,
             idle_ms: self.idle_ms,
-            apps: self.apps,
+            apps: self
+                .apps
+                .into_iter()
+                .map(|(app, state, ms)| (Arc::from(app), state, ms))
+                .collect(),
             cpu: self.cpu.level(),
             memory: self.memory.level(),
-            foreground: foreground.map(|(name, _)| name),
-            users: self.users,
+            foreground: foreground.map(|(name, _)| Arc::from(name)),
+            users: self.users.into_iter().map(Arc::from).collect(),
             logons: self.logons,
         }
     }

@@ -261,13 +261,18 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
 }
 
 pub(crate) fn get_str(bytes: &[u8], pos: &mut usize) -> Result<String, &'static str> {
+    get_str_ref(bytes, pos).map(str::to_owned)
+}
+
+/// As [`get_str`], borrowing the text.
+pub(crate) fn get_str_ref<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<&'a str, &'static str> {
     let len = usize::try_from(get_varint(bytes, pos).ok_or("truncated text")?)
         .map_err(|_| "text too long")?;
     let text = bytes
         .get(*pos..pos.saturating_add(len))
         .ok_or("truncated text")?;
     *pos += len;
-    String::from_utf8(text.to_vec()).map_err(|_| "text is not UTF-8")
+    std::str::from_utf8(text).map_err(|_| "text is not UTF-8")
 }
 
 #[cfg(test)]

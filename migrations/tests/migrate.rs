@@ -194,6 +194,10 @@ fn version_12_builds_the_day_rows_of_the_days_folded_whole() {
     let days = txn.open_table(DAYS).unwrap();
     assert_eq!(days.len().unwrap(), 1, "only the day folded whole");
     let row = DayBlock::decode(days.get((1, day)).unwrap().unwrap().value()).unwrap();
-    let hours: Vec<(u8, u32)> = row.hours.iter().map(|(h, m)| (*h, m.active_ms)).collect();
+    let hours: Vec<(u8, u32)> = row
+        .hours
+        .iter()
+        .map(|h| (h.hour, h.sum.active_ms))
+        .collect();
     assert_eq!(hours, [(2, 2_000), (23, 4_000)]);
 }

@@ -26,6 +26,7 @@ mod trim;
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};
+pub use idlewatch_format::days::QUARTER_MS;
 pub use idlewatch_format::minutes::{HOUR_MS, Level, MINUTE_MS, Minute};
 pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{Aged, AppendDone, Appended};

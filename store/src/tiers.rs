@@ -21,6 +21,8 @@ pub struct MinuteRow {
     pub span_ms: i64,
     /// What it held.
     pub minute: Minute,
+    /// For an hour of a day row, its active ms per quarter hour.
+    pub active_quarters: Option<[u32; 4]>,
 }
 
 /// A read transaction and `host`'s id in it (`None`: the store does not know the host).
@@ -91,6 +93,7 @@ impl Store {
                     at_ms,
                     span_ms: MINUTE_MS,
                     minute: row,
+                    active_quarters: None,
                 };
                 if (from_ms..to_ms).contains(&at_ms) && !each(row)? {
                     return Ok(());
@@ -102,7 +105,7 @@ impl Store {
 
     /// `host`'s usage rows over `[from_ms, to_ms)`, in order: each whole hour of a day it
     /// folded whole from its day row, unless `fine` asks for that hour's minutes (an hour
-    /// that opening hours or a local day cut); minute rows for the rest — and for an hour
+    /// that a local day, or opening hours off the quarter hour, cut); minute rows for the rest — and for an hour
     /// whose minutes were deleted by `[retention] minutes`, its hour row when it starts in
     /// the range.
     ///
@@ -140,6 +143,7 @@ impl Store {
                     at_ms,
                     span_ms: MINUTE_MS,
                     minute,
+                    active_quarters: None,
                 })
             }));
             Ok(true)
@@ -153,8 +157,8 @@ impl Store {
                 let day = key.value().1;
                 let block = DayBlock::decode(value.value())
                     .map_err(|e| Error::Corrupt(format!("day row of {host} at {day}: {e}")))?;
-                for (h, sum) in block.hours {
-                    let at_ms = day + i64::from(h) * HOUR_MS;
+                for h in block.hours {
+                    let at_ms = day + i64::from(h.hour) * HOUR_MS;
                     if at_ms + HOUR_MS <= from_ms || at_ms >= hours_end {
                         continue;
                     }
@@ -166,7 +170,8 @@ impl Store {
                         out.push(MinuteRow {
                             at_ms,
                             span_ms: HOUR_MS,
-                            minute: sum,
+                            minute: h.sum,
+                            active_quarters: Some(h.active_quarters),
                         });
                     }
                 }
@@ -232,7 +237,7 @@ impl Store {
                 block
                     .hours
                     .first()
-                    .map(|(h, _)| day + i64::from(*h) * HOUR_MS)
+                    .map(|h| day + i64::from(h.hour) * HOUR_MS)
             }
             None => None,
         };

@@ -11,14 +11,14 @@ fn minute(active_ms: u32, idle_ms: u32, cpu: (u16, u16), fg: &str) -> Minute {
     Minute {
         active_ms,
         idle_ms,
-        apps: vec![("Ansys".to_owned(), WatchedState::Interactive, active_ms)],
+        apps: vec![("Ansys".into(), WatchedState::Interactive, active_ms)],
         cpu: Some(Level {
             mean_tenths: cpu.0,
             max_tenths: cpu.1,
         }),
         memory: None,
-        foreground: Some(fg.to_owned()),
-        users: vec!["ana".to_owned()],
+        foreground: Some(fg.into()),
+        users: vec!["ana".into()],
         logons: 0,
     }
 }
@@ -26,10 +26,9 @@ fn minute(active_ms: u32, idle_ms: u32, cpu: (u16, u16), fg: &str) -> Minute {
 #[test]
 fn an_hour_is_the_sum_of_its_minutes() {
     let mut b = minute(10_000, 50_000, (300, 900), "explorer.exe");
-    b.users = vec!["bo".to_owned()];
+    b.users = vec!["bo".into()];
     b.logons = 1;
-    b.apps
-        .push(("Ansys".to_owned(), WatchedState::Idle, 50_000));
+    b.apps.push(("Ansys".into(), WatchedState::Idle, 50_000));
     let block = HourBlock {
         cover_ms: 15_000,
         minutes: vec![
@@ -41,14 +40,23 @@ fn an_hour_is_the_sum_of_its_minutes() {
     let day = DayBlock::of(DAY, &[(DAY + 3 * HOUR_MS, block)]);
     assert_eq!(day.cover_ms, 15_000);
     assert_eq!(day.hours.len(), 1);
-    let (hour, sum) = &day.hours[0];
+    let DayHour {
+        hour,
+        sum,
+        active_quarters,
+    } = &day.hours[0];
     assert_eq!(*hour, 3);
+    assert_eq!(
+        *active_quarters,
+        [90_000, 0, 0, 0],
+        "minutes 0-2: the first quarter"
+    );
     assert_eq!((sum.active_ms, sum.idle_ms), (90_000, 50_000));
     assert_eq!(
         sum.apps,
         vec![
-            ("Ansys".to_owned(), WatchedState::Interactive, 90_000),
-            ("Ansys".to_owned(), WatchedState::Idle, 50_000)
+            ("Ansys".into(), WatchedState::Interactive, 90_000),
+            ("Ansys".into(), WatchedState::Idle, 50_000)
         ]
     );
     // (100 × 60 + 300 × 60 + 500 × 20) / 140 s = 242.86 → 243 tenths; the peak 900.
@@ -62,7 +70,7 @@ fn an_hour_is_the_sum_of_its_minutes() {
     assert_eq!(sum.memory, None);
     // ansys.exe led 80 s of covered time, explorer.exe 60 s.
     assert_eq!(sum.foreground.as_deref(), Some("ansys.exe"));
-    assert_eq!(sum.users, vec!["ana".to_owned(), "bo".to_owned()]);
+    assert_eq!(sum.users, vec!["ana".into(), "bo".into()]);
     assert_eq!(sum.logons, 1);
 }
 
@@ -86,11 +94,15 @@ fn hours_outside_the_day_and_empty_hours_are_left_out() {
             (DAY + 24 * HOUR_MS, block(4)),
         ],
     );
-    let hours: Vec<(u8, u32)> = day.hours.iter().map(|(h, m)| (*h, m.active_ms)).collect();
+    let hours: Vec<(u8, u32)> = day
+        .hours
+        .iter()
+        .map(|h| (h.hour, h.sum.active_ms))
+        .collect();
     assert_eq!(hours, vec![(0, 2), (23, 3)]);
     let kept = day.without(|h| h == 0);
     assert_eq!(kept.hours.len(), 1);
-    assert_eq!(kept.hours[0].0, 23);
+    assert_eq!(kept.hours[0].hour, 23);
 }
 
 #[test]
@@ -99,12 +111,21 @@ fn a_slot_covered_longer_than_an_hour_is_refused() {
     sum.active_ms = u32::try_from(HOUR_MS).unwrap() + 1;
     let day = DayBlock {
         cover_ms: 15_000,
-        hours: vec![(0, sum)],
+        hours: vec![DayHour {
+            hour: 0,
+            active_quarters: [sum.active_ms, 0, 0, 0],
+            sum,
+        }],
     };
     let bytes = day.encode().unwrap();
-    assert!(DayBlock::decode(&bytes).is_err());
-    // A minute block of the same slots is refused too (its slots are minutes).
-    assert!(HourBlock::decode(&bytes).is_err());
+    assert_eq!(
+        DayBlock::decode(&bytes),
+        Err("a slot covered for longer than it lasts")
+    );
+    // Quarters that do not add up to the hour are not written.
+    let mut wrong = day.clone();
+    wrong.hours[0].sum.active_ms = 1_000;
+    assert!(wrong.encode().is_err());
 }
 
 fn arb_minute() -> impl Strategy<Value = Minute> {
@@ -118,14 +139,14 @@ fn arb_minute() -> impl Strategy<Value = Minute> {
     )
         .prop_map(|(active, idle, cpu, fg, users, logons)| {
             let idle = idle.min(60_000 - active);
-            let mut users: Vec<String> = users.into_iter().map(str::to_owned).collect();
+            let mut users: Vec<Arc<str>> = users.into_iter().map(Arc::from).collect();
             users.sort();
             users.dedup();
             Minute {
                 active_ms: active,
                 idle_ms: idle,
                 apps: if active > 0 {
-                    vec![("Rocky".to_owned(), WatchedState::Interactive, active)]
+                    vec![("Rocky".into(), WatchedState::Interactive, active)]
                 } else {
                     Vec::new()
                 },
@@ -134,7 +155,7 @@ fn arb_minute() -> impl Strategy<Value = Minute> {
                     max_tenths: a.max(b),
                 }),
                 memory: None,
-                foreground: Some(fg.to_owned()),
+                foreground: Some(fg.into()),
                 users,
                 logons,
             }
@@ -166,8 +187,15 @@ proptest! {
             .collect();
         let day = DayBlock::of(DAY, &blocks);
         prop_assert_eq!(day.hours.len(), hours.len());
-        for ((h, minutes), (hour, sum)) in hours.iter().zip(&day.hours) {
+        for ((h, minutes), DayHour { hour, sum, active_quarters }) in hours.iter().zip(&day.hours) {
             prop_assert_eq!(h, hour);
+            for (q, active) in active_quarters.iter().enumerate() {
+                let inside: u32 = minutes
+                    .range(q as u8 * 15..(q as u8 + 1) * 15)
+                    .map(|(_, m)| m.active_ms)
+                    .sum();
+                prop_assert_eq!(*active, inside);
+            }
             let active: u32 = minutes.values().map(|m| m.active_ms).sum();
             let idle: u32 = minutes.values().map(|m| m.idle_ms).sum();
             let logons: u32 = minutes.values().map(|m| m.logons).sum();

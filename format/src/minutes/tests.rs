@@ -51,8 +51,8 @@ fn coverage_is_split_into_minutes_and_capped() {
     assert_eq!(
         m0.apps,
         vec![
-            ("Ansys".to_owned(), WatchedState::Interactive, 10_000),
-            ("Ansys".to_owned(), WatchedState::Idle, 10_000)
+            ("Ansys".into(), WatchedState::Interactive, 10_000),
+            ("Ansys".into(), WatchedState::Idle, 10_000)
         ]
     );
     // Mean weighted by time: (40 × 10 + 2 × 10) / 20 = 21 %; peak 40 %.
@@ -63,7 +63,7 @@ fn coverage_is_split_into_minutes_and_capped() {
             max_tenths: 400
         })
     );
-    assert_eq!(m0.users, vec!["ana".to_owned()]);
+    assert_eq!(m0.users, vec!["ana".into()]);
     assert_eq!(m0.logons, 0, "the same session as the snapshot before");
     let (at1, m1) = &block.minutes[1];
     assert_eq!(*at1, 1);

@@ -74,7 +74,7 @@ fn minute_row(row: &idlewatch_store::MinuteRow) -> MinuteRow {
     let mut apps: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
     for (app, state, ms) in &m.apps {
         *apps
-            .entry(app.clone())
+            .entry(app.to_string())
             .or_default()
             .entry(state.as_str().to_owned())
             .or_default() += ms;
@@ -91,8 +91,8 @@ fn minute_row(row: &idlewatch_store::MinuteRow) -> MinuteRow {
         apps,
         cpu_percent: m.cpu.map(level),
         memory_percent: m.memory.map(level),
-        foreground_process: m.foreground.clone(),
-        users: m.users.clone(),
+        foreground_process: m.foreground.as_deref().map(str::to_owned),
+        users: m.users.iter().map(|u| u.to_string()).collect(),
         logons: m.logons,
     }
 }

@@ -28,11 +28,12 @@ fn row(at_ms: i64, active_ms: u32, idle_ms: u32) -> MinuteRow {
     MinuteRow {
         at_ms,
         span_ms: MINUTE_MS,
+        active_quarters: None,
         minute: Minute {
             active_ms,
             idle_ms,
-            apps: vec![("Ansys".to_owned(), WatchedState::Idle, idle_ms)],
-            users: vec!["ana".to_owned()],
+            apps: vec![("Ansys".into(), WatchedState::Idle, idle_ms)],
+            users: vec!["ana".into()],
             logons: 1,
             ..Minute::default()
         },
@@ -260,6 +261,11 @@ fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cu
         ..rules()
     };
     let utc = rules();
+    // Opening hours on the quarter split hours by their quarters, minutes or not.
+    let quarter = Rules {
+        open: OpenHours::parse("Mon-Fri 08:15-17:45").unwrap(),
+        ..rules()
+    };
     let whole = [
         (DAY0, DAY0 + 3 * DAY),
         (DAY0 + 7 * HOUR, DAY0 + DAY + 5 * HOUR),
@@ -271,6 +277,7 @@ fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cu
     };
     let bands = |from, to| totals(&host_timeline(&store, "pc1", from, to, 20_000).unwrap());
     let before_local = usage(DAY0, DAY0 + 3 * DAY, &kolkata);
+    let before_quarter = usage(DAY0, DAY0 + 3 * DAY, &quarter);
     let before: Vec<_> = whole.iter().map(|&(f, t)| usage(f, t, &utc)).collect();
     let before_bands: Vec<_> = whole.iter().map(|&(f, t)| bands(f, t)).collect();
 
@@ -295,6 +302,7 @@ fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cu
         store.first_minute("pc1").unwrap().map(|m| m / HOUR),
         Some(DAY0 / HOUR)
     );
+    assert_eq!(usage(DAY0, DAY0 + 3 * DAY, &quarter), before_quarter);
     for (i, &(from, to)) in whole.iter().enumerate() {
         assert_eq!(usage(from, to, &utc), before[i], "usage of range {i}");
         assert_eq!(bands(from, to), before_bands[i], "timeline of range {i}");
