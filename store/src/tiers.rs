@@ -25,6 +25,44 @@ pub struct MinuteRow {
     pub active_quarters: Option<[u32; 4]>,
 }
 
+/// The minute block of `host`'s hour starting at `hour`.
+fn hour_block(host: &str, hour: i64, bytes: &[u8]) -> Result<HourBlock, Error> {
+    HourBlock::decode(bytes)
+        .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))
+}
+
+/// The rows of `block` (the hour starting at `hour`) that start in `[from_ms, to_ms)`.
+fn rows_of(
+    block: HourBlock,
+    hour: i64,
+    from_ms: i64,
+    to_ms: i64,
+) -> impl Iterator<Item = MinuteRow> {
+    block.minutes.into_iter().filter_map(move |(m, minute)| {
+        let at_ms = hour + i64::from(m) * MINUTE_MS;
+        (from_ms..to_ms).contains(&at_ms).then_some(MinuteRow {
+            at_ms,
+            span_ms: MINUTE_MS,
+            minute,
+            active_quarters: None,
+        })
+    })
+}
+
+/// The rows of a table of `(host_id, time)` keys, and the bytes of their values.
+fn sizes(
+    store: &Store,
+    table: redb::TableDefinition<(u32, i64), &[u8]>,
+) -> Result<(u64, u64), Error> {
+    let txn = store.db()?.begin_read()?;
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    for entry in txn.open_table(table)?.iter()? {
+        rows += 1;
+        bytes += entry?.1.value().len() as u64;
+    }
+    Ok((rows, bytes))
+}
+
 /// A read transaction and `host`'s id in it (`None`: the store does not know the host).
 fn read_host(store: &Store, host: &str) -> Result<(ReadTransaction, Option<u32>), Error> {
     let txn = store.db()?.begin_read()?;
@@ -85,17 +123,8 @@ impl Store {
         {
             let (key, value) = entry.map_err(Error::from)?;
             let hour = key.value().1;
-            let block = HourBlock::decode(value.value())
-                .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
-            for (minute, row) in block.minutes {
-                let at_ms = hour + i64::from(minute) * MINUTE_MS;
-                let row = MinuteRow {
-                    at_ms,
-                    span_ms: MINUTE_MS,
-                    minute: row,
-                    active_quarters: None,
-                };
-                if (from_ms..to_ms).contains(&at_ms) && !each(row)? {
+            for row in rows_of(hour_block(host, hour, value.value())?, hour, from_ms, to_ms) {
+                if !each(row)? {
                     return Ok(());
                 }
             }
@@ -104,10 +133,10 @@ impl Store {
     }
 
     /// `host`'s usage rows over `[from_ms, to_ms)`, in order: each whole hour of a day it
-    /// folded whole from its day row, unless `fine` asks for that hour's minutes (an hour
-    /// that a local day, or opening hours off the quarter hour, cut); minute rows for the rest — and for an hour
-    /// whose minutes were deleted by `[retention] minutes`, its hour row when it starts in
-    /// the range.
+    /// folded whole from its day row, unless `fine` asks for that hour's minutes (an hour that
+    /// a local day, or opening hours off the quarter hour, cut); minute rows for the rest — and
+    /// for an hour whose minutes were deleted by `[retention] minutes`, its hour row when it
+    /// starts in the range.
     ///
     /// # Errors
     /// Storage errors; a row that does not decode.
@@ -135,17 +164,12 @@ impl Store {
             let Some(bytes) = minutes.get((id, hour))? else {
                 return Ok(false);
             };
-            let block = HourBlock::decode(bytes.value())
-                .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
-            out.extend(block.minutes.into_iter().filter_map(|(m, minute)| {
-                let at_ms = hour + i64::from(m) * MINUTE_MS;
-                (from_ms..to_ms).contains(&at_ms).then_some(MinuteRow {
-                    at_ms,
-                    span_ms: MINUTE_MS,
-                    minute,
-                    active_quarters: None,
-                })
-            }));
+            out.extend(rows_of(
+                hour_block(host, hour, bytes.value())?,
+                hour,
+                from_ms,
+                to_ms,
+            ));
             Ok(true)
         };
         if from_ms < hours_end {
@@ -180,8 +204,14 @@ impl Store {
         let rest = from_ms.max(hours_end);
         if rest < to_ms {
             for entry in minutes.range((id, rest.div_euclid(HOUR_MS) * HOUR_MS)..(id, to_ms))? {
-                let hour = entry?.0.value().1;
-                minutes_of(hour, &mut out)?;
+                let (key, value) = entry?;
+                let hour = key.value().1;
+                out.extend(rows_of(
+                    hour_block(host, hour, value.value())?,
+                    hour,
+                    from_ms,
+                    to_ms,
+                ));
             }
         }
         Ok(out)
@@ -192,13 +222,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn day_sizes(&self) -> Result<(u64, u64), Error> {
-        let txn = self.db()?.begin_read()?;
-        let (mut days, mut bytes) = (0u64, 0u64);
-        for entry in txn.open_table(DAYS)?.iter()? {
-            days += 1;
-            bytes += entry?.1.value().len() as u64;
-        }
-        Ok((days, bytes))
+        sizes(self, DAYS)
     }
 
     /// Host-hours of minute rows stored, and the bytes of their values.
@@ -206,13 +230,7 @@ impl Store {
     /// # Errors
     /// Storage errors.
     pub fn minute_sizes(&self) -> Result<(u64, u64), Error> {
-        let txn = self.db()?.begin_read()?;
-        let (mut hours, mut bytes) = (0u64, 0u64);
-        for entry in txn.open_table(MINUTES)?.iter()? {
-            hours += 1;
-            bytes += entry?.1.value().len() as u64;
-        }
-        Ok((hours, bytes))
+        sizes(self, MINUTES)
     }
 
     /// `host`'s first minute with anything in it, epoch ms (the start of its first hour with
@@ -250,9 +268,7 @@ impl Store {
         if first_hour.is_some_and(|h| h < hour) {
             return Ok(first_hour);
         }
-        let block = HourBlock::decode(value.value())
-            .map_err(|e| Error::Corrupt(format!("minutes of {host} at {hour}: {e}")))?;
-        Ok(block
+        Ok(hour_block(host, hour, value.value())?
             .minutes
             .first()
             .map(|(m, _)| hour + i64::from(*m) * MINUTE_MS))

@@ -44,7 +44,7 @@ fn tiered_days(
         let split = detail_from.unwrap_or(i64::MIN).clamp(from, to_ms);
         let mut days: Vec<DayUsage> = Vec::new();
         if from < split {
-            days = aged_days::<Error>(store, host, from, split, rules)?;
+            days = aged_days::<Error>(store, host, from, split, detail_from, rules)?;
         }
         if split < to_ms {
             let mut stream = DayStream::new(split, to_ms, rules)?;

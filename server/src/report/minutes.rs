@@ -141,7 +141,8 @@ pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
     (bands, apps)
 }
 
-/// The days of `[from_ms, to_ms)` read from `host`'s day and minute rows, a month of day rows
+/// The days of `[from_ms, to_ms)` read from `host`'s day and minute rows (`detail_from`: its
+/// [`Store::detail_from`], as the caller read it), a month of day rows
 /// or a week of minute rows (at most 10,080) at a time, a day cut by a window's end added up
 /// again.
 ///
@@ -152,12 +153,13 @@ pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
     host: &str,
     from_ms: i64,
     to_ms: i64,
+    detail_from: Option<i64>,
     rules: &Rules,
 ) -> Result<Vec<DayUsage>, E> {
     let mut out: Vec<DayUsage> = Vec::new();
     // Days folded whole are read as hours (and the minutes of their few cut hours): a month
     // at a time holds at most 744 hour rows.
-    let whole_days_end = store.detail_from(host)?.map_or(i64::MIN, day_of);
+    let whole_days_end = detail_from.map_or(i64::MIN, day_of);
     let mut window = from_ms;
     while window < to_ms {
         let days = if window < whole_days_end { 31 } else { 7 };

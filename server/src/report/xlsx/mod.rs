@@ -177,15 +177,16 @@ where
     let mut host_totals: Vec<(String, f64, f64, f64)> = Vec::new();
     for host in &request.hosts {
         // Minutes up to where the host's whole snapshots start, snapshots from there.
-        let split = store
-            .detail_from(host)?
+        let detail_from = store.detail_from(host)?;
+        let split = detail_from
             .unwrap_or(i64::MIN)
             .clamp(request.from_ms, request.to_ms);
         let mut days = Vec::new();
         // The last day read from minutes, finished by the snapshots when they start mid-day.
         let mut carry = None;
         if request.from_ms < split {
-            let mut aged = aged_days::<Error>(store, host, request.from_ms, split, rules)?;
+            let mut aged =
+                aged_days::<Error>(store, host, request.from_ms, split, detail_from, rules)?;
             carry = aged.pop();
             days = aged;
             let (sheet, r) = snapshots.next_row(&mut workbook)?;
