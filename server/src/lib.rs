@@ -154,14 +154,14 @@ async fn retention(state: AppState) {
 /// snapshots captured more than `[retention] snapshots` ago into minute rows (and whole days
 /// into day rows), then deletes the minute rows older than `[retention] minutes`.
 async fn age_snapshots(state: AppState) {
-    let Some(keep) = state.config.retention.snapshots else {
+    let Some(keep) = state.config.retention.snapshots() else {
         return std::future::pending().await;
     };
     let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
     let minutes_ms = state
         .config
         .retention
-        .minutes
+        .minutes()
         .map(|m| i64::try_from(m.as_millis()).unwrap_or(i64::MAX));
     let cover_ms = state.config.report.rules().interval_ms.saturating_mul(3);
     let mut tick = tokio::time::interval_at(

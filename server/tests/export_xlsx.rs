@@ -279,7 +279,8 @@ fn sheet_rows(body: &[u8], name: &str) -> Vec<Vec<String>> {
 }
 
 #[tokio::test]
-async fn aged_snapshots_give_the_same_utilization_and_the_snapshots_sheet_says_where_they_end() {
+async fn aged_snapshots_give_the_same_utilization_and_licences_and_the_snapshots_sheet_says_where_they_end()
+ {
     let state = state("Mon-Fri 08:00-22:00");
     fill(&state);
     let path = "/export.xlsx?from=2026-11-23&to=2026-11-24";
@@ -293,7 +294,8 @@ async fn aged_snapshots_give_the_same_utilization_and_the_snapshots_sheet_says_w
     assert_eq!(aged.folded_hours, 2, "09:00 of both PCs");
     let (status, _, after) = get(&state, path, ADMIN).await;
     assert_eq!(status, StatusCode::OK);
-    for sheet in ["Utilization", "Apps"] {
+    for sheet in ["Utilization", "Apps", "Licences"] {
+        assert!(sheet_rows(&before, sheet).len() > 1, "{sheet} has rows");
         assert_eq!(
             sheet_rows(&after, sheet),
             sheet_rows(&before, sheet),

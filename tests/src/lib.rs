@@ -82,3 +82,16 @@ pub fn seed_payloads() -> serde_json::Map<String, serde_json::Value> {
 pub fn ordered_text(value: &serde_json::Value) -> String {
     serde_json::to_string(value).expect("serializable")
 }
+
+/// A capture time two days before this test process started, on the minute: the base of
+/// generated snapshots that must stay whole while a test runs (a fixed date would be folded
+/// into minute rows once it is older than `[retention] snapshots`, 14 days by default), with
+/// room for 34,000 snapshots 5 s apart before the present.
+#[must_use]
+pub fn recent_base_ms() -> i64 {
+    static BASE: std::sync::LazyLock<i64> = std::sync::LazyLock::new(|| {
+        let now = idlewatch_protocol::time::now_ms();
+        (now - 2 * 86_400_000).div_euclid(60_000) * 60_000
+    });
+    *BASE
+}

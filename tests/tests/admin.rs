@@ -17,12 +17,22 @@ fn every_command_reads_a_real_server() {
 
     // status
     let text = lab.ok(&["status"]);
-    assert!(text.contains("hosts online   1"), "{text}");
-    assert!(text.contains("hosts offline  2"), "{text}");
-    assert!(text.contains("sheets upload  not configured"), "{text}");
+    assert!(text.contains("hosts online     1"), "{text}");
+    assert!(text.contains("hosts offline    2"), "{text}");
+    assert!(text.contains("sheets upload    not configured"), "{text}");
+    // The default tiers.
+    assert!(text.contains("snapshots whole  14 days"), "{text}");
+    assert!(text.contains("minute rows      400 days"), "{text}");
+    assert!(
+        text.contains("retention        until deleted by hand"),
+        "{text}"
+    );
     let status: Value = serde_json::from_str(&lab.ok(&["status", "--format", "json"])).unwrap();
     assert_eq!(status["hosts"]["online"], 1);
     assert_eq!(status["store"]["snapshots"], 6);
+    assert_eq!(status["retention_snapshots_seconds"], 14 * 86_400);
+    assert_eq!(status["retention_minutes_seconds"], 400 * 86_400);
+    assert_eq!(status["retention_days"], 0);
     assert_eq!(status["server"], lab.server.url());
 
     // hosts

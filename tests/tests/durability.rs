@@ -12,15 +12,13 @@ use idlewatch_protocol::api::{HistoryPage, HostsAnswer};
 use idlewatch_tests::{Connect, Peer, PeerKind, Server};
 use serde_json::{Value, json};
 
-const BASE_MS: i64 = 1_795_680_000_000;
-
 fn snapshot(host: &str, k: u64) -> Value {
     let processes: Vec<Value> = (0..50)
         .map(|p| json!({"pid": p, "name": format!("proc-{}", (p + k) % 60), "username": "lab"}))
         .collect();
     json!({
         "host": host,
-        "captured_at": BASE_MS + i64::try_from(k).unwrap() * 5000,
+        "captured_at": idlewatch_tests::recent_base_ms() + i64::try_from(k).unwrap() * 5000,
         "seq": k,
         "idle_seconds": k % 90,
         "processes": processes,

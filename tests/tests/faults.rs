@@ -55,7 +55,7 @@ fn snapshot(k: u64, state: &mut u64) -> Value {
         *state ^= *state << 17;
         blob.push_str(&format!("{:016x}", *state));
     }
-    json!({"host": "pc-full", "captured_at": 1_795_680_000_000u64 + k * 5000, "seq": k, "blob": blob})
+    json!({"host": "pc-full", "captured_at": idlewatch_tests::recent_base_ms() + i64::try_from(k).unwrap() * 5000, "seq": k, "blob": blob})
 }
 
 #[test]

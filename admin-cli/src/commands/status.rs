@@ -73,13 +73,39 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
             Cell::text(v.store.snapshots.map(|n| n.to_string()).unwrap_or_default()),
         ),
         (
+            "snapshots whole",
+            tier(v.retention_snapshots_seconds, v.retention_days),
+        ),
+        (
+            "minute rows",
+            tier(v.retention_minutes_seconds, v.retention_days),
+        ),
+        (
             "retention",
             Cell::with(
-                format!("{} days", v.retention_days),
+                if v.retention_days == 0 {
+                    "until deleted by hand".to_owned()
+                } else {
+                    format!("{} days", v.retention_days)
+                },
                 v.retention_days.to_string(),
             ),
         ),
         ("sheets upload", sheets_line(&v.sheets)),
     ];
     output::print(&out.pairs(&pairs))
+}
+
+/// How long a tier is kept: its own length, or (`None`) until `days` deletes everything.
+fn tier(seconds: Option<u64>, days: u32) -> Cell {
+    match seconds {
+        Some(s) if s % 86_400 == 0 => Cell::with(format!("{} days", s / 86_400), s.to_string()),
+        #[allow(clippy::cast_precision_loss)] // seconds of a retention setting
+        Some(s) => Cell::with(output::duration(s as f64), s.to_string()),
+        None if days == 0 => Cell::text("until deleted by hand"),
+        None => Cell::with(
+            format!("{days} days"),
+            (u64::from(days) * 86_400).to_string(),
+        ),
+    }
 }

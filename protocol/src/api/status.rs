@@ -17,8 +17,16 @@ pub struct ServerStatus {
     pub hosts: HostCounts,
     /// The store file.
     pub store: StoreInfo,
-    /// Days snapshots are kept (0: for ever).
+    /// Days anything is kept (0: day rows until deleted by hand).
     pub retention_days: u32,
+    /// Seconds snapshots are kept whole before they are folded into minute rows (`null`: until
+    /// `retention_days`; absent from servers before the tiers).
+    #[serde(default)]
+    pub retention_snapshots_seconds: Option<u64>,
+    /// Seconds minute rows are kept before only day rows remain (`null`: until
+    /// `retention_days`).
+    #[serde(default)]
+    pub retention_minutes_seconds: Option<u64>,
     /// The Google Sheets uploader.
     pub sheets: SheetsStatus,
     /// The time zone whose days reports use.

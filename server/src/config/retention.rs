@@ -1,6 +1,8 @@
 //! `[retention]`: how long snapshots are kept whole, then as minutes, then as hours of day rows,
-//! and kept at all, how
-//! often settled days are rolled up, and how a snapshot is stored against the previous one.
+//! and kept at all, how often settled days are rolled up, and how a snapshot is stored against
+//! the previous one. The tiers have defaults (14 days whole, 400 days of minutes, day rows kept)
+//! that step aside where an explicit `days` would delete before them, so a file written for the
+//! one-tier retention (`days = 90`) reads as it did, with snapshots folded after 14 days.
 
 use std::time::Duration;
 
@@ -14,7 +16,8 @@ use super::Error;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionConfig {
-    /// Snapshots received more than this many days ago are deleted (0 keeps everything).
+    /// Snapshots, minute rows and hours of day rows older than this many days are deleted (0,
+    /// the default, keeps day rows until deleted by hand).
     pub days: u32,
     /// How often settled days are looked for and rolled up per host for the licence views.
     #[serde(with = "duration")]
@@ -22,21 +25,31 @@ pub struct RetentionConfig {
     /// How a snapshot is stored against the host's previous one.
     pub deltas: Deltas,
     /// Snapshots captured longer ago than this are folded into per-minute rows and their
-    /// process lists dropped (`None`: kept whole until `days` deletes them).
+    /// process lists dropped, as given (`None`: not given, see [`Self::snapshots`]; zero: kept
+    /// whole until `days` deletes them).
     #[serde(default, with = "duration::optional")]
-    pub snapshots: Option<Duration>,
-    /// Minute rows of days older than this are deleted, their day rows (hour by hour) kept
-    /// (`None`: minute rows are kept until `days` deletes them). Needs `snapshots`.
+    snapshots: Option<Duration>,
+    /// Minute rows of days older than this are deleted, their day rows (hour by hour) kept, as
+    /// given (`None`: not given, see [`Self::minutes`]; zero: kept until `days` deletes them).
     #[serde(default, with = "duration::optional")]
-    pub minutes: Option<Duration>,
+    minutes: Option<Duration>,
 }
+
+/// `snapshots` when not given: two weeks of process lists.
+pub const DEFAULT_SNAPSHOTS: Duration = Duration::from_secs(14 * 86_400);
+/// `minutes` when not given: a year and a bit of minute rows, to compare a semester with the
+/// same one a year before.
+pub const DEFAULT_MINUTES: Duration = Duration::from_secs(400 * 86_400);
+/// How much longer than `snapshots` `minutes` must be: minute rows are deleted only from days
+/// folded whole, which takes the day after `snapshots`.
+const MINUTES_MARGIN: Duration = Duration::from_secs(2 * 86_400);
 
 impl Default for RetentionConfig {
     fn default() -> Self {
         Self {
-            days: 90,
+            days: 0,
             rollup_every: Duration::from_secs(600),
-            deltas: Deltas::Zstd,
+            deltas: Deltas::Structural,
             snapshots: None,
             minutes: None,
         }
@@ -65,7 +78,40 @@ impl Deltas {
 }
 
 impl RetentionConfig {
-    /// Refuses settings that make no sense together.
+    /// How long snapshots are kept whole before they are folded into minute rows (`None`:
+    /// never folded). Not given, [`DEFAULT_SNAPSHOTS`] unless `days` deletes sooner.
+    #[must_use]
+    pub fn snapshots(&self) -> Option<Duration> {
+        match self.snapshots {
+            Some(given) => (!given.is_zero()).then_some(given),
+            None => self
+                .before_days(DEFAULT_SNAPSHOTS)
+                .then_some(DEFAULT_SNAPSHOTS),
+        }
+    }
+
+    /// How long minute rows are kept before only the day rows remain (`None`: until `days`
+    /// deletes them). Not given, [`DEFAULT_MINUTES`] where snapshots are folded, `days` does
+    /// not delete sooner and it is far enough past `snapshots`.
+    #[must_use]
+    pub fn minutes(&self) -> Option<Duration> {
+        match self.minutes {
+            Some(given) => (!given.is_zero()).then_some(given),
+            None => {
+                let snapshots = self.snapshots()?;
+                (self.before_days(DEFAULT_MINUTES) && DEFAULT_MINUTES >= snapshots + MINUTES_MARGIN)
+                    .then_some(DEFAULT_MINUTES)
+            }
+        }
+    }
+
+    /// Whether `keep` ends before `days` deletes.
+    fn before_days(&self, keep: Duration) -> bool {
+        self.days == 0 || keep < Duration::from_secs(u64::from(self.days) * 86_400)
+    }
+
+    /// Refuses settings that make no sense together (only tiers given explicitly: the defaults
+    /// step aside instead).
     pub(super) fn check(&self) -> Result<(), Error> {
         if self.rollup_every < Duration::from_secs(1) {
             return Err(Error::Invalid(format!(
@@ -73,7 +119,7 @@ impl RetentionConfig {
                 self.rollup_every
             )));
         }
-        if let Some(snapshots) = self.snapshots {
+        if let Some(snapshots) = self.snapshots.filter(|s| !s.is_zero()) {
             let days = Duration::from_secs(u64::from(self.days) * 86_400);
             if snapshots < Duration::from_secs(2 * 86_400) {
                 return Err(Error::Invalid(format!(
@@ -91,15 +137,16 @@ impl RetentionConfig {
                 )));
             }
         }
-        if let Some(minutes) = self.minutes {
-            let Some(snapshots) = self.snapshots else {
+        if let Some(minutes) = self.minutes.filter(|m| !m.is_zero()) {
+            let Some(snapshots) = self.snapshots() else {
                 return Err(Error::Invalid(format!(
-                    "retention.minutes = {minutes:?} needs retention.snapshots: minute rows are \
-                     made only from snapshots folded when they are older than that; set e.g. \
-                     snapshots = \"14d\", or remove minutes"
+                    "retention.minutes = {minutes:?} needs snapshots folded into minutes: minute \
+                     rows are made only from snapshots older than retention.snapshots, which is \
+                     \"0\" or (not given) longer than days; set e.g. snapshots = \"14d\", or \
+                     remove minutes"
                 )));
             };
-            if minutes < snapshots + Duration::from_secs(2 * 86_400) {
+            if minutes < snapshots + MINUTES_MARGIN {
                 return Err(Error::Invalid(format!(
                     "retention.minutes = {minutes:?} is not at least two days longer than \
                      retention.snapshots = {snapshots:?}: minute rows are deleted only from days \

@@ -382,7 +382,7 @@ fn retention_deltas_choose_the_stored_form_and_refuse_other_names() {
         config.retention.deltas.kind(),
         idlewatch_store::DeltaKind::Structural
     );
-    assert_eq!(Config::default().retention.deltas, Deltas::Zstd);
+    assert_eq!(Config::default().retention.deltas, Deltas::Structural);
     let err = Config::from_toml("[retention]\ndeltas = \"lz4\"\n")
         .unwrap_err()
         .to_string();
@@ -394,10 +394,10 @@ fn retention_deltas_choose_the_stored_form_and_refuse_other_names() {
 
 #[test]
 fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
-    let config = Config::from_toml("[retention]\nsnapshots = \"14d\"\ndays = 400\n").unwrap();
+    let config = Config::from_toml("[retention]\nsnapshots = \"15d\"\ndays = 400\n").unwrap();
     assert_eq!(
-        config.retention.snapshots,
-        Some(Duration::from_secs(14 * 86_400))
+        config.retention.snapshots(),
+        Some(Duration::from_secs(15 * 86_400))
     );
     let mut open = config.clone();
     open.auth.open = true;
@@ -409,8 +409,12 @@ fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
             "not shorter than retention.days",
         ),
         (
-            "[retention]\nminutes = \"400d\"\n",
-            "needs retention.snapshots",
+            "[retention]\nminutes = \"400d\"\nsnapshots = \"0\"\n",
+            "needs snapshots folded",
+        ),
+        (
+            "[retention]\nminutes = \"400d\"\ndays = 10\n",
+            "needs snapshots folded",
         ),
         (
             "[retention]\nsnapshots = \"14d\"\nminutes = \"15d\"\ndays = 0\n",
@@ -435,7 +439,49 @@ fn retention_snapshots_must_be_at_least_two_days_and_shorter_than_days() {
     config.auth.open = true;
     config.check().unwrap();
     assert_eq!(
-        config.retention.minutes,
+        config.retention.minutes(),
         Some(Duration::from_secs(400 * 86_400))
+    );
+}
+
+#[test]
+fn retention_tiers_default_to_a_year_on_a_small_disk_and_step_aside_for_days() {
+    let days = |n: u64| Some(Duration::from_secs(n * 86_400));
+    // Nothing written: 14 days whole, 400 days of minutes, day rows kept.
+    let config = Config::default();
+    assert_eq!(config.retention.days, 0);
+    assert_eq!(config.retention.snapshots(), days(14));
+    assert_eq!(config.retention.minutes(), days(400));
+    // A file of the one-tier retention reads as before, with snapshots folded after 14 days
+    // and minute rows kept until days deletes them.
+    for (text, snapshots, minutes) in [
+        ("days = 90", days(14), None),
+        ("days = 14", None, None),
+        ("days = 10", None, None),
+        ("days = 401", days(14), days(400)),
+        ("days = 0", days(14), days(400)),
+        // Zero turns a tier off.
+        ("snapshots = \"0\"", None, None),
+        ("minutes = \"0\"", days(14), None),
+        // A long snapshots leaves no room for the default minutes.
+        ("snapshots = \"399d\"", days(399), None),
+        ("snapshots = \"30d\"\ndays = 365", days(30), None),
+    ] {
+        let mut config = Config::from_toml(&format!("[retention]\n{text}\n")).unwrap();
+        config.auth.open = true;
+        config.check().unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(config.retention.snapshots(), snapshots, "{text}");
+        assert_eq!(config.retention.minutes(), minutes, "{text}");
+    }
+    // The environment's days count as written ones.
+    let flags = Overrides {
+        open: true,
+        ..Overrides::default()
+    };
+    let env = env_of(&[("IDLEWATCH_RETENTION_DAYS", "7")]);
+    let config = Config::load(None, env, &flags).unwrap();
+    assert_eq!(
+        (config.retention.days, config.retention.snapshots()),
+        (7, None)
     );
 }

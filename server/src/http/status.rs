@@ -47,6 +47,8 @@ async fn status(
             snapshots,
         },
         retention_days: state.config.retention.days,
+        retention_snapshots_seconds: state.config.retention.snapshots().map(|d| d.as_secs()),
+        retention_minutes_seconds: state.config.retention.minutes().map(|d| d.as_secs()),
         sheets: state.sheets.status(),
         time_zone: state.config.report.time_zone.clone(),
     }))

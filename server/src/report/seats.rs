@@ -12,6 +12,8 @@ use idlewatch_store::{DAY_MS, HostDay, Store};
 use super::scan::each_summary;
 use super::usage::Rules;
 
+mod aged;
+
 /// One app's spans across the selected PCs.
 #[derive(Debug, Default)]
 pub struct AppSpans {
@@ -195,8 +197,8 @@ impl HostCollector {
     }
 }
 
-/// `host`'s spans in `[from_ms, to_ms)` from its stored summaries (reading from a cover
-/// before, since a snapshot just before the range still covers its start).
+/// `host`'s spans in `[from_ms, to_ms)` from its stored summaries, and the record just before
+/// the range (kept even where older ones were folded into minutes), which may cover its start.
 ///
 /// # Errors
 /// The store's.
@@ -208,21 +210,41 @@ pub fn host_spans_from_summaries(
     cover_ms: i64,
 ) -> Result<HostSpans, idlewatch_store::Error> {
     let mut collector = HostCollector::new(cover_ms, from_ms, to_ms);
-    each_summary(
-        store,
-        host,
-        from_ms.saturating_sub(cover_ms),
-        to_ms,
-        |row| {
-            collector.push(row.captured_ms, &row.summary.apps);
-            Ok::<(), idlewatch_store::Error>(())
-        },
-    )?;
+    if let Some(lead) = store.record_before(host, from_ms.saturating_sub(cover_ms), from_ms)? {
+        collector.push(lead.captured_ms, &lead.summary.apps);
+    }
+    each_summary(store, host, from_ms, to_ms, |row| {
+        collector.push(row.captured_ms, &row.summary.apps);
+        Ok::<(), idlewatch_store::Error>(())
+    })?;
     Ok(collector.finish())
 }
 
+/// `host`'s spans in `[from_ms, to_ms)` where no rollup serves: from its minute and hour rows
+/// before its whole snapshots start (`detail_from`), from the summaries after.
+fn gap_spans(
+    store: &Store,
+    host: &str,
+    (from_ms, to_ms): (i64, i64),
+    cover_ms: i64,
+    detail_from: Option<i64>,
+) -> Result<HostSpans, idlewatch_store::Error> {
+    let split = detail_from.unwrap_or(i64::MIN).clamp(from_ms, to_ms);
+    let mut out = HostSpans::default();
+    if from_ms < split {
+        out = aged::host_spans_from_tiers(store, host, from_ms, split)?;
+    }
+    if split < to_ms {
+        out.extend(host_spans_from_summaries(
+            store, host, split, to_ms, cover_ms,
+        )?);
+    }
+    Ok(out)
+}
+
 /// `host`'s spans in `[from_ms, to_ms)`: whole days from their rollups where built under the
-/// same cover, everything else from the summaries.
+/// same cover, everything else from the minute rows where the snapshots were folded and from
+/// the summaries after.
 ///
 /// # Errors
 /// The store's.
@@ -245,6 +267,7 @@ pub fn host_spans(
     } else {
         Vec::new()
     };
+    let detail_from = store.detail_from(host)?;
     let mut out = HostSpans::default();
     let mut at = from_ms;
     for (day_ms, bytes) in rows {
@@ -256,15 +279,13 @@ pub fn host_spans(
             continue;
         }
         if at < day_ms {
-            out.extend(host_spans_from_summaries(
-                store, host, at, day_ms, cover_ms,
-            )?);
+            out.extend(gap_spans(store, host, (at, day_ms), cover_ms, detail_from)?);
         }
         out.extend(HostSpans::from_day(day));
         at = day_ms + DAY_MS;
     }
     if at < to_ms {
-        out.extend(host_spans_from_summaries(store, host, at, to_ms, cover_ms)?);
+        out.extend(gap_spans(store, host, (at, to_ms), cover_ms, detail_from)?);
     }
     Ok(out)
 }
@@ -309,6 +330,16 @@ impl Collector {
     #[must_use]
     pub fn lead_ms(&self) -> i64 {
         self.range.0
+    }
+
+    /// The current host's spans until `until_ms` (the part of the range it had folded into
+    /// minute rows: [`host_spans`] of it), before its snapshots pushed next, which count from
+    /// there.
+    pub fn extend(&mut self, earlier: HostSpans, until_ms: i64) {
+        let mut spans = earlier;
+        spans.extend(std::mem::take(&mut self.host.spans));
+        self.host.spans = spans;
+        self.host.from_ms = self.host.from_ms.max(until_ms);
     }
 
     /// The current host's next snapshot, captured at `captured_ms`.

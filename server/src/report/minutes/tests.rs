@@ -176,6 +176,23 @@ fn totals(
     out
 }
 
+/// Per app and running state, the time of the spans the licence views count.
+fn seat_totals(store: &Store, from_ms: i64, to_ms: i64) -> BTreeMap<(String, String), i64> {
+    let hosts = ["pc1".to_owned()];
+    let apps = crate::report::seats::spans_by_app(store, &hosts, from_ms, to_ms, &rules()).unwrap();
+    let mut out = BTreeMap::new();
+    for (key, app) in apps {
+        for span in app.hosts.iter().flatten() {
+            assert!(span.start_ms >= from_ms && span.end_ms <= to_ms, "{span:?}");
+            if span.state != WatchedState::NotRunning {
+                *out.entry((key.clone(), format!("{:?}", span.state)))
+                    .or_default() += span.end_ms - span.start_ms;
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minutes() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
@@ -197,6 +214,14 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
         .map(|&(f, t)| usage(f, t)[0].days.clone())
         .collect();
     let before_bands: Vec<_> = ranges.iter().map(|&(f, t)| bands(f, t)).collect();
+    let before_seats: Vec<_> = ranges
+        .iter()
+        .map(|&(f, t)| seat_totals(&store, f, t))
+        .collect();
+    assert!(
+        before_seats.iter().all(|t| t.len() == 3),
+        "{before_seats:?}"
+    );
     let late = (DAY0 + DAY + HOUR, DAY0 + 2 * DAY);
     let late_bands = bands(late.0, late.1);
     let count = store.snapshot_count().unwrap();
@@ -218,6 +243,11 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
             totals(&after_bands),
             totals(&before_bands[i]),
             "timeline of range {i}"
+        );
+        assert_eq!(
+            seat_totals(&store, from, to),
+            before_seats[i],
+            "seat time of range {i}"
         );
     }
     // Where the range has not aged, the bands are the same to the millisecond.

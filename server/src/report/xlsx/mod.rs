@@ -189,6 +189,9 @@ where
                 aged_days::<Error>(store, host, request.from_ms, split, detail_from, rules)?;
             carry = aged.pop();
             days = aged;
+            let cover_ms = seats.lead_ms();
+            let aged = super::seats::host_spans(store, host, request.from_ms, split, cover_ms)?;
+            seats.extend(aged, split);
             let (sheet, r) = snapshots.next_row(&mut workbook)?;
             write_aged_note(sheet, r, host, split, tz, &datetime)?;
             counts.snapshots += 1;
@@ -212,6 +215,7 @@ where
             let mut stream = DayStream::new(split, request.to_ms, rules)?;
             // The snapshot before covers the start, as in the usage API.
             if let Some(lead) = store.record_before(host, i64::MIN, split)? {
+                seats.push(lead.captured_ms, &lead.summary.apps);
                 stream.push(Point::of(lead.captured_ms, &lead.summary), &mut |d| {
                     merge_day(&mut carry, &mut days, d);
                     Ok::<(), Error>(())
