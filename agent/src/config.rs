@@ -13,7 +13,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// The server's base URL.
+    /// The server's base URL, or several separated by commas (a list in the file): servers of
+    /// one cluster, tried in turn ([`Self::servers`]).
+    #[serde(deserialize_with = "one_or_many")]
     pub server: String,
     /// The agent token (not needed when the server runs `--open`).
     pub token: Option<String>,
@@ -248,16 +250,37 @@ impl AgentConfig {
         Ok(())
     }
 
-    /// Checks the values types alone do not (the server URL, the interval, the watch rules).
+    /// The servers' URLs, in the order given (`server` split at commas, blanks dropped).
+    #[must_use]
+    pub fn servers(&self) -> Vec<String> {
+        self.server
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Checks the values types alone do not (the server URLs, the interval, the watch rules).
     ///
     /// # Errors
     /// The first value that cannot be used, with what to write instead.
     pub fn check(&self) -> Result<(), Error> {
-        if !(self.server.starts_with("http://") || self.server.starts_with("https://")) {
-            return Err(Error::Invalid(format!(
-                "server {:?} must be an http:// or https:// URL, e.g. http://monitor:5000",
-                self.server
-            )));
+        let servers = self.servers();
+        if servers.is_empty() {
+            return Err(Error::Invalid(
+                "server is empty; give the server's URL, e.g. http://monitor:5000 (several, \
+                 separated by commas, for the servers of a cluster)"
+                    .to_owned(),
+            ));
+        }
+        for server in &servers {
+            if !(server.starts_with("http://") || server.starts_with("https://")) {
+                return Err(Error::Invalid(format!(
+                    "server {server:?} must be an http:// or https:// URL, e.g. \
+                     http://monitor:5000"
+                )));
+            }
         }
         if self.interval < Duration::from_millis(200) {
             return Err(Error::Invalid(
@@ -277,6 +300,25 @@ impl AgentConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// `server` in the file: one URL, several separated by commas, or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Raw::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom(
+            "expected a URL (\"http://monitor:5000\") or a list of them (one per server of a \
+             cluster)",
+        )
+    })? {
+        Raw::One(url) => Ok(url),
+        Raw::Many(urls) => Ok(urls.join(",")),
     }
 }
 
@@ -332,6 +374,33 @@ mod tests {
         assert_eq!(c.interval, Duration::from_secs(2));
         assert_eq!(c.watch["ansys"], ["ansys.exe"]);
         assert_eq!(c.watch["rocky"], ["Rocky.exe", "rocky"]);
+    }
+
+    #[test]
+    fn a_cluster_is_a_list_of_servers_in_the_file_or_separated_by_commas() {
+        let two = ["http://a:5000".to_owned(), "https://b:5000".to_owned()];
+        for text in [
+            "server = \"http://a:5000, https://b:5000\"",
+            "server = [\"http://a:5000\", \"https://b:5000\"]",
+        ] {
+            let c = AgentConfig::from_toml(text).unwrap();
+            assert_eq!(c.servers(), two, "{text}");
+            c.check().unwrap();
+        }
+        assert_eq!(AgentConfig::default().servers(), ["http://127.0.0.1:5000"]);
+        let err = AgentConfig::from_toml("server = 5").unwrap_err();
+        assert!(err.contains("list of them"), "{err}");
+        for (server, says) in [
+            (" , ", "server is empty"),
+            ("http://a:5000,b:5000", "\"b:5000\" must be an http://"),
+        ] {
+            let c = AgentConfig {
+                server: server.to_owned(),
+                ..AgentConfig::default()
+            };
+            let err = c.check().unwrap_err().to_string();
+            assert!(err.contains(says), "{server}: {err}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod logging;
 mod run;
 pub mod secure;
 pub mod sender;
+pub mod servers;
 pub mod service;
 pub mod session;
 pub mod signals;

@@ -43,9 +43,10 @@ struct RunArgs {
     /// %ProgramData%\Idlewatch\agent.toml on Windows, when it exists].
     #[arg(long, env = "IDLEWATCH_AGENT_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The server's URL [default: http://127.0.0.1:5000].
+    /// The server's URL [default: http://127.0.0.1:5000]; the servers of a cluster: repeated,
+    /// or separated by commas (tried in turn when one cannot be reached).
     #[arg(long, env = "IDLEWATCH_SERVER", value_name = "URL")]
-    server: Option<String>,
+    server: Vec<String>,
     /// The server's agent token.
     #[arg(
         long,
@@ -161,7 +162,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn load(args: RunArgs) -> anyhow::Result<(AgentConfig, bool)> {
     let overrides = Overrides {
-        server: args.server,
+        server: (!args.server.is_empty()).then(|| args.server.join(",")),
         token: args.token,
         ca_file: args.ca_file,
         interval: args.interval,

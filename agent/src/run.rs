@@ -189,12 +189,12 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     // An unusable CA file stops the agent now, not at every reconnection.
-    let tls = if config.server.starts_with("https://") {
+    let tls = if config.servers().iter().any(|s| s.starts_with("https://")) {
         Some(idlewatch_client::client_config(config.ca_file.as_deref())?)
     } else {
         if let Some(ca) = &config.ca_file {
             warn!(
-                "ca_file {} is not used: the server URL {} is not https://",
+                "ca_file {} is not used: no server URL is https:// ({})",
                 ca.display(),
                 config.server
             );

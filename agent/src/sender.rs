@@ -2,7 +2,9 @@
 //! register, then send the spool oldest first with an ack each, up to a window in flight.
 //! A snapshot leaves the spool only when its ack says `ok`; an ack that does not come within
 //! the timeout means the connection is presumed dead and everything unacked is sent again on
-//! the next one (the server stores a resent snapshot once).
+//! the next one (the server stores a resent snapshot once). With several servers (a cluster),
+//! one that cannot be reached or refuses the agent is left for the next at once
+//! ([`crate::servers`]); the pause comes after a whole round of them failed.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::backoff::Pauses;
 use crate::config::AgentConfig;
+use crate::servers::Servers;
 use crate::snapshot::AGENT_VERSION;
 use crate::spool::Spool;
 
@@ -66,17 +69,29 @@ pub async fn run(
         ..ClientOptions::default()
     };
     let mut backoff = reconnect_pauses();
+    let mut servers = Servers::new(config.servers(), &registration.agent_id);
     let mut was_connected = true;
     loop {
-        let (client, _events) = match Client::connect_with(&config.server, &options).await {
+        let server = servers.current().to_owned();
+        let (client, _events) = match Client::connect_with(&server, &options).await {
             Ok(c) => c,
             Err(e) => {
-                let delay = backoff.next_delay();
+                // Another server of the cluster is tried at once; after a whole round, a pause.
+                let round_over = servers.failed();
+                let delay = if round_over {
+                    backoff.next_delay()
+                } else {
+                    Duration::ZERO
+                };
                 if was_connected {
-                    warn!(server = %config.server, "cannot reach the server ({e}); snapshots are kept in the spool; retrying");
+                    if servers.several() {
+                        warn!(%server, next = %servers.current(), "cannot reach the server ({e}); snapshots are kept in the spool; trying the next");
+                    } else {
+                        warn!(%server, "cannot reach the server ({e}); snapshots are kept in the spool; retrying");
+                    }
                     was_connected = false;
                 } else {
-                    debug!("connect failed ({e}); retrying in {delay:?}");
+                    debug!(%server, "connect failed ({e}); next attempt in {delay:?}");
                 }
                 if e.is_certificate_error() {
                     error!(
@@ -99,8 +114,9 @@ pub async fn run(
                 continue;
             }
         };
-        info!(server = %config.server, "connected");
+        info!(%server, "connected");
         was_connected = true;
+        servers.connected();
         backoff.reset();
         let register = AgentRegister {
             host: registration.host.clone(),
@@ -121,7 +137,10 @@ pub async fn run(
             }
             SessionEnd::Refused => {
                 client.close().await;
-                tokio::time::sleep(backoff.next_delay()).await;
+                // Another server may take it; after a whole round, a pause.
+                if servers.failed() {
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
             }
         }
     }
