@@ -116,8 +116,6 @@ pub async fn run(
         };
         info!(%server, "connected");
         was_connected = true;
-        servers.connected();
-        backoff.reset();
         let register = AgentRegister {
             host: registration.host.clone(),
             agent_id: Some(registration.agent_id.clone()),
@@ -125,23 +123,25 @@ pub async fn run(
             os: Some(registration.os.clone()),
             ..AgentRegister::default()
         };
-        if let Err(e) = client.emit(events::AGENT_REGISTER, &register).await {
-            warn!("registering failed ({e}); reconnecting");
-            continue;
+        // Whether the server proved it works: it stored a snapshot, or had nothing to store.
+        let mut worked = false;
+        let end = match client.emit(events::AGENT_REGISTER, &register).await {
+            Ok(()) => session(&client, &spool, &wake, &mut worked).await,
+            Err(e) => SessionEnd::Lost(format!("registering failed: {e}")),
+        };
+        client.close().await;
+        if worked {
+            backoff.reset();
         }
-        match session(&client, &spool, &wake).await {
+        let refused = match end {
             SessionEnd::Lost(why) => {
-                warn!("connection lost ({why}); unsent snapshots stay in the spool");
-                client.close().await;
-                tokio::time::sleep(backoff.next_delay()).await;
+                warn!(%server, "connection lost ({why}); unsent snapshots stay in the spool");
+                false
             }
-            SessionEnd::Refused => {
-                client.close().await;
-                // Another server may take it; after a whole round, a pause.
-                if servers.failed() {
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
-            }
+            SessionEnd::Refused => true,
+        };
+        if servers.after_session(worked, refused) {
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 }
@@ -172,7 +172,13 @@ pub const MAX_BUSY_PAUSE: Duration = Duration::from_secs(30);
 /// server's rate limit, a full queue or a full disk) keeps the connection: the snapshots in
 /// flight are settled, the agent waits — longer while it lasts — and resends from the oldest
 /// unacknowledged one.
-async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> SessionEnd {
+/// `worked` is set once the server stores a snapshot or the spool is empty.
+async fn session(
+    client: &Client,
+    spool: &Arc<Mutex<Spool>>,
+    wake: &Notify,
+    worked: &mut bool,
+) -> SessionEnd {
     let mut in_flight: VecDeque<(u64, PendingAck)> = VecDeque::new();
     let mut busy = Pauses::new(Duration::from_secs(1), MAX_BUSY_PAUSE / 2);
     let mut clock_logged = false;
@@ -203,6 +209,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
         let Some((seq, pending)) = in_flight.pop_front() else {
             // Nothing to send: wait for the next snapshot, or notice at once that the
             // connection ended (a server restart: reconnect now, not at the next snapshot).
+            *worked = true;
             tokio::select! {
                 () = wake.notified() => {}
                 () = client.closed() => {
@@ -220,6 +227,7 @@ async fn session(client: &Client, spool: &Arc<Mutex<Spool>>, wake: &Notify) -> S
                 if let Ok(mut s) = spool.lock() {
                     s.remove(seq);
                 }
+                *worked = true;
                 busy.reset();
                 continue;
             }

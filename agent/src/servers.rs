@@ -1,7 +1,8 @@
 //! Which server to send to: the servers of a cluster in turn. Each agent starts at a place in
 //! the list chosen by its agent id (so a fleet spreads over the servers instead of all landing
-//! on the first) and moves on to the next server when one cannot be reached or refuses it; the
-//! spool keeps every unacked snapshot for whichever server comes next.
+//! on the first) and moves on to the next server when one cannot be reached, refuses it, or
+//! takes the connection but stores nothing; the spool keeps every unacked snapshot for
+//! whichever server comes next.
 
 /// The servers in the order the agent tries them.
 #[derive(Debug, Clone)]
@@ -54,9 +55,24 @@ impl Servers {
         }
     }
 
-    /// The current server took the connection.
+    /// The current server worked (it stored a snapshot, or had none to store).
     pub fn connected(&mut self) {
         self.failed = 0;
+    }
+
+    /// A session with the current server ended; true when it is time to pause. A server that
+    /// `worked` and was not `refused` is tried again after a pause (the connection had a blip);
+    /// one that refused the agent, or took the connection but stored nothing, counts as failed
+    /// and the next is tried, pausing only after a whole round.
+    pub fn after_session(&mut self, worked: bool, refused: bool) -> bool {
+        if worked {
+            self.connected();
+        }
+        if worked && !refused {
+            true
+        } else {
+            self.failed()
+        }
     }
 }
 
@@ -91,6 +107,25 @@ mod tests {
         assert!(!servers.failed());
         assert!(!servers.failed());
         assert!(servers.failed());
+    }
+
+    #[test]
+    fn sessions_that_store_nothing_or_are_refused_move_on_and_pause_each_round() {
+        let mut servers = Servers::new(urls(2), "agent-b");
+        let first = servers.current().to_owned();
+        // Every server refuses the agent: a pause every second session, never a spin.
+        let pauses: Vec<bool> = (0..6).map(|_| servers.after_session(false, true)).collect();
+        assert_eq!(pauses, [false, true, false, true, false, true]);
+        // A server that takes connections but stores nothing is left the same way.
+        assert!(!servers.after_session(false, false));
+        assert_ne!(servers.current(), first);
+        // One that worked is tried again after a pause.
+        let worked = servers.current().to_owned();
+        assert!(servers.after_session(true, false));
+        assert_eq!(servers.current(), worked);
+        // It worked, then refused: the next one at once.
+        assert!(!servers.after_session(true, true));
+        assert_ne!(servers.current(), worked);
     }
 
     #[test]

@@ -288,7 +288,8 @@ impl Config {
             self.retention.days = parse_env(
                 "IDLEWATCH_RETENTION_DAYS",
                 &v,
-                "a number of days (0 keeps everything)",
+                "a number of days after which everything is deleted (0: day rows are kept until \
+                 deleted by hand)",
             )?;
         }
         if let Some(v) = non_empty("IDLEWATCH_SHEETS_ENABLED") {

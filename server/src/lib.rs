@@ -114,27 +114,33 @@ pub fn restore_live_state(state: &AppState) -> Result<usize, idlewatch_store::Er
     Ok(latest.len())
 }
 
-/// Asks the store, now and every [`RETENTION_PERIOD`], to delete snapshots older than the
-/// configured retention.
+/// Asks the store, now and every [`RETENTION_PERIOD`], to delete snapshots older than
+/// `[retention] days`, and alerts resolved and licence polls made that long ago — or, with
+/// `days = 0`, as long ago as minute rows are kept.
 async fn retention(state: AppState) {
     let days = state.config.retention.days;
-    if days == 0 {
+    let snapshots = (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400));
+    let Some(events) = snapshots.or(state.config.retention.minutes()) else {
         return std::future::pending().await;
-    }
-    let keep = Duration::from_secs(u64::from(days) * 86_400);
+    };
+    let cutoff = |keep: Duration| {
+        SystemTime::now()
+            .checked_sub(keep)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+    };
     let mut tick = tokio::time::interval(RETENTION_PERIOD);
     loop {
         tick.tick().await;
-        let cutoff = SystemTime::now()
-            .checked_sub(keep)
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
-        state.store.prune_before(cutoff);
+        if let Some(keep) = snapshots {
+            state.store.prune_before(cutoff(keep));
+        }
         let store = state.store.clone();
+        let before = cutoff(events);
         let pruned = tokio::task::spawn_blocking(move || {
             Ok::<_, idlewatch_store::Error>((
-                store.prune_alerts_before(cutoff)?,
-                store.prune_licence_polls_before(cutoff)?,
+                store.prune_alerts_before(before)?,
+                store.prune_licence_polls_before(before)?,
             ))
         })
         .await;
@@ -142,7 +148,8 @@ async fn retention(state: AppState) {
             Ok(Ok((0, 0))) => {}
             Ok(Ok((alerts, polls))) => info!(
                 "deleted {alerts} alerts resolved and {polls} licence polls made more than \
-                 {days} days ago"
+                 {} days ago",
+                events.as_secs() / 86_400
             ),
             Ok(Err(e)) => warn!("cannot delete old alerts and licence polls: {e}"),
             Err(e) => warn!("cannot delete old alerts and licence polls: {e}"),

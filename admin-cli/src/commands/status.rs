@@ -78,7 +78,11 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
         ),
         (
             "minute rows",
-            tier(v.retention_minutes_seconds, v.retention_days),
+            if v.retention_snapshots_seconds.is_some() {
+                tier(v.retention_minutes_seconds, v.retention_days)
+            } else {
+                Cell::text("none: snapshots are not folded").tone(Tone::Dim)
+            },
         ),
         (
             "retention",

@@ -99,8 +99,9 @@ impl RetentionConfig {
             Some(given) => (!given.is_zero()).then_some(given),
             None => {
                 let snapshots = self.snapshots()?;
-                (self.before_days(DEFAULT_MINUTES) && DEFAULT_MINUTES >= snapshots + MINUTES_MARGIN)
-                    .then_some(DEFAULT_MINUTES)
+                (self.before_days(DEFAULT_MINUTES)
+                    && DEFAULT_MINUTES >= snapshots.saturating_add(MINUTES_MARGIN))
+                .then_some(DEFAULT_MINUTES)
             }
         }
     }
@@ -146,7 +147,7 @@ impl RetentionConfig {
                      remove minutes"
                 )));
             };
-            if minutes < snapshots + MINUTES_MARGIN {
+            if minutes < snapshots.saturating_add(MINUTES_MARGIN) {
                 return Err(Error::Invalid(format!(
                     "retention.minutes = {minutes:?} is not at least two days longer than \
                      retention.snapshots = {snapshots:?}: minute rows are deleted only from days \
