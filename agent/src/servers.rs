@@ -56,7 +56,7 @@ impl Servers {
     }
 
     /// The current server worked (it stored a snapshot, or had none to store).
-    pub fn connected(&mut self) {
+    fn connected(&mut self) {
         self.failed = 0;
     }
 

@@ -118,8 +118,7 @@ pub fn restore_live_state(state: &AppState) -> Result<usize, idlewatch_store::Er
 /// `[retention] days`, and alerts resolved and licence polls made that long ago — or, with
 /// `days = 0`, as long ago as minute rows are kept.
 async fn retention(state: AppState) {
-    let days = state.config.retention.days;
-    let snapshots = (days > 0).then(|| Duration::from_secs(u64::from(days) * 86_400));
+    let snapshots = state.config.retention.deleted_after();
     let Some(events) = snapshots.or(state.config.retention.minutes()) else {
         return std::future::pending().await;
     };

@@ -106,9 +106,15 @@ impl RetentionConfig {
         }
     }
 
+    /// After how long `days` deletes everything (`None`: day rows are kept).
+    #[must_use]
+    pub fn deleted_after(&self) -> Option<Duration> {
+        (self.days > 0).then(|| Duration::from_secs(u64::from(self.days) * 86_400))
+    }
+
     /// Whether `keep` ends before `days` deletes.
     fn before_days(&self, keep: Duration) -> bool {
-        self.days == 0 || keep < Duration::from_secs(u64::from(self.days) * 86_400)
+        self.deleted_after().is_none_or(|days| keep < days)
     }
 
     /// Refuses settings that make no sense together (only tiers given explicitly: the defaults
@@ -121,7 +127,6 @@ impl RetentionConfig {
             )));
         }
         if let Some(snapshots) = self.snapshots.filter(|s| !s.is_zero()) {
-            let days = Duration::from_secs(u64::from(self.days) * 86_400);
             if snapshots < Duration::from_secs(2 * 86_400) {
                 return Err(Error::Invalid(format!(
                     "retention.snapshots = {snapshots:?} is too short; give at least \"2d\", \
@@ -129,7 +134,7 @@ impl RetentionConfig {
                      spooled through an outage are counted only before their hour is folded"
                 )));
             }
-            if self.days != 0 && snapshots >= days {
+            if !self.before_days(snapshots) {
                 return Err(Error::Invalid(format!(
                     "retention.snapshots = {snapshots:?} is not shorter than retention.days = {}: \
                      snapshots would be deleted before they are folded into minutes; shorten \
@@ -155,8 +160,7 @@ impl RetentionConfig {
                      \"400d\")"
                 )));
             }
-            let days = Duration::from_secs(u64::from(self.days) * 86_400);
-            if self.days != 0 && minutes >= days {
+            if !self.before_days(minutes) {
                 return Err(Error::Invalid(format!(
                     "retention.minutes = {minutes:?} is not shorter than retention.days = {}: \
                      minute rows would be deleted with everything else first; shorten minutes \
