@@ -32,6 +32,9 @@ pub struct IngestOptions {
     pub agent_token: Option<String>,
     /// Token for the dashboards.
     pub viewer_token: Option<String>,
+    /// Where the dashboards connect when not to `server` (another server of a cluster: the
+    /// delay is then agent → server → Redis → other server → dashboard).
+    pub dashboards_on: Option<String>,
     /// Agent connections.
     pub agents: usize,
     /// Dashboard connections.
@@ -88,7 +91,8 @@ pub async fn run(options: &IngestOptions) -> Result<IngestReport, Error> {
     };
     let mut dashboards = Vec::with_capacity(options.dashboards);
     for index in 0..options.dashboards {
-        dashboards.push(peers::join_dashboard(&options.server, &dashboard_options, index).await?);
+        let on = options.dashboards_on.as_deref().unwrap_or(&options.server);
+        dashboards.push(peers::join_dashboard(on, &dashboard_options, index).await?);
     }
     let mut agents = join_agents(options).await?;
     if options.prerender > 0 {

@@ -82,6 +82,9 @@ struct IngestArgs {
     /// Dashboard connections.
     #[arg(long, default_value_t = 2)]
     dashboards: usize,
+    /// Connect the dashboards to this server instead (another server of the same cluster).
+    #[arg(long, value_name = "URL")]
+    dashboards_on: Option<String>,
     /// Snapshots per second from all agents together; 0 sends as fast as acks (or the socket)
     /// allow.
     #[arg(long, default_value_t = 1000.0, value_name = "PER_SECOND")]
@@ -259,6 +262,7 @@ async fn measure(
                     .as_ref()
                     .map(|t| t.viewer_token.clone())
                     .or_else(|| a.viewer_token.clone()),
+                dashboards_on: a.dashboards_on.clone(),
                 agents: a.agents,
                 dashboards: a.dashboards,
                 rate: a.rate.max(0.0),

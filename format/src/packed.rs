@@ -83,6 +83,30 @@ impl PackedJson {
     pub fn packed_len(&self) -> usize {
         self.bytes.len()
     }
+
+    /// The bytes as held, to hand to another process: whether they are a zstd frame (which
+    /// records the text's length), and the frame (or, rarely, the text itself).
+    #[must_use]
+    pub fn as_wire(&self) -> (bool, &[u8]) {
+        (self.compressed, &self.bytes)
+    }
+
+    /// Takes [`PackedJson::as_wire`]'s parts back, from another process. `None` when a frame
+    /// does not say how long its text is, or says it is longer than `max_len`; a frame that
+    /// is not valid zstd unpacks to nothing.
+    #[must_use]
+    pub fn from_wire(compressed: bool, bytes: &[u8], max_len: usize) -> Option<Self> {
+        let len = if compressed {
+            usize::try_from(zstd_safe::get_frame_content_size(bytes).ok()??).ok()?
+        } else {
+            bytes.len()
+        };
+        (len <= max_len).then(|| Self {
+            bytes: bytes.into(),
+            len,
+            compressed,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +121,22 @@ mod tests {
         assert_eq!(packed.unpack(), json);
         assert_eq!(packed.len(), json.len());
         assert_eq!(PackedJson::pack(b"").unpack(), b"");
+    }
+
+    #[test]
+    fn what_goes_over_the_wire_comes_back_exactly_and_is_bounded() {
+        let json = br#"{"host":"pc","processes":[{"pid":1,"name":"chrome.exe"}]}"#.repeat(200);
+        let packed = PackedJson::pack(&json);
+        let (compressed, bytes) = packed.as_wire();
+        assert!(compressed);
+        let back = PackedJson::from_wire(compressed, bytes, json.len()).unwrap();
+        assert_eq!(back, packed);
+        assert_eq!(back.unpack(), json);
+        assert!(PackedJson::from_wire(true, bytes, json.len() - 1).is_none());
+        assert!(PackedJson::from_wire(true, b"not zstd", 1 << 20).is_none());
+        assert_eq!(
+            PackedJson::from_wire(false, b"{}", 2).unwrap().unpack(),
+            b"{}"
+        );
     }
 }

@@ -13,6 +13,7 @@ use idlewatch_protocol::config_file::{self, FileError};
 use idlewatch_protocol::time::duration;
 
 mod alerts;
+pub mod cluster;
 mod directory;
 mod licences;
 mod limits;
@@ -20,6 +21,7 @@ mod retention;
 mod seats;
 mod sheets;
 pub use alerts::{AlertKind, AlertRule, NotifierConfig, SmtpConfig, SmtpTls, WebhookFormat};
+pub use cluster::ClusterConfig;
 pub use directory::DirectoryConfig;
 pub use licences::LicenceServerConfig;
 pub use limits::LimitsConfig;
@@ -59,6 +61,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// HTTPS on the listener.
     pub tls: TlsConfig,
+    /// Several servers sharing one live view (`[cluster]`).
+    pub cluster: ClusterConfig,
 }
 
 /// `[tls]`: serve HTTPS and WSS on the listener instead of plain HTTP.
@@ -174,6 +178,7 @@ impl Default for Config {
             notifiers: std::collections::BTreeMap::new(),
             smtp: None,
             tls: TlsConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -292,6 +297,9 @@ impl Config {
                  deleted by hand)",
             )?;
         }
+        if let Some(v) = non_empty("IDLEWATCH_REDIS_URL") {
+            self.cluster.redis_url = v;
+        }
         if let Some(v) = non_empty("IDLEWATCH_SHEETS_ENABLED") {
             self.sheets.enabled = parse_bool("IDLEWATCH_SHEETS_ENABLED", &v)?;
         }
@@ -396,6 +404,7 @@ impl Config {
         directory::check(&self.directory)?;
         licences::check(&self.licence_servers)?;
         alerts::check(&self.alerts, &self.notifiers, self.smtp.as_ref())?;
+        cluster::check(&self.cluster)?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             let (set, unset) = if self.tls.cert_file.is_some() {
                 ("tls.cert_file", "tls.key_file")

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod directory;
 pub mod groups;
@@ -274,7 +275,14 @@ fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
         firing: state.metrics.alerts_firing.clone(),
         show: Box::new(move |alert| {
             socket::alert(&io, &shown, alert);
+            if let Some(cluster) = shown.cluster() {
+                cluster.alert(alert);
+            }
         }),
+        leads: {
+            let state = state.clone();
+            Box::new(move || state.leads())
+        },
     }
 }
 
@@ -330,7 +338,18 @@ pub async fn run(
         app.io.clone(),
         app.state.clone(),
     ));
-    let uploads = tokio::spawn(sheets::schedule(app.state.sheets.clone()));
+    let uploads = tokio::spawn(sheets::schedule(app.state.sheets.clone(), {
+        let state = app.state.clone();
+        move || state.leads()
+    }));
+    let cluster = app.state.cluster().cloned();
+    let clustered = match &cluster {
+        Some(c) => tokio::spawn(c.clone().run(Arc::new(socket::cluster::Relayed::new(
+            app.io.clone(),
+            app.state.clone(),
+        )))),
+        None => tokio::spawn(std::future::pending()),
+    };
     let disk = tokio::spawn(app.state.disk_floor.clone().watch());
     let resumes = tokio::spawn(socket::resume_paused(app.io.clone(), app.state.clone()));
     let revocations = tokio::spawn(socket::scoped::close_revoked(
@@ -357,6 +376,7 @@ pub async fn run(
         alerts,
         seat_changes,
         directory,
+        clustered,
     ];
     tokio::select! {
         () = &mut server => {
@@ -366,6 +386,13 @@ pub async fn run(
         () = shutdown => {}
     }
     background.iter().for_each(tokio::task::JoinHandle::abort);
+    if let Some(cluster) = &cluster
+        && tokio::time::timeout(SHUTDOWN_GRACE, cluster.leave())
+            .await
+            .is_err()
+    {
+        warn!("could not leave the cluster within {SHUTDOWN_GRACE:?}; its lease runs out");
+    }
     info!("shutting down: closing sockets and finishing requests");
     if tokio::time::timeout(SHUTDOWN_GRACE, app.io.close())
         .await

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::Parser;
 use idlewatch_protocol::startup::LISTENING;
 use idlewatch_server::auth::{Auth, TokenSource};
+use idlewatch_server::cluster::Cluster;
+use idlewatch_server::config::cluster::without_password;
 use idlewatch_server::config::{Config, Overrides};
 use idlewatch_server::state::AppState;
 use idlewatch_server::tls::Tls;
@@ -187,6 +189,9 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     };
     reload_on_hangup(tls.clone())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    if config.cluster.enabled() {
+        join_cluster(&state).await?;
+    }
     let app = App::new(state.clone());
     let shutdown = shutdown_signal()?;
     // Tests and scripts read this exact line to learn the port.
@@ -195,6 +200,28 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .await
         .context("server failed")?;
     info!("stopped");
+    Ok(())
+}
+
+/// Connects to the cluster's Redis and reads every host's latest state kept there.
+async fn join_cluster(state: &AppState) -> anyhow::Result<()> {
+    let cluster = Cluster::connect(
+        &state.config.cluster,
+        state.registry.clone(),
+        state.config.limits.max_message_bytes,
+        &state.metrics,
+    )
+    .await?;
+    let read = cluster
+        .prime()
+        .await
+        .context("cannot read the hosts' latest states from the cluster's Redis")?;
+    info!(
+        "cluster: server {} joined through Redis at {}; {read} hosts' latest states read",
+        cluster.id(),
+        without_password(&state.config.cluster.redis_url)
+    );
+    let _ = state.cluster.set(cluster);
     Ok(())
 }
 

@@ -109,6 +109,15 @@ pub struct Metrics {
     pub alert_observations_dropped: Counter,
     /// Alert notifications delivered and given up.
     pub notifications: NotificationCounters,
+    /// Cluster mode: events published to the other servers.
+    pub cluster_sent: Counter,
+    /// Cluster mode: events received from the other servers.
+    pub cluster_received: Counter,
+    /// Cluster mode: events not published (Redis unreachable, or too many waiting) or not taken
+    /// in (this server too far behind).
+    pub cluster_lost: Counter,
+    /// Cluster mode: 1 while this server holds the lead.
+    pub cluster_lead: Gauge,
     /// Socket.IO sockets open now, every role: the admission count (not exposed).
     sockets_open: AtomicU64,
     hosts_online: Gauge,
@@ -249,6 +258,28 @@ impl Default for Metrics {
             "alert_observations_dropped",
             "Snapshots not evaluated by the alert rules because their queue was full",
         );
+        let cluster_sent = counter(
+            r,
+            "cluster_events_sent",
+            "Cluster mode: events (snapshots, alerts, agent lists) published to the other servers",
+        );
+        let cluster_received = counter(
+            r,
+            "cluster_events_received",
+            "Cluster mode: events received from the other servers",
+        );
+        let cluster_lost = counter(
+            r,
+            "cluster_events_lost",
+            "Cluster mode: events lost: not published (Redis unreachable, or too many waiting) or \
+             not taken in (this server too far behind the others)",
+        );
+        let cluster_lead = Gauge::default();
+        r.register(
+            "cluster_lead",
+            "Cluster mode: 1 while this server leads (sends alerts, uploads to Google Sheets)",
+            cluster_lead.clone(),
+        );
         let outcomes = Family::<OutcomeLabel, Counter>::default();
         // One statement each: a series' guard holds the family's lock until the statement ends.
         let sent = outcomes
@@ -350,6 +381,10 @@ impl Default for Metrics {
             host_days_built,
             alert_observations_dropped,
             notifications,
+            cluster_sent,
+            cluster_received,
+            cluster_lost,
+            cluster_lead,
             sockets_open: AtomicU64::new(0),
             hosts_online,
             hosts_offline,

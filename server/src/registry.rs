@@ -44,6 +44,15 @@ impl Latest {
         }
     }
 
+    /// Keeps `snapshot`, already packed as `json` (by another server of a cluster).
+    #[must_use]
+    pub fn with_packed(snapshot: &Snapshot, json: Arc<PackedJson>) -> Self {
+        Self {
+            fields: snapshot.fields().clone(),
+            json,
+        }
+    }
+
     /// The packed JSON, to share with the store's writer (one packed copy per host).
     #[must_use]
     pub fn packed(&self) -> Arc<PackedJson> {
@@ -78,6 +87,8 @@ struct HostEntry {
     last_seen: SystemTime,
     interval: Option<Duration>,
     agents: u32,
+    /// Agent sockets on the other servers of a cluster.
+    remote_agents: u32,
 }
 
 impl HostEntry {
@@ -89,6 +100,7 @@ impl HostEntry {
             last_seen: now,
             interval: None,
             agents: 0,
+            remote_agents: 0,
         }
     }
 }
@@ -100,7 +112,7 @@ pub struct HostView {
     pub host: String,
     /// Connected and reporting within [`OFFLINE_AFTER_INTERVALS`] × its interval.
     pub online: bool,
-    /// Agent sockets connected for this host.
+    /// Agent sockets connected for this host (to any server of a cluster).
     pub agents: u32,
     /// First register or snapshot this process has seen.
     pub first_seen: SystemTime,
@@ -172,6 +184,27 @@ impl HostRegistry {
         }
     }
 
+    /// Cluster mode: the agents each host has on the other servers now (hosts not named have
+    /// none). Returns whether the hosts with an agent anywhere changed.
+    pub fn set_remote_agents(&self, counts: &HashMap<String, u32>, now: SystemTime) -> bool {
+        let mut hosts = self.hosts.write().unwrap_or_else(poisoned);
+        let mut changed = false;
+        for (host, entry) in hosts.iter_mut() {
+            let remote = counts.get(host).copied().unwrap_or(0);
+            changed |= (entry.agents + entry.remote_agents > 0) != (entry.agents + remote > 0);
+            entry.remote_agents = remote;
+        }
+        for (host, &remote) in counts {
+            if remote > 0 && !hosts.contains_key(host) {
+                let mut entry = HostEntry::new(now);
+                entry.remote_agents = remote;
+                hosts.insert(host.clone(), entry);
+                changed = true;
+            }
+        }
+        changed
+    }
+
     /// Records an accepted snapshot received at `now`.
     pub fn record(&self, snapshot: &Snapshot, now: SystemTime) -> Recorded {
         self.record_latest(snapshot, Arc::new(Latest::of(snapshot)), now)
@@ -239,7 +272,7 @@ impl HostRegistry {
                 entry.latest = Some(latest);
                 entry.latest_received = Some(received);
             }
-            None if entry.agents == 0 => {
+            None if entry.agents + entry.remote_agents == 0 => {
                 hosts.remove(host);
             }
             None => {
@@ -252,6 +285,20 @@ impl HostRegistry {
     /// Hosts with at least one connected agent socket, sorted.
     #[must_use]
     pub fn connected_hosts(&self) -> Vec<String> {
+        let hosts = self.hosts.read().unwrap_or_else(poisoned);
+        let mut names: Vec<String> = hosts
+            .iter()
+            .filter(|(_, e)| e.agents + e.remote_agents > 0)
+            .map(|(h, _)| h.clone())
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Hosts with an agent socket on this server, sorted (in a cluster, what it tells the
+    /// others).
+    #[must_use]
+    pub fn local_hosts(&self) -> Vec<String> {
         let hosts = self.hosts.read().unwrap_or_else(poisoned);
         let mut names: Vec<String> = hosts
             .iter()
@@ -271,10 +318,11 @@ impl HostRegistry {
             .map(|(host, e)| {
                 let interval = e.interval.unwrap_or(DEFAULT_INTERVAL);
                 let silent = now.duration_since(e.last_seen).unwrap_or_default();
+                let agents = e.agents + e.remote_agents;
                 HostView {
                     host: host.clone(),
-                    online: e.agents > 0 && silent <= interval * OFFLINE_AFTER_INTERVALS,
-                    agents: e.agents,
+                    online: agents > 0 && silent <= interval * OFFLINE_AFTER_INTERVALS,
+                    agents,
                     first_seen: e.first_seen,
                     last_seen: e.last_seen,
                     interval,

@@ -63,6 +63,8 @@ pub struct Inner {
     pub seats: Arc<crate::seats::live::Sources>,
     /// The PCs that should report.
     pub directory: Arc<crate::directory::Directory>,
+    /// This server's part in a cluster, once connected (`[cluster]`).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl AppState {
@@ -142,14 +144,32 @@ impl AppState {
             store,
             agent_list_dirty: tokio::sync::Notify::new(),
             started: Instant::now(),
+            cluster: std::sync::OnceLock::new(),
         }))
     }
 }
 
 impl AppState {
-    /// Marks the agent list as changed; dashboards get it shortly.
+    /// Marks the agent list as changed; dashboards get it shortly (and the other servers of a
+    /// cluster this server's list).
     pub fn agent_list_changed(&self) {
         self.agent_list_dirty.notify_one();
+        if let Some(cluster) = self.cluster() {
+            cluster.agents_changed();
+        }
+    }
+
+    /// This server's part in a cluster, if it is in one.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.get()
+    }
+
+    /// Whether this server does the work that must happen once: always on its own; in a
+    /// cluster, while it holds the lead.
+    #[must_use]
+    pub fn leads(&self) -> bool {
+        self.cluster().is_none_or(|c| c.lead.held())
     }
 }
 

@@ -15,6 +15,7 @@ pub mod ldap;
 mod peer;
 mod pki;
 pub mod receiver;
+pub mod redis;
 mod script;
 mod send;
 mod server;

@@ -115,4 +115,13 @@ impl Receiver {
             .map(Received::json)
             .collect()
     }
+
+    /// Each alert notification delivered, as `"ALERT" "STATE"` (its name and state as JSON).
+    #[must_use]
+    pub fn told(&self) -> Vec<String> {
+        self.delivered()
+            .iter()
+            .map(|n| format!("{} {}", n["alert"], n["state"]))
+            .collect()
+    }
 }

@@ -49,6 +49,9 @@ pub struct Sources {
     pub firing: Gauge,
     /// Shows an alert to every dashboard (the `alert` event).
     pub show: Box<dyn Fn(&Alert) + Send + Sync>,
+    /// Whether this server records, shows and notifies alerts (in a cluster, only the server
+    /// holding the lead does; the others evaluate every host all the same, ready to take over).
+    pub leads: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// Runs `alerts` until aborted (call once; a second call returns at once).
@@ -256,6 +259,9 @@ impl Task<'_> {
     }
 
     async fn apply(&mut self, evaluator: &Evaluator, changes: Vec<Change>, firing: &mut Firing) {
+        if !(self.src.leads)() {
+            return;
+        }
         let now = now_ms();
         for change in changes {
             let rule = &evaluator.rules()[change.rule];

@@ -104,3 +104,29 @@ fn a_latest_dated_beyond_the_clock_yields_to_the_next_arrival() {
     );
     assert_eq!(r.agents_of("pc"), 0);
 }
+
+#[test]
+fn agents_on_other_servers_count_as_connected_and_online_until_they_go() {
+    let r = HostRegistry::new(Duration::from_secs(600));
+    r.agent_connected("a", t(0));
+    r.record(&snap("b", None), t(0));
+    let remote = HashMap::from([("b".to_owned(), 1), ("c".to_owned(), 2)]);
+    assert!(r.set_remote_agents(&remote, t(1)));
+    assert_eq!(r.connected_hosts(), ["a", "b", "c"]);
+    assert_eq!(r.local_hosts(), ["a"]);
+    let views = r.views(t(2));
+    let b = views.iter().find(|v| v.host == "b").unwrap();
+    assert!(
+        b.online,
+        "a host reporting through another server is online"
+    );
+    assert_eq!(b.agents, 1);
+    assert_eq!(views.iter().find(|v| v.host == "c").unwrap().agents, 2);
+    assert!(
+        !r.set_remote_agents(&remote, t(3)),
+        "the same counts change nothing"
+    );
+    assert!(r.set_remote_agents(&HashMap::new(), t(4)));
+    assert_eq!(r.connected_hosts(), ["a"]);
+    assert!(!r.views(t(5)).iter().find(|v| v.host == "b").unwrap().online);
+}

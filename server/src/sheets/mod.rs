@@ -216,7 +216,7 @@ impl Sheets {
 }
 
 /// Runs an upload every `sheets.interval` (the first one interval after start) until aborted.
-pub async fn schedule(sheets: Arc<Sheets>) {
+pub async fn schedule(sheets: Arc<Sheets>, leads: impl Fn() -> bool) {
     if !sheets.enabled() {
         return std::future::pending().await;
     }
@@ -225,6 +225,12 @@ pub async fn schedule(sheets: Arc<Sheets>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        sheets.run_once(SheetsTrigger::Schedule).await;
+        if leads() {
+            sheets.run_once(SheetsTrigger::Schedule).await;
+        } else {
+            tracing::debug!(
+                "scheduled Google Sheets upload left to the server leading the cluster"
+            );
+        }
     }
 }

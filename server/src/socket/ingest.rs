@@ -321,6 +321,9 @@ impl MessageHandler<LocalAdapter, Synchronous> for SnapshotHandler {
                     snapshot.len() + 16,
                 );
                 state.metrics.telemetry_broadcasts.inc();
+                if let Some(cluster) = state.cluster() {
+                    cluster.telemetry(snapshot.host(), packed.clone(), now_ms());
+                }
             }
             Recorded::Older => {
                 state.metrics.snapshots_older.inc();

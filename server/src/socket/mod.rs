@@ -5,6 +5,7 @@
 //! miss its handler. Message handlers run synchronously in arrival order ([`ingest`]).
 
 mod auth;
+pub mod cluster;
 pub mod gate;
 mod ingest;
 mod kind;

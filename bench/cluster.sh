@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Cluster mode beside one server on its own, in one run on this machine, ROUNDS rounds of:
+#   alone     one server, no cluster (its agents and dashboards on it)
+#   redis     one server in a cluster: every snapshot also published to Redis and kept there
+#   two       two servers in one cluster: agents on A, dashboards on B (telemetry crosses Redis)
+# each measured as fast as acks allow (--rate 0) and at RATE snapshots/s (delay agent →
+# dashboard). Redis is Debian's redis-server on loopback, without persistence.
+#
+#   bench/cluster.sh [ROUNDS] [RATE]
+#
+# Build first: cargo build --release -p idlewatch-bench -p idlewatch-server
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-2}"
+rate="${2:-1000}"
+bench=target/release/idlewatch-bench
+server=target/release/idlewatch-server
+[[ -x $bench && -x $server ]] || { echo "build first: cargo build --release -p idlewatch-bench -p idlewatch-server" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+redis_port="$(free_port)"
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
+printf '[cluster]\nredis_url = "redis://127.0.0.1:%s/0"\n' "$redis_port" >"$work/cluster.toml"
+
+# Starts a server in the cluster on a free port; prints "PID URL".
+start_member() {
+  local name="$1" port
+  port="$(free_port)"
+  IDLEWATCH_SNAPSHOT_RATE=0 IDLEWATCH_CONNECT_RATE=0 IDLEWATCH_IDLE_CONNECTIONS_PER_IP=0 \
+    IDLEWATCH_LOG=warn "$server" --open --listen "127.0.0.1:$port" --data-dir "$work/$name-$RANDOM" \
+    --config "$work/cluster.toml" >"$work/$name.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  echo "$pid http://127.0.0.1:$port"
+}
+
+summary() {
+  awk '/^  sent/ {printf "%s snapshots/s  ", $2}
+       /^  delay/ {sub(/^  delay +/, ""); printf "delay %s  ", $0}
+       /^  server/ {printf "server %s", $0}' | sed 's/server   *server *//'
+  echo
+}
+
+for ((i = 1; i <= rounds; i++)); do
+  for load in "--rate 0 --duration 15 --prerender 16" "--rate $rate --duration 10"; do
+    # shellcheck disable=SC2086
+    set -- --agents 50 --dashboards 2 --ack $load
+    printf 'round %d  %-28s alone  ' "$i" "$load"
+    "$bench" ingest --spawn-server "$server" "$@" 2>&1 | summary
+    printf 'round %d  %-28s redis  ' "$i" "$load"
+    "$bench" ingest --spawn-server "$server" --spawn-config "$work/cluster.toml" "$@" 2>&1 | summary
+    read -r pid_a url_a < <(start_member a)
+    read -r pid_b url_b < <(start_member b)
+    pids+=("$pid_a" "$pid_b")
+    printf 'round %d  %-28s two    ' "$i" "$load"
+    "$bench" ingest --server "$url_a" --server-pid "$pid_a" --dashboards-on "$url_b" "$@" 2>&1 | summary
+    kill "$pid_a" "$pid_b"
+    wait "$pid_a" "$pid_b" 2>/dev/null || true
+  done
+done
+# What Redis holds per host: each host's latest snapshot (as published, compressed).
+keys="$(redis-cli -p "$redis_port" --scan --pattern 'idlewatch:host:*')"
+# shellcheck disable=SC2086 # one argument per key
+python3 - "$redis_port" $keys <<'PY'
+import subprocess, sys
+port, keys = sys.argv[1], sys.argv[2:]
+sizes = [int(subprocess.check_output(["redis-cli", "-p", port, "memory", "usage", k]).strip()) for k in keys]
+if sizes:
+    print(f"redis-server: {len(sizes)} host keys, {sum(sizes) / len(sizes):.0f} B each on average (MEMORY USAGE)")
+PY

@@ -1,0 +1,238 @@
+//! Cluster mode with a real Redis (Debian's redis-server on loopback) and real server
+//! processes: a dashboard on one server sees the agents and telemetry of another, `/data` is the
+//! same on every server (one started later included), exactly one server leads, and when a
+//! server is killed its hosts drop out of every `agent_list` and another server takes the lead
+//! within one lease.
+
+use std::path::Path;
+use std::time::Duration;
+
+use idlewatch_tests::receiver::Receiver;
+use idlewatch_tests::redis::Redis;
+use idlewatch_tests::{Connect, Peer, PeerKind, Server, wait_until};
+use serde_json::{Value, json};
+
+/// The lease the servers hold the lead for: short, so a takeover is quick to see.
+const LEASE: Duration = Duration::from_secs(2);
+
+fn start(dir: &Path, name: &str, redis: &Redis) -> Server {
+    start_with(dir, name, redis, "")
+}
+
+/// A server of the cluster with `extra` configuration after its `[cluster]` section.
+fn start_with(dir: &Path, name: &str, redis: &Redis, extra: &str) -> Server {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nredis_url = \"{}\"\nlease = \"{}s\"\n{extra}",
+            redis.url(),
+            LEASE.as_secs()
+        ),
+    )
+    .unwrap();
+    Server::try_start(
+        &["--open", "--config", config.to_str().unwrap()],
+        &[],
+        Some(&dir.join("data")),
+    )
+    .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
+}
+
+fn snapshot(host: &str, seq: u64) -> Value {
+    json!({"host": host, "user": "ana", "idle_seconds": seq, "cpu_percent": 12.5,
+           "memory_percent": 40.5, "foreground_app": "matlab.exe", "seq": seq})
+}
+
+fn leads(server: &Server) -> bool {
+    server.metric("idlewatch_cluster_lead") == 1
+}
+
+#[test]
+fn servers_sharing_a_redis_show_every_host_and_one_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let a = start(dir.path(), "a", &redis);
+    let mut b = start(dir.path(), "b", &redis);
+
+    let mut dashboard = Peer::start(PeerKind::Python);
+    dashboard.connect_ok(&a, &Connect::websocket());
+    dashboard.wait_event("hello", |_| true);
+
+    let mut on_b = Peer::start(PeerKind::Node);
+    on_b.connect_ok(&b, &Connect::websocket().register("lab-b-01"));
+    on_b.wait_event("registered", |_| true);
+    let mut on_a = Peer::start(PeerKind::Python);
+    on_a.connect_ok(&a, &Connect::websocket().register("lab-a-01"));
+    on_a.wait_event("registered", |_| true);
+
+    // The dashboard on A lists the agent on B, and gets its telemetry.
+    dashboard.wait_event("agent_list", |d| {
+        d["hosts"] == json!(["lab-a-01", "lab-b-01"])
+    });
+    let sent = snapshot("lab-b-01", 1);
+    on_b.emit("agent_snapshot", &sent, false);
+    let got = dashboard.wait_event("telemetry", |d| d["host"] == "lab-b-01");
+    assert_eq!(got, sent);
+    on_a.emit("agent_snapshot", &snapshot("lab-a-01", 1), false);
+    dashboard.wait_event("telemetry", |d| d["host"] == "lab-a-01");
+
+    // `/data` is the same on both servers, and on one that starts later.
+    let both = |s: &Server| {
+        let data = s.get("/data", None).json();
+        data.get("lab-a-01").is_some() && data.get("lab-b-01").is_some()
+    };
+    wait_until(
+        "both servers to know both hosts",
+        Duration::from_secs(10),
+        || both(&a) && both(&b),
+    );
+    let data = a.get("/data", None).body;
+    assert_eq!(b.get("/data", None).body, data);
+    let c = start(dir.path(), "c", &redis);
+    assert_eq!(c.get("/data", None).body, data, "read from Redis at start");
+    // Every server says both hosts are online.
+    for server in [&a, &b, &c] {
+        let hosts = server.get("/api/v1/hosts", None).json();
+        let online: Vec<&str> = hosts["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["online"] == true)
+            .map(|h| h["host"].as_str().unwrap())
+            .collect();
+        assert_eq!(online, ["lab-a-01", "lab-b-01"], "{}", server.url());
+    }
+
+    // Exactly one server leads.
+    wait_until("a server to lead", LEASE * 3, || {
+        [&a, &b, &c].iter().any(|s| leads(s))
+    });
+    let leaders = [&a, &b, &c].iter().filter(|s| leads(s)).count();
+    assert_eq!(leaders, 1, "one server leads");
+
+    // B dies: its agent drops out of A's list; whoever leads now, exactly one does.
+    b.signal_and_wait("KILL", Duration::from_secs(10));
+    dashboard.wait_event("agent_list", |d| d["hosts"] == json!(["lab-a-01"]));
+    wait_until("a surviving server to lead", LEASE * 3, || {
+        leads(&a) != leads(&c)
+    });
+    let offline = |s: &Server| {
+        s.get("/api/v1/hosts", None).json()["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["host"] == "lab-b-01" && h["online"] == false)
+    };
+    assert!(offline(&a) && offline(&c), "B's host is offline everywhere");
+}
+
+#[test]
+fn the_lead_moves_when_its_server_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let mut servers = vec![
+        start(dir.path(), "a", &redis),
+        start(dir.path(), "b", &redis),
+    ];
+    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    let first = servers.iter().position(leads).unwrap();
+    let mut leader = servers.remove(first);
+    leader.signal_and_wait("KILL", Duration::from_secs(10));
+    // Within one lease (and one try) of the kill, the other leads.
+    let took = wait_until("the other server to lead", LEASE * 3, || leads(&servers[0]));
+    assert!(took <= LEASE + LEASE, "took {took:?}");
+}
+
+#[test]
+fn a_server_given_an_unreachable_redis_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    let port = idlewatch_tests::free_address();
+    std::fs::write(
+        &config,
+        format!("[cluster]\nredis_url = \"redis://{port}/0\"\n"),
+    )
+    .unwrap();
+    let failed = Server::try_start(
+        &["--open", "--config", config.to_str().unwrap()],
+        &[],
+        Some(&dir.path().join("data")),
+    )
+    .err()
+    .expect("no Redis, no start");
+    assert!(
+        failed.stderr.contains("cannot reach Redis") && failed.stderr.contains("cluster.redis_url"),
+        "{}",
+        failed.stderr
+    );
+}
+
+#[test]
+fn an_alert_about_a_host_on_any_server_is_told_once_and_shown_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let hook = Receiver::start(&[]);
+    let rules = format!(
+        "\n[[alerts]]\nname = \"ansys-idle\"\nkind = \"licence_idle\"\napp = \"ansys\"\n\
+         for = \"1s\"\nnotify = [\"it\"]\n\n[notifiers.it]\nwebhook = \"{}\"\n",
+        hook.url()
+    );
+    let servers = [
+        start_with(dir.path(), "a", &redis, &rules),
+        start_with(dir.path(), "b", &redis, &rules),
+    ];
+    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    // The agent reports to the server that does not lead: the leader learns through Redis.
+    let follower = servers.iter().find(|s| !leads(s)).unwrap();
+    let mut dashboards: Vec<Peer> = servers
+        .iter()
+        .map(|s| {
+            let mut d = Peer::start(PeerKind::Python);
+            d.connect_ok(s, &Connect::websocket());
+            d
+        })
+        .collect();
+    let mut agent = Peer::start(PeerKind::Python);
+    agent.connect_ok(follower, &Connect::websocket().register("lab-01"));
+    agent.wait_event("registered", |_| true);
+    let idle = |seq: u64| {
+        json!({"host": "lab-01", "idle_seconds": 900, "user_active": false, "seq": seq,
+               "watched": {"ansys": {"running": true, "state": "idle"}}})
+    };
+    for seq in 0..4 {
+        agent.emit("agent_snapshot", &idle(seq), false);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for d in &mut dashboards {
+        d.wait_event("alert", |a| {
+            a["alert"] == "ansys-idle" && a["state"] == "firing"
+        });
+    }
+    wait_until("the notification", Duration::from_secs(10), || {
+        !hook.delivered().is_empty()
+    });
+    agent.emit(
+        "agent_snapshot",
+        &json!({"host": "lab-01", "idle_seconds": 0, "user_active": true, "seq": 9,
+                "watched": {"ansys": {"running": true, "state": "active"}}}),
+        false,
+    );
+    for d in &mut dashboards {
+        d.wait_event("alert", |a| {
+            a["alert"] == "ansys-idle" && a["state"] == "resolved"
+        });
+    }
+    wait_until("the resolution", Duration::from_secs(10), || {
+        hook.delivered().len() >= 2
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let told = hook.told();
+    assert_eq!(
+        told,
+        ["\"ansys-idle\" \"firing\"", "\"ansys-idle\" \"resolved\""],
+        "told once, by one server"
+    );
+}
