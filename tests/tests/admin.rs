@@ -20,6 +20,10 @@ fn every_command_reads_a_real_server() {
     assert!(text.contains("hosts online     1"), "{text}");
     assert!(text.contains("hosts offline    2"), "{text}");
     assert!(text.contains("sheets upload    not configured"), "{text}");
+    assert!(
+        text.contains("cluster          none: this server runs on its own"),
+        "{text}"
+    );
     // The default tiers.
     assert!(text.contains("snapshots whole  14 days"), "{text}");
     assert!(text.contains("minute rows      400 days"), "{text}");

@@ -7,9 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use idlewatch_protocol::api::SheetsStatusAnswer;
+use idlewatch_tests::google::{Google, TEST_EMAIL};
 use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::redis::Redis;
-use idlewatch_tests::{Connect, Peer, PeerKind, Server, wait_until};
+use idlewatch_tests::{Agent, Connect, Peer, PeerKind, Server, free_address, wait_until};
 use serde_json::{Value, json};
 
 /// The lease the servers hold the lead for: short, so a takeover is quick to see.
@@ -21,6 +23,11 @@ fn start(dir: &Path, name: &str, redis: &Redis) -> Server {
 
 /// A server of the cluster with `extra` configuration after its `[cluster]` section.
 fn start_with(dir: &Path, name: &str, redis: &Redis, extra: &str) -> Server {
+    start_on(dir, name, redis, extra, "127.0.0.1:0")
+}
+
+/// As [`start_with`], listening on `listen`.
+fn start_on(dir: &Path, name: &str, redis: &Redis, extra: &str, listen: &str) -> Server {
     let dir = dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("server.toml");
@@ -34,7 +41,13 @@ fn start_with(dir: &Path, name: &str, redis: &Redis, extra: &str) -> Server {
     )
     .unwrap();
     Server::try_start(
-        &["--open", "--config", config.to_str().unwrap()],
+        &[
+            "--open",
+            "--listen",
+            listen,
+            "--config",
+            config.to_str().unwrap(),
+        ],
         &[],
         Some(&dir.join("data")),
     )
@@ -112,6 +125,16 @@ fn servers_sharing_a_redis_show_every_host_and_one_leads() {
     });
     let leaders = [&a, &b, &c].iter().filter(|s| leads(s)).count();
     assert_eq!(leaders, 1, "one server leads");
+    wait_until("every server to see the other two", LEASE * 2, || {
+        [&a, &b, &c]
+            .iter()
+            .all(|s| s.get("/api/v1/status", None).json()["cluster"]["servers"] == 3)
+    });
+    let said_leading = [&a, &b, &c]
+        .iter()
+        .filter(|s| s.get("/api/v1/status", None).json()["cluster"]["leads"] == true)
+        .count();
+    assert_eq!(said_leading, 1, "the status says who leads");
 
     // B dies: its agent drops out of A's list; whoever leads now, exactly one does.
     b.signal_and_wait("KILL", Duration::from_secs(10));
@@ -235,4 +258,118 @@ fn an_alert_about_a_host_on_any_server_is_told_once_and_shown_everywhere() {
         ["\"ansys-idle\" \"firing\"", "\"ansys-idle\" \"resolved\""],
         "told once, by one server"
     );
+}
+
+#[test]
+fn scheduled_sheets_uploads_run_on_the_lead_only_and_go_on_when_it_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let google = Google::with_test_key("sheet-1");
+    let creds = google.test_credentials(dir.path(), TEST_EMAIL);
+    let sheets = google.sheets_section("sheet-1", &creds, "1s");
+    let mut servers = vec![
+        start_with(dir.path(), "a", &redis, &sheets),
+        start_with(dir.path(), "b", &redis, &sheets),
+    ];
+    let runs = |s: &Server| {
+        s.get("/api/v1/exports/status", None)
+            .json_as::<SheetsStatusAnswer>()
+            .sheets
+            .runs
+    };
+    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    let leader = servers.iter().position(leads).unwrap();
+    let mut leader = servers.remove(leader);
+    let follower = servers.pop().unwrap();
+    wait_until("the leader's uploads", Duration::from_secs(10), || {
+        runs(&leader) >= 2
+    });
+    assert_eq!(
+        runs(&follower),
+        0,
+        "the server that does not lead uploads nothing"
+    );
+    leader.signal_and_wait("KILL", Duration::from_secs(10));
+    wait_until(
+        "the other server's uploads",
+        LEASE * 3 + Duration::from_secs(5),
+        || runs(&follower) >= 1,
+    );
+    assert!(
+        google.tab("Status").is_some(),
+        "uploads reached the spreadsheet"
+    );
+}
+
+#[test]
+fn an_agent_whose_server_dies_goes_on_through_the_other_and_dashboards_see_no_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let listens = [free_address(), free_address()];
+    let mut servers = [
+        start_on(dir.path(), "a", &redis, "", &listens[0]),
+        start_on(dir.path(), "b", &redis, "", &listens[1]),
+    ];
+    let mut dashboards: Vec<Peer> = servers
+        .iter()
+        .map(|s| {
+            let mut d = Peer::start(PeerKind::Python);
+            d.connect_ok(s, &Connect::websocket());
+            d
+        })
+        .collect();
+    let list = format!("http://{},http://{}", listens[0], listens[1]);
+    let spool = tempfile::tempdir().unwrap();
+    let mut agent = Agent::start(
+        &["--server", &list, "--interval", "1", "--host", "cluster-pc"],
+        spool.path(),
+    );
+    // Both dashboards see it, whichever server it sends to.
+    let seq = |d: &Value| d["seq"].as_u64().unwrap_or(0);
+    for d in &mut dashboards {
+        d.wait_event("telemetry", |t| t["host"] == "cluster-pc" && seq(t) >= 2);
+    }
+    let hosts_of = |s: &Server| s.get("/api/v1/hosts", None).json()["hosts"].clone();
+    let on = |s: &Server| {
+        hosts_of(s)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["host"] == "cluster-pc" && h["online"] == true)
+    };
+    assert!(on(&servers[0]) && on(&servers[1]));
+    // Kill the server it sends to (the one whose store has it).
+    let history = "/api/v1/hosts/cluster-pc/history";
+    let first = usize::from(servers[0].get(history, None).status != 200);
+    let other = 1 - first;
+    let before = dashboards[other]
+        .events("telemetry")
+        .iter()
+        .map(seq)
+        .max()
+        .unwrap();
+    servers[first].signal_and_wait("KILL", Duration::from_secs(10));
+    // The other server's dashboard goes on getting it, and the host stays online there.
+    dashboards[other].wait_event("telemetry", |t| {
+        t["host"] == "cluster-pc" && seq(t) >= before + 5
+    });
+    wait_until("the host online on the other server", LEASE * 3, || {
+        on(&servers[other])
+    });
+    let got: Vec<u64> = dashboards[other]
+        .events("telemetry")
+        .iter()
+        .filter(|t| t["host"] == "cluster-pc")
+        .map(seq)
+        .collect();
+    let gaps: Vec<(u64, u64)> = got
+        .windows(2)
+        .filter(|w| w[1] > w[0] + 1)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    assert!(
+        gaps.is_empty(),
+        "telemetry on the surviving server skipped seqs: {gaps:?}"
+    );
+    agent.stop();
 }

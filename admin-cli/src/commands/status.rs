@@ -1,6 +1,6 @@
-//! `status`: version, uptime, hosts, store, last Sheets upload.
+//! `status`: version, uptime, hosts, store, last Sheets upload, cluster.
 
-use idlewatch_protocol::api::{ServerStatus, SheetsStatus};
+use idlewatch_protocol::api::{ClusterStatus, ServerStatus, SheetsStatus};
 use serde_json::json;
 
 use crate::api::Api;
@@ -96,8 +96,22 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
             ),
         ),
         ("sheets upload", sheets_line(&v.sheets)),
+        ("cluster", cluster_line(v.cluster.as_ref())),
     ];
     output::print(&out.pairs(&pairs))
+}
+
+/// The server's part in a cluster in a few words.
+fn cluster_line(c: Option<&ClusterStatus>) -> Cell {
+    match c {
+        None => Cell::text("none: this server runs on its own").tone(Tone::Dim),
+        Some(c) if c.leads => Cell::text(format!(
+            "server {} of {}, leading (alerts, Sheets uploads)",
+            c.id, c.servers
+        ))
+        .tone(Tone::Good),
+        Some(c) => Cell::text(format!("server {} of {}", c.id, c.servers)),
+    }
 }
 
 /// How long a tier is kept: its own length, or (`None`) until `days` deletes everything.

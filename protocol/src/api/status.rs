@@ -31,6 +31,21 @@ pub struct ServerStatus {
     pub sheets: SheetsStatus,
     /// The time zone whose days reports use.
     pub time_zone: String,
+    /// This server's part in a cluster (`null`: it runs on its own; absent from servers
+    /// before cluster mode).
+    #[serde(default)]
+    pub cluster: Option<ClusterStatus>,
+}
+
+/// A server's part in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    /// Its id in the cluster (drawn at each start).
+    pub id: String,
+    /// Servers of the cluster alive now, this one included.
+    pub servers: usize,
+    /// Whether it holds the lead (tells alerts, uploads to Google Sheets).
+    pub leads: bool,
 }
 
 /// Hosts online and offline.

@@ -1,5 +1,6 @@
 //! `GET /api/v1/status` (viewer): what `idlewatch-admin status` shows — version, uptime, hosts
-//! online and offline, the store's size and snapshot count, and the Sheets uploader's state.
+//! online and offline, the store's size and snapshot count, the Sheets uploader's state and the
+//! server's part in a cluster.
 //! Not for a token scoped to labs: all of it is the whole server's.
 
 use std::time::SystemTime;
@@ -7,7 +8,7 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use idlewatch_protocol::api::{HostCounts, ServerStatus, StoreInfo};
+use idlewatch_protocol::api::{ClusterStatus, HostCounts, ServerStatus, StoreInfo};
 
 use super::access::Viewer;
 use crate::state::AppState;
@@ -51,5 +52,10 @@ async fn status(
         retention_minutes_seconds: state.config.retention.minutes().map(|d| d.as_secs()),
         sheets: state.sheets.status(),
         time_zone: state.config.report.time_zone.clone(),
+        cluster: state.cluster().map(|c| ClusterStatus {
+            id: c.id().to_owned(),
+            servers: c.peers() + 1,
+            leads: c.lead.held(),
+        }),
     }))
 }
