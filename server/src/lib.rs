@@ -283,6 +283,8 @@ fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
             let state = state.clone();
             Box::new(move || state.leads())
         },
+        // A leader alive tells within a second; one that died is replaced within a lease.
+        untold_window: (state.config.cluster.lease * 3).max(Duration::from_secs(60)),
     }
 }
 

@@ -195,6 +195,18 @@ fn a_server_given_an_unreachable_redis_says_what_to_do() {
 
 #[test]
 fn an_alert_about_a_host_on_any_server_is_told_once_and_shown_everywhere() {
+    alert_told_once(false);
+}
+
+#[test]
+fn an_alert_fired_by_a_leader_that_dies_is_resolved_by_the_next() {
+    alert_told_once(true);
+}
+
+/// An alert about a host whose agent reports to the server that does not lead: fired and
+/// resolved, each told once and shown on every dashboard — with `kill_leader`, the leader is
+/// killed in between and the other server, leading then, tells the resolution.
+fn alert_told_once(kill_leader: bool) {
     let dir = tempfile::tempdir().unwrap();
     let redis = Redis::start(&dir.path().join("redis"));
     let hook = Receiver::start(&[]);
@@ -203,23 +215,21 @@ fn an_alert_about_a_host_on_any_server_is_told_once_and_shown_everywhere() {
          for = \"1s\"\nnotify = [\"it\"]\n\n[notifiers.it]\nwebhook = \"{}\"\n",
         hook.url()
     );
-    let servers = [
+    let mut servers = vec![
         start_with(dir.path(), "a", &redis, &rules),
         start_with(dir.path(), "b", &redis, &rules),
     ];
     wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
     // The agent reports to the server that does not lead: the leader learns through Redis.
-    let follower = servers.iter().find(|s| !leads(s)).unwrap();
-    let mut dashboards: Vec<Peer> = servers
-        .iter()
-        .map(|s| {
-            let mut d = Peer::start(PeerKind::Python);
-            d.connect_ok(s, &Connect::websocket());
-            d
-        })
-        .collect();
+    let leader = servers.iter().position(leads).unwrap();
+    let mut leader = servers.remove(leader);
+    let follower = servers.pop().unwrap();
+    let mut on_leader = Peer::start(PeerKind::Python);
+    on_leader.connect_ok(&leader, &Connect::websocket());
+    let mut on_follower = Peer::start(PeerKind::Python);
+    on_follower.connect_ok(&follower, &Connect::websocket());
     let mut agent = Peer::start(PeerKind::Python);
-    agent.connect_ok(follower, &Connect::websocket().register("lab-01"));
+    agent.connect_ok(&follower, &Connect::websocket().register("lab-01"));
     agent.wait_event("registered", |_| true);
     let idle = |seq: u64| {
         json!({"host": "lab-01", "idle_seconds": 900, "user_active": false, "seq": seq,
@@ -229,35 +239,41 @@ fn an_alert_about_a_host_on_any_server_is_told_once_and_shown_everywhere() {
         agent.emit("agent_snapshot", &idle(seq), false);
         std::thread::sleep(Duration::from_millis(500));
     }
-    for d in &mut dashboards {
-        d.wait_event("alert", |a| {
-            a["alert"] == "ansys-idle" && a["state"] == "firing"
-        });
-    }
+    let alert =
+        |state: &'static str| move |a: &Value| a["alert"] == "ansys-idle" && a["state"] == state;
+    on_leader.wait_event("alert", alert("firing"));
+    on_follower.wait_event("alert", alert("firing"));
     wait_until("the notification", Duration::from_secs(10), || {
         !hook.delivered().is_empty()
     });
+    if kill_leader {
+        leader.signal_and_wait("KILL", Duration::from_secs(10));
+        wait_until("the other server to lead", LEASE * 3, || leads(&follower));
+    }
     agent.emit(
         "agent_snapshot",
         &json!({"host": "lab-01", "idle_seconds": 0, "user_active": true, "seq": 9,
-                "watched": {"ansys": {"running": true, "state": "active"}}}),
+                "watched": {"ansys": {"running": true, "state": "interactive"}}}),
         false,
     );
-    for d in &mut dashboards {
-        d.wait_event("alert", |a| {
-            a["alert"] == "ansys-idle" && a["state"] == "resolved"
-        });
+    on_follower.wait_event("alert", alert("resolved"));
+    if !kill_leader {
+        on_leader.wait_event("alert", alert("resolved"));
     }
     wait_until("the resolution", Duration::from_secs(10), || {
         hook.delivered().len() >= 2
     });
     std::thread::sleep(Duration::from_secs(1));
-    let told = hook.told();
     assert_eq!(
-        told,
+        hook.told(),
         ["\"ansys-idle\" \"firing\"", "\"ansys-idle\" \"resolved\""],
         "told once, by one server"
     );
+    if kill_leader {
+        // The new leader keeps the resolved alert.
+        let kept = follower.get("/api/v1/alerts", None).json();
+        assert_eq!(kept["alerts"][0]["state"], "resolved", "{kept}");
+    }
 }
 
 #[test]

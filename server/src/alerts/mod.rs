@@ -13,12 +13,14 @@
 //! - [`record`]: an alert as stored and shown, and its one-line summary.
 //! - [`run`]: the task.
 //! - [`notify`]: webhooks and e-mail.
+//! - [`untold`]: in a cluster, the changes a server that does not lead keeps until told.
 
 pub mod evaluate;
 pub mod lifecycle;
 pub mod notify;
 pub mod record;
 pub mod run;
+pub mod untold;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,6 +32,7 @@ use self::evaluate::Evaluator;
 use self::notify::Notifiers;
 use crate::config::Config;
 use crate::registry::Latest;
+use idlewatch_protocol::api::Alert;
 
 /// Observations queued for the alerts task before the ingest path drops them.
 pub const QUEUE: usize = 8192;
@@ -60,11 +63,13 @@ pub struct Observation {
 struct Pending {
     evaluator: Evaluator,
     observations: mpsc::Receiver<Observation>,
+    told: mpsc::Receiver<Alert>,
 }
 
 /// The alert rules, their queue from the ingest path and their notifiers.
 pub struct Alerts {
     observations: Option<mpsc::Sender<Observation>>,
+    told: Option<mpsc::Sender<Alert>>,
     pending: Mutex<Option<Pending>>,
     notifiers: Option<Arc<Notifiers>>,
     setup_error: Option<String>,
@@ -77,6 +82,7 @@ impl Alerts {
     #[must_use]
     pub fn new(config: &Config, counters: notify::Counters, dropped: Counter) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (told_tx, told) = mpsc::channel(QUEUE);
         let rules = config.alerts.clone();
         let tick = rules
             .iter()
@@ -92,9 +98,11 @@ impl Alerts {
         let any = !rules.is_empty();
         Self {
             observations: any.then_some(tx),
+            told: any.then_some(told_tx),
             pending: Mutex::new(Some(Pending {
                 evaluator: Evaluator::new(rules, report.open, report.time_zone),
                 observations: rx,
+                told,
             })),
             notifiers,
             setup_error,
@@ -121,6 +129,14 @@ impl Alerts {
         };
         if tx.try_send(observation).is_err() {
             self.dropped.inc();
+        }
+    }
+
+    /// Cluster mode: the leader told `alert` (this server need not, should it lead next).
+    pub fn told_elsewhere(&self, alert: &Alert) {
+        if let Some(tx) = &self.told {
+            // Dropped when full: at worst this server tells the change again once it leads.
+            let _ = tx.try_send(alert.clone());
         }
     }
 

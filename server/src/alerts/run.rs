@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 use super::evaluate::{Change, Evaluator, HostState, Orphan};
 use super::lifecycle::Transition;
 use super::record::{self, Detail};
+use super::untold::Untold;
 use super::{Alerts, Pending, QUEUE};
 use crate::groups::HostGroups;
 use crate::licences::{LicenceServers, view};
@@ -52,6 +53,8 @@ pub struct Sources {
     /// Whether this server records, shows and notifies alerts (in a cluster, only the server
     /// holding the lead does; the others evaluate every host all the same, ready to take over).
     pub leads: Box<dyn Fn() -> bool + Send + Sync>,
+    /// How long a change not told here waits for the leader's telling it ([`Untold`]).
+    pub untold_window: Duration,
 }
 
 /// Runs `alerts` until aborted (call once; a second call returns at once).
@@ -59,6 +62,7 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
     let Some(Pending {
         mut evaluator,
         mut observations,
+        mut told,
     }) = alerts
         .pending
         .lock()
@@ -78,6 +82,7 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
     let mut task = Task {
         src: &src,
         alerts: &alerts,
+        untold: Untold::new(src.untold_window),
     };
     let mut tick = tokio::time::interval(alerts.tick());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -112,7 +117,14 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
             }
             _ = tick.tick() => task.tick(&mut evaluator),
             Ok(()) = polls.changed() => task.licences(&mut evaluator),
+            Some(alert) = told.recv() => {
+                task.untold.told_elsewhere(&alert);
+                Vec::new()
+            }
         };
+        if !task.untold.is_empty() && (src.leads)() {
+            task.tell_untold(&evaluator, &mut firing).await;
+        }
         if !changes.is_empty() {
             task.apply(&evaluator, changes, &mut firing).await;
             src.firing.set(firing.len() as i64);
@@ -169,6 +181,7 @@ async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
 struct Task<'a> {
     src: &'a Sources,
     alerts: &'a Alerts,
+    untold: Untold,
 }
 
 impl Task<'_> {
@@ -258,10 +271,12 @@ impl Task<'_> {
         evaluator.on_licences(&orphans, &polled, &unknown, now_ms())
     }
 
+    /// Records, shows and notifies each change — in a cluster only while this server leads.
+    /// A server that does not lead keeps the alerts firing in memory all the same (not
+    /// stored: id 0), so that once it leads it repeats and resolves the ones the former
+    /// leader fired, storing them then.
     async fn apply(&mut self, evaluator: &Evaluator, changes: Vec<Change>, firing: &mut Firing) {
-        if !(self.src.leads)() {
-            return;
-        }
+        let leads = (self.src.leads)();
         let now = now_ms();
         for change in changes {
             let rule = &evaluator.rules()[change.rule];
@@ -283,24 +298,13 @@ impl Task<'_> {
                         &self.src.time_zone,
                         detail,
                     );
-                    let store = self.src.store.clone();
-                    let stored = tokio::task::spawn_blocking(move || {
-                        store.add_alert(&mut alert).map(|_| alert)
-                    })
-                    .await;
-                    let alert = match stored {
-                        Ok(Ok(alert)) => alert,
-                        Ok(Err(e)) => {
-                            error!(alert = %rule.name, "cannot store a firing alert: {e}");
+                    if leads {
+                        if !self.store(&mut alert).await {
                             continue;
                         }
-                        Err(e) => {
-                            error!(alert = %rule.name, "cannot store a firing alert: {e}");
-                            continue;
-                        }
-                    };
-                    info!(alert = %alert.alert, id = alert.id, "alert firing: {}", alert.summary);
-                    firing.insert(key, alert.clone());
+                        info!(alert = %alert.alert, id = alert.id, "alert firing: {}", alert.summary);
+                    }
+                    firing.insert(key.clone(), alert.clone());
                     (alert, false)
                 }
                 Transition::Repeated { .. } => {
@@ -308,21 +312,73 @@ impl Task<'_> {
                         continue;
                     };
                     alert.notified_at = rfc3339_ms(now);
-                    let alert = alert.clone();
-                    self.store_update(&alert).await;
-                    (alert, true)
+                    if leads {
+                        self.store(alert).await;
+                    }
+                    (alert.clone(), true)
                 }
                 Transition::Resolved { since_ms } => {
                     let Some(mut alert) = firing.remove(&key) else {
                         continue;
                     };
                     record::resolve(&mut alert, since_ms, now);
-                    info!(alert = %alert.alert, id = alert.id, "alert resolved: {}", alert.summary);
-                    self.store_update(&alert).await;
+                    if leads {
+                        self.store(&mut alert).await;
+                        info!(alert = %alert.alert, id = alert.id, "alert resolved: {}", alert.summary);
+                    }
                     (alert, false)
                 }
             };
-            self.tell(&alert, repeat, &rule.notify);
+            if leads {
+                self.tell(&alert, repeat, &rule.notify);
+            } else {
+                self.untold.saw(alert, repeat, change.rule, key);
+            }
+        }
+    }
+
+    /// Now leading: tells (and stores) what the former leader saw but did not tell before it
+    /// died, oldest first.
+    async fn tell_untold(&mut self, evaluator: &Evaluator, firing: &mut Firing) {
+        // Ids given here, so a firing and its resolution told together are one record.
+        let mut stored: HashMap<(String, String), u64> = HashMap::new();
+        for item in self.untold.take() {
+            let mut alert = item.alert;
+            if let Some(kept) = firing.get_mut(&item.key) {
+                self.store(kept).await;
+                alert.id = kept.id;
+            } else {
+                alert.id = stored.get(&item.key).copied().unwrap_or(0);
+                self.store(&mut alert).await;
+            }
+            stored.insert(item.key, alert.id);
+            info!(alert = %alert.alert, id = alert.id, "alert told by this server, now leading: {}", alert.summary);
+            self.tell(&alert, item.repeat, &evaluator.rules()[item.rule].notify);
+        }
+    }
+
+    /// Stores `alert`: a new one (id 0: fired before this server led) gets its id; one stored
+    /// before is rewritten. False when it could not be stored (logged).
+    async fn store(&self, alert: &mut Alert) -> bool {
+        if alert.id != 0 {
+            self.store_update(alert).await;
+            return true;
+        }
+        let store = self.src.store.clone();
+        let mut copy = alert.clone();
+        match tokio::task::spawn_blocking(move || store.add_alert(&mut copy).map(|_| copy)).await {
+            Ok(Ok(stored)) => {
+                *alert = stored;
+                true
+            }
+            Ok(Err(e)) => {
+                error!(alert = %alert.alert, "cannot store the alert: {e}");
+                false
+            }
+            Err(e) => {
+                error!(alert = %alert.alert, "cannot store the alert: {e}");
+                false
+            }
         }
     }
 

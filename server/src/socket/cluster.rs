@@ -1,6 +1,7 @@
 //! What this server does with another server's events (cluster mode): a snapshot goes to its
 //! dashboards (scoped ones narrowed) and to its alert rules, so the lead, whoever holds it, has
-//! seen every host; an alert goes to its dashboards; a change of the hosts connected anywhere
+//! seen every host; an alert goes to its dashboards, and to its alert task as told (so that,
+//! leading next, it does not tell it again); a change of the hosts connected anywhere
 //! makes a new `agent_list`.
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ impl Arrivals for Relayed {
 
     fn alert(&self, alert: &Alert) {
         super::alert(&self.io, &self.state, alert);
+        self.state.alerts.told_elsewhere(alert);
     }
 
     fn agents_changed(&self) {
