@@ -23,17 +23,26 @@ impl Redis {
     /// When redis-server is missing or does not listen within 20 s.
     #[must_use]
     pub fn start(dir: &Path) -> Self {
+        let port: u16 = crate::free_address()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port");
+        Self::start_on(dir, port)
+    }
+
+    /// Starts redis-server on `port` (again, after [`Redis::stop`]).
+    ///
+    /// # Panics
+    /// As [`Redis::start`].
+    #[must_use]
+    pub fn start_on(dir: &Path, port: u16) -> Self {
         assert!(
             Path::new(REDIS_SERVER).exists(),
             "{REDIS_SERVER} is missing: run scripts/install-test-deps (it installs Debian's \
              redis-server)"
         );
         std::fs::create_dir_all(dir).expect("redis dir");
-        let port: u16 = crate::free_address()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("a port");
         let child = Command::new(REDIS_SERVER)
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
@@ -48,6 +57,12 @@ impl Redis {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
         Self { child, port }
+    }
+
+    /// Its port.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Its address, `redis://127.0.0.1:PORT/0`.

@@ -389,3 +389,60 @@ fn an_agent_whose_server_dies_goes_on_through_the_other_and_dashboards_see_no_ga
     );
     agent.stop();
 }
+
+#[test]
+fn servers_go_on_alone_while_redis_is_away_and_share_again_when_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis_dir = dir.path().join("redis");
+    let mut redis = Redis::start(&redis_dir);
+    let a = start(dir.path(), "a", &redis);
+    let b = start(dir.path(), "b", &redis);
+    let mut on_a = Peer::start(PeerKind::Python);
+    on_a.connect_ok(&a, &Connect::websocket());
+    let mut on_b = Peer::start(PeerKind::Python);
+    on_b.connect_ok(&b, &Connect::websocket());
+    let mut agent = Peer::start(PeerKind::Python);
+    agent.connect_ok(&b, &Connect::websocket().register("lab-b-01"));
+    agent.wait_event("registered", |_| true);
+    agent.emit("agent_snapshot", &snapshot("lab-b-01", 1), false);
+    on_a.wait_event("telemetry", |t| t["seq"] == 1);
+
+    redis.stop();
+    // B still stores, acks and relays to its own dashboards, for longer than a command waits
+    // for Redis (5 s) and than the lease.
+    for seq in 2..10 {
+        let ack = agent.emit("agent_snapshot", &snapshot("lab-b-01", seq), true);
+        assert_eq!(ack.unwrap()["ok"], true);
+        on_b.wait_event("telemetry", |t| t["seq"] == seq);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    wait_until("the lead to run out", LEASE * 2, || {
+        !leads(&a) && !leads(&b)
+    });
+
+    let redis = Redis::start_on(&redis_dir, redis.port());
+    // Back: B's snapshots reach A again, and a server leads again.
+    wait_until(
+        "telemetry through Redis again",
+        Duration::from_secs(20),
+        || {
+            agent.emit("agent_snapshot", &snapshot("lab-b-01", 10), false);
+            on_a.settle(Duration::from_millis(200));
+            on_a.events("telemetry").iter().any(|t| t["seq"] == 10)
+        },
+    );
+    wait_until("a server to lead again", LEASE * 3, || {
+        leads(&a) || leads(&b)
+    });
+    // Each use of Redis warned once that it failed and said once that it works again.
+    let log = b.log();
+    let warned = log
+        .matches("cannot reach the cluster's Redis to hold the lead")
+        .count();
+    assert_eq!(warned, 1, "{log}");
+    assert!(
+        log.contains("the cluster's Redis answers again: hold the lead works"),
+        "{log}"
+    );
+    drop(redis);
+}

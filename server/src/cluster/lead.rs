@@ -34,6 +34,7 @@ pub struct Lead {
     id: String,
     lease: Duration,
     held_until: Mutex<Option<Instant>>,
+    outage: super::outage::Outage,
 }
 
 impl Lead {
@@ -45,6 +46,7 @@ impl Lead {
             id,
             lease,
             held_until: Mutex::new(None),
+            outage: super::outage::Outage::new("hold the lead"),
         }
     }
 
@@ -66,28 +68,39 @@ impl Lead {
         let asked = Instant::now();
         let ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
         let was = self.held();
-        let result: redis::RedisResult<bool> = if was {
-            Script::new(RENEW)
-                .key(&self.key)
-                .arg(&self.id)
-                .arg(ms)
-                .invoke_async::<i64>(conn)
-                .await
-                .map(|n| n == 1)
-        } else {
-            redis::cmd("SET")
-                .arg(&self.key)
-                .arg(&self.id)
-                .arg("NX")
-                .arg("PX")
-                .arg(ms)
-                .query_async::<Option<String>>(conn)
-                .await
-                .map(|ok| ok.is_some())
+        let ask = async {
+            if was {
+                Script::new(RENEW)
+                    .key(&self.key)
+                    .arg(&self.id)
+                    .arg(ms)
+                    .invoke_async::<i64>(conn)
+                    .await
+                    .map(|n| n == 1)
+            } else {
+                redis::cmd("SET")
+                    .arg(&self.key)
+                    .arg(&self.id)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms)
+                    .query_async::<Option<String>>(conn)
+                    .await
+                    .map(|ok| ok.is_some())
+            }
         };
+        // An answer later than the next try is no answer: the lead runs out meanwhile.
+        let result = tokio::time::timeout(self.every(), ask)
+            .await
+            .unwrap_or_else(|_| {
+                Err(redis::RedisError::from(std::io::Error::from(
+                    std::io::ErrorKind::TimedOut,
+                )))
+            });
         let mut until = self.held_until.lock().unwrap_or_else(|e| e.into_inner());
         match result {
             Ok(true) => {
+                self.outage.worked();
                 // A tenth of the lease covers clocks that run at slightly different rates.
                 *until = Some(asked + self.lease - self.lease / 10);
                 if !was {
@@ -95,6 +108,7 @@ impl Lead {
                 }
             }
             Ok(false) => {
+                self.outage.worked();
                 if was {
                     warn!("this server lost the lead of the cluster to another");
                 }
@@ -102,7 +116,7 @@ impl Lead {
             }
             Err(e) => {
                 // Keep what was held until it runs out: Redis may be back before then.
-                warn!("cannot reach Redis to hold the lead: {e}");
+                self.outage.failed(&e);
             }
         }
         until.is_some_and(|t| Instant::now() < t)

@@ -15,6 +15,7 @@
 
 pub mod bus;
 pub mod lead;
+mod outage;
 pub mod presence;
 
 use std::collections::BTreeMap;
@@ -280,6 +281,7 @@ impl Cluster {
         let ttl = millis(self.config.host_ttl);
         let mut conn = self.conn.clone();
         let mut batch = Vec::with_capacity(BATCH);
+        let outage = outage::Outage::new("publish this server's events");
         while pending.recv_many(&mut batch, BATCH).await > 0 {
             let mut pipe = redis::pipe();
             for out in &batch {
@@ -297,16 +299,16 @@ impl Cluster {
             let sent = pipe.query_async::<()>(&mut conn).await;
             self.queued_bytes
                 .fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+            let events = batch.len() as u64;
             match sent {
                 Ok(()) => {
-                    self.sent.inc_by(batch.len() as u64);
+                    self.sent.inc_by(events);
+                    outage.worked();
                 }
                 Err(e) => {
-                    self.lost.inc_by(batch.len() as u64);
-                    warn!(
-                        events = batch.len(),
-                        "cannot publish to the cluster's Redis: {e}"
-                    );
+                    // The other servers miss them (idlewatch_cluster_events_lost_total).
+                    self.lost.inc_by(events);
+                    outage.failed(&e);
                 }
             }
             batch.clear();
@@ -325,6 +327,7 @@ impl Cluster {
             })
             .set_automatic_resubscription();
         let channel = bus::channel(&self.config.prefix);
+        let outage = outage::Outage::new("receive the other servers' events");
         let mut conn = loop {
             let subscribed = async {
                 let mut conn = self
@@ -337,7 +340,7 @@ impl Cluster {
             match subscribed.await {
                 Ok(conn) => break conn,
                 Err(e) => {
-                    warn!("cannot subscribe to the cluster's events ({e}); trying again");
+                    outage.failed(&e);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -363,8 +366,9 @@ impl Cluster {
                     }
                 }
                 _ = ping.tick() => {
-                    if let Err(e) = redis::cmd("PING").query_async::<String>(&mut conn).await {
-                        debug!("the cluster's subscription is reconnecting: {e}");
+                    match redis::cmd("PING").query_async::<String>(&mut conn).await {
+                        Ok(_) => outage.worked(),
+                        Err(e) => outage.failed(&e),
                     }
                 }
             }
@@ -421,6 +425,7 @@ impl Cluster {
         let lease = millis(self.config.lease);
         let mut tick = tokio::time::interval(self.lead.every());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let outage = outage::Outage::new("share the agent lists");
         loop {
             let changed = tokio::select! {
                 _ = tick.tick() => false,
@@ -446,7 +451,7 @@ impl Cluster {
                     .ignore();
             }
             if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-                warn!("cannot tell the cluster this server's agents: {e}");
+                outage.failed(&e);
                 continue;
             }
             if changed {
@@ -454,10 +459,11 @@ impl Cluster {
             }
             match self.read_peers(&mut conn, &pattern).await {
                 Ok(lists) => {
+                    outage.worked();
                     self.peers.replace(lists);
                     self.apply_peers(arrivals);
                 }
-                Err(e) => warn!("cannot read the other servers' agents: {e}"),
+                Err(e) => outage.failed(&e),
             }
         }
     }
