@@ -47,6 +47,9 @@ start_member() {
   echo "$pid http://127.0.0.1:$port"
 }
 
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 summary() {
   awk '/^  sent/ {printf "%s snapshots/s  ", $2}
        /^  delay/ {sub(/^  delay +/, ""); printf "delay %s  ", $0}
@@ -66,7 +69,12 @@ for ((i = 1; i <= rounds; i++)); do
     read -r pid_b url_b < <(start_member b)
     pids+=("$pid_a" "$pid_b")
     printf 'round %d  %-28s two    ' "$i" "$load"
+    cpu_b0="$(cpu_ticks "$pid_b")"
     "$bench" ingest --server "$url_a" --server-pid "$pid_a" --dashboards-on "$url_b" "$@" 2>&1 | summary
+    cpu_b1="$(cpu_ticks "$pid_b")"
+    got_b="$(curl -s "$url_b/metrics" | awk '/^idlewatch_cluster_events_received_total / {print $2}')"
+    printf 'round %d  %-28s two    server B: %s events received, %s µs CPU per event received\n' \
+      "$i" "$load" "$got_b" "$(python3 -c "print(round(($cpu_b1 - $cpu_b0) * 1e6 / $(getconf CLK_TCK) / max(1, $got_b)))")"
     kill "$pid_a" "$pid_b"
     wait "$pid_a" "$pid_b" 2>/dev/null || true
   done

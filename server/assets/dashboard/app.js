@@ -318,7 +318,7 @@ const firing = new Map();
 
 function renderAlerts() {
   const list = $("alert-list");
-  const items = [...firing.values()].sort((a, b) => b.id - a.id);
+  const items = [...firing.values()].sort((a, b) => (a.fired_at < b.fired_at) - (a.fired_at > b.fired_at));
   list.replaceChildren(...items.map((a) => {
     const li = document.createElement("li");
     li.dataset.alert = a.alert;
@@ -343,16 +343,22 @@ function renderAlerts() {
   setText($("total-alerts"), String(items.length));
 }
 
+// One rule on one subject fires at most once at a time: that, not the record's id (each
+// server of a cluster numbers the records it keeps), says which alert an event is about.
+function alertKey(a) {
+  return `${a.alert}\u0000${a.host ?? ""}\u0000${a.host ? "" : a.group ?? ""}`;
+}
+
 function applyAlert(a) {
-  if (!a || typeof a.id !== "number") return;
-  if (a.state === "firing") firing.set(a.id, a); else firing.delete(a.id);
+  if (!a || typeof a.alert !== "string") return;
+  if (a.state === "firing") firing.set(alertKey(a), a); else firing.delete(alertKey(a));
   renderAlerts();
 }
 
 async function loadAlerts() {
   const answer = await api("/api/v1/alerts?state=firing");
   firing.clear();
-  for (const a of answer.alerts || []) firing.set(a.id, a);
+  for (const a of answer.alerts || []) firing.set(alertKey(a), a);
   renderAlerts();
 }
 

@@ -312,7 +312,8 @@ impl Task<'_> {
                         continue;
                     };
                     alert.notified_at = rfc3339_ms(now);
-                    if leads {
+                    // A record this server stored while it led is kept current all the same.
+                    if leads || alert.id != 0 {
                         self.store(alert).await;
                     }
                     (alert.clone(), true)
@@ -322,7 +323,7 @@ impl Task<'_> {
                         continue;
                     };
                     record::resolve(&mut alert, since_ms, now);
-                    if leads {
+                    if leads || alert.id != 0 {
                         self.store(&mut alert).await;
                         info!(alert = %alert.alert, id = alert.id, "alert resolved: {}", alert.summary);
                     }
@@ -344,7 +345,11 @@ impl Task<'_> {
         let mut stored: HashMap<(String, String), u64> = HashMap::new();
         for item in self.untold.take() {
             let mut alert = item.alert;
-            if let Some(kept) = firing.get_mut(&item.key) {
+            // The same firing only: one that resolved and fired again since is another record.
+            if let Some(kept) = firing
+                .get_mut(&item.key)
+                .filter(|kept| kept.fired_at == alert.fired_at)
+            {
                 self.store(kept).await;
                 alert.id = kept.id;
             } else {

@@ -14,14 +14,14 @@ use super::Error;
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// `redis://host:port/db` (or `rediss://` for TLS); empty: no cluster.
+    /// `redis://[:password@]host:port/db`; empty: no cluster.
     pub redis_url: String,
     /// The shared PostgreSQL store: not available in this version (each server keeps its
     /// own redb store); setting it is refused.
     pub postgres_url: String,
     /// Prefix of every Redis key and channel, so several clusters can share one Redis.
     pub prefix: String,
-    /// How long the lead is held without renewal: a server that dies is replaced within it.
+    /// How long the lead is held without renewal: a leader that dies is replaced within two.
     #[serde(with = "duration")]
     pub lease: Duration,
     /// How long a host silent since its last snapshot stays in the shared view for servers
@@ -83,24 +83,37 @@ pub(super) fn check(c: &ClusterConfig) -> Result<(), Error> {
                 .to_owned(),
         ));
     }
-    if c.enabled() && !(c.redis_url.starts_with("redis://") || c.redis_url.starts_with("rediss://"))
-    {
+    if c.redis_url.starts_with("rediss://") {
+        return Err(Error::Invalid(
+            "cluster.redis_url: TLS to Redis (rediss://) is not built into this version; reach \
+             Redis over a private network, or through a TLS tunnel (e.g. stunnel) with a \
+             redis:// address"
+                .to_owned(),
+        ));
+    }
+    if c.enabled() && !c.redis_url.starts_with("redis://") {
         return Err(Error::Invalid(format!(
             "cluster.redis_url {:?} is not a Redis address; give one such as \
-             \"redis://10.0.0.5:6379/0\" (or rediss:// for TLS)",
-            c.redis_url
+             \"redis://10.0.0.5:6379/0\" (with a password: \"redis://:PASSWORD@10.0.0.5:6379/0\")",
+            without_password(&c.redis_url)
         )));
     }
-    if c.prefix.is_empty() || c.prefix.chars().any(|ch| ch.is_whitespace() || ch == '*') {
+    // Redis's SCAN MATCH would read these as patterns.
+    if c.prefix.is_empty()
+        || c.prefix
+            .chars()
+            .any(|ch| ch.is_whitespace() || matches!(ch, '*' | '?' | '[' | ']' | '\\'))
+    {
         return Err(Error::Invalid(format!(
-            "cluster.prefix {:?} must be non-empty, without spaces or '*' (default \"idlewatch:\")",
+            "cluster.prefix {:?} must be non-empty, without spaces or any of * ? [ ] \\ \
+             (default \"idlewatch:\")",
             c.prefix
         )));
     }
     if c.lease < Duration::from_secs(2) || c.lease > Duration::from_secs(600) {
         return Err(Error::Invalid(format!(
             "cluster.lease = {:?} is out of range; give \"2s\" to \"10m\" (default \"10s\"): a \
-             server that dies is replaced within it",
+             leader that dies is replaced within two",
             c.lease
         )));
     }
@@ -139,6 +152,12 @@ mod tests {
         assert!(err.contains("remove the setting"), "{err}");
         let err = with(|c| c.redis_url = "10.0.0.5:6379".to_owned()).unwrap_err();
         assert!(err.contains("redis://10.0.0.5:6379/0"), "{err}");
+        let err = with(|c| c.redis_url = "valkey://:s3cret@h/0".to_owned()).unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        let err = with(|c| c.redis_url = "rediss://h:6380/0".to_owned()).unwrap_err();
+        assert!(err.contains("TLS tunnel"), "{err}");
+        let err = with(|c| c.prefix = "lab?".to_owned()).unwrap_err();
+        assert!(err.contains("cluster.prefix"), "{err}");
         let err = with(|c| c.prefix = "a b".to_owned()).unwrap_err();
         assert!(err.contains("cluster.prefix"), "{err}");
         let err = with(|c| c.lease = Duration::from_secs(1)).unwrap_err();
