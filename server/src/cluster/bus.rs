@@ -11,7 +11,7 @@
 //! ```text
 //! version (1) | kind (b'T', b'A' or b'L') | id length (1) | id | body
 //! T body: received_ms (i64 LE) | compressed (0 or 1) | zstd frame of the JSON (or the JSON)
-//! A body: the alert as JSON          L body: the host names as a JSON array
+//! A body: the alert as JSON          L body: the agent list as JSON ({"seq", "hosts"})
 //! ```
 
 use std::sync::Arc;
@@ -43,8 +43,8 @@ pub enum Event {
     },
     /// An alert it fired, repeated or resolved.
     Alert(Box<Alert>),
-    /// The hosts with an agent connected to it now (sorted).
-    Agents(Vec<String>),
+    /// The hosts with an agent connected to it now.
+    Agents(super::presence::AgentList),
 }
 
 /// Why a message was skipped.
@@ -76,7 +76,7 @@ impl Envelope {
             }
             // Strings and numbers only: serialising cannot fail.
             Event::Alert(alert) => (b'A', serde_json::to_vec(alert).unwrap_or_default()),
-            Event::Agents(hosts) => (b'L', serde_json::to_vec(hosts).unwrap_or_default()),
+            Event::Agents(list) => (b'L', serde_json::to_vec(list).unwrap_or_default()),
         };
         let id = &self.from.as_bytes()[..self.from.len().min(255)];
         let mut out = Vec::with_capacity(3 + id.len() + body.len());
@@ -183,10 +183,16 @@ mod tests {
     fn agent_lists_travel() {
         let sent = Envelope {
             from: "b".to_owned(),
-            event: Event::Agents(vec!["lab-01".to_owned(), "lab-02".to_owned()]),
+            event: Event::Agents(super::super::presence::AgentList {
+                seq: 3,
+                hosts: vec!["lab-01".to_owned(), "lab-02".to_owned()],
+            }),
         };
         match Envelope::decode(&sent.encode(), 0).unwrap().event {
-            Event::Agents(hosts) => assert_eq!(hosts, ["lab-01", "lab-02"]),
+            Event::Agents(list) => {
+                assert_eq!(list.seq, 3);
+                assert_eq!(list.hosts, ["lab-01", "lab-02"]);
+            }
             other => panic!("decoded as {other:?}"),
         }
     }
@@ -197,7 +203,7 @@ mod tests {
         assert!(Envelope::decode(b"hello", 10).is_err());
         assert!(Envelope::decode(&[VERSION, b'T', 9, b'a'], 10).is_err());
         assert!(Envelope::decode(&[VERSION, b'X', 1, b'a'], 10).is_err());
-        assert!(Envelope::decode(&[2, b'L', 1, b'a', b'[', b']'], 10).is_err());
+        assert!(Envelope::decode(&[2, b'L', 1, b'a', b'{', b'}'], 10).is_err());
         assert!(Envelope::decode(&[VERSION, b'L', 1, b'a', b'{'], 10).is_err());
     }
 }

@@ -127,8 +127,9 @@ impl Lead {
             }
             Ok(1) => {
                 self.outage.worked();
-                // It named this server all along (a try whose answer was lost took it).
-                held.from.get_or_insert(asked);
+                // Already this server's: a try whose answer was lost took it free, so wait as
+                // after taking it, unless it was acting already.
+                held.from.get_or_insert(asked + self.lease);
                 held.until = Some(until);
             }
             Ok(_) => {
@@ -152,7 +153,8 @@ impl Lead {
 
     /// Gives the lead up (at shutdown), so another server takes it at once.
     pub async fn release(&self, conn: &mut ConnectionManager) {
-        if !self.held() {
+        // Also while waiting to act: the key names this server all the same.
+        if self.state().until.is_none_or(|u| Instant::now() >= u) {
             return;
         }
         *self.state() = Held::default();

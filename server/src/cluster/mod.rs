@@ -38,7 +38,7 @@ use crate::config::cluster::without_password;
 use crate::registry::{HostRegistry, Latest, Recorded};
 use bus::{Envelope, Event};
 use lead::Lead;
-use presence::Peers;
+use presence::{AgentList, Peers};
 
 /// Bytes of events waiting to be published, at most: past it they are dropped (counted), so a
 /// slow or unreachable Redis never holds up ingest nor fills memory (a snapshot is ~30 KB).
@@ -399,8 +399,8 @@ impl Cluster {
                 }
             }
             Event::Alert(alert) => arrivals.alert(&alert),
-            Event::Agents(hosts) => {
-                self.peers.update(&envelope.from, hosts);
+            Event::Agents(list) => {
+                self.peers.update(&envelope.from, list);
                 self.apply_peers(arrivals);
             }
         }
@@ -426,24 +426,28 @@ impl Cluster {
         let mut tick = tokio::time::interval(self.lead.every());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let outage = outage::Outage::new("share the agent lists");
+        let mut seq: u64 = 0;
         loop {
             let changed = tokio::select! {
                 _ = tick.tick() => false,
                 () = self.agents_changed.notified() => true,
             };
-            let hosts = self.registry.local_hosts();
-            let list = serde_json::to_vec(&hosts).unwrap_or_default();
+            seq += 1;
+            let list = AgentList {
+                seq,
+                hosts: self.registry.local_hosts(),
+            };
             let mut pipe = redis::pipe();
             pipe.cmd("SET")
                 .arg(&key)
-                .arg(&list)
+                .arg(serde_json::to_vec(&list).unwrap_or_default())
                 .arg("PX")
                 .arg(lease)
                 .ignore();
             if changed {
                 let envelope = Envelope {
                     from: self.id.clone(),
-                    event: Event::Agents(hosts),
+                    event: Event::Agents(list),
                 };
                 pipe.cmd("PUBLISH")
                     .arg(&channel)
@@ -472,7 +476,7 @@ impl Cluster {
         &self,
         conn: &mut ConnectionManager,
         pattern: &str,
-    ) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    ) -> anyhow::Result<BTreeMap<String, AgentList>> {
         let prefix = bus::server_key(&self.config.prefix, "");
         let mut lists = BTreeMap::new();
         let keys = scan_keys(conn, pattern).await?;
@@ -484,8 +488,8 @@ impl Cluster {
             if id == self.id {
                 continue;
             }
-            if let Some(hosts) = value.and_then(|v| serde_json::from_slice(&v).ok()) {
-                lists.insert(id.to_owned(), hosts);
+            if let Some(list) = value.and_then(|v| serde_json::from_slice(&v).ok()) {
+                lists.insert(id.to_owned(), list);
             }
         }
         Ok(lists)
