@@ -147,37 +147,57 @@ impl Store {
         to_ms: i64,
         fine: impl Fn(i64) -> bool,
     ) -> Result<Vec<MinuteRow>, Error> {
-        let (txn, Some(id)) = read_host(self, host)? else {
-            return Ok(Vec::new());
-        };
         let mut out = Vec::new();
+        self.each_tier_row(host, from_ms, to_ms, fine, |row| {
+            out.push(row);
+            Ok::<bool, Error>(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with the rows [`Store::tier_rows`] gives, in order, one hour block or day
+    /// row decoded at a time, until it answers false.
+    ///
+    /// # Errors
+    /// As [`Store::tier_rows`], or the first error `each` returns.
+    pub fn each_tier_row<E: From<Error>>(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: impl Fn(i64) -> bool,
+        mut each: impl FnMut(MinuteRow) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let (txn, Some(id)) = read_host(self, host)? else {
+            return Ok(());
+        };
         if from_ms >= to_ms {
-            return Ok(out);
+            return Ok(());
         }
         let whole_days_end = txn
-            .open_table(DETAIL_FROM)?
-            .get(id)?
+            .open_table(DETAIL_FROM)
+            .map_err(Error::from)?
+            .get(id)
+            .map_err(Error::from)?
             .map_or(i64::MIN, |v| day_of(v.value()));
         let hours_end = to_ms.min(whole_days_end);
-        let minutes = txn.open_table(MINUTES)?;
-        let minutes_of = |hour: i64, out: &mut Vec<MinuteRow>| -> Result<bool, Error> {
+        let minutes = txn.open_table(MINUTES).map_err(Error::from)?;
+        // The minute rows of `hour` in the range, `None` when its minutes are gone.
+        let minutes_of = |hour: i64| -> Result<Option<Vec<MinuteRow>>, Error> {
             let Some(bytes) = minutes.get((id, hour))? else {
-                return Ok(false);
+                return Ok(None);
             };
-            out.extend(rows_of(
-                hour_block(host, hour, bytes.value())?,
-                hour,
-                from_ms,
-                to_ms,
-            ));
-            Ok(true)
+            Ok(Some(
+                rows_of(hour_block(host, hour, bytes.value())?, hour, from_ms, to_ms).collect(),
+            ))
         };
         if from_ms < hours_end {
-            for entry in txn
-                .open_table(DAYS)?
-                .range((id, day_of(from_ms))..(id, hours_end))?
+            let days = txn.open_table(DAYS).map_err(Error::from)?;
+            for entry in days
+                .range((id, day_of(from_ms))..(id, hours_end))
+                .map_err(Error::from)?
             {
-                let (key, value) = entry?;
+                let (key, value) = entry.map_err(Error::from)?;
                 let day = key.value().1;
                 let block = DayBlock::decode(value.value())
                     .map_err(|e| Error::Corrupt(format!("day row of {host} at {day}: {e}")))?;
@@ -187,34 +207,52 @@ impl Store {
                         continue;
                     }
                     let whole = at_ms >= from_ms && at_ms + HOUR_MS <= to_ms;
-                    // An hour whose minutes are gone counts where it starts in the range.
-                    if ((whole && !fine(at_ms)) || !minutes_of(at_ms, &mut out)?)
-                        && at_ms >= from_ms
-                    {
-                        out.push(MinuteRow {
-                            at_ms,
-                            span_ms: HOUR_MS,
-                            minute: h.sum,
-                            active_quarters: Some(h.active_quarters),
-                        });
+                    let rows = if whole && !fine(at_ms) {
+                        None
+                    } else {
+                        minutes_of(at_ms)?
+                    };
+                    match rows {
+                        Some(rows) => {
+                            for row in rows {
+                                if !each(row)? {
+                                    return Ok(());
+                                }
+                            }
+                        }
+                        // An hour whose minutes are gone counts where it starts in the range.
+                        None if at_ms >= from_ms => {
+                            let row = MinuteRow {
+                                at_ms,
+                                span_ms: HOUR_MS,
+                                minute: h.sum,
+                                active_quarters: Some(h.active_quarters),
+                            };
+                            if !each(row)? {
+                                return Ok(());
+                            }
+                        }
+                        None => {}
                     }
                 }
             }
         }
         let rest = from_ms.max(hours_end);
         if rest < to_ms {
-            for entry in minutes.range((id, rest.div_euclid(HOUR_MS) * HOUR_MS)..(id, to_ms))? {
-                let (key, value) = entry?;
+            for entry in minutes
+                .range((id, rest.div_euclid(HOUR_MS) * HOUR_MS)..(id, to_ms))
+                .map_err(Error::from)?
+            {
+                let (key, value) = entry.map_err(Error::from)?;
                 let hour = key.value().1;
-                out.extend(rows_of(
-                    hour_block(host, hour, value.value())?,
-                    hour,
-                    from_ms,
-                    to_ms,
-                ));
+                for row in rows_of(hour_block(host, hour, value.value())?, hour, from_ms, to_ms) {
+                    if !each(row)? {
+                        return Ok(());
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Host-days of day rows stored, and the bytes of their values.

@@ -185,9 +185,9 @@ pub fn run(api: &Api, out: &Output, args: &HistoryArgs) -> Result<(), CliError> 
         && let Some(detail_from) = &detail_from
     {
         eprintln!(
-            "note: {} kept whole snapshots from {detail_from} only; the {minutes} minutes of \
-             the range before are minute rows (see `idlewatch-admin usage`, or the history \
-             API's `minutes`)",
+            "note: {} kept whole snapshots from {detail_from} only; the range before is in \
+             {minutes} minute rows (hour rows where only day rows are left; see \
+             `idlewatch-admin usage`, or the history API's `minutes`)",
             args.host
         );
     }

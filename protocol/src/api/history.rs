@@ -23,16 +23,21 @@ pub struct HistoryPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail_from: Option<String>,
     /// The part of the range before `detail_from`, as minute rows (oldest first, before the
-    /// snapshots; minutes without a row were offline).
+    /// snapshots; minutes without a row were offline) — and, for hours whose minute rows
+    /// were deleted (`[retention] minutes`), hour rows from the day rows (`span_ms` 3,600,000).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub minutes: Vec<MinuteRow>,
 }
 
-/// One host-minute of an aged range: what its snapshots said, folded.
+/// One host-minute of an aged range (or one host-hour, once its minutes were summed into a
+/// day row and deleted): what its snapshots said, folded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MinuteRow {
-    /// The minute's start (RFC 3339).
+    /// The minute's (hour's) start (RFC 3339).
     pub at: String,
+    /// Its length: 60,000 for a minute, 3,600,000 for an hour of a day row.
+    #[serde(default = "minute_ms")]
+    pub span_ms: u32,
     /// Milliseconds covered by a snapshot whose user was active.
     pub active_ms: u32,
     /// Milliseconds covered by a snapshot whose user was not.
@@ -57,6 +62,10 @@ pub struct MinuteRow {
     /// Sessions begun in the minute.
     #[serde(default)]
     pub logons: u32,
+}
+
+fn minute_ms() -> u32 {
+    60_000
 }
 
 /// A percentage's mean and peak over a minute (to a tenth).
