@@ -258,7 +258,7 @@ fn lab_day(rng: &mut Rng, weekend: bool) -> Vec<(u8, HourBlock)> {
                 cpu: Some(level(rng, if active { 250 } else { 30 })),
                 memory: Some(level(rng, 450)),
                 foreground: Some(program.into()),
-                users: vec![user.as_str().into()],
+                users: std::iter::once(user.as_str().into()).collect(),
                 logons: u32::from(k == 0),
                 ..Minute::default()
             };

@@ -19,6 +19,7 @@
 use std::sync::Arc;
 
 use idlewatch_protocol::WatchedState;
+use smallvec::SmallVec;
 
 use super::slots::{decode_slots, encode_slots};
 use super::summary::Summary;
@@ -47,16 +48,18 @@ pub struct Minute {
     /// Covered by a snapshot whose user was not (or not known to be) active.
     pub idle_ms: u32,
     /// Each watched app's time in each state (apps in first-seen order). Names are shared
-    /// with the block they were read from: a year of a lab reads millions of them.
-    pub apps: Vec<(Arc<str>, WatchedState, u32)>,
+    /// with the block they were read from, and the first two kept inline: a year of a lab
+    /// reads millions of rows, most with no more.
+    pub apps: SmallVec<[(Arc<str>, WatchedState, u32); 2]>,
     /// Machine CPU.
     pub cpu: Option<Level>,
     /// Machine memory.
     pub memory: Option<Level>,
     /// The foreground process with the most covered time.
     pub foreground: Option<Arc<str>>,
-    /// Users named by the snapshots covering part of the minute (none empty, sorted).
-    pub users: Vec<Arc<str>>,
+    /// Users named by the snapshots covering part of the minute (none empty, sorted; the
+    /// first two inline).
+    pub users: SmallVec<[Arc<str>; 2]>,
     /// Sessions begun by snapshots captured in the minute.
     pub logons: u32,
 }

@@ -182,14 +182,12 @@ impl Store {
             .map_or(i64::MIN, |v| day_of(v.value()));
         let hours_end = to_ms.min(whole_days_end);
         let minutes = txn.open_table(MINUTES).map_err(Error::from)?;
-        // The minute rows of `hour` in the range, `None` when its minutes are gone.
-        let minutes_of = |hour: i64| -> Result<Option<Vec<MinuteRow>>, Error> {
-            let Some(bytes) = minutes.get((id, hour))? else {
-                return Ok(None);
-            };
-            Ok(Some(
-                rows_of(hour_block(host, hour, bytes.value())?, hour, from_ms, to_ms).collect(),
-            ))
+        // The minutes of `hour`, `None` when they are gone.
+        let minutes_of = |hour: i64| -> Result<Option<HourBlock>, Error> {
+            match minutes.get((id, hour))? {
+                Some(bytes) => Ok(Some(hour_block(host, hour, bytes.value())?)),
+                None => Ok(None),
+            }
         };
         if from_ms < hours_end {
             let days = txn.open_table(DAYS).map_err(Error::from)?;
@@ -207,14 +205,14 @@ impl Store {
                         continue;
                     }
                     let whole = at_ms >= from_ms && at_ms + HOUR_MS <= to_ms;
-                    let rows = if whole && !fine(at_ms) {
+                    let block = if whole && !fine(at_ms) {
                         None
                     } else {
                         minutes_of(at_ms)?
                     };
-                    match rows {
-                        Some(rows) => {
-                            for row in rows {
+                    match block {
+                        Some(block) => {
+                            for row in rows_of(block, at_ms, from_ms, to_ms) {
                                 if !each(row)? {
                                     return Ok(());
                                 }

@@ -11,14 +11,14 @@ fn minute(active_ms: u32, idle_ms: u32, cpu: (u16, u16), fg: &str) -> Minute {
     Minute {
         active_ms,
         idle_ms,
-        apps: vec![("Ansys".into(), WatchedState::Interactive, active_ms)],
+        apps: vec![("Ansys".into(), WatchedState::Interactive, active_ms)].into(),
         cpu: Some(Level {
             mean_tenths: cpu.0,
             max_tenths: cpu.1,
         }),
         memory: None,
         foreground: Some(fg.into()),
-        users: vec!["ana".into()],
+        users: vec!["ana".into()].into(),
         logons: 0,
     }
 }
@@ -26,7 +26,7 @@ fn minute(active_ms: u32, idle_ms: u32, cpu: (u16, u16), fg: &str) -> Minute {
 #[test]
 fn an_hour_is_the_sum_of_its_minutes() {
     let mut b = minute(10_000, 50_000, (300, 900), "explorer.exe");
-    b.users = vec!["bo".into()];
+    b.users = vec!["bo".into()].into();
     b.logons = 1;
     b.apps.push(("Ansys".into(), WatchedState::Idle, 50_000));
     let block = HourBlock {
@@ -53,7 +53,7 @@ fn an_hour_is_the_sum_of_its_minutes() {
     );
     assert_eq!((sum.active_ms, sum.idle_ms), (90_000, 50_000));
     assert_eq!(
-        sum.apps,
+        sum.apps.to_vec(),
         vec![
             ("Ansys".into(), WatchedState::Interactive, 90_000),
             ("Ansys".into(), WatchedState::Idle, 50_000)
@@ -70,7 +70,7 @@ fn an_hour_is_the_sum_of_its_minutes() {
     assert_eq!(sum.memory, None);
     // ansys.exe led 80 s of covered time, explorer.exe 60 s.
     assert_eq!(sum.foreground.as_deref(), Some("ansys.exe"));
-    assert_eq!(sum.users, vec!["ana".into(), "bo".into()]);
+    assert_eq!(sum.users.to_vec(), vec!["ana".into(), "bo".into()]);
     assert_eq!(sum.logons, 1);
 }
 
@@ -146,9 +146,9 @@ fn arb_minute() -> impl Strategy<Value = Minute> {
                 active_ms: active,
                 idle_ms: idle,
                 apps: if active > 0 {
-                    vec![("Rocky".into(), WatchedState::Interactive, active)]
+                    vec![("Rocky".into(), WatchedState::Interactive, active)].into()
                 } else {
-                    Vec::new()
+                    Default::default()
                 },
                 cpu: cpu.map(|(a, b)| Level {
                     mean_tenths: a.min(b),
@@ -156,7 +156,7 @@ fn arb_minute() -> impl Strategy<Value = Minute> {
                 }),
                 memory: None,
                 foreground: Some(fg.into()),
-                users,
+                users: users.into(),
                 logons,
             }
         })

@@ -49,7 +49,7 @@ fn coverage_is_split_into_minutes_and_capped() {
     assert_eq!((m0.active_ms, m0.idle_ms), (10_000, 10_000));
     assert_eq!(m0.offline_ms(), 40_000);
     assert_eq!(
-        m0.apps,
+        m0.apps.to_vec(),
         vec![
             ("Ansys".into(), WatchedState::Interactive, 10_000),
             ("Ansys".into(), WatchedState::Idle, 10_000)
@@ -63,7 +63,7 @@ fn coverage_is_split_into_minutes_and_capped() {
             max_tenths: 400
         })
     );
-    assert_eq!(m0.users, vec!["ana".into()]);
+    assert_eq!(m0.users.to_vec(), vec!["ana".into()]);
     assert_eq!(m0.logons, 0, "the same session as the snapshot before");
     let (at1, m1) = &block.minutes[1];
     assert_eq!(*at1, 1);

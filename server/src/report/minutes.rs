@@ -161,11 +161,23 @@ pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
     // at a time holds at most 744 hour rows.
     let whole_days_end = detail_from.map_or(i64::MIN, day_of);
     let mut window = from_ms;
+    // One buffer for every window: a year reads ~9,000 rows per PC.
+    let mut rows = Vec::new();
     while window < to_ms {
         let days = if window < whole_days_end { 31 } else { 7 };
         let end = window.saturating_add(days * DAY_MS).min(to_ms);
         let cut = cut_hours(window, end, rules)?;
-        let rows = store.tier_rows(host, window, end, |hour| cut.contains(&hour))?;
+        rows.clear();
+        store.each_tier_row(
+            host,
+            window,
+            end,
+            |hour| cut.contains(&hour),
+            |row| {
+                rows.push(row);
+                Ok::<bool, idlewatch_store::Error>(true)
+            },
+        )?;
         for day in minute_days(&rows, window, end, rules)? {
             match out.last_mut() {
                 Some(last) if last.date == day.date => last.absorb(&day),

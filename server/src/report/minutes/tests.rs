@@ -32,8 +32,8 @@ fn row(at_ms: i64, active_ms: u32, idle_ms: u32) -> MinuteRow {
         minute: Minute {
             active_ms,
             idle_ms,
-            apps: vec![("Ansys".into(), WatchedState::Idle, idle_ms)],
-            users: vec!["ana".into()],
+            apps: vec![("Ansys".into(), WatchedState::Idle, idle_ms)].into(),
+            users: vec!["ana".into()].into(),
             logons: 1,
             ..Minute::default()
         },
