@@ -283,7 +283,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
 }
 
 /// Times a history page of 100 snapshots from the middle of the first host-day, and the
-/// summaries of that host-day.
+/// summaries of that host-day (the fastest of [`SUMMARY_READS`]).
 fn reads(store: &Store) -> anyhow::Result<(f64, f64, usize)> {
     let start = i64::try_from(START_MS)?;
     let day = i64::try_from(HOST_DAY * INTERVAL_MS)?;
@@ -297,25 +297,33 @@ fn reads(store: &Store) -> anyhow::Result<(f64, f64, usize)> {
     })?;
     let page_ms = started.elapsed().as_secs_f64() * 1000.0;
     anyhow::ensure!(!page.snapshots.is_empty(), "the history page is empty");
-    let started = Instant::now();
-    let mut summaries = 0;
-    let mut after = None;
-    loop {
-        let page = store.summaries(&HistoryQuery {
-            host: "lab-000".to_owned(),
-            from_ms: Some(start),
-            to_ms: Some(start + day),
-            limit: 10_000,
-            after,
-        })?;
-        summaries += page.rows.len();
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
+    // The fastest of a few reads: one read of ~30 ms varies by a third between runs here.
+    let (mut fastest_ms, mut summaries) = (f64::INFINITY, 0);
+    for _ in 0..SUMMARY_READS {
+        let started = Instant::now();
+        summaries = 0;
+        let mut after = None;
+        loop {
+            let page = store.summaries(&HistoryQuery {
+                host: "lab-000".to_owned(),
+                from_ms: Some(start),
+                to_ms: Some(start + day),
+                limit: 10_000,
+                after,
+            })?;
+            summaries += page.rows.len();
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
         }
+        fastest_ms = fastest_ms.min(started.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok((page_ms, started.elapsed().as_secs_f64() * 1000.0, summaries))
+    Ok((page_ms, fastest_ms, summaries))
 }
+
+/// Reads of the host-day's summaries; the fastest is reported.
+const SUMMARY_READS: usize = 5;
 
 /// Folds everything appended so far (`steps` snapshots per host, `appended` in all) into
 /// minute rows, and measures them.
@@ -351,7 +359,7 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         "store: {} hosts x {} snapshots, {} processes each ({} changing every step; {:.0} B of JSON per snapshot), {:?} deltas\n\
          \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
          \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
-         \x20 history          {} snapshots of one host-day read in {:.1} ms; a page of 100 in {:.2} ms; {} summaries of the host-day in {:.1} ms\n\
+         \x20 history          {} snapshots of one host-day read in {:.1} ms; a page of 100 in {:.2} ms; {} summaries of the host-day in {:.1} ms (fastest of 5)\n\
          \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored){}",
         options.hosts,
         options.per_host,
