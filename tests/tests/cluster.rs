@@ -59,6 +59,13 @@ fn snapshot(host: &str, seq: u64) -> Value {
            "memory_percent": 40.5, "foreground_app": "matlab.exe", "seq": seq})
 }
 
+/// A dashboard (a Python Socket.IO client) connected to `server`.
+fn dashboard_on(server: &Server) -> Peer {
+    let mut dashboard = Peer::start(PeerKind::Python);
+    dashboard.connect_ok(server, &Connect::websocket());
+    dashboard
+}
+
 fn leads(server: &Server) -> bool {
     server.metric("idlewatch_cluster_lead") == 1
 }
@@ -70,8 +77,7 @@ fn servers_sharing_a_redis_show_every_host_and_one_leads() {
     let a = start(dir.path(), "a", &redis);
     let mut b = start(dir.path(), "b", &redis);
 
-    let mut dashboard = Peer::start(PeerKind::Python);
-    dashboard.connect_ok(&a, &Connect::websocket());
+    let mut dashboard = dashboard_on(&a);
     dashboard.wait_event("hello", |_| true);
 
     let mut on_b = Peer::start(PeerKind::Node);
@@ -233,10 +239,8 @@ fn alert_told_once(kill_leader: bool) {
     let leader = servers.iter().position(leads).unwrap();
     let mut leader = servers.remove(leader);
     let follower = servers.pop().unwrap();
-    let mut on_leader = Peer::start(PeerKind::Python);
-    on_leader.connect_ok(&leader, &Connect::websocket());
-    let mut on_follower = Peer::start(PeerKind::Python);
-    on_follower.connect_ok(&follower, &Connect::websocket());
+    let mut on_leader = dashboard_on(&leader);
+    let mut on_follower = dashboard_on(&follower);
     let mut agent = Peer::start(PeerKind::Python);
     agent.connect_ok(&follower, &Connect::websocket().register("lab-01"));
     agent.wait_event("registered", |_| true);
@@ -335,14 +339,7 @@ fn an_agent_whose_server_dies_goes_on_through_the_other_and_dashboards_see_no_ga
         start_on(dir.path(), "a", &redis, "", &listens[0]),
         start_on(dir.path(), "b", &redis, "", &listens[1]),
     ];
-    let mut dashboards: Vec<Peer> = servers
-        .iter()
-        .map(|s| {
-            let mut d = Peer::start(PeerKind::Python);
-            d.connect_ok(s, &Connect::websocket());
-            d
-        })
-        .collect();
+    let mut dashboards: Vec<Peer> = servers.iter().map(dashboard_on).collect();
     let list = format!("http://{},http://{}", listens[0], listens[1]);
     let spool = tempfile::tempdir().unwrap();
     let mut agent = Agent::start(
@@ -406,10 +403,8 @@ fn servers_go_on_alone_while_redis_is_away_and_share_again_when_it_is_back() {
     let mut redis = Redis::start(&redis_dir);
     let a = start(dir.path(), "a", &redis);
     let b = start(dir.path(), "b", &redis);
-    let mut on_a = Peer::start(PeerKind::Python);
-    on_a.connect_ok(&a, &Connect::websocket());
-    let mut on_b = Peer::start(PeerKind::Python);
-    on_b.connect_ok(&b, &Connect::websocket());
+    let mut on_a = dashboard_on(&a);
+    let mut on_b = dashboard_on(&b);
     let mut agent = Peer::start(PeerKind::Python);
     agent.connect_ok(&b, &Connect::websocket().register("lab-b-01"));
     agent.wait_event("registered", |_| true);
