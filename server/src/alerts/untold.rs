@@ -22,6 +22,8 @@ pub struct Item {
     /// Its key in the firing alerts: the rule's name and the subject.
     pub key: (String, String),
     seen: Instant,
+    /// What the leader's message for it will say, worked out once.
+    change: Change,
 }
 
 /// What identifies one change on every server.
@@ -74,6 +76,7 @@ impl Untold {
             rule,
             key,
             seen: now,
+            change,
         });
     }
 
@@ -82,11 +85,7 @@ impl Untold {
         let now = Instant::now();
         self.forget(now);
         let change = change_of(alert);
-        match self
-            .untold
-            .iter()
-            .position(|item| change_of(&item.alert) == change)
-        {
+        match self.untold.iter().position(|item| item.change == change) {
             Some(i) => {
                 self.untold.remove(i);
             }
