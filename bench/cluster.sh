@@ -8,9 +8,20 @@
 #
 #   bench/cluster.sh [ROUNDS] [RATE]
 #
+# Or the storm: AGENTS agents (default 10,000) spread over two servers of one cluster, one
+# snapshot each every 5 s for a minute after they connected; 35 s into the run server A is killed (SIGKILL) and its agents move
+# on to B (registered again there, the unacked snapshot sent again), measured by the bench:
+#
+#   bench/cluster.sh storm [AGENTS]
+#
 # Build first: cargo build --release -p idlewatch-bench -p idlewatch-server
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=rounds
+if [[ ${1:-} == storm ]]; then
+  mode=storm
+  shift
+fi
 rounds="${1:-2}"
 rate="${2:-1000}"
 bench=target/release/idlewatch-bench
@@ -35,12 +46,22 @@ pids+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
 printf '[cluster]\nredis_url = "redis://127.0.0.1:%s/0"\n' "$redis_port" >"$work/cluster.toml"
 
-# Starts a server in the cluster on a free port; prints "PID URL".
+# Tokens of the storm's servers: with `--open` every socket is a dashboard until it registers,
+# and thousands of agents connecting at once would each be sent the whole fleet's telemetry.
+agent_token="storm-agent-$RANDOM$RANDOM"
+viewer_token="storm-viewer-$RANDOM$RANDOM"
+
+# Starts a server in the cluster on a free port (`--open`, or with tokens when $2 is "tokens");
+# prints "PID URL".
 start_member() {
-  local name="$1" port
+  local name="$1" port access=(--open)
   port="$(free_port)"
+  [[ ${2:-} == tokens ]] && access=()
   IDLEWATCH_SNAPSHOT_RATE=0 IDLEWATCH_CONNECT_RATE=0 IDLEWATCH_IDLE_CONNECTIONS_PER_IP=0 \
-    IDLEWATCH_LOG=warn "$server" --open --listen "127.0.0.1:$port" --data-dir "$work/$name-$RANDOM" \
+    IDLEWATCH_MAX_CONNECTIONS=0 IDLEWATCH_CONNECTIONS_PER_TOKEN=0 IDLEWATCH_PENDING_HANDSHAKES=0 \
+    IDLEWATCH_SHARED_AGENT_TOKEN=true IDLEWATCH_AGENT_TOKEN="$agent_token" \
+    IDLEWATCH_VIEWER_TOKEN="$viewer_token" \
+    IDLEWATCH_LOG=warn "$server" "${access[@]}" --listen "127.0.0.1:$port" --data-dir "$work/$name-$RANDOM" \
     --config "$work/cluster.toml" >"$work/$name.log" 2>&1 &
   local pid=$!
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
@@ -56,6 +77,20 @@ summary() {
        /^  server/ {printf "server %s", $0}' | sed 's/server   *server *//'
   echo
 }
+
+if [[ $mode == storm ]]; then
+  agents="${1:-10000}"
+  read -r pid_a url_a < <(start_member a tokens)
+  read -r pid_b url_b < <(start_member b tokens)
+  pids+=("$pid_a" "$pid_b")
+  ( sleep 35; echo "$(date +%T) killing server A (SIGKILL)"; kill -9 "$pid_a" ) &
+  pids+=($!)
+  "$bench" connections --server "$url_a" --fail-over-to "$url_b" --server-pid "$pid_b" \
+    --agent-token "$agent_token" \
+    --agents "$agents" --connect-concurrency 2000 --interval 5 --duration 60
+  echo "server B: $(curl -s -H "Authorization: Bearer $viewer_token" "$url_b/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["snapshots"], "snapshots stored")')"
+  exit 0
+fi
 
 for ((i = 1; i <= rounds; i++)); do
   for load in "--rate 0 --duration 15 --prerender 16" "--rate $rate --duration 10"; do

@@ -5,6 +5,11 @@
 //! Phases: baseline reading, ramp (connect + register, `connect_concurrency` at a time), a
 //! reading with everyone connected, the hold (`duration` of periodic snapshots), a final reading
 //! with everyone still connected, then every connection is closed.
+//!
+//! Given other servers of the same cluster (`fail_over`), the agents are spread over all of
+//! them, and an agent whose server goes away moves on to the next, as the Idlewatch agent does:
+//! it registers there and sends again the snapshot whose ack never came (the agent's spool
+//! keeps it). The report says how many moved and how long each took.
 
 mod report;
 
@@ -26,6 +31,9 @@ pub use report::{ConnectionsReport, ServerMemory};
 pub struct ConnectionsOptions {
     /// Server base URL, `http://HOST:PORT`.
     pub server: String,
+    /// Other servers of the same cluster: agents are spread over all, and move on to the next
+    /// when theirs goes away.
+    pub fail_over: Vec<String>,
     /// Token for the agents.
     pub agent_token: Option<String>,
     /// Agent connections.
@@ -61,6 +69,8 @@ struct HoldTally {
     sent: u64,
     acks: AckTally,
     disconnected: bool,
+    /// From losing its server to registered on another, when it had to.
+    moved_after: Option<Duration>,
 }
 
 /// The ramp's outcome.
@@ -93,8 +103,16 @@ pub async fn run(options: &ConnectionsOptions) -> Result<ConnectionsReport, Erro
         .enumerate()
         .map(|(i, agent)| {
             let first = start + options.interval.mul_f64(i as f64 / count as f64);
-            let latency = ack_latency.clone();
-            tokio::spawn(hold(agent, clock, latency, first, options.interval, end))
+            let pace = Pace {
+                clock,
+                ack_latency: ack_latency.clone(),
+                first,
+                interval: options.interval,
+                end,
+            };
+            let servers = servers(options);
+            let client_options = client_options(options);
+            tokio::spawn(hold(agent, i, servers, client_options, pace))
         })
         .collect();
     let mut agents = Vec::with_capacity(holders.len());
@@ -131,29 +149,37 @@ pub async fn run(options: &ConnectionsOptions) -> Result<ConnectionsReport, Erro
     ))
 }
 
-async fn ramp(options: &ConnectionsOptions) -> Ramp {
-    let client_options = ClientOptions {
+/// Every server the agents know, the first first.
+fn servers(options: &ConnectionsOptions) -> Vec<String> {
+    std::iter::once(options.server.clone())
+        .chain(options.fail_over.iter().cloned())
+        .collect()
+}
+
+/// The agents' client settings: small buffers, as many thousands are open.
+fn client_options(options: &ConnectionsOptions) -> ClientOptions {
+    ClientOptions {
         token: options.agent_token.clone(),
         read_buffer_bytes: 4096,
         send_buffer: 4,
         event_buffer: 4,
         fragment_bytes: options.frame_bytes,
         ..ClientOptions::default()
-    };
+    }
+}
+
+async fn ramp(options: &ConnectionsOptions) -> Ramp {
+    let client_options = client_options(options);
+    let servers = servers(options);
     let started = Instant::now();
     let results: Vec<_> = futures_util::stream::iter(0..options.agents)
         .map(|i| {
             let client_options = &client_options;
+            let server = &servers[i % servers.len()];
             async move {
                 let t = Instant::now();
-                let joined = Agent::join(
-                    &options.server,
-                    client_options,
-                    i,
-                    options.processes,
-                    options.seed,
-                )
-                .await;
+                let joined =
+                    Agent::join(server, client_options, i, options.processes, options.seed).await;
                 (t.elapsed(), joined)
             }
         })
@@ -180,38 +206,94 @@ async fn ramp(options: &ConnectionsOptions) -> Ramp {
     ramp
 }
 
-/// Sends one snapshot per `interval` from `first` until `end`, each awaiting its ack; returns
-/// the agent still connected so that the final memory reading sees every connection.
-async fn hold(
-    mut agent: Agent,
+/// When one agent sends.
+struct Pace {
     clock: BenchClock,
     ack_latency: SharedLatency,
+    /// Its first snapshot.
     first: Instant,
     interval: Duration,
+    /// The end of the hold.
     end: Instant,
+}
+
+/// Sends one snapshot per `interval` from `first` until `end`, each awaiting its ack; returns
+/// the agent still connected so that the final memory reading sees every connection. Agent
+/// `index` started on `servers[index % len]`; when that one goes away it moves on to the next.
+async fn hold(
+    mut agent: Agent,
+    index: usize,
+    servers: Vec<String>,
+    client_options: ClientOptions,
+    pace: Pace,
 ) -> (Agent, HoldTally) {
     let mut tally = HoldTally::default();
-    let mut ticker = tokio::time::interval_at(first, interval);
+    let mut ticker = tokio::time::interval_at(pace.first, pace.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut at = index % servers.len();
+    let fail_over = servers.len() > 1;
     loop {
-        tokio::select! {
+        let lost = tokio::select! {
             biased;
-            () = tokio::time::sleep_until(end) => break,
-            _ = ticker.tick() => {}
-        }
-        let (json, sent_us) = agent.next_snapshot(&clock);
-        let pending = agent
-            .client
-            .send_with_ack(events::AGENT_SNAPSHOT, &json)
-            .await;
-        let result = match pending {
-            Ok(pending) => pending.wait().await,
-            Err(e) => Err(e),
+            () = tokio::time::sleep_until(pace.end) => break,
+            () = agent.client.closed(), if fail_over => true,
+            _ = ticker.tick() => false,
         };
-        tally.sent += 1;
-        tally.acks.count(&result);
-        if result.is_ok() {
-            ack_latency.record(clock.now_us().saturating_sub(sent_us));
+        if lost {
+            // Its server went away between two snapshots: on to the next at once.
+            let lost = Instant::now();
+            let jitter = Duration::from_millis((index as u64 * 7_919) % 250);
+            let moved = move_on(
+                &mut agent,
+                &servers,
+                &mut at,
+                &client_options,
+                jitter,
+                pace.end,
+            );
+            if !moved.await {
+                tally.disconnected = true;
+                return (agent, tally);
+            }
+            tally.moved_after = Some(lost.elapsed());
+            continue;
+        }
+        let (json, sent_us) = agent.next_snapshot(&pace.clock);
+        loop {
+            let pending = agent
+                .client
+                .send_with_ack(events::AGENT_SNAPSHOT, &json)
+                .await;
+            let result = match pending {
+                Ok(pending) => pending.wait().await,
+                Err(e) => Err(e),
+            };
+            if result.is_err() && agent.client.is_closed() && fail_over {
+                // Its server went away: on to the next, and the snapshot sent again there.
+                let lost = Instant::now();
+                let jitter = Duration::from_millis((index as u64 * 7_919) % 250);
+                let moved = move_on(
+                    &mut agent,
+                    &servers,
+                    &mut at,
+                    &client_options,
+                    jitter,
+                    pace.end,
+                );
+                if !moved.await {
+                    tally.disconnected = true;
+                    return (agent, tally);
+                }
+                tally.moved_after = Some(lost.elapsed());
+                continue;
+            }
+            tally.sent += 1;
+            tally.acks.count(&result);
+            if result.is_ok() {
+                pace.ack_latency
+                    .record(pace.clock.now_us().saturating_sub(sent_us));
+            }
+            break;
         }
         if agent.client.is_closed() {
             tally.disconnected = true;
@@ -219,6 +301,28 @@ async fn hold(
         }
     }
     (agent, tally)
+}
+
+/// Registers `agent` with the servers after `at` in turn (a pause of 375 ms + `jitter` after
+/// each round that found none) until one takes it or `end` comes; `at` then names it.
+async fn move_on(
+    agent: &mut Agent,
+    servers: &[String],
+    at: &mut usize,
+    options: &ClientOptions,
+    jitter: Duration,
+    end: Instant,
+) -> bool {
+    while Instant::now() < end {
+        for _ in 0..servers.len() {
+            *at = (*at + 1) % servers.len();
+            if agent.rejoin(&servers[*at], options).await.is_ok() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(375) + jitter).await;
+    }
+    false
 }
 
 /// The innermost message of an error chain, which names the actual cause ("Connection refused

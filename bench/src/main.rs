@@ -130,6 +130,10 @@ struct ConnectionsArgs {
     /// Connections opened at once during the ramp.
     #[arg(long, default_value_t = 200, value_name = "N")]
     connect_concurrency: usize,
+    /// Another server of the same cluster (repeatable): the agents are spread over every
+    /// server and move on to the next when theirs goes away.
+    #[arg(long, value_name = "URL")]
+    fail_over_to: Vec<String>,
     /// Longest WebSocket frame the agents send; longer snapshots go in fragments, as the
     /// Idlewatch agent sends them. 0: one frame per message, as python-socketio and
     /// socket.io-client do.
@@ -282,6 +286,7 @@ async fn measure(
         Command::Connections(a) => {
             let options = ConnectionsOptions {
                 server,
+                fail_over: a.fail_over_to.clone(),
                 agent_token: agent_token(&a.target.agent_token),
                 agents: a.agents,
                 interval: a.interval,

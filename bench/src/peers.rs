@@ -85,36 +85,25 @@ impl Agent {
         seed: u64,
     ) -> Result<Self, Error> {
         let host = host_name(index);
-        let agent_error = |source| Error::Agent {
-            host: host.clone(),
-            source,
-        };
-        // Agents ignore server events: dropping `Events` at once discards them.
-        let (client, _) = Client::connect_with(url, options)
-            .await
-            .map_err(agent_error)?;
         let generator = SnapshotGenerator::new(host.clone(), processes, seed ^ index as u64);
-        let register = json!({
-            "host": host,
-            "agent_version": crate::snapshot_gen::AGENT_VERSION,
-            "os": generator.os(),
-        });
-        let answer = client
-            .emit_with_ack(events::AGENT_REGISTER, &register)
-            .await
-            .map_err(agent_error)?;
-        if answer["ok"] != true {
-            return Err(Error::Refused {
-                host,
-                answer: answer.to_string(),
-            });
-        }
+        let client = register(url, options, &host, generator.os()).await?;
         Ok(Self {
             client,
             generator,
             rendered: Vec::new(),
             seq: 0,
         })
+    }
+
+    /// Connects this agent to `url` instead (its previous connection lost) and registers it
+    /// there; its snapshots go on where they were.
+    ///
+    /// # Errors
+    /// As [`Agent::join`].
+    pub async fn rejoin(&mut self, url: &str, options: &ClientOptions) -> Result<(), Error> {
+        let host = self.generator.host().to_owned();
+        self.client = register(url, options, &host, self.generator.os()).await?;
+        Ok(())
     }
 
     /// Renders `count` consecutive snapshot bodies now and from then on sends them in turn
@@ -288,6 +277,39 @@ impl DashboardTally {
             self.latency.record(now.saturating_sub(sent));
         }
     }
+}
+
+/// Connects to `url` as agent `host` and registers (waiting for the register ack).
+async fn register(
+    url: &str,
+    options: &ClientOptions,
+    host: &str,
+    os: &str,
+) -> Result<Client, Error> {
+    let agent_error = |source| Error::Agent {
+        host: host.to_owned(),
+        source,
+    };
+    // Agents ignore server events: dropping `Events` at once discards them.
+    let (client, _) = Client::connect_with(url, options)
+        .await
+        .map_err(agent_error)?;
+    let register = json!({
+        "host": host,
+        "agent_version": crate::snapshot_gen::AGENT_VERSION,
+        "os": os,
+    });
+    let answer = client
+        .emit_with_ack(events::AGENT_REGISTER, &register)
+        .await
+        .map_err(agent_error)?;
+    if answer["ok"] != true {
+        return Err(Error::Refused {
+            host: host.to_owned(),
+            answer: answer.to_string(),
+        });
+    }
+    Ok(client)
 }
 
 /// Connects dashboard `index` (a viewer).

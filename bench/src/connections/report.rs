@@ -64,6 +64,10 @@ pub struct ConnectionsReport {
     pub ack_latency: LatencySummary,
     /// Agents whose connection closed during the hold.
     pub disconnected: u64,
+    /// Agents that lost their server and registered with another of the cluster.
+    pub moved: u64,
+    /// From losing the server to registered with another, per agent that moved.
+    pub move_latency: LatencySummary,
     /// Server memory before the ramp.
     pub server_baseline: Option<ServerMemory>,
     /// Server memory with every agent connected, before the hold.
@@ -99,11 +103,18 @@ pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> Connections
     let mut acks = AckTally::default();
     let mut sent = 0;
     let mut disconnected = 0;
+    let mut move_latency = Latency::new();
+    let mut moved = 0;
     for tally in &phases.tallies {
         sent += tally.sent;
         acks.add(&tally.acks);
         disconnected += u64::from(tally.disconnected);
+        if let Some(after) = tally.moved_after {
+            moved += 1;
+            move_latency.record(u64::try_from(after.as_micros()).unwrap_or(u64::MAX));
+        }
     }
+
     let per_connection = match (phases.baseline, phases.connected) {
         (Some(b), Some(c)) if connected > 0 => {
             Some((c.rss_bytes as f64 - b.rss_bytes as f64) / 1024.0 / connected as f64)
@@ -121,6 +132,11 @@ pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> Connections
     if disconnected > 0 {
         notes.push(format!(
             "{disconnected} agents lost their connection during the hold"
+        ));
+    }
+    if moved > 0 {
+        notes.push(format!(
+            "{moved} agents lost their server and moved on to another of the cluster"
         ));
     }
     if acks.failures() > 0 {
@@ -142,6 +158,8 @@ pub(super) fn build(options: &ConnectionsOptions, phases: Phases) -> Connections
         acks,
         ack_latency: phases.ack_latency.summary(),
         disconnected,
+        moved,
+        move_latency: move_latency.summary(),
         server_baseline: phases.baseline.map(Into::into),
         server_connected: phases.connected.map(Into::into),
         server_end: phases.end.map(Into::into),
@@ -191,6 +209,13 @@ impl fmt::Display for ConnectionsReport {
             self.snapshots_sent, a.ok, a.refused, a.timeouts, a.lost
         )?;
         writeln!(f, "  ack delay   {}", self.ack_latency)?;
+        if self.moved > 0 {
+            writeln!(
+                f,
+                "  moved       {} agents to another server; lost → registered {}",
+                self.moved, self.move_latency
+            )?;
+        }
         let mem = |m: &Option<ServerMemory>| {
             m.map_or_else(|| "?".to_owned(), |m| format!("{:.1} MiB", m.rss_mib))
         };

@@ -58,6 +58,9 @@ const BATCH: usize = 64;
 
 /// Keys read from Redis per round trip when scanning.
 const SCAN_COUNT: usize = 1_000;
+/// A changed agent list is published at most this often (the dashboards' `agent_list` is sent
+/// at most every 200 ms too).
+const PUBLISH_EVERY: Duration = Duration::from_millis(200);
 
 /// What this server does with the other servers' events, beyond keeping each host's latest
 /// state (which the cluster does itself).
@@ -326,11 +329,19 @@ impl Cluster {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let outage = outage::Outage::new("share the agent lists");
         let mut seq: u64 = 0;
+        let mut published = tokio::time::Instant::now();
         loop {
             let changed = tokio::select! {
                 _ = tick.tick() => false,
                 () = self.agents_changed.notified() => true,
             };
+            if changed {
+                // A storm of registrations changes the list thousands of times a second, and
+                // each server reads every list it gets whole: at most one every PUBLISH_EVERY,
+                // with every change made meanwhile.
+                tokio::time::sleep_until(published + PUBLISH_EVERY).await;
+                published = tokio::time::Instant::now();
+            }
             seq += 1;
             let list = AgentList {
                 seq,
