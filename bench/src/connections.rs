@@ -110,9 +110,8 @@ pub async fn run(options: &ConnectionsOptions) -> Result<ConnectionsReport, Erro
                 interval: options.interval,
                 end,
             };
-            let servers = servers(options);
-            let client_options = client_options(options);
-            tokio::spawn(hold(agent, i, servers, client_options, pace))
+            let route = Route::new(options, i);
+            tokio::spawn(hold(agent, route, pace))
         })
         .collect();
     let mut agents = Vec::with_capacity(holders.len());
@@ -217,21 +216,65 @@ struct Pace {
     end: Instant,
 }
 
-/// Sends one snapshot per `interval` from `first` until `end`, each awaiting its ack; returns
-/// the agent still connected so that the final memory reading sees every connection. Agent
-/// `index` started on `servers[index % len]`; when that one goes away it moves on to the next.
-async fn hold(
-    mut agent: Agent,
-    index: usize,
+/// Where one agent sends: the servers it knows, the one it is on.
+struct Route {
     servers: Vec<String>,
-    client_options: ClientOptions,
-    pace: Pace,
-) -> (Agent, HoldTally) {
+    at: usize,
+    /// Its own part of the pause between two rounds of the servers (agents spread their tries).
+    jitter: Duration,
+    options: ClientOptions,
+}
+
+impl Route {
+    /// Agent `index`'s: it starts on `servers[index % len]`.
+    fn new(options: &ConnectionsOptions, index: usize) -> Self {
+        let servers = servers(options);
+        Self {
+            at: index % servers.len(),
+            servers,
+            jitter: Duration::from_millis((index as u64 * 7_919) % 250),
+            options: client_options(options),
+        }
+    }
+
+    /// Whether there is another server to move on to.
+    fn fails_over(&self) -> bool {
+        self.servers.len() > 1
+    }
+
+    /// Registers `agent`, whose server went away, with the next servers in turn (a pause of
+    /// 375 ms + the jitter after each round that found none) until one takes it or `end`
+    /// comes; the tally says how long it took, or that it found none.
+    async fn move_on(&mut self, agent: &mut Agent, end: Instant, tally: &mut HoldTally) -> bool {
+        let lost = Instant::now();
+        while Instant::now() < end {
+            for _ in 0..self.servers.len() {
+                self.at = (self.at + 1) % self.servers.len();
+                if agent
+                    .rejoin(&self.servers[self.at], &self.options)
+                    .await
+                    .is_ok()
+                {
+                    tally.moved_after = Some(lost.elapsed());
+                    return true;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(375) + self.jitter).await;
+        }
+        tally.disconnected = true;
+        false
+    }
+}
+
+/// Sends one snapshot per `interval` from `first` until `end`, each awaiting its ack; returns
+/// the agent still connected so that the final memory reading sees every connection. When its
+/// server goes away it moves on to the next of its route, and sends there again the snapshot
+/// whose ack never came.
+async fn hold(mut agent: Agent, mut route: Route, pace: Pace) -> (Agent, HoldTally) {
     let mut tally = HoldTally::default();
     let mut ticker = tokio::time::interval_at(pace.first, pace.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut at = index % servers.len();
-    let fail_over = servers.len() > 1;
+    let fail_over = route.fails_over();
     loop {
         let lost = tokio::select! {
             biased;
@@ -241,21 +284,9 @@ async fn hold(
         };
         if lost {
             // Its server went away between two snapshots: on to the next at once.
-            let lost = Instant::now();
-            let jitter = Duration::from_millis((index as u64 * 7_919) % 250);
-            let moved = move_on(
-                &mut agent,
-                &servers,
-                &mut at,
-                &client_options,
-                jitter,
-                pace.end,
-            );
-            if !moved.await {
-                tally.disconnected = true;
+            if !route.move_on(&mut agent, pace.end, &mut tally).await {
                 return (agent, tally);
             }
-            tally.moved_after = Some(lost.elapsed());
             continue;
         }
         let (json, sent_us) = agent.next_snapshot(&pace.clock);
@@ -269,22 +300,10 @@ async fn hold(
                 Err(e) => Err(e),
             };
             if result.is_err() && agent.client.is_closed() && fail_over {
-                // Its server went away: on to the next, and the snapshot sent again there.
-                let lost = Instant::now();
-                let jitter = Duration::from_millis((index as u64 * 7_919) % 250);
-                let moved = move_on(
-                    &mut agent,
-                    &servers,
-                    &mut at,
-                    &client_options,
-                    jitter,
-                    pace.end,
-                );
-                if !moved.await {
-                    tally.disconnected = true;
+                // Its server went away waiting: on to the next, the snapshot sent again there.
+                if !route.move_on(&mut agent, pace.end, &mut tally).await {
                     return (agent, tally);
                 }
-                tally.moved_after = Some(lost.elapsed());
                 continue;
             }
             tally.sent += 1;
@@ -301,28 +320,6 @@ async fn hold(
         }
     }
     (agent, tally)
-}
-
-/// Registers `agent` with the servers after `at` in turn (a pause of 375 ms + `jitter` after
-/// each round that found none) until one takes it or `end` comes; `at` then names it.
-async fn move_on(
-    agent: &mut Agent,
-    servers: &[String],
-    at: &mut usize,
-    options: &ClientOptions,
-    jitter: Duration,
-    end: Instant,
-) -> bool {
-    while Instant::now() < end {
-        for _ in 0..servers.len() {
-            *at = (*at + 1) % servers.len();
-            if agent.rejoin(&servers[*at], options).await.is_ok() {
-                return true;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(375) + jitter).await;
-    }
-    false
 }
 
 /// The innermost message of an error chain, which names the actual cause ("Connection refused
