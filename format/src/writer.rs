@@ -29,6 +29,10 @@ pub struct Appended {
     pub seq: u64,
     /// It was already stored (an agent replay) and was not stored again.
     pub duplicate: bool,
+    /// It was captured before its host's whole snapshots start (`detail_from`: that time was
+    /// folded into minute rows before it arrived): stored, but neither history nor the reports
+    /// read records there. Set by the store, after the append.
+    pub uncounted: bool,
 }
 
 struct HostCursor {
@@ -144,6 +148,7 @@ impl Batch<'_, '_> {
         let has_captured = fields.captured_at.is_some();
         if let Some(seq) = self.find_duplicate(id, has_captured, captured_ms, fields.seq)? {
             return Ok(Appended {
+                uncounted: false,
                 seq,
                 duplicate: true,
             });
@@ -195,6 +200,7 @@ impl Batch<'_, '_> {
         cursor.last = Some((seq, packed));
         cursor.last_index = index;
         Ok(Appended {
+            uncounted: false,
             seq,
             duplicate: false,
         })

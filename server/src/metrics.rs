@@ -67,6 +67,8 @@ pub struct Metrics {
     pub snapshots_stored: Counter,
     /// Replays of snapshots already stored (acked, not stored again).
     pub snapshots_duplicate: Counter,
+    /// Snapshots stored that arrived after their time was folded into minute rows.
+    pub snapshots_uncounted: Counter,
     /// Snapshots relayed as `telemetry` (once per broadcast, not per dashboard).
     pub telemetry_broadcasts: Counter,
     /// `seats` events sent (once per round of changes, not per socket).
@@ -181,6 +183,11 @@ impl Default for Metrics {
             r,
             "snapshots_duplicate",
             "Replayed snapshots already stored, acked without storing them again",
+        );
+        let snapshots_uncounted = counter(
+            r,
+            "snapshots_uncounted",
+            "Snapshots stored after their time was folded into minute rows, so not counted",
         );
         let snapshot_bytes = counter(r, "snapshot_bytes", "Bytes of accepted snapshot JSON");
         let telemetry_broadcasts = counter(
@@ -360,6 +367,7 @@ impl Default for Metrics {
             rejected,
             snapshots_stored,
             snapshots_duplicate,
+            snapshots_uncounted,
             telemetry_broadcasts,
             seat_events,
             seat_viewers_connected,

@@ -7,9 +7,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use idlewatch_format::{DeltaKind, PackedJson, RecordWriter};
+use idlewatch_format::{DETAIL_FROM, DeltaKind, HOST_IDS, PackedJson, RecordWriter};
 use idlewatch_protocol::Snapshot;
-use redb::Durability;
+use redb::{Durability, ReadableTable, WriteTransaction};
 use tracing::{debug, error, info};
 
 use crate::Error;
@@ -343,7 +343,8 @@ impl Journal {
             batch.finish()?;
             results
         };
-        for (pending, appended) in appends.iter().zip(&results) {
+        let mut results = results;
+        for (pending, appended) in appends.iter().zip(&mut results) {
             let captured_ms = pending
                 .snapshot
                 .fields()
@@ -352,6 +353,8 @@ impl Journal {
             if !appended.duplicate && host_days::is_late(captured_ms, pending.received_ms) {
                 // Its day may be rolled up already: the rollups it changes are built again.
                 host_days::invalidate(&txn, pending.snapshot.host(), captured_ms, captured_ms)?;
+                // Its time may be folded into minutes already (only late snapshots can be).
+                appended.uncounted = folded_before(&txn, pending.snapshot.host(), captured_ms)?;
             }
         }
         txn.commit()?;
@@ -469,4 +472,13 @@ fn refuse(appends: Vec<Pending>, failure: &Failure) {
             disk_full: failure.disk_full,
         }));
     }
+}
+
+/// Whether `host`'s records captured at `captured_ms` were folded into minute rows already.
+fn folded_before(txn: &WriteTransaction, host: &str, captured_ms: i64) -> Result<bool, Error> {
+    let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
+        return Ok(false);
+    };
+    let detail_from = txn.open_table(DETAIL_FROM)?.get(id)?.map(|v| v.value());
+    Ok(detail_from.is_some_and(|from| captured_ms < from))
 }

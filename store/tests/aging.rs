@@ -204,3 +204,33 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
         assert_eq!(pc1.snapshots as i64, (18 * HOUR) / STEP);
     }
 }
+
+/// Appends one snapshot of `host` captured at `at`, received at `received`; what the store
+/// says of it.
+fn append_one(store: &Store, host: &str, at: i64, received: i64) -> idlewatch_store::Appended {
+    let (tx, rx) = mpsc::channel();
+    store
+        .try_append(
+            Arc::new(Snapshot::parse(&text(host, at, 1)).unwrap()),
+            received,
+            Box::new(move |r| tx.send(r.unwrap()).unwrap()),
+        )
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+#[test]
+fn a_snapshot_arriving_after_its_time_was_folded_says_it_is_not_counted() {
+    let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    fill(&store, &["pc1"], DAY0, DAY0 + 6 * HOUR);
+    store.age(DAY0 + 4 * HOUR, 180_000).unwrap();
+    let now = DAY0 + 10 * DAY;
+    // Into a folded hour, weeks late: stored, but minute rows answer for that time.
+    let folded = append_one(&store, "pc1", DAY0 + HOUR + 30_000, now);
+    assert!(folded.uncounted && !folded.duplicate);
+    // As late, but after the folded hours: counted like any other.
+    let kept = append_one(&store, "pc1", DAY0 + 5 * HOUR + 30_000, now);
+    assert!(!kept.uncounted);
+    // Another host, nothing of it folded.
+    assert!(!append_one(&store, "pc2", DAY0 + HOUR + 30_000, now).uncounted);
+}

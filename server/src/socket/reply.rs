@@ -58,8 +58,10 @@ impl Reply {
         let answer_state = state.clone();
         let host = snapshot.host().to_owned();
         let bytes = snapshot.len() as u64;
+        let refund_host = host.clone();
         // Not stored: the agent sends it again, so it must not count twice against its host.
-        let refund = move |state: &AppState| state.host_limits.refund(&host, bytes, received_ms);
+        let refund =
+            move |state: &AppState| state.host_limits.refund(&refund_host, bytes, received_ms);
         let done: AppendDone = Box::new(move |result| match result {
             Ok(appended) => {
                 let counter = if appended.duplicate {
@@ -68,6 +70,9 @@ impl Reply {
                     &answer_state.metrics.snapshots_stored
                 };
                 counter.inc();
+                if appended.uncounted {
+                    uncounted(&answer_state, &host, received_ms);
+                }
                 self.accept(&answer_state, &Ack::Ok { seq: appended.seq });
             }
             Err(StoreError::Busy) => {
@@ -135,5 +140,22 @@ fn log_refusal(socket: &Sock, event: &str, error: &ErrorBody) {
         info!(sid = %socket.id, event, code = %error.code, "refused: {} (further refusals on this socket are logged at debug)", error.message);
     } else {
         debug!(sid = %socket.id, event, code = %error.code, "refused: {}", error.message);
+    }
+}
+
+/// Counts a snapshot stored after its time was folded into minute rows, and says so — the 1st,
+/// 2nd, 4th, 8th… time (a PC whose clock is weeks behind sends one every interval).
+fn uncounted(state: &AppState, host: &str, received_ms: i64) {
+    state.metrics.snapshots_uncounted.inc();
+    let n = state.metrics.snapshots_uncounted.get();
+    if n.is_power_of_two() {
+        tracing::warn!(
+            host,
+            received_ms,
+            "a snapshot of {host} arrived captured before the time its snapshots were folded into \
+             minute rows ([retention] snapshots); it is stored, but neither history nor the \
+             reports count it — check that PC's clock ({n} such snapshots so far, \
+             idlewatch_snapshots_uncounted_total)"
+        );
     }
 }
