@@ -58,10 +58,10 @@ impl Reply {
         let answer_state = state.clone();
         let host = snapshot.host().to_owned();
         let bytes = snapshot.len() as u64;
-        let refund_host = host.clone();
         // Not stored: the agent sends it again, so it must not count twice against its host.
-        let refund =
-            move |state: &AppState| state.host_limits.refund(&refund_host, bytes, received_ms);
+        let refund = move |state: &AppState, host: &str| {
+            state.host_limits.refund(host, bytes, received_ms);
+        };
         let done: AppendDone = Box::new(move |result| match result {
             Ok(appended) => {
                 let counter = if appended.duplicate {
@@ -76,7 +76,7 @@ impl Reply {
                 self.accept(&answer_state, &Ack::Ok { seq: appended.seq });
             }
             Err(StoreError::Busy) => {
-                refund(&answer_state);
+                refund(&answer_state, &host);
                 self.refuse(
                     &answer_state,
                     ErrorBody::new(
@@ -87,7 +87,7 @@ impl Reply {
                 );
             }
             Err(e) => {
-                refund(&answer_state);
+                refund(&answer_state, &host);
                 self.refuse(
                     &answer_state,
                     ErrorBody::new(
