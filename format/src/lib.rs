@@ -58,8 +58,8 @@ pub use codec::{Decoder, DeltaKind, Encoder, FrameKind, RecordHeader, parse_head
 pub use error::Error;
 pub use host_day::{DAY_MS, HostDay, day_of};
 pub use packed::PackedJson;
-pub use reader::{HostChain, latest_of_host, read_header};
-pub use summary::{SessionSummary, Summary};
+pub use reader::{HostChain, RecordSource, latest_of_host, read_header};
+pub use summary::{SessionSummary, Summary, state_byte, state_of_byte};
 pub use writer::{Appended, Batch, RecordWriter};
 
 use redb::TableDefinition;

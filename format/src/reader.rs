@@ -23,17 +23,30 @@ pub struct HostChain {
     last: Option<(u64, Vec<u8>)>,
 }
 
-fn fetch<T>(records: &T, seq: u64) -> Result<Vec<u8>, Error>
+/// Where a chain's records are read from, by sequence number: a redb table of records, or
+/// another store holding the same record bytes.
+pub trait RecordSource {
+    /// The bytes of record `seq`, `None` when there is none.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, Error>;
+}
+
+impl<T> RecordSource for T
 where
     T: ReadableTable<u64, &'static [u8]>,
 {
-    records
-        .get(seq)?
-        .map(|v| v.value().to_vec())
-        .ok_or_else(|| Error::Corrupt {
-            what: format!("record {seq}"),
-            reason: "missing".to_owned(),
-        })
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.get(seq)?.map(|v| v.value().to_vec()))
+    }
+}
+
+fn fetch<T: RecordSource + ?Sized>(records: &T, seq: u64) -> Result<Vec<u8>, Error> {
+    records.record(seq)?.ok_or_else(|| Error::Corrupt {
+        what: format!("record {seq}"),
+        reason: "missing".to_owned(),
+    })
 }
 
 impl HostChain {
@@ -49,7 +62,7 @@ impl HostChain {
     /// When the record or one it depends on is missing or corrupt.
     pub fn get<T>(&mut self, records: &T, seq: u64) -> Result<(RecordHeader, Vec<u8>), Error>
     where
-        T: ReadableTable<u64, &'static [u8]>,
+        T: RecordSource + ?Sized,
     {
         let target = fetch(records, seq)?;
         let header = read_header(seq, &target)?;
@@ -74,7 +87,7 @@ impl HostChain {
         first_base: u64,
     ) -> Result<Vec<u8>, Error>
     where
-        T: ReadableTable<u64, &'static [u8]>,
+        T: RecordSource + ?Sized,
     {
         let mut chain = vec![(seq, target)];
         let mut next = Some(first_base);

@@ -235,7 +235,7 @@ fn get_decimal(bytes: &[u8], pos: &mut usize) -> Result<f64, &'static str> {
 }
 
 /// A watched app's state as one byte (the summary's and the host-day rollup's).
-pub(crate) fn state_byte(state: WatchedState) -> u8 {
+pub fn state_byte(state: WatchedState) -> u8 {
     match state {
         WatchedState::Interactive => 0,
         WatchedState::Computing => 1,
@@ -245,7 +245,7 @@ pub(crate) fn state_byte(state: WatchedState) -> u8 {
 }
 
 /// The inverse of [`state_byte`].
-pub(crate) fn state_of_byte(byte: u8) -> Result<WatchedState, &'static str> {
+pub fn state_of_byte(byte: u8) -> Result<WatchedState, &'static str> {
     match byte {
         0 => Ok(WatchedState::Interactive),
         1 => Ok(WatchedState::Computing),

@@ -56,6 +56,9 @@ pub enum Error {
     /// The write queue is full; the snapshot was not stored. Retry later.
     #[error("the store is busy: its write queue is full; retry later")]
     Busy,
+    /// The PostgreSQL store (cluster mode) refused a read or a write, or cannot be reached.
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
     /// The requested host has no stored snapshots.
     #[error("no host named {0:?} is known")]
     UnknownHost(String),
@@ -111,6 +114,7 @@ impl Error {
                 | Self::Superseded
                 | Self::Unwritable { .. }
                 | Self::Database(_)
+                | Self::Postgres(_)
         )
     }
 }

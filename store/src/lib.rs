@@ -9,6 +9,7 @@
 
 mod age;
 mod alerts;
+mod backend;
 mod delete;
 mod error;
 mod host_days;
@@ -23,6 +24,7 @@ mod tiers;
 mod tokens;
 mod trim;
 
+pub use backend::Snapshots;
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};

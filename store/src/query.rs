@@ -58,14 +58,24 @@ pub struct LatestOfHost {
     pub snapshot: StoredSnapshot,
 }
 
+impl StoredSnapshot {
+    /// The snapshot of a decoded record: its header and JSON.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] when the JSON is not UTF-8.
+    pub fn decoded(header: &RecordHeader, json: Vec<u8>) -> Result<Self, Error> {
+        Ok(Self {
+            seq: header.seq,
+            received_ms: header.received_ms,
+            captured_ms: header.captured_ms,
+            json: String::from_utf8(json)
+                .map_err(|_| Error::Corrupt(format!("record {} is not UTF-8", header.seq)))?,
+        })
+    }
+}
+
 fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error> {
-    Ok(StoredSnapshot {
-        seq: header.seq,
-        received_ms: header.received_ms,
-        captured_ms: header.captured_ms,
-        json: String::from_utf8(json)
-            .map_err(|_| Error::Corrupt(format!("record {} is not UTF-8", header.seq)))?,
-    })
+    StoredSnapshot::decoded(header, json)
 }
 
 /// A stored snapshot's times and summary (what reports read).

@@ -14,6 +14,7 @@ mod http;
 pub mod ldap;
 mod peer;
 mod pki;
+pub mod postgres;
 pub mod receiver;
 pub mod redis;
 mod script;

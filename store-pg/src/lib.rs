@@ -1,0 +1,177 @@
+//! Idlewatch's cluster store: the snapshots of every server of a cluster in one PostgreSQL
+//! database, so that any server answers history for any host, and a snapshot an agent resends
+//! to another server after a failure is stored once.
+//!
+//! Built as the redb store is: a clonable handle queuing appends for this server's writer
+//! thread, which commits them in groups and runs each append's completion after COMMIT (an
+//! ack still means "durable"); reads run on a small pool of connections. It implements
+//! [`idlewatch_store::Snapshots`]; the schema is in `migrations/sql/postgres/` and is brought up
+//! to date when the store opens. Methods block: call them off the async runtime.
+
+mod error;
+mod partitions;
+mod read;
+pub mod schema;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use idlewatch_format::PackedJson;
+use idlewatch_protocol::Snapshot;
+use idlewatch_store::{
+    AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots, StoredSnapshot,
+    SummaryPage,
+};
+use postgres::NoTls;
+use r2d2_postgres::PostgresConnectionManager;
+
+use crate::error::pg;
+use crate::writer::{Command, Pending, Writer};
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// How the store uses its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgOptions {
+    /// Appends queued before `try_append_packed` answers busy.
+    pub queue: usize,
+    /// Connections for reads, at most.
+    pub readers: u32,
+    /// How long a read waits for a connection before it fails.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            queue: 8_192,
+            readers: 4,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A handle on the PostgreSQL store; clones share the writer thread and the read pool.
+#[derive(Clone)]
+pub struct PgStore {
+    commands: SyncSender<Command>,
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`), brings the schema up
+    /// to date and starts the writer.
+    ///
+    /// # Errors
+    /// A malformed URL, a database that cannot be reached or refuses the login, a schema step
+    /// that fails, or a schema newer than this version.
+    pub fn open(url: &str, options: PgOptions) -> Result<Self, Error> {
+        let mut config: postgres::Config = url.parse().map_err(|e| {
+            Error::Postgres(format!(
+                "cluster.postgres_url is not a PostgreSQL URL ({e}); write it as \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        config.application_name("idlewatch-server");
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|e| pg("connecting to PostgreSQL at cluster.postgres_url", &e))?;
+        schema::migrate(&mut client)?;
+        let writer = Writer::new(config.clone(), client)?;
+        let (commands, queue) = sync_channel(options.queue);
+        std::thread::Builder::new()
+            .name("idlewatch-pg-writer".to_owned())
+            .spawn(move || writer.run(&queue))
+            .map_err(|e| Error::Postgres(format!("cannot start the writer thread: {e}")))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(options.readers.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| error::pool(&e))?;
+        Ok(Self { commands, pool })
+    }
+
+    /// Runs `read` in a read-only transaction on a pooled connection.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut connection = self.pool.get().map_err(|e| error::pool(&e))?;
+        let mut tx = read::begin(&mut connection)?;
+        let out = read(&mut tx)?;
+        tx.commit().map_err(|e| pg("ending a read", &e))?;
+        Ok(out)
+    }
+}
+
+impl Snapshots for PgStore {
+    fn try_append_packed(
+        &self,
+        snapshot: Arc<Snapshot>,
+        packed: Option<Arc<PackedJson>>,
+        received_ms: i64,
+        done: AppendDone,
+    ) -> Result<(), Busy> {
+        let command = Command::Append(Pending {
+            snapshot,
+            packed,
+            received_ms,
+            done,
+        });
+        match self.commands.try_send(command) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(command) | TrySendError::Disconnected(command)) => {
+                if let Command::Append(pending) = command {
+                    (pending.done)(Err(Error::Busy));
+                }
+                Err(Busy)
+            }
+        }
+    }
+
+    fn flush(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.commands.send(Command::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    fn history_bounded(
+        &self,
+        query: &HistoryQuery,
+        max_bytes: usize,
+    ) -> Result<HistoryPage, Error> {
+        self.read(|tx| read::history_bounded(tx, query, max_bytes))
+    }
+
+    fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error> {
+        self.read(|tx| read::summaries(tx, query))
+    }
+
+    fn latest_per_host(&self, not_after_ms: i64) -> Result<Vec<LatestOfHost>, Error> {
+        self.read(|tx| read::latest_per_host(tx, not_after_ms))
+    }
+
+    fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error> {
+        self.read(|tx| read::latest_of(tx, host, not_after_ms))
+    }
+
+    fn snapshot_count(&self) -> Result<u64, Error> {
+        self.read(read::snapshot_count)
+    }
+
+    fn host_names(&self) -> Result<Vec<String>, Error> {
+        self.read(read::host_names)
+    }
+
+    fn prune_before(&self, cutoff_ms: i64) {
+        // A full queue means the writer is busy with ingest; pruning can wait a round.
+        let _ = self.commands.try_send(Command::Prune { cutoff_ms });
+    }
+}

@@ -1,0 +1,301 @@
+//! Reads, each in one read-only transaction on a pooled connection: a host's history (records
+//! decoded along their delta chains, a chain fetched in one recursive query) and summaries (the
+//! typed columns, no record read), latest snapshots, counts and host names. Results and paging
+//! are those of the redb store's reads.
+
+use std::collections::HashMap;
+
+use idlewatch_format::{
+    DAY_MS, HostChain, RecordHeader, RecordSource, SessionSummary, Summary, read_header,
+    state_of_byte,
+};
+use idlewatch_store::{
+    Error, HistoryPage, HistoryQuery, LatestOfHost, StoredSnapshot, SummaryPage, SummaryRow,
+};
+use postgres::{IsolationLevel, Row, Transaction};
+
+use crate::error::{corrupt, pg};
+use crate::partitions::day_index;
+use crate::writer::unsigned;
+
+/// Rows fetched per round trip when paging through history.
+const FETCH: i32 = 64;
+
+/// The record `seq` and the records its delta chain needs, fetched in one query.
+const CHAIN: &str = "WITH RECURSIVE chain(seq, base_seq, record) AS ( \
+     SELECT seq, base_seq, record FROM snapshots \
+      WHERE host_id = $1 AND captured_ms >= $2 AND captured_ms < $3 AND seq = $4 \
+     UNION ALL \
+     SELECT s.seq, s.base_seq, s.record FROM chain c JOIN snapshots s ON s.seq = c.base_seq \
+      WHERE s.host_id = $1 AND s.captured_ms >= $2 AND s.captured_ms < $3) \
+     SELECT seq, record FROM chain";
+
+/// Records at hand, by sequence number.
+#[derive(Default)]
+struct Fetched(HashMap<u64, Vec<u8>>);
+
+impl RecordSource for Fetched {
+    fn record(&self, seq: u64) -> Result<Option<Vec<u8>>, idlewatch_format::Error> {
+        Ok(self.0.get(&seq).cloned())
+    }
+}
+
+/// Decodes one host's records in order, fetching a chain only when a record's base is not the
+/// record decoded just before.
+struct Decoding {
+    host: i32,
+    chain: HostChain,
+    last: Option<u64>,
+}
+
+impl Decoding {
+    fn new(host: i32) -> Self {
+        Self {
+            host,
+            chain: HostChain::new(),
+            last: None,
+        }
+    }
+
+    fn decode(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        seq: u64,
+        captured_ms: i64,
+        record: Vec<u8>,
+    ) -> Result<(RecordHeader, Vec<u8>), Error> {
+        let header = read_header(seq, &record)?;
+        let mut source = Fetched::default();
+        source.0.insert(seq, record);
+        if let Some(base) = header.base
+            && self.last != Some(base)
+        {
+            // Deltas never cross a UTC day: the chain is in this record's partition.
+            let day = day_index(captured_ms);
+            let rows = tx
+                .query(
+                    CHAIN,
+                    &[
+                        &self.host,
+                        &day.saturating_mul(DAY_MS),
+                        &day.saturating_add(1).saturating_mul(DAY_MS),
+                        &crate::writer::signed(base),
+                    ],
+                )
+                .map_err(|e| pg("reading a record's delta chain", &e))?;
+            for row in rows {
+                source.0.insert(unsigned(row.get(0)), row.get(1));
+            }
+        }
+        let decoded = self.chain.get(&source, seq)?;
+        self.last = Some(seq);
+        Ok(decoded)
+    }
+}
+
+fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error> {
+    StoredSnapshot::decoded(header, json)
+}
+
+/// A read-only transaction that sees one state of the database throughout.
+pub(crate) fn begin(client: &mut postgres::Client) -> Result<Transaction<'_>, Error> {
+    client
+        .build_transaction()
+        .read_only(true)
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .start()
+        .map_err(|e| pg("starting a read", &e))
+}
+
+fn host_id(tx: &mut Transaction<'_>, host: &str) -> Result<Option<i32>, Error> {
+    Ok(tx
+        .query_opt("SELECT id FROM hosts WHERE name = $1", &[&host])
+        .map_err(|e| pg("reading a host's id", &e))?
+        .map(|r| r.get(0)))
+}
+
+/// Where a query's rows start, inclusive: `(captured_ms, seq)`.
+fn start(query: &HistoryQuery) -> (i64, i64) {
+    match query.after {
+        Some((t, n)) => (t, crate::writer::signed(n).saturating_add(1)),
+        None => (query.from_ms.unwrap_or(i64::MIN), i64::MIN),
+    }
+}
+
+pub(crate) fn history_bounded(
+    tx: &mut Transaction<'_>,
+    query: &HistoryQuery,
+    max_bytes: usize,
+) -> Result<HistoryPage, Error> {
+    let id = host_id(tx, &query.host)?.ok_or_else(|| Error::UnknownHost(query.host.clone()))?;
+    let (from, from_seq) = start(query);
+    let to = query.to_ms.unwrap_or(i64::MAX);
+    let portal = tx
+        .bind(
+            "SELECT seq, captured_ms, record FROM snapshots WHERE host_id = $1 \
+             AND captured_ms >= $2 AND (captured_ms, seq) >= ($2, $3) AND captured_ms < $4 \
+             ORDER BY captured_ms, seq",
+            &[&id, &from, &from_seq, &to],
+        )
+        .map_err(|e| pg("reading history", &e))?;
+    let mut decoding = Decoding::new(id);
+    let mut snapshots = Vec::new();
+    let (mut last, mut next, mut bytes, mut stop) = (None, None, 0usize, false);
+    'pages: loop {
+        let rows = tx
+            .query_portal(&portal, FETCH)
+            .map_err(|e| pg("reading history", &e))?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if snapshots.len() == query.limit || stop {
+                next = last;
+                break 'pages;
+            }
+            let seq = unsigned(row.get(0));
+            let captured_ms: i64 = row.get(1);
+            let (header, json) = decoding.decode(tx, seq, captured_ms, row.get(2))?;
+            let snapshot = stored(&header, json)?;
+            bytes = bytes.saturating_add(snapshot.json.len());
+            stop = bytes >= max_bytes;
+            snapshots.push(snapshot);
+            last = Some((captured_ms, seq));
+        }
+    }
+    Ok(HistoryPage { snapshots, next })
+}
+
+fn summary_of(row: &Row) -> Result<Summary, Error> {
+    let apps: String = row.get(11);
+    let apps: Vec<(String, u8)> = serde_json::from_str(&apps)
+        .map_err(|e| corrupt(format!("a snapshot's apps column: {e}")))?;
+    let apps = apps
+        .into_iter()
+        .map(|(name, state)| {
+            state_of_byte(state)
+                .map(|s| (name, s))
+                .map_err(|e| corrupt(format!("a snapshot's apps column: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let login_user: Option<String> = row.get(9);
+    Ok(Summary {
+        idle_seconds: row.get(3),
+        user_active: row.get(4),
+        cpu_percent: row.get(5),
+        memory_percent: row.get(6),
+        processes: row.get::<_, Option<i64>>(7).map(unsigned),
+        foreground_process: row.get(8),
+        apps,
+        session: login_user.map(|user| SessionSummary {
+            user,
+            since_ms: row.get(10),
+        }),
+    })
+}
+
+pub(crate) fn summaries(
+    tx: &mut Transaction<'_>,
+    query: &HistoryQuery,
+) -> Result<SummaryPage, Error> {
+    let id = host_id(tx, &query.host)?.ok_or_else(|| Error::UnknownHost(query.host.clone()))?;
+    let (from, from_seq) = start(query);
+    let to = query.to_ms.unwrap_or(i64::MAX);
+    let limit = i64::try_from(query.limit)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    let rows = tx
+        .query(
+            "SELECT seq, received_ms, captured_ms, idle_seconds, user_active, cpu_percent, \
+             memory_percent, processes, foreground, login_user, logon_ms, apps::text \
+             FROM snapshots WHERE host_id = $1 \
+             AND captured_ms >= $2 AND (captured_ms, seq) >= ($2, $3) AND captured_ms < $4 \
+             ORDER BY captured_ms, seq LIMIT $5",
+            &[&id, &from, &from_seq, &to, &limit],
+        )
+        .map_err(|e| pg("reading summaries", &e))?;
+    let more = rows.len() > query.limit;
+    let rows = rows
+        .iter()
+        .take(query.limit)
+        .map(|row| {
+            Ok(SummaryRow {
+                seq: unsigned(row.get(0)),
+                received_ms: row.get(1),
+                captured_ms: row.get(2),
+                summary: summary_of(row)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let next = more
+        .then(|| rows.last().map(|r| (r.captured_ms, r.seq)))
+        .flatten();
+    Ok(SummaryPage { rows, next })
+}
+
+fn latest_of_id(
+    tx: &mut Transaction<'_>,
+    id: i32,
+    not_after_ms: i64,
+) -> Result<Option<StoredSnapshot>, Error> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT seq, captured_ms, record FROM snapshots WHERE host_id = $1 \
+             AND captured_ms <= $2 ORDER BY captured_ms DESC, seq DESC LIMIT 1",
+            &[&id, &not_after_ms],
+        )
+        .map_err(|e| pg("reading a host's latest snapshot", &e))?
+    else {
+        return Ok(None);
+    };
+    let (header, json) =
+        Decoding::new(id).decode(tx, unsigned(row.get(0)), row.get(1), row.get(2))?;
+    stored(&header, json).map(Some)
+}
+
+pub(crate) fn latest_of(
+    tx: &mut Transaction<'_>,
+    host: &str,
+    not_after_ms: i64,
+) -> Result<Option<StoredSnapshot>, Error> {
+    match host_id(tx, host)? {
+        Some(id) => latest_of_id(tx, id, not_after_ms),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn latest_per_host(
+    tx: &mut Transaction<'_>,
+    not_after_ms: i64,
+) -> Result<Vec<LatestOfHost>, Error> {
+    let hosts = tx
+        .query("SELECT id, name FROM hosts", &[])
+        .map_err(|e| pg("reading hosts", &e))?;
+    let mut out = Vec::with_capacity(hosts.len());
+    for row in hosts {
+        if let Some(snapshot) = latest_of_id(tx, row.get(0), not_after_ms)? {
+            out.push(LatestOfHost {
+                host: row.get(1),
+                snapshot,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn snapshot_count(tx: &mut Transaction<'_>) -> Result<u64, Error> {
+    let n: i64 = tx
+        .query_one("SELECT count(*) FROM snapshots", &[])
+        .map_err(|e| pg("counting snapshots", &e))?
+        .get(0);
+    Ok(unsigned(n))
+}
+
+pub(crate) fn host_names(tx: &mut Transaction<'_>) -> Result<Vec<String>, Error> {
+    Ok(tx
+        .query("SELECT name FROM hosts ORDER BY name COLLATE \"C\"", &[])
+        .map_err(|e| pg("reading host names", &e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}

@@ -1,0 +1,128 @@
+//! What ingest and the snapshot reads need of a store, as one trait: one server keeps its
+//! snapshots in its redb file ([`Store`]), a cluster in one PostgreSQL database shared by every
+//! server (`idlewatch-store-pg`), and one suite of tests (`tests/tests/store_backends.rs`)
+//! holds both to the same behaviour. Every method blocks: call it off the async runtime, as
+//! the redb store's own methods.
+
+use std::sync::Arc;
+
+use idlewatch_format::PackedJson;
+use idlewatch_protocol::Snapshot;
+
+use crate::{
+    AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Store, StoredSnapshot,
+    SummaryPage,
+};
+
+/// A durable store of snapshots.
+pub trait Snapshots: Send + Sync {
+    /// Queues `snapshot` (its JSON packed by the caller, when it was) for the next group
+    /// commit; `done` runs after the commit holding it, with its sequence number, or marked a
+    /// duplicate when the same snapshot (host, capture time and agent `seq`) is already stored.
+    ///
+    /// # Errors
+    /// [`Busy`] when the queue is full: the snapshot is not stored, and `done` has already run
+    /// with [`Error::Busy`].
+    fn try_append_packed(
+        &self,
+        snapshot: Arc<Snapshot>,
+        packed: Option<Arc<PackedJson>>,
+        received_ms: i64,
+        done: AppendDone,
+    ) -> Result<(), Busy>;
+
+    /// Waits until everything queued so far is committed.
+    fn flush(&self);
+
+    /// A page of a host's snapshots in capture-time order, ending once it holds `max_bytes` of
+    /// JSON (always at least one snapshot).
+    ///
+    /// # Errors
+    /// [`Error::UnknownHost`] when nothing of the host is stored; storage errors.
+    fn history_bounded(&self, query: &HistoryQuery, max_bytes: usize)
+    -> Result<HistoryPage, Error>;
+
+    /// A page of a host's snapshot summaries in capture-time order.
+    ///
+    /// # Errors
+    /// As [`Snapshots::history_bounded`].
+    fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error>;
+
+    /// Every host's latest snapshot by capture time, ignoring capture times after
+    /// `not_after_ms`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn latest_per_host(&self, not_after_ms: i64) -> Result<Vec<LatestOfHost>, Error>;
+
+    /// `host`'s latest snapshot by capture time at or before `not_after_ms`.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error>;
+
+    /// Number of stored snapshots.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn snapshot_count(&self) -> Result<u64, Error>;
+
+    /// Every host that has stored a snapshot, sorted.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn host_names(&self) -> Result<Vec<String>, Error>;
+
+    /// Deletes snapshots older than `cutoff_ms` in the background, in the store's own unit (a
+    /// redb store by receive time, a few at a time; PostgreSQL whole UTC days of capture time,
+    /// by dropping their partitions).
+    fn prune_before(&self, cutoff_ms: i64);
+}
+
+impl Snapshots for Store {
+    fn try_append_packed(
+        &self,
+        snapshot: Arc<Snapshot>,
+        packed: Option<Arc<PackedJson>>,
+        received_ms: i64,
+        done: AppendDone,
+    ) -> Result<(), Busy> {
+        Store::try_append_packed(self, snapshot, packed, received_ms, done)
+    }
+
+    fn flush(&self) {
+        Store::flush(self);
+    }
+
+    fn history_bounded(
+        &self,
+        query: &HistoryQuery,
+        max_bytes: usize,
+    ) -> Result<HistoryPage, Error> {
+        Store::history_bounded(self, query, max_bytes)
+    }
+
+    fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error> {
+        Store::summaries(self, query)
+    }
+
+    fn latest_per_host(&self, not_after_ms: i64) -> Result<Vec<LatestOfHost>, Error> {
+        Store::latest_per_host(self, not_after_ms)
+    }
+
+    fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error> {
+        Store::latest_of(self, host, not_after_ms)
+    }
+
+    fn snapshot_count(&self) -> Result<u64, Error> {
+        Store::snapshot_count(self)
+    }
+
+    fn host_names(&self) -> Result<Vec<String>, Error> {
+        Store::host_names(self)
+    }
+
+    fn prune_before(&self, cutoff_ms: i64) {
+        Store::prune_before(self, cutoff_ms);
+    }
+}

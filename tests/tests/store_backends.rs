@@ -1,0 +1,347 @@
+//! One suite of store behaviour, run against both stores: the embedded redb file of a single
+//! server and the PostgreSQL database of a cluster (a real PostgreSQL started by the test).
+//! Appends are acked after commit and read back byte for byte, in capture order, paged alike;
+//! summaries are the snapshots' own; a resent snapshot is stored once; latest snapshots and
+//! host names agree; pruning removes old days. Then what only the shared database does: two
+//! servers' writers on one database store a snapshot resent to both once, and each reads the
+//! other's delta chains.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use idlewatch_protocol::Snapshot;
+use idlewatch_store::{Appended, HistoryQuery, OpenOptions, Snapshots, Store, Summary};
+use idlewatch_store_pg::{PgOptions, PgStore};
+use idlewatch_tests::postgres::Postgres;
+use idlewatch_tests::wait_until;
+
+/// 2026-11-23 00:00 UTC.
+const DAY0: i64 = 1_795_392_000_000;
+const DAY: i64 = 86_400_000;
+const STEP: i64 = 5_000;
+
+/// A snapshot whose process list changes a little each time (deltas have work to do).
+fn text(host: &str, at: i64, k: i64) -> String {
+    let procs: Vec<String> = (0..30)
+        .map(|p| {
+            format!(
+                r#"{{"pid":{p},"name":"p{p}.exe","cpu_percent":{}}}"#,
+                (p * k) % 7
+            )
+        })
+        .collect();
+    let session = if k % 5 == 0 {
+        String::new()
+    } else {
+        format!(r#","session":{{"user":"u{}","since":{}}}"#, k % 3, DAY0 + k)
+    };
+    format!(
+        r#"{{"host":"{host}","captured_at":{at},"seq":{k},"user_active":{},"idle_seconds":{}.25,"cpu_percent":{}.5,"memory_percent":41.3,"foreground_process":"f{}.exe","watched":{{"ansys":{{"running":true,"state":"{}"}}}},"processes":[{}]{session}}}"#,
+        k % 3 == 0,
+        k % 40,
+        k % 90,
+        k % 4,
+        ["idle", "interactive", "computing"][usize::try_from(k % 3).unwrap()],
+        procs.join(",")
+    )
+}
+
+/// Appends every text in groups, waiting for each group's acks; returns what each ack said.
+fn append(store: &dyn Snapshots, texts: &[(i64, String)]) -> Vec<Appended> {
+    let mut out = Vec::new();
+    for chunk in texts.chunks(150) {
+        let (tx, rx) = mpsc::channel();
+        for (i, (received, json)) in chunk.iter().enumerate() {
+            let tx = tx.clone();
+            store
+                .try_append_packed(
+                    Arc::new(Snapshot::parse(json).unwrap()),
+                    None,
+                    *received,
+                    Box::new(move |r| tx.send((i, r.map_err(|e| e.to_string()))).unwrap()),
+                )
+                .unwrap();
+        }
+        let mut acks: Vec<(usize, Appended)> = (0..chunk.len())
+            .map(|_| {
+                let (i, r) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+                (i, r.unwrap())
+            })
+            .collect();
+        acks.sort_by_key(|(i, _)| *i);
+        out.extend(acks.into_iter().map(|(_, a)| a));
+    }
+    out
+}
+
+/// `hosts` × `n` snapshots 5 s apart from `from`, received 100 ms after capture.
+fn series(hosts: &[&str], from: i64, n: i64) -> Vec<(String, i64, String)> {
+    let mut all = Vec::new();
+    for k in 0..n {
+        for host in hosts {
+            let at = from + k * STEP;
+            all.push(((*host).to_owned(), at, text(host, at, k)));
+        }
+    }
+    all
+}
+
+fn received(all: &[(String, i64, String)]) -> Vec<(i64, String)> {
+    all.iter().map(|(_, at, j)| (at + 100, j.clone())).collect()
+}
+
+fn query(host: &str, limit: usize) -> HistoryQuery {
+    HistoryQuery {
+        host: host.to_owned(),
+        from_ms: None,
+        to_ms: None,
+        limit,
+        after: None,
+    }
+}
+
+/// Every page of `host`'s history, `limit` at a time and at most `max_bytes` of JSON each.
+fn all_history(store: &dyn Snapshots, host: &str, limit: usize, max_bytes: usize) -> Vec<String> {
+    let mut q = query(host, limit);
+    let mut out = Vec::new();
+    loop {
+        let page = store.history_bounded(&q, max_bytes).unwrap();
+        assert!(!page.snapshots.is_empty(), "a page makes progress");
+        assert!(page.snapshots.len() <= limit);
+        out.extend(page.snapshots.into_iter().map(|s| s.json));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// The behaviour both stores share.
+fn shared_suite(store: &dyn Snapshots, name: &str) {
+    // A host last heard of days ago, and one across a midnight, for pruning at the end.
+    let old = series(&["lab-old"], DAY0 - 3 * DAY, 20);
+    let night = series(&["lab-night"], DAY0 - DAY - 10 * STEP, 20);
+    let acks_old = append(store, &received(&[old, night.clone()].concat()));
+    assert!(acks_old.iter().all(|a| !a.duplicate));
+
+    // Out of capture order on purpose: history is in capture order whatever the arrival.
+    let mut all = series(&["lab-b", "lab-a"], DAY0 + 10 * STEP, 300);
+    all.extend(series(&["lab-a"], DAY0, 10));
+    let acks = append(store, &received(&all));
+    assert!(
+        acks.iter().all(|a| !a.duplicate),
+        "{name}: nothing was stored before"
+    );
+    let mut seqs: Vec<u64> = acks.iter().map(|a| a.seq).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), all.len(), "{name}: one seq per snapshot");
+
+    for host in ["lab-a", "lab-b"] {
+        let mut want: Vec<&(String, i64, String)> = all.iter().filter(|s| s.0 == host).collect();
+        want.sort_by_key(|s| s.1);
+        let want: Vec<String> = want.iter().map(|s| s.2.clone()).collect();
+        for (limit, max_bytes) in [(7, usize::MAX), (1000, 5_000), (usize::MAX, usize::MAX)] {
+            assert_eq!(
+                all_history(store, host, limit, max_bytes),
+                want,
+                "{name}: {host}'s history by {limit} and {max_bytes} bytes"
+            );
+        }
+        // A range: from inclusive, to exclusive.
+        let mut q = query(host, 1000);
+        q.from_ms = Some(DAY0 + 20 * STEP);
+        q.to_ms = Some(DAY0 + 30 * STEP);
+        let page = store.history_bounded(&q, usize::MAX).unwrap();
+        let times: Vec<i64> = page.snapshots.iter().map(|s| s.captured_ms).collect();
+        assert_eq!(
+            times,
+            (20..30).map(|k| DAY0 + k * STEP).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert!(
+            page.snapshots
+                .iter()
+                .all(|s| s.received_ms == s.captured_ms + 100)
+        );
+
+        // Summaries: the snapshots' own, paged alike.
+        let mut q = query(host, 64);
+        let mut rows = Vec::new();
+        loop {
+            let page = store.summaries(&q).unwrap();
+            rows.extend(page.rows);
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => break,
+            }
+        }
+        let summaries: Vec<Summary> = rows.iter().map(|r| r.summary.clone()).collect();
+        let expected: Vec<Summary> = want
+            .iter()
+            .map(|j| Summary::of(Snapshot::parse(j).unwrap().fields()))
+            .collect();
+        assert_eq!(summaries, expected, "{name}: {host}'s summaries");
+        assert!(summaries.iter().any(|s| s.session.is_some()));
+        assert!(summaries.iter().any(|s| s.session.is_none()));
+        assert!(summaries.iter().all(|s| s.apps.len() == 1));
+    }
+
+    // Latest by capture time, ignoring times after the bound.
+    let latest = store.latest_per_host(i64::MAX).unwrap();
+    let mut latest: Vec<(String, i64)> = latest
+        .into_iter()
+        .map(|l| (l.host, l.snapshot.captured_ms))
+        .collect();
+    latest.sort();
+    let last = DAY0 + 309 * STEP;
+    assert_eq!(
+        latest,
+        vec![
+            ("lab-a".to_owned(), last),
+            ("lab-b".to_owned(), last),
+            ("lab-night".to_owned(), DAY0 - DAY + 9 * STEP),
+            ("lab-old".to_owned(), DAY0 - 3 * DAY + 19 * STEP)
+        ],
+        "{name}"
+    );
+    let bounded = store
+        .latest_of("lab-a", DAY0 + 5 * STEP + 1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(bounded.captured_ms, DAY0 + 5 * STEP, "{name}");
+    assert_eq!(bounded.json, text("lab-a", DAY0 + 5 * STEP, 5), "{name}");
+    assert!(store.latest_of("lab-zz", i64::MAX).unwrap().is_none());
+    assert_eq!(
+        store.host_names().unwrap(),
+        vec!["lab-a", "lab-b", "lab-night", "lab-old"],
+        "{name}"
+    );
+    let count = store.snapshot_count().unwrap();
+    assert_eq!(count, all.len() as u64 + 40, "{name}");
+
+    // An unknown host is an error that names it.
+    let err = store
+        .history_bounded(&query("lab-zz", 10), usize::MAX)
+        .unwrap_err();
+    assert!(err.to_string().contains("lab-zz"), "{name}: {err}");
+
+    // Resent: in a later group, and twice within one group; each acked with the first seq.
+    let again = vec![
+        received(&all)[3].clone(),
+        received(&all)[400].clone(),
+        received(&all)[400].clone(),
+    ];
+    let acks_again = append(store, &again);
+    assert!(
+        acks_again.iter().all(|a| a.duplicate),
+        "{name}: {acks_again:?}"
+    );
+    assert_eq!(acks_again[0].seq, acks[3].seq, "{name}");
+    assert_eq!(acks_again[1].seq, acks[400].seq, "{name}");
+    assert_eq!(
+        store.snapshot_count().unwrap(),
+        count,
+        "{name}: stored once"
+    );
+
+    // Pruning: days that end before the cutoff go, later ones stay and still decode.
+    store.prune_before(DAY0 - DAY);
+    wait_until(
+        &format!("{name}: old days pruned"),
+        Duration::from_secs(20),
+        || {
+            store.flush();
+            store.latest_of("lab-old", i64::MAX).unwrap().is_none()
+        },
+    );
+    let night: Vec<String> = night.into_iter().map(|s| s.2).collect();
+    let night_left = all_history(store, "lab-night", 4, usize::MAX);
+    assert!(
+        night_left.len() >= 10 && night.ends_with(&night_left),
+        "{name}: what stays of lab-night is what it sent after midnight, at least"
+    );
+    assert_eq!(
+        all_history(store, "lab-b", 50, usize::MAX).len(),
+        300,
+        "{name}"
+    );
+}
+
+#[test]
+fn redb_store_passes_the_shared_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _writer, _) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
+    shared_suite(&store, "redb");
+}
+
+#[test]
+fn postgres_store_passes_the_shared_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let store = PgStore::open(&url, PgOptions::default()).unwrap();
+    shared_suite(&store, "postgres");
+}
+
+#[test]
+fn two_servers_on_one_database_store_a_resent_snapshot_once_and_read_each_others_chains() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let a = PgStore::open(&url, PgOptions::default()).unwrap();
+    let b = PgStore::open(&url, PgOptions::default()).unwrap();
+
+    // The agent talks to A, then (A lost) resends its last 20 to B and goes on there.
+    let all = series(&["lab-1"], DAY0, 400);
+    let texts = received(&all);
+    let on_a = append(&a, &texts[..300]);
+    let on_b = append(&b, &texts[280..]);
+    for (i, ack) in on_b.iter().enumerate().take(20) {
+        assert!(ack.duplicate, "resent {i} is a duplicate");
+        assert_eq!(ack.seq, on_a[280 + i].seq);
+    }
+    assert!(on_b[20..].iter().all(|a| !a.duplicate));
+    assert_eq!(a.snapshot_count().unwrap(), 400);
+
+    // Each reads every record, deltas written by either, byte for byte.
+    let want: Vec<String> = all.iter().map(|s| s.2.clone()).collect();
+    for (name, store) in [("A", &a), ("B", &b)] {
+        assert_eq!(
+            all_history(store, "lab-1", 33, usize::MAX),
+            want,
+            "from {name}"
+        );
+    }
+    // Concurrent first snapshots of one new host from both servers: one host row, one record
+    // each.
+    let one = series(&["lab-new"], DAY0, 2);
+    let text_b = received(&one);
+    std::thread::scope(|s| {
+        s.spawn(|| append(&a, &text_b[..1]));
+        s.spawn(|| append(&b, &text_b[1..]));
+    });
+    assert_eq!(a.host_names().unwrap(), vec!["lab-1", "lab-new"]);
+    assert_eq!(all_history(&b, "lab-new", 10, usize::MAX).len(), 2);
+}
+
+#[test]
+fn postgres_store_says_what_is_wrong_with_its_url_and_server() {
+    let Err(err) = PgStore::open("mysql://x", PgOptions::default()) else {
+        panic!("a MySQL URL was accepted");
+    };
+    assert!(err.to_string().contains("postgres://"), "{err}");
+    let port = idlewatch_tests::free_address();
+    let options = PgOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..PgOptions::default()
+    };
+    let Err(err) = PgStore::open(&format!("postgres://postgres@{port}/x"), options) else {
+        panic!("nothing listens there");
+    };
+    assert!(
+        err.to_string().contains("connecting to PostgreSQL"),
+        "{err}"
+    );
+}
