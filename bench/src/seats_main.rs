@@ -107,6 +107,7 @@ fn lab_pc(days: i64, changes_per_hour: i64, rng: &mut Xoshiro256PlusPlus) -> Vec
 fn from_rollups(hosts: &[Vec<StateSpan>], days: i64, tz: &TimeZone) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (store, writer, _) = Store::open(dir.path(), &OpenOptions::default())?;
+    let store = idlewatch_server::stores::Stores::from(store);
     let cover_ms = 15_000;
     let names: Vec<String> = (0..hosts.len()).map(|i| format!("lab-pc{i:03}")).collect();
     let mut bytes = 0usize;
@@ -190,6 +191,7 @@ fn main() -> ExitCode {
     };
     let read = || -> anyhow::Result<()> {
         let (store, writer, _) = Store::open(&dir, &OpenOptions::default())?;
+        let store = idlewatch_server::stores::Stores::from(store);
         let names = store.host_names()?;
         let n = store.snapshot_count()?;
         let rules = Rules {

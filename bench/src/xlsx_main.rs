@@ -45,6 +45,7 @@ fn main() -> ExitCode {
             ..OpenOptions::default()
         };
         let (store, writer, _) = Store::open(&cli.dir, &options)?;
+        let store = idlewatch_server::stores::Stores::from(store);
         let hosts = store.host_names()?;
         let rss_before = peak_rss_mib();
         let started = Instant::now();

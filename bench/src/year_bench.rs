@@ -86,6 +86,7 @@ pub fn run(dir: &Path, options: &YearBenchOptions) -> anyhow::Result<YearReport>
     write_tiers(&dir.join(STORE_FILE), options)?;
     let write_s = started.elapsed().as_secs_f64();
     let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
+    let store = idlewatch_server::stores::Stores::from(store);
     let (day_rows, day_bytes) = store.day_sizes()?;
     let (minute_hours, minute_bytes) = store.minute_sizes()?;
     let hosts: Vec<String> = (0..options.hosts).map(host_name).collect();

@@ -300,6 +300,9 @@ impl Config {
         if let Some(v) = non_empty("IDLEWATCH_REDIS_URL") {
             self.cluster.redis_url = v;
         }
+        if let Some(v) = non_empty("IDLEWATCH_POSTGRES_URL") {
+            self.cluster.postgres_url = v;
+        }
         if let Some(v) = non_empty("IDLEWATCH_SHEETS_ENABLED") {
             self.sheets.enabled = parse_bool("IDLEWATCH_SHEETS_ENABLED", &v)?;
         }

@@ -22,6 +22,7 @@ pub mod serve;
 pub mod sheets;
 pub mod socket;
 pub mod state;
+pub mod stores;
 pub mod tls;
 
 use std::future::Future;
@@ -161,7 +162,13 @@ async fn retention(state: AppState) {
 /// snapshots captured more than `[retention] snapshots` ago into minute rows (and whole days
 /// into day rows), then deletes the minute rows older than `[retention] minutes`.
 async fn age_snapshots(state: AppState) {
-    let Some(keep) = state.config.retention.snapshots() else {
+    // The shared PostgreSQL store keeps snapshots whole (until `[retention] days`).
+    let Some(keep) = state
+        .config
+        .retention
+        .snapshots()
+        .filter(|_| !state.store.shared())
+    else {
         return std::future::pending().await;
     };
     let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
@@ -195,6 +202,11 @@ async fn age_snapshots(state: AppState) {
 /// after start at most, out of start-up's way): each round finds the days missing and builds
 /// them a week of one PC at a time off the runtime.
 async fn host_day_rollups(state: AppState) {
+    // Rollups cached in each server's own file would not learn of a late snapshot another
+    // server stored: on the shared store, the licence views read the summaries.
+    if state.store.shared() {
+        return std::future::pending().await;
+    }
     let every = state.config.retention.rollup_every;
     let mut tick = tokio::time::interval_at(
         tokio::time::Instant::now() + every.min(Duration::from_secs(60)),

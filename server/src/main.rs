@@ -14,9 +14,11 @@ use idlewatch_server::cluster::Cluster;
 use idlewatch_server::config::cluster::without_password;
 use idlewatch_server::config::{Config, Overrides};
 use idlewatch_server::state::AppState;
+use idlewatch_server::stores::Stores;
 use idlewatch_server::tls::Tls;
 use idlewatch_server::{App, restore_live_state, run};
 use idlewatch_store::{OpenOptions, Store};
+use idlewatch_store_pg::{PgOptions, PgStore};
 use tracing::{error, info, warn};
 
 /// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
@@ -133,7 +135,24 @@ fn start(args: Args) -> anyhow::Result<()> {
             outcome.applied.join(", ")
         );
     }
-    let state = AppState::new(config, auth, store);
+    let stores = if config.cluster.postgres_url.is_empty() {
+        Stores::from(store)
+    } else {
+        let shared = PgStore::open(&config.cluster.postgres_url, PgOptions::default())
+            .with_context(|| {
+                format!(
+                    "cannot open the shared store at {}",
+                    without_password(&config.cluster.postgres_url)
+                )
+            })?;
+        info!(
+            "snapshots are stored in PostgreSQL at {} (schema {})",
+            without_password(&config.cluster.postgres_url),
+            idlewatch_store_pg::schema::latest()
+        );
+        Stores::with_shared(store, shared)
+    };
+    let state = AppState::new(config, auth, stores);
     if let Some(e) = state.sheets.setup_error() {
         anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");
     }

@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use idlewatch_store::Store;
-
 use crate::alerts::Alerts;
 use crate::auth::Auth;
 use crate::auth::issued::IssuedTokens;
@@ -16,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::registry::HostRegistry;
 use crate::relay::Relay;
 use crate::sheets::{Sheets, Sources};
+use crate::stores::Stores;
 
 /// Cheap to clone; everything inside is shared.
 #[derive(Clone)]
@@ -33,8 +32,8 @@ pub struct Inner {
     pub groups: HostGroups,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
-    /// The durable journal.
-    pub store: Store,
+    /// The durable stores: the redb file, and the shared snapshot store of a cluster.
+    pub store: Stores,
     /// Set when the list of hosts with a connected agent may have changed.
     pub agent_list_dirty: tokio::sync::Notify,
     /// When the server started.
@@ -70,7 +69,8 @@ pub struct Inner {
 impl AppState {
     /// Fresh state for a server starting now.
     #[must_use]
-    pub fn new(config: Config, auth: Auth, store: Store) -> Self {
+    pub fn new(config: Config, auth: Auth, store: impl Into<Stores>) -> Self {
+        let store: Stores = store.into();
         let tokens = IssuedTokens::load(&store).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             IssuedTokens::default()
@@ -97,7 +97,7 @@ impl AppState {
         ));
         let licence_servers = Arc::new(LicenceServers::new(
             &config.licence_servers,
-            Some(store.clone()),
+            Some((*store).clone()),
         ));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still

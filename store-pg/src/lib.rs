@@ -6,7 +6,8 @@
 //! thread, which commits them in groups and runs each append's completion after COMMIT (an
 //! ack still means "durable"); reads run on a small pool of connections. It implements
 //! [`idlewatch_store::Snapshots`]; the schema is in `migrations/sql/postgres/` and is brought up
-//! to date when the store opens. Methods block: call them off the async runtime.
+//! to date when the store opens. Methods block: call them off the async runtime (opening too:
+//! a blocking connection runs a small runtime of its own).
 
 mod error;
 mod partitions;
@@ -22,7 +23,7 @@ use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{
     AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots, StoredSnapshot,
-    SummaryPage,
+    SummaryPage, SummaryRow,
 };
 use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
@@ -31,6 +32,21 @@ use crate::error::pg;
 use crate::writer::{Command, Pending, Writer};
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The read pool, dropped on a thread of its own: a blocking PostgreSQL connection owns a small
+/// runtime, which may not be dropped on an async runtime's thread (where a server's last
+/// handle may go).
+struct Readers(Option<Pool>);
+
+impl Drop for Readers {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("idlewatch-pg-close".to_owned())
+                .spawn(move || drop(pool));
+        }
+    }
+}
 
 /// How the store uses its database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +73,7 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     commands: SyncSender<Command>,
-    pool: Pool,
+    readers: Arc<Readers>,
 }
 
 impl PgStore {
@@ -94,7 +110,10 @@ impl PgStore {
             .connection_timeout(options.connect_timeout)
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(|e| error::pool(&e))?;
-        Ok(Self { commands, pool })
+        Ok(Self {
+            commands,
+            readers: Arc::new(Readers(Some(pool))),
+        })
     }
 
     /// Runs `read` in a read-only transaction on a pooled connection.
@@ -102,7 +121,8 @@ impl PgStore {
         &self,
         read: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut connection = self.pool.get().map_err(|e| error::pool(&e))?;
+        let pool = self.readers.0.as_ref().ok_or(Error::Closed)?;
+        let mut connection = pool.get().map_err(|e| error::pool(&e))?;
         let mut tx = read::begin(&mut connection)?;
         let out = read(&mut tx)?;
         tx.commit().map_err(|e| pg("ending a read", &e))?;
@@ -160,6 +180,15 @@ impl Snapshots for PgStore {
 
     fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error> {
         self.read(|tx| read::latest_of(tx, host, not_after_ms))
+    }
+
+    fn record_before(
+        &self,
+        host: &str,
+        not_before_ms: i64,
+        at_ms: i64,
+    ) -> Result<Option<SummaryRow>, Error> {
+        self.read(|tx| read::record_before(tx, host, not_before_ms, at_ms))
     }
 
     fn snapshot_count(&self) -> Result<u64, Error> {

@@ -194,6 +194,41 @@ fn summary_of(row: &Row) -> Result<Summary, Error> {
     })
 }
 
+/// The columns a [`SummaryRow`] is read from, in [`summary_row`]'s order.
+const SUMMARY_COLUMNS: &str = "seq, received_ms, captured_ms, idle_seconds, user_active, \
+     cpu_percent, memory_percent, processes, foreground, login_user, logon_ms, apps::text";
+
+fn summary_row(row: &Row) -> Result<SummaryRow, Error> {
+    Ok(SummaryRow {
+        seq: unsigned(row.get(0)),
+        received_ms: row.get(1),
+        captured_ms: row.get(2),
+        summary: summary_of(row)?,
+    })
+}
+
+pub(crate) fn record_before(
+    tx: &mut Transaction<'_>,
+    host: &str,
+    not_before_ms: i64,
+    at_ms: i64,
+) -> Result<Option<SummaryRow>, Error> {
+    let Some(id) = host_id(tx, host)? else {
+        return Ok(None);
+    };
+    tx.query_opt(
+        &format!(
+            "SELECT {SUMMARY_COLUMNS} FROM snapshots WHERE host_id = $1 AND captured_ms >= $2 \
+             AND captured_ms < $3 ORDER BY captured_ms DESC, seq DESC LIMIT 1"
+        ),
+        &[&id, &not_before_ms, &at_ms],
+    )
+    .map_err(|e| pg("reading the snapshot before a range", &e))?
+    .as_ref()
+    .map(summary_row)
+    .transpose()
+}
+
 pub(crate) fn summaries(
     tx: &mut Transaction<'_>,
     query: &HistoryQuery,
@@ -206,11 +241,11 @@ pub(crate) fn summaries(
         .saturating_add(1);
     let rows = tx
         .query(
-            "SELECT seq, received_ms, captured_ms, idle_seconds, user_active, cpu_percent, \
-             memory_percent, processes, foreground, login_user, logon_ms, apps::text \
-             FROM snapshots WHERE host_id = $1 \
-             AND captured_ms >= $2 AND (captured_ms, seq) >= ($2, $3) AND captured_ms < $4 \
-             ORDER BY captured_ms, seq LIMIT $5",
+            &format!(
+                "SELECT {SUMMARY_COLUMNS} FROM snapshots WHERE host_id = $1 \
+                 AND captured_ms >= $2 AND (captured_ms, seq) >= ($2, $3) AND captured_ms < $4 \
+                 ORDER BY captured_ms, seq LIMIT $5"
+            ),
             &[&id, &from, &from_seq, &to, &limit],
         )
         .map_err(|e| pg("reading summaries", &e))?;
@@ -218,14 +253,7 @@ pub(crate) fn summaries(
     let rows = rows
         .iter()
         .take(query.limit)
-        .map(|row| {
-            Ok(SummaryRow {
-                seq: unsigned(row.get(0)),
-                received_ms: row.get(1),
-                captured_ms: row.get(2),
-                summary: summary_of(row)?,
-            })
-        })
+        .map(summary_row)
         .collect::<Result<Vec<_>, Error>>()?;
     let next = more
         .then(|| rows.last().map(|r| (r.captured_ms, r.seq)))

@@ -11,7 +11,7 @@ use idlewatch_protocol::Snapshot;
 
 use crate::{
     AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Store, StoredSnapshot,
-    SummaryPage,
+    SummaryPage, SummaryRow,
 };
 
 /// A durable store of snapshots.
@@ -60,6 +60,18 @@ pub trait Snapshots: Send + Sync {
     /// # Errors
     /// Storage errors.
     fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error>;
+
+    /// `host`'s last snapshot captured before `at_ms` and at or after `not_before_ms`, as its
+    /// summary (what a report needs of the state a range starts in).
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn record_before(
+        &self,
+        host: &str,
+        not_before_ms: i64,
+        at_ms: i64,
+    ) -> Result<Option<SummaryRow>, Error>;
 
     /// Number of stored snapshots.
     ///
@@ -112,6 +124,15 @@ impl Snapshots for Store {
 
     fn latest_of(&self, host: &str, not_after_ms: i64) -> Result<Option<StoredSnapshot>, Error> {
         Store::latest_of(self, host, not_after_ms)
+    }
+
+    fn record_before(
+        &self,
+        host: &str,
+        not_before_ms: i64,
+        at_ms: i64,
+    ) -> Result<Option<SummaryRow>, Error> {
+        Store::record_before(self, host, not_before_ms, at_ms)
     }
 
     fn snapshot_count(&self) -> Result<u64, Error> {

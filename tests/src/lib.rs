@@ -33,7 +33,7 @@ pub use peer::{Connect, Peer, PeerKind};
 pub use pki::Pki;
 pub use script::{lmutil_printing, write_script};
 pub use send::{Connected, acked, send_all};
-pub use server::{Server, Tokens};
+pub use server::{Server, StartFailure, Tokens};
 pub use waiting::{assert_contiguous, free_address, wait_until, wait_until_explained};
 pub use xvfb::Xvfb;
 

@@ -213,6 +213,34 @@ fn shared_suite(store: &dyn Snapshots, name: &str) {
     assert_eq!(bounded.captured_ms, DAY0 + 5 * STEP, "{name}");
     assert_eq!(bounded.json, text("lab-a", DAY0 + 5 * STEP, 5), "{name}");
     assert!(store.latest_of("lab-zz", i64::MAX).unwrap().is_none());
+    // The state a range starts in: the last snapshot before it, within the bound.
+    let before = store
+        .record_before("lab-b", DAY0, DAY0 + 20 * STEP + 1)
+        .unwrap()
+        .unwrap();
+    assert_eq!(before.captured_ms, DAY0 + 20 * STEP, "{name}");
+    assert_eq!(
+        before.summary,
+        Summary::of(
+            Snapshot::parse(&text("lab-b", before.captured_ms, 10))
+                .unwrap()
+                .fields()
+        ),
+        "{name}"
+    );
+    assert!(
+        store
+            .record_before("lab-b", DAY0 + 11 * STEP, DAY0 + 10 * STEP)
+            .unwrap()
+            .is_none(),
+        "{name}: nothing in an empty range"
+    );
+    assert!(
+        store
+            .record_before("lab-zz", 0, i64::MAX)
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         store.host_names().unwrap(),
         vec!["lab-a", "lab-b", "lab-night", "lab-old"],

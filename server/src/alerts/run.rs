@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use idlewatch_store::Store;
 use prometheus_client::metrics::gauge::Gauge;
 
 use idlewatch_licences::join::host_key;
@@ -23,6 +22,7 @@ use super::{Alerts, Pending, QUEUE};
 use crate::groups::HostGroups;
 use crate::licences::{LicenceServers, view};
 use crate::registry::HostRegistry;
+use crate::stores::Stores;
 
 /// How often the observations queued by ingest are taken and evaluated.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
@@ -33,7 +33,7 @@ type Firing = HashMap<(String, String), Alert>;
 /// What the alerts task reads, and where it shows alerts.
 pub struct Sources {
     /// Where alerts are kept.
-    pub store: Store,
+    pub store: Stores,
     /// The hosts and their latest snapshots.
     pub registry: Arc<HostRegistry>,
     /// Each host's group.

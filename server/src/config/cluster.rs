@@ -16,8 +16,9 @@ use super::Error;
 pub struct ClusterConfig {
     /// `redis://[:password@]host:port/db`; empty: no cluster.
     pub redis_url: String,
-    /// The shared PostgreSQL store: not available in this version (each server keeps its
-    /// own redb store); setting it is refused.
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`: the snapshot store every server of the
+    /// cluster shares (needs `redis_url`); empty: each server keeps its snapshots in its own
+    /// redb store.
     pub postgres_url: String,
     /// Prefix of every Redis key and channel, so several clusters can share one Redis.
     pub prefix: String,
@@ -76,12 +77,23 @@ impl ClusterConfig {
 /// Refuses what cannot work.
 pub(super) fn check(c: &ClusterConfig) -> Result<(), Error> {
     if !c.postgres_url.is_empty() {
-        return Err(Error::Invalid(
-            "cluster.postgres_url: this version has no PostgreSQL store; remove the setting to \
-             run each server on its own redb store with the live view shared through \
-             cluster.redis_url (docs/SCALING.md)"
-                .to_owned(),
-        ));
+        if !c.enabled() {
+            return Err(Error::Invalid(
+                "cluster.postgres_url needs cluster.redis_url: servers sharing one store must \
+                 share the live view and the lead too (docs/SCALING.md); set both, or neither \
+                 for one server on its own redb store"
+                    .to_owned(),
+            ));
+        }
+        if !(c.postgres_url.starts_with("postgres://")
+            || c.postgres_url.starts_with("postgresql://"))
+        {
+            return Err(Error::Invalid(format!(
+                "cluster.postgres_url {:?} is not a PostgreSQL address; give one such as \
+                 \"postgres://idlewatch:PASSWORD@10.0.0.6:5432/idlewatch\"",
+                without_password(&c.postgres_url)
+            )));
+        }
     }
     if c.redis_url.starts_with("rediss://") {
         return Err(Error::Invalid(
@@ -144,12 +156,26 @@ mod tests {
             with(|c| c.redis_url = "redis://:pw@10.0.0.5:6379/0".to_owned()),
             Ok(())
         );
+        assert_eq!(
+            with(|c| {
+                c.redis_url = "redis://10.0.0.5:6379/0".to_owned();
+                c.postgres_url = "postgresql://idlewatch:pw@10.0.0.6/idlewatch".to_owned();
+            }),
+            Ok(())
+        );
     }
 
     #[test]
     fn what_cannot_work_is_refused_with_what_to_do() {
         let err = with(|c| c.postgres_url = "postgres://db/idlewatch".to_owned()).unwrap_err();
-        assert!(err.contains("remove the setting"), "{err}");
+        assert!(err.contains("needs cluster.redis_url"), "{err}");
+        let err = with(|c| {
+            c.redis_url = "redis://h/0".to_owned();
+            c.postgres_url = "mysql://u:s3cret@db/idlewatch".to_owned();
+        })
+        .unwrap_err();
+        assert!(err.contains("postgres://idlewatch:PASSWORD@"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
         let err = with(|c| c.redis_url = "10.0.0.5:6379".to_owned()).unwrap_err();
         assert!(err.contains("redis://10.0.0.5:6379/0"), "{err}");
         let err = with(|c| c.redis_url = "valkey://:s3cret@h/0".to_owned()).unwrap_err();

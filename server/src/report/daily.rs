@@ -2,13 +2,13 @@
 //! Sheets `Utilization` tab and of `GET /api/v1/usage`. One day of one host's points is held
 //! at a time, or a week of its minute rows where the range has aged into minutes.
 
-use idlewatch_store::Store;
 use jiff::civil::Date;
 
 use super::minutes::aged_days;
 use super::scan::{each_summary, first_capture};
 use super::stream::DayStream;
 use super::usage::{DayUsage, Point, Rules};
+use crate::stores::Stores;
 
 /// Why a report could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ fn push_day(days: &mut Vec<DayUsage>, day: DayUsage) {
 /// `host`'s days of `[from, to_ms)`: from its minute rows up to where its snapshots start to
 /// count, from the snapshots after — read again should aging move that point meanwhile.
 fn tiered_days(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from: i64,
     to_ms: i64,
@@ -96,7 +96,7 @@ pub fn day_start_ms(date: Date, rules: &Rules) -> Result<i64, jiff::Error> {
 /// # Errors
 /// When the store cannot be read.
 pub fn usage_by_day(
-    store: &Store,
+    store: &Stores,
     hosts: &[String],
     from_ms: i64,
     to_ms: i64,

@@ -6,10 +6,11 @@
 //! schema 7 — and built newest first (never a day whose snapshots were folded into minutes), a week of one PC per blocking task, so the runtime and
 //! the writer are never held for long.
 
-use idlewatch_store::{DAY_MS, HostDay, Store, day_of, first_kept_day, settled};
+use idlewatch_store::{DAY_MS, HostDay, day_of, first_kept_day, settled};
 
 use super::scan::first_capture;
 use super::seats::host_spans_from_summaries;
+use crate::stores::Stores;
 
 /// Days of one PC built (and stored in one transaction) at a time.
 pub const CHUNK_DAYS: usize = 7;
@@ -25,7 +26,7 @@ pub const MAX_AGE_DAYS: i64 = 3660;
 /// # Errors
 /// The store's.
 pub fn pending(
-    store: &Store,
+    store: &Stores,
     cover_ms: i64,
     now_ms: i64,
     not_before_ms: i64,
@@ -77,7 +78,7 @@ pub fn pending(
 /// # Errors
 /// The store's, or a span the rollup format refuses (a bug: reported, not stored).
 pub fn build(
-    store: &Store,
+    store: &Stores,
     host: &str,
     days: &[i64],
     cover_ms: i64,

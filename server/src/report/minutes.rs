@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 
 use std::collections::BTreeSet;
 
-use idlewatch_store::{DAY_MS, HOUR_MS, MinuteRow, QUARTER_MS, Store, day_of};
+use idlewatch_store::{DAY_MS, HOUR_MS, MinuteRow, QUARTER_MS, day_of};
 
 use super::scan::each_summary;
 use super::usage::{
     Band, DayUsage, Point, Rules, each_day, extend_bands, overlap, push_band, timeline,
 };
+use crate::stores::Stores;
 
 /// A host's bands and each watched app's.
 pub type Bands = (Vec<Band>, BTreeMap<String, Vec<Band>>);
@@ -149,7 +150,7 @@ pub fn minute_bands(rows: &[MinuteRow], from_ms: i64, to_ms: i64) -> Bands {
 /// # Errors
 /// The store's, or a time outside the time zone library's range.
 pub fn aged_days<E: From<idlewatch_store::Error> + From<jiff::Error>>(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,
@@ -214,7 +215,7 @@ fn cut_hours(from_ms: i64, to_ms: i64, rules: &Rules) -> Result<BTreeSet<i64>, j
 /// # Errors
 /// The store's.
 pub fn host_timeline(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,
@@ -231,7 +232,7 @@ pub fn host_timeline(
 }
 
 fn tiered_timeline(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,

@@ -2,9 +2,10 @@
 //! each record (times, idle, user active, CPU, memory, process count, foreground, watched
 //! apps): what the XLSX export and utilization reports walk, without decompressing snapshots.
 
-use idlewatch_store::{HistoryQuery, Store, Summary, SummaryRow};
+use idlewatch_store::{HistoryQuery, Summary, SummaryRow};
 
 use super::usage::Point;
+use crate::stores::Stores;
 
 /// Summaries read from the store at a time.
 pub const PAGE: usize = 1024;
@@ -15,7 +16,7 @@ pub const PAGE: usize = 1024;
 /// # Errors
 /// The store's, or the first error `each` returns.
 pub fn each_summary<E>(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,
@@ -65,7 +66,7 @@ impl Point {
 ///
 /// # Errors
 /// The store's.
-pub fn first_capture(store: &Store, host: &str) -> Result<Option<i64>, idlewatch_store::Error> {
+pub fn first_capture(store: &Stores, host: &str) -> Result<Option<i64>, idlewatch_store::Error> {
     if let Some(first) = store.first_minute(host)? {
         return Ok(Some(first));
     }

@@ -7,10 +7,11 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use idlewatch_protocol::{StateSpan, WatchedState};
-use idlewatch_store::{DAY_MS, HostDay, Store};
+use idlewatch_store::{DAY_MS, HostDay};
 
 use super::scan::each_summary;
 use super::usage::Rules;
+use crate::stores::Stores;
 
 mod aged;
 
@@ -203,7 +204,7 @@ impl HostCollector {
 /// # Errors
 /// The store's.
 pub fn host_spans_from_summaries(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,
@@ -223,7 +224,7 @@ pub fn host_spans_from_summaries(
 /// `host`'s spans in `[from_ms, to_ms)` where no rollup serves: from its minute and hour rows
 /// before its whole snapshots start (`detail_from`), from the summaries after.
 fn gap_spans(
-    store: &Store,
+    store: &Stores,
     host: &str,
     (from_ms, to_ms): (i64, i64),
     cover_ms: i64,
@@ -249,7 +250,7 @@ fn gap_spans(
 /// # Errors
 /// The store's.
 pub fn host_spans(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,
@@ -368,7 +369,7 @@ impl Collector {
 /// # Errors
 /// The store's.
 pub fn spans_by_app(
-    store: &Store,
+    store: &Stores,
     hosts: &[String],
     from_ms: i64,
     to_ms: i64,

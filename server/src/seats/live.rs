@@ -16,7 +16,6 @@ use tracing::{debug, info, warn};
 
 use std::sync::Arc;
 
-use idlewatch_store::Store;
 use prometheus_client::metrics::counter::Counter;
 
 use super::SeatBoard;
@@ -24,6 +23,7 @@ use crate::auth::Scope;
 use crate::directory::Directory;
 use crate::groups::HostGroups;
 use crate::registry::HostRegistry;
+use crate::stores::Stores;
 
 /// What the seat task reads and counts.
 pub struct Sources {
@@ -36,7 +36,7 @@ pub struct Sources {
     /// The PCs that should report.
     pub directory: Arc<Directory>,
     /// The history the installed apps are learnt from.
-    pub store: Store,
+    pub store: Stores,
     /// How long one snapshot covers (3 × the report interval), ms.
     pub cover_ms: i64,
     /// `idlewatch_seat_events_total`.

@@ -34,8 +34,8 @@ use crate::config::Config;
 use crate::groups::HostGroups;
 use crate::registry::HostRegistry;
 use crate::report::usage::Rules;
+use crate::stores::Stores;
 use idlewatch_protocol::time::rfc3339;
-use idlewatch_store::Store;
 
 use idlewatch_protocol::api::{
     SheetsCounts, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus, SheetsTrigger,
@@ -47,7 +47,7 @@ pub struct Sources {
     /// Latest state per host (the `Status` tab).
     pub registry: Arc<HostRegistry>,
     /// The stored summaries (the `Utilization` tab).
-    pub store: Store,
+    pub store: Stores,
     /// How utilization is counted.
     pub rules: Rules,
     /// Each host's group.

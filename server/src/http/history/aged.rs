@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use idlewatch_protocol::api::{MeanMax, MinuteRow};
 use idlewatch_protocol::time::rfc3339_ms;
-use idlewatch_store::{Error, HistoryQuery, Level, MINUTE_MS, Store, StoredSnapshot};
+use idlewatch_store::{Error, HistoryQuery, Level, MINUTE_MS, StoredSnapshot};
 
 use super::{Cursor, MAX_PAGE_BYTES};
+use crate::stores::Stores;
 
 /// What one page holds.
 #[derive(Debug, Default)]
@@ -27,7 +28,7 @@ pub(super) struct Page {
 /// Reads the page `query` asks for, continuing after the minute `after_minute` when the
 /// cursor was one of the minutes.
 pub(super) fn read(
-    store: &Store,
+    store: &Stores,
     mut query: HistoryQuery,
     after_minute: Option<i64>,
 ) -> Result<Page, Error> {
@@ -112,7 +113,7 @@ mod tests {
     use std::sync::Arc;
 
     use idlewatch_protocol::Snapshot;
-    use idlewatch_store::OpenOptions;
+    use idlewatch_store::{OpenOptions, Store};
 
     use super::*;
     use crate::report::minutes::tests::append_all;
@@ -124,6 +125,7 @@ mod tests {
     #[test]
     fn pages_walk_the_minutes_then_the_snapshots_and_say_where_detail_starts() {
         let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+        let store = crate::stores::Stores::from(store);
         // A snapshot every 30 s for three hours.
         let snapshots: Vec<_> = (0..360)
             .map(|i| {
@@ -157,7 +159,7 @@ mod tests {
 
     /// Every page of `host`'s history from `from_ms`, walked with the cursor: its minute (hour)
     /// rows and its snapshots' capture times.
-    fn walk(store: &Store, from_ms: i64, limit: usize) -> (Vec<MinuteRow>, Vec<i64>, usize) {
+    fn walk(store: &Stores, from_ms: i64, limit: usize) -> (Vec<MinuteRow>, Vec<i64>, usize) {
         let (mut rows, mut shots, mut cursor, mut pages) = (Vec::new(), Vec::new(), None, 0);
         loop {
             let query = HistoryQuery {
@@ -190,6 +192,7 @@ mod tests {
     #[test]
     fn hours_whose_minutes_were_deleted_come_as_hour_rows_from_the_day_rows() {
         let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+        let store = crate::stores::Stores::from(store);
         // A snapshot a minute for 26 hours: the first day, then two hours of the next.
         let snapshots: Vec<_> = (0..26 * 60)
             .map(|i| {

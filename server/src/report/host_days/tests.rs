@@ -42,13 +42,13 @@ fn snapshot(host: &str, at_ms: i64, state: &str) -> Arc<Snapshot> {
     )
 }
 
-fn append(store: &Store, snapshots: Vec<(Arc<Snapshot>, i64)>) {
+fn append(store: &crate::stores::Stores, snapshots: Vec<(Arc<Snapshot>, i64)>) {
     crate::report::minutes::tests::append_all(store, &snapshots);
 }
 
 /// Three days of three PCs, a snapshot a minute with the state changing every few minutes,
 /// silences longer than a cover, and snapshots on either side of midnight.
-fn fill(store: &Store) {
+fn fill(store: &crate::stores::Stores) {
     let states = ["interactive", "computing", "idle", "not_running"];
     for (h, host) in ["pc1", "pc2", "pc3"].iter().enumerate() {
         let mut batch = Vec::new();
@@ -77,12 +77,16 @@ fn flat(apps: BTreeMap<String, AppSpans>) -> Vec<(String, String, Vec<Vec<StateS
         .collect()
 }
 
-fn view(store: &Store, from_ms: i64, to_ms: i64) -> Vec<(String, String, Vec<Vec<StateSpan>>)> {
+fn view(
+    store: &crate::stores::Stores,
+    from_ms: i64,
+    to_ms: i64,
+) -> Vec<(String, String, Vec<Vec<StateSpan>>)> {
     let hosts = ["pc1", "pc2", "pc3"].map(str::to_owned);
     flat(spans_by_app(store, &hosts, from_ms, to_ms, &rules()).unwrap())
 }
 
-fn build_all(store: &Store, now_ms: i64) -> usize {
+fn build_all(store: &crate::stores::Stores, now_ms: i64) -> usize {
     pending(store, cover(), now_ms, i64::MIN / 2)
         .unwrap()
         .into_iter()
@@ -93,6 +97,7 @@ fn build_all(store: &Store, now_ms: i64) -> usize {
 #[test]
 fn views_read_from_rollups_give_the_spans_the_summaries_give() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let store = crate::stores::Stores::from(store);
     fill(&store);
     let ranges = [
         (DAY0, DAY0 + 3 * DAY_MS),
@@ -151,6 +156,7 @@ fn views_read_from_rollups_give_the_spans_the_summaries_give() {
 #[test]
 fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let store = crate::stores::Stores::from(store);
     fill(&store);
     // The fourth day (empty) has not settled yet: three days each.
     let now = DAY0 + 4 * DAY_MS;
@@ -171,7 +177,7 @@ fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
         pending(&store, cover(), now, i64::MIN / 2).unwrap(),
         [("pc1".to_owned(), vec![DAY0 + 2 * DAY_MS, DAY0 + DAY_MS])]
     );
-    let from_summaries = |store: &Store| {
+    let from_summaries = |store: &crate::stores::Stores| {
         let spans = crate::report::seats::host_spans_from_summaries(
             store,
             "pc1",
@@ -224,6 +230,7 @@ fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
 #[test]
 fn an_app_watched_under_two_spellings_is_one_seat_in_both_paths() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let store = crate::stores::Stores::from(store);
     let both = |at_ms: i64, first: &str, second: &str| {
         Arc::new(
             Snapshot::parse(&format!(

@@ -96,7 +96,7 @@ fn minute_bands_lay_each_minute_out_active_idle_offline() {
 
 /// A PC's two days every 20 s with silences, a user coming and going, an app changing
 /// state, and a clock that does not tick on the second.
-fn fill(store: &Store) {
+fn fill(store: &crate::stores::Stores) {
     let states = ["interactive", "computing", "idle", "not_running"];
     let mut seed = 7u64;
     let mut random = move |n: u64| {
@@ -141,7 +141,7 @@ fn fill(store: &Store) {
 
 /// Appends `(snapshot, received_ms)` pairs and waits for their commits, a few hundred at a
 /// time (the writer's queue is bounded).
-pub(crate) fn append_all(store: &Store, snapshots: &[(Arc<Snapshot>, i64)]) {
+pub(crate) fn append_all(store: &crate::stores::Stores, snapshots: &[(Arc<Snapshot>, i64)]) {
     for chunk in snapshots.chunks(256) {
         let (tx, rx) = mpsc::channel();
         for (snapshot, received_ms) in chunk {
@@ -177,7 +177,11 @@ fn totals(
 }
 
 /// Per app and running state, the time of the spans the licence views count.
-fn seat_totals(store: &Store, from_ms: i64, to_ms: i64) -> BTreeMap<(String, String), i64> {
+fn seat_totals(
+    store: &crate::stores::Stores,
+    from_ms: i64,
+    to_ms: i64,
+) -> BTreeMap<(String, String), i64> {
     let hosts = ["pc1".to_owned()];
     let apps = crate::report::seats::spans_by_app(store, &hosts, from_ms, to_ms, &rules()).unwrap();
     let mut out = BTreeMap::new();
@@ -196,6 +200,7 @@ fn seat_totals(store: &Store, from_ms: i64, to_ms: i64) -> BTreeMap<(String, Str
 #[test]
 fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minutes() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let store = crate::stores::Stores::from(store);
     fill(&store);
     let hosts = ["pc1".to_owned()];
     let rules = rules();
@@ -282,6 +287,7 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
 #[test]
 fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cuts() {
     let (store, _writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+    let store = crate::stores::Stores::from(store);
     fill(&store);
     let hosts = ["pc1".to_owned()];
     // Local days half an hour off UTC, and opening hours on the quarter.

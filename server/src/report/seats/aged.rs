@@ -3,9 +3,10 @@
 //! state laid out from the row's start in the order they were counted. Seat-hours stay exact;
 //! a peak is placed to the minute (to the hour from hour rows), as the timeline does.
 
-use idlewatch_store::{Error, Store};
+use idlewatch_store::Error;
 
 use super::HostSpans;
+use crate::stores::Stores;
 use idlewatch_protocol::StateSpan;
 
 /// `host`'s spans in `[from_ms, to_ms)` from its minute and hour rows.
@@ -13,7 +14,7 @@ use idlewatch_protocol::StateSpan;
 /// # Errors
 /// The store's.
 pub(super) fn host_spans_from_tiers(
-    store: &Store,
+    store: &Stores,
     host: &str,
     from_ms: i64,
     to_ms: i64,

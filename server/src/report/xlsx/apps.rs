@@ -6,10 +6,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use idlewatch_protocol::{LEGACY_APPS, WatchedState};
-use idlewatch_store::{HistoryQuery, Store};
+use idlewatch_store::HistoryQuery;
 
 use super::super::scan::each_summary;
 use super::{Error, ExportRequest};
+use crate::stores::Stores;
 
 /// Summaries sampled per host to find the apps of a range (enough when few apps are watched).
 const SAMPLE: usize = 50;
@@ -25,7 +26,7 @@ pub(super) struct AppColumns {
 
 /// The app columns of `request`'s range.
 pub(super) fn app_columns(
-    store: &Store,
+    store: &Stores,
     request: &ExportRequest,
     max: usize,
 ) -> Result<AppColumns, Error> {

@@ -15,11 +15,11 @@ mod licences;
 
 pub use continued::EXCEL_DATA_ROWS;
 
-use idlewatch_store::Store;
 use jiff::tz::TimeZone;
 use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
 
 use super::cell::{EXCEL_MAX, fit};
+use crate::stores::Stores;
 
 use super::minutes::aged_days;
 use super::scan::each_summary;
@@ -133,7 +133,7 @@ fn excel_date(ms: i64, tz: &TimeZone) -> f64 {
 /// # Errors
 /// When the store cannot be read or the workbook cannot be written.
 pub fn write_report<W>(
-    store: &Store,
+    store: &Stores,
     request: &ExportRequest,
     rules: &Rules,
     out: W,

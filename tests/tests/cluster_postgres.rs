@@ -1,0 +1,192 @@
+//! Cluster mode on a shared PostgreSQL store (Debian's server, started by the test) and Redis:
+//! two real servers, a real agent given both. Each server answers the history of a host whose
+//! agent is on the other; when the agent's server is SIGKILLed under load, the agent goes on
+//! through the other, and every snapshot is stored exactly once (the agent's seqs contiguous,
+//! none twice) and read the same from the survivor.
+
+use std::path::Path;
+use std::time::Duration;
+
+use idlewatch_tests::postgres::Postgres;
+use idlewatch_tests::redis::Redis;
+use idlewatch_tests::{Agent, Server, StartFailure, free_address, wait_until};
+use serde_json::Value;
+
+/// An open server listening on `listen` with the configuration file `config`.
+fn try_start(config: &Path, listen: &str, data: &Path) -> Result<Server, StartFailure> {
+    Server::try_start(
+        &[
+            "--open",
+            "--listen",
+            listen,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+        Some(data),
+    )
+}
+
+fn start(dir: &Path, name: &str, redis: &Redis, postgres_url: &str, listen: &str) -> Server {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\nlease = \"2s\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    try_start(&config, listen, &dir.join("data"))
+        .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
+}
+
+/// The agent seqs of `host`'s stored snapshots as `server` reads them, oldest first.
+fn stored_seqs(server: &Server, host: &str) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let mut path = format!("/api/v1/hosts/{host}/history?limit=100");
+    loop {
+        let answer = server.get(&path, None);
+        if answer.status == 404 {
+            return seqs;
+        }
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let page: Value = answer.json();
+        for s in page["snapshots"].as_array().unwrap() {
+            seqs.push(s["seq"].as_u64().expect("the agent's seq"));
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/api/v1/hosts/{host}/history?limit=100&cursor={cursor}");
+            }
+            None => return seqs,
+        }
+    }
+}
+
+#[test]
+fn servers_on_one_postgres_answer_for_every_host_and_store_each_snapshot_once_through_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let listens = [free_address(), free_address()];
+    let mut servers = [
+        start(dir.path(), "a", &redis, &url, &listens[0]),
+        start(dir.path(), "b", &redis, &url, &listens[1]),
+    ];
+    let spool = tempfile::tempdir().unwrap();
+    let list = format!("http://{},http://{}", listens[0], listens[1]);
+    let mut agent = Agent::start(
+        &["--server", &list, "--interval", "1", "--host", "pg-pc"],
+        spool.path(),
+    );
+    // Both answer its history, whichever server it sends to.
+    wait_until(
+        "five snapshots readable on both servers",
+        Duration::from_secs(60),
+        || servers.iter().all(|s| stored_seqs(s, "pg-pc").len() >= 5),
+    );
+    assert_eq!(
+        stored_seqs(&servers[0], "pg-pc")[..5],
+        stored_seqs(&servers[1], "pg-pc")[..5]
+    );
+    let stored_on = |s: &Server| s.metric("idlewatch_snapshots_stored_total");
+    let first = usize::from(stored_on(&servers[1]) > stored_on(&servers[0]));
+    let other = 1 - first;
+    assert_eq!(
+        stored_on(&servers[other]),
+        0,
+        "the agent sends to one server"
+    );
+
+    // Kill the server the agent sends to; it goes on through the other.
+    servers[first].signal_and_wait("KILL", Duration::from_secs(10));
+    wait_until(
+        "the survivor to store the agent's snapshots",
+        Duration::from_secs(60),
+        || stored_on(&servers[other]) >= 5,
+    );
+    agent.stop();
+    let seqs = stored_seqs(&servers[other], "pg-pc");
+    let last = *seqs.last().unwrap();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        seqs.len(),
+        "a snapshot was stored twice: {seqs:?}"
+    );
+    assert_eq!(
+        sorted,
+        (sorted[0]..=last).collect::<Vec<_>>(),
+        "a snapshot was lost between the servers"
+    );
+    // The survivor restarted from the shared store knows the host's latest state.
+    let data = servers[other].get("/data", None).json();
+    assert!(
+        data.to_string().contains("pg-pc"),
+        "/data of the survivor lacks the host: {data}"
+    );
+    // Deleting a host's snapshots is not offered on the shared store: the answer says how.
+    let answer = idlewatch_tests::request(
+        servers[other].addr,
+        "DELETE",
+        "/api/v1/hosts/pg-pc/snapshots",
+        &[],
+        None,
+    );
+    assert_eq!(answer.status, 501, "{}", answer.body);
+    assert!(
+        answer.body.contains("DELETE FROM snapshots"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        stored_seqs(&servers[other], "pg-pc"),
+        seqs,
+        "nothing was deleted"
+    );
+}
+
+#[test]
+fn a_postgres_store_without_redis_or_with_a_wrong_address_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "[cluster]\npostgres_url = \"postgres://x@127.0.0.1/x\"\n",
+    )
+    .unwrap();
+    let failed = try_start(&config, "127.0.0.1:0", &dir.path().join("data"))
+        .err()
+        .expect("postgres_url without redis_url was accepted");
+    assert!(
+        failed.stderr.contains("needs cluster.redis_url"),
+        "{}",
+        failed.stderr
+    );
+
+    let redis = Redis::start(&dir.path().join("redis"));
+    let nowhere = format!("postgres://idlewatch@{}/idlewatch", free_address());
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{nowhere}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let failed = try_start(&config, "127.0.0.1:0", &dir.path().join("data2"))
+        .err()
+        .expect("an unreachable PostgreSQL was accepted");
+    assert!(
+        failed.stderr.contains("cannot open the shared store")
+            && failed.stderr.contains("connecting to PostgreSQL"),
+        "{}",
+        failed.stderr
+    );
+}
