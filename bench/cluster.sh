@@ -12,7 +12,10 @@
 # snapshot each every 5 s for a minute after they connected; 35 s into the run server A is killed (SIGKILL) and its agents move
 # on to B (registered again there, the unacked snapshot sent again), measured by the bench:
 #
-#   bench/cluster.sh storm [AGENTS]
+#   bench/cluster.sh storm [AGENTS] [postgres]
+#
+# With "postgres", both servers store into one PostgreSQL (bench/pg.sh), and the end counts the
+# rows stored against the distinct snapshots (host, capture time, agent seq): each once.
 #
 # Build first: cargo build --release -p idlewatch-bench -p idlewatch-server
 set -euo pipefail
@@ -28,12 +31,16 @@ bench=target/release/idlewatch-bench
 server=target/release/idlewatch-server
 [[ -x $bench && -x $server ]] || { echo "build first: cargo build --release -p idlewatch-bench -p idlewatch-server" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+# shellcheck source=bench/pg.sh
+source bench/pg.sh
 
 work="$(mktemp -d)"
+chmod 755 "$work"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [[ -d $work/pg ]] && pg_stop "$work/pg"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,6 +87,11 @@ summary() {
 
 if [[ $mode == storm ]]; then
   agents="${1:-10000}"
+  if [[ ${2:-} == postgres ]]; then
+    pg_start "$work/pg"
+    pg_url="$(pg_database)"
+    printf 'postgres_url = "%s"\n' "$pg_url" >>"$work/cluster.toml"
+  fi
   read -r pid_a url_a < <(start_member a tokens)
   read -r pid_b url_b < <(start_member b tokens)
   pids+=("$pid_a" "$pid_b")
@@ -89,6 +101,11 @@ if [[ $mode == storm ]]; then
     --agent-token "$agent_token" \
     --agents "$agents" --connect-concurrency 2000 --interval 5 --duration 60
   echo "server B: $(curl -s -H "Authorization: Bearer $viewer_token" "$url_b/api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["store"]["snapshots"], "snapshots stored")')"
+  if [[ -n ${pg_url:-} ]]; then
+    db="${pg_url##*/}"
+    echo "postgresql: $(pg_sql "$db" "SELECT count(*) || ' rows, ' || count(DISTINCT (host_id, captured_ms, agent_seq)) || ' distinct snapshots' FROM snapshots")"
+    pg_bytes_per_snapshot "$db"
+  fi
   exit 0
 fi
 

@@ -138,8 +138,13 @@ fn start(args: Args) -> anyhow::Result<()> {
     let stores = if config.cluster.postgres_url.is_empty() {
         Stores::from(store)
     } else {
-        let shared = PgStore::open(&config.cluster.postgres_url, PgOptions::default())
-            .with_context(|| {
+        let pg_options = PgOptions {
+            queue: config.limits.store_queue,
+            deltas: config.retention.deltas.kind(),
+            ..PgOptions::default()
+        };
+        let shared =
+            PgStore::open(&config.cluster.postgres_url, pg_options).with_context(|| {
                 format!(
                     "cannot open the shared store at {}",
                     without_password(&config.cluster.postgres_url)

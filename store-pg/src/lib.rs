@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
-use idlewatch_format::PackedJson;
+use idlewatch_format::{DeltaKind, PackedJson};
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{
     AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots, StoredSnapshot,
@@ -57,6 +57,8 @@ pub struct PgOptions {
     pub readers: u32,
     /// How long a read waits for a connection before it fails.
     pub connect_timeout: Duration,
+    /// How deltas are written (`[retention] deltas`).
+    pub deltas: DeltaKind,
 }
 
 impl Default for PgOptions {
@@ -65,6 +67,7 @@ impl Default for PgOptions {
             queue: 8_192,
             readers: 4,
             connect_timeout: Duration::from_secs(10),
+            deltas: DeltaKind::default(),
         }
     }
 }
@@ -98,7 +101,7 @@ impl PgStore {
             .connect(NoTls)
             .map_err(|e| pg("connecting to PostgreSQL at cluster.postgres_url", &e))?;
         schema::migrate(&mut client)?;
-        let writer = Writer::new(config.clone(), client)?;
+        let writer = Writer::new(config.clone(), client, options.deltas)?;
         let (commands, queue) = sync_channel(options.queue);
         std::thread::Builder::new()
             .name("idlewatch-pg-writer".to_owned())

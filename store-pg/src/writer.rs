@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 
+use idlewatch_format::structural::RowIndex;
 use idlewatch_format::{
-    Appended, Encoder, KEYFRAME_INTERVAL, PackedJson, RecordHeader, Summary, state_byte,
+    Appended, DeltaKind, Encoder, KEYFRAME_INTERVAL, PackedJson, RecordHeader, Summary, state_byte,
 };
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{AppendDone, Error};
@@ -46,6 +47,8 @@ struct Cursor {
     day: i64,
     n: u64,
     json: Arc<PackedJson>,
+    /// Where the parts of that JSON are, when structural deltas are written.
+    index: Option<RowIndex>,
 }
 
 struct Connection {
@@ -144,14 +147,18 @@ pub(crate) fn unsigned(n: i64) -> u64 {
 }
 
 impl Writer {
-    pub(crate) fn new(config: postgres::Config, client: Client) -> Result<Self, Error> {
+    pub(crate) fn new(
+        config: postgres::Config,
+        client: Client,
+        deltas: DeltaKind,
+    ) -> Result<Self, Error> {
         let mut writer = Self {
             config,
             connection: None,
             hosts: HashMap::new(),
             cursors: HashMap::new(),
             partitions: Partitions::default(),
-            encoder: Encoder::default(),
+            encoder: Encoder::new(deltas),
         };
         writer.connection = Some(Self::prepare(client)?);
         Ok(writer)
@@ -361,8 +368,15 @@ impl Writer {
             };
             let base_json = base.map(|c| c.json.unpack());
             let summary = Summary::of(pending.snapshot.fields());
-            let record = encoder
-                .encode(&header, Some(&summary), json, base_json.as_deref())
+            let (record, index) = encoder
+                .encode_indexed(
+                    &header,
+                    Some(&summary),
+                    json,
+                    base_json
+                        .as_deref()
+                        .map(|j| (j, base.and_then(|c| c.index.as_ref()))),
+                )
                 .map_err(|e| corrupt_encoding(&e))?;
             columns.host.push(*id);
             columns.captured.push(*captured_ms);
@@ -383,6 +397,7 @@ impl Writer {
                         .packed
                         .clone()
                         .unwrap_or_else(|| Arc::new(PackedJson::pack(json))),
+                    index,
                 },
             );
             outcomes.push(Outcome::New(seq));

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_store::{Appended, HistoryQuery, OpenOptions, Snapshots, Store, Summary};
+use idlewatch_store::{Appended, DeltaKind, HistoryQuery, OpenOptions, Snapshots, Store, Summary};
 use idlewatch_store_pg::{PgOptions, PgStore};
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::wait_until;
@@ -299,18 +299,30 @@ fn shared_suite(store: &dyn Snapshots, name: &str) {
 
 #[test]
 fn redb_store_passes_the_shared_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _writer, _) = Store::open(dir.path(), &OpenOptions::default()).unwrap();
-    shared_suite(&store, "redb");
+    for deltas in [DeltaKind::Zstd, DeltaKind::Structural] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = OpenOptions {
+            deltas,
+            ..OpenOptions::default()
+        };
+        let (store, _writer, _) = Store::open(dir.path(), &options).unwrap();
+        shared_suite(&store, &format!("redb, {deltas:?} deltas"));
+    }
 }
 
 #[test]
 fn postgres_store_passes_the_shared_suite() {
     let dir = tempfile::tempdir().unwrap();
     let pg = Postgres::start(&dir.path().join("pg"), false);
-    let url = pg.create_database("idlewatch");
-    let store = PgStore::open(&url, PgOptions::default()).unwrap();
-    shared_suite(&store, "postgres");
+    for deltas in [DeltaKind::Zstd, DeltaKind::Structural] {
+        let url = pg.create_database(&format!("idlewatch_{deltas:?}").to_lowercase());
+        let options = PgOptions {
+            deltas,
+            ..PgOptions::default()
+        };
+        let store = PgStore::open(&url, options).unwrap();
+        shared_suite(&store, &format!("postgres, {deltas:?} deltas"));
+    }
 }
 
 #[test]
