@@ -141,6 +141,8 @@ fn start(args: Args) -> anyhow::Result<()> {
         let pg_options = PgOptions {
             queue: config.limits.store_queue,
             deltas: config.retention.deltas.kind(),
+            ca_file: Some(config.cluster.postgres_ca_file.clone())
+                .filter(|f| !f.as_os_str().is_empty()),
             ..PgOptions::default()
         };
         let shared =

@@ -13,8 +13,10 @@ mod error;
 mod partitions;
 mod read;
 pub mod schema;
+mod tls;
 mod writer;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
@@ -25,13 +27,13 @@ use idlewatch_store::{
     AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots, StoredSnapshot,
     SummaryPage, SummaryRow,
 };
-use postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::pg;
 use crate::writer::{Command, Pending, Writer};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 
 /// The read pool, dropped on a thread of its own: a blocking PostgreSQL connection owns a small
 /// runtime, which may not be dropped on an async runtime's thread (where a server's last
@@ -49,7 +51,7 @@ impl Drop for Readers {
 }
 
 /// How the store uses its database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgOptions {
     /// Appends queued before `try_append_packed` answers busy.
     pub queue: usize,
@@ -59,6 +61,9 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// How deltas are written (`[retention] deltas`).
     pub deltas: DeltaKind,
+    /// The authorities that may sign the database's certificate (PEM), when the URL asks for
+    /// TLS (`sslmode=require`); `None`: the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -68,6 +73,7 @@ impl Default for PgOptions {
             readers: 4,
             connect_timeout: Duration::from_secs(10),
             deltas: DeltaKind::default(),
+            ca_file: None,
         }
     }
 }
@@ -97,11 +103,12 @@ impl PgStore {
             config.connect_timeout(options.connect_timeout);
         }
         config.application_name("idlewatch-server");
+        let tls = tls::connector(&mut config, options.ca_file.as_deref())?;
         let mut client = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .map_err(|e| pg("connecting to PostgreSQL at cluster.postgres_url", &e))?;
         schema::migrate(&mut client)?;
-        let writer = Writer::new(config.clone(), client, options.deltas)?;
+        let writer = Writer::new(config.clone(), tls.clone(), client, options.deltas)?;
         let (commands, queue) = sync_channel(options.queue);
         std::thread::Builder::new()
             .name("idlewatch-pg-writer".to_owned())
@@ -111,7 +118,7 @@ impl PgStore {
             .max_size(options.readers.max(1))
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(PostgresConnectionManager::new(config, tls))
             .map_err(|e| error::pool(&e))?;
         Ok(Self {
             commands,

@@ -17,7 +17,8 @@ use idlewatch_format::{
 };
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{AppendDone, Error};
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{info, warn};
 
 use crate::error::pg;
@@ -59,6 +60,7 @@ struct Connection {
 
 pub(crate) struct Writer {
     config: postgres::Config,
+    tls: MakeRustlsConnect,
     connection: Option<Connection>,
     hosts: HashMap<String, i32>,
     cursors: HashMap<i32, Cursor>,
@@ -149,11 +151,13 @@ pub(crate) fn unsigned(n: i64) -> u64 {
 impl Writer {
     pub(crate) fn new(
         config: postgres::Config,
+        tls: MakeRustlsConnect,
         client: Client,
         deltas: DeltaKind,
     ) -> Result<Self, Error> {
         let mut writer = Self {
             config,
+            tls,
             connection: None,
             hosts: HashMap::new(),
             cursors: HashMap::new(),
@@ -255,13 +259,14 @@ impl Writer {
             .chain([today, today + 1]);
         let Self {
             config,
+            tls,
             connection,
             hosts,
             cursors,
             partitions,
             encoder,
         } = self;
-        let connection = connect(connection, config)?;
+        let connection = connect(connection, config, tls)?;
         partitions.ensure(&mut connection.client, days)?;
         let what = "storing a group of snapshots";
         let mut tx = connection.client.transaction().map_err(|e| pg(what, &e))?;
@@ -477,10 +482,11 @@ impl Writer {
     }
 
     fn prune(&mut self, cutoff_ms: i64) {
-        let result = connect(&mut self.connection, &self.config).and_then(|connection| {
-            self.partitions
-                .drop_before(&mut connection.client, cutoff_ms)
-        });
+        let result =
+            connect(&mut self.connection, &self.config, &self.tls).and_then(|connection| {
+                self.partitions
+                    .drop_before(&mut connection.client, cutoff_ms)
+            });
         match result {
             Ok(0) => {}
             Ok(days) => {
@@ -497,11 +503,12 @@ impl Writer {
 fn connect<'c>(
     slot: &'c mut Option<Connection>,
     config: &postgres::Config,
+    tls: &MakeRustlsConnect,
 ) -> Result<&'c mut Connection, Error> {
     if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
         *slot = None;
         let client = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .map_err(|e| pg("connecting to PostgreSQL", &e))?;
         info!("connected to PostgreSQL again");
         return Ok(slot.insert(Writer::prepare(client)?));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::wait_until;
+use crate::{Pki, wait_until};
 
 /// The newest installed server's programs (`/usr/lib/postgresql/<version>/bin`).
 ///
@@ -51,7 +51,8 @@ fn run_as() -> Option<(u32, u32)> {
 fn command(program: PathBuf, user: Option<(u32, u32)>) -> Command {
     let mut command = Command::new(program);
     if let Some((uid, gid)) = user {
-        command.uid(uid).gid(gid);
+        // libpq looks for client certificates under $HOME, which would still be root's.
+        command.uid(uid).gid(gid).env("HOME", std::env::temp_dir());
     }
     command
 }
@@ -72,6 +73,20 @@ impl Postgres {
     /// When PostgreSQL is missing, `initdb` fails, or the server is not ready within 60 s.
     #[must_use]
     pub fn start(dir: &Path, durable: bool) -> Self {
+        Self::start_inner(dir, durable, None)
+    }
+
+    /// As [`Postgres::start`], accepting only TLS connections (with the certificate and key of
+    /// `pki`, issued for 127.0.0.1): a client that does not ask for TLS is refused.
+    ///
+    /// # Panics
+    /// As [`Postgres::start`].
+    #[must_use]
+    pub fn start_tls_only(dir: &Path, pki: &Pki) -> Self {
+        Self::start_inner(dir, false, Some(pki))
+    }
+
+    fn start_inner(dir: &Path, durable: bool, tls: Option<&Pki>) -> Self {
         let bin = bin_dir();
         let user = run_as();
         let data = dir.join("data");
@@ -103,6 +118,9 @@ impl Postgres {
             .status()
             .expect("run initdb");
         assert!(status.success(), "initdb failed in {}", data.display());
+        if let Some(pki) = tls {
+            only_tls(&data, pki, user);
+        }
         let port: u16 = crate::free_address()
             .rsplit(':')
             .next()
@@ -118,6 +136,10 @@ impl Postgres {
             .args(["-c", "max_connections=200"]);
         if !durable {
             server.args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+        }
+        if tls.is_some() {
+            server.args(["-c", "ssl=on", "-c", "ssl_cert_file=server.crt"]);
+            server.args(["-c", "ssl_key_file=server.key"]);
         }
         let child = server
             .stdin(Stdio::null())
@@ -185,6 +207,27 @@ impl Postgres {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Puts `pki`'s certificate and key in the data dir and lets only TLS connections in.
+fn only_tls(data: &Path, pki: &Pki, user: Option<(u32, u32)>) {
+    for (from, to, mode) in [
+        (&pki.cert, "server.crt", 0o644),
+        (&pki.key, "server.key", 0o600),
+    ] {
+        let path = data.join(to);
+        std::fs::copy(from, &path).expect("copy the TLS files");
+        set_mode(&path, mode);
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown the TLS files");
+        }
+    }
+    std::fs::write(
+        data.join("pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\n\
+         hostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .expect("write pg_hba.conf");
 }
 
 fn set_mode(path: &Path, mode: u32) {

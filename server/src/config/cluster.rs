@@ -1,5 +1,6 @@
 //! `[cluster]`: several servers sharing one live view through Redis, and their checks.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -20,6 +21,9 @@ pub struct ClusterConfig {
     /// cluster shares (needs `redis_url`); empty: each server keeps its snapshots in its own
     /// redb store.
     pub postgres_url: String,
+    /// The authorities that may sign PostgreSQL's certificate (PEM), for a `postgres_url` with
+    /// `sslmode=require`; empty: the system's.
+    pub postgres_ca_file: PathBuf,
     /// Prefix of every Redis key and channel, so several clusters can share one Redis.
     pub prefix: String,
     /// How long the lead is held without renewal: a leader that dies is replaced within two.
@@ -36,6 +40,7 @@ impl Default for ClusterConfig {
         Self {
             redis_url: String::new(),
             postgres_url: String::new(),
+            postgres_ca_file: PathBuf::new(),
             prefix: "idlewatch:".to_owned(),
             lease: Duration::from_secs(10),
             host_ttl: Duration::from_secs(7 * 86_400),
@@ -48,6 +53,7 @@ impl std::fmt::Debug for ClusterConfig {
         f.debug_struct("ClusterConfig")
             .field("redis_url", &without_password(&self.redis_url))
             .field("postgres_url", &without_password(&self.postgres_url))
+            .field("postgres_ca_file", &self.postgres_ca_file)
             .field("prefix", &self.prefix)
             .field("lease", &self.lease)
             .field("host_ttl", &self.host_ttl)
@@ -94,6 +100,13 @@ pub(super) fn check(c: &ClusterConfig) -> Result<(), Error> {
                 without_password(&c.postgres_url)
             )));
         }
+    }
+    if !c.postgres_ca_file.as_os_str().is_empty() && c.postgres_url.is_empty() {
+        return Err(Error::Invalid(
+            "cluster.postgres_ca_file is set without cluster.postgres_url; set both (with \
+             ?sslmode=require in the URL), or remove it"
+                .to_owned(),
+        ));
     }
     if c.redis_url.starts_with("rediss://") {
         return Err(Error::Invalid(
