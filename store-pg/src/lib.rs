@@ -9,7 +9,9 @@
 //! to date when the store opens. Methods block: call them off the async runtime (opening too:
 //! a blocking connection runs a small runtime of its own).
 
+mod columns;
 mod error;
+mod group;
 mod partitions;
 mod read;
 pub mod schema;
@@ -31,7 +33,8 @@ use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::pg;
-use crate::writer::{Command, Pending, Writer};
+use crate::group::Pending;
+use crate::writer::{Command, Writer};
 
 type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 

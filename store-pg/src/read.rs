@@ -14,9 +14,9 @@ use idlewatch_store::{
 };
 use postgres::{IsolationLevel, Row, Transaction};
 
+use crate::columns::{signed, unsigned};
 use crate::error::{corrupt, pg};
 use crate::partitions::day_index;
-use crate::writer::unsigned;
 
 /// Rows fetched per round trip when paging through history.
 const FETCH: i32 = 64;
@@ -79,7 +79,7 @@ impl Decoding {
                         &self.host,
                         &day.saturating_mul(DAY_MS),
                         &day.saturating_add(1).saturating_mul(DAY_MS),
-                        &crate::writer::signed(base),
+                        &signed(base),
                     ],
                 )
                 .map_err(|e| pg("reading a record's delta chain", &e))?;
@@ -117,7 +117,7 @@ fn host_id(tx: &mut Transaction<'_>, host: &str) -> Result<Option<i32>, Error> {
 /// Where a query's rows start, inclusive: `(captured_ms, seq)`.
 fn start(query: &HistoryQuery) -> (i64, i64) {
     match query.after {
-        Some((t, n)) => (t, crate::writer::signed(n).saturating_add(1)),
+        Some((t, n)) => (t, signed(n).saturating_add(1)),
         None => (query.from_ms.unwrap_or(i64::MIN), i64::MIN),
     }
 }

@@ -4,24 +4,23 @@
 //!
 //! Records are encoded as the redb store encodes them; a record is a delta against the
 //! previous record this writer stored for the same host on the same UTC day (a keyframe
-//! otherwise, and every [`KEYFRAME_INTERVAL`]th), so that a chain never crosses a partition
+//! otherwise, and every [`idlewatch_format::KEYFRAME_INTERVAL`]th), so that a chain never crosses a partition
 //! that pruning may drop, and never depends on another server's cursor.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver};
 
-use idlewatch_format::structural::RowIndex;
-use idlewatch_format::{
-    Appended, DeltaKind, Encoder, KEYFRAME_INTERVAL, PackedJson, RecordHeader, Summary, state_byte,
-};
-use idlewatch_protocol::Snapshot;
-use idlewatch_store::{AppendDone, Error};
+use idlewatch_format::{Appended, DeltaKind, Encoder};
+use idlewatch_store::Error;
 use postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{info, warn};
 
+use crate::columns::{Columns, INSERT, unsigned};
 use crate::error::pg;
+use crate::group::{
+    Cursor, Key, Pending, add_hosts, encode, lock_hosts, now_ms, resent, take_seqs,
+};
 use crate::partitions::{Partitions, day_index};
 
 /// Appends committed in one transaction, at most.
@@ -32,24 +31,6 @@ pub(crate) enum Command {
     Append(Pending),
     Prune { cutoff_ms: i64 },
     Flush(mpsc::Sender<()>),
-}
-
-/// An append waiting for its group.
-pub(crate) struct Pending {
-    pub(crate) snapshot: Arc<Snapshot>,
-    pub(crate) packed: Option<Arc<PackedJson>>,
-    pub(crate) received_ms: i64,
-    pub(crate) done: AppendDone,
-}
-
-/// The last record this writer stored for a host.
-struct Cursor {
-    seq: i64,
-    day: i64,
-    n: u64,
-    json: Arc<PackedJson>,
-    /// Where the parts of that JSON are, when structural deltas are written.
-    index: Option<RowIndex>,
 }
 
 struct Connection {
@@ -68,84 +49,31 @@ pub(crate) struct Writer {
     encoder: Encoder,
 }
 
-const INSERT: &str = "INSERT INTO snapshots (host_id, captured_ms, seq, received_ms, agent_seq, \
-     base_seq, idle_seconds, user_active, cpu_percent, memory_percent, processes, foreground, \
-     login_user, logon_ms, apps, record) \
-     SELECT h, c, s, r, a, b, i, u, cp, m, p, f, lu, lo, ap::jsonb, rec FROM unnest($1::int4[], \
-     $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::float8[], $8::bool[], \
-     $9::float8[], $10::float8[], $11::int8[], $12::text[], $13::text[], $14::int8[], \
-     $15::text[], $16::bytea[]) AS t(h, c, s, r, a, b, i, u, cp, m, p, f, lu, lo, ap, rec) \
-     ON CONFLICT DO NOTHING RETURNING seq";
-
 const RESENT: &str = "SELECT s.host_id, s.captured_ms, s.agent_seq, s.seq FROM snapshots s \
      JOIN unnest($1::int4[], $2::int8[], $3::int8[]) AS k(h, c, a) \
      ON s.host_id = k.h AND s.captured_ms = k.c AND s.agent_seq = k.a";
-
-/// The columns of the rows a group inserts, one array each.
-#[derive(Default)]
-struct Columns {
-    host: Vec<i32>,
-    captured: Vec<i64>,
-    seq: Vec<i64>,
-    received: Vec<i64>,
-    agent_seq: Vec<Option<i64>>,
-    base: Vec<Option<i64>>,
-    idle: Vec<Option<f64>>,
-    active: Vec<Option<bool>>,
-    cpu: Vec<Option<f64>>,
-    memory: Vec<Option<f64>>,
-    processes: Vec<Option<i64>>,
-    foreground: Vec<Option<String>>,
-    login_user: Vec<Option<String>>,
-    logon: Vec<Option<i64>>,
-    apps: Vec<String>,
-    record: Vec<Vec<u8>>,
-}
-
-impl Columns {
-    fn push_summary(&mut self, summary: &Summary) {
-        self.idle.push(summary.idle_seconds);
-        self.active.push(summary.user_active);
-        self.cpu.push(summary.cpu_percent);
-        self.memory.push(summary.memory_percent);
-        self.processes.push(
-            summary
-                .processes
-                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
-        );
-        self.foreground.push(summary.foreground_process.clone());
-        self.login_user
-            .push(summary.session.as_ref().map(|s| s.user.clone()));
-        self.logon
-            .push(summary.session.as_ref().and_then(|s| s.since_ms));
-        let apps: Vec<(&str, u8)> = summary
-            .apps
-            .iter()
-            .map(|(name, state)| (name.as_str(), state_byte(*state)))
-            .collect();
-        self.apps
-            .push(serde_json::to_string(&apps).unwrap_or_else(|_| "[]".to_owned()));
-    }
-}
 
 /// What one append of a group comes to.
 enum Outcome {
     /// Already stored (resent), under this seq.
     Resent(i64),
-    /// Inserted now, under this seq (unless another server stored it first).
+    /// Inserted now, under this seq.
     New(i64),
 }
 
-/// Agent seqs are stored as PostgreSQL's signed bigint, bit for bit.
-#[allow(clippy::cast_possible_wrap)]
-pub(crate) fn signed(n: u64) -> i64 {
-    n as i64
+/// Why a group was not stored.
+enum GroupError {
+    /// It could not be (the database's error).
+    Failed(Error),
+    /// Another server stored some of its snapshots while its transaction ran (rolled back):
+    /// try again, they are visible now.
+    Raced,
 }
 
-/// The inverse of [`signed`].
-#[allow(clippy::cast_sign_loss)]
-pub(crate) fn unsigned(n: i64) -> u64 {
-    n as u64
+impl From<Error> for GroupError {
+    fn from(e: Error) -> Self {
+        Self::Failed(e)
+    }
 }
 
 impl Writer {
@@ -235,27 +163,30 @@ impl Writer {
         }
     }
 
-    /// Stores a group in one transaction; returns what came of each append, in order.
+    /// Stores a group in one transaction (twice when another server stored some of it
+    /// meanwhile); returns what came of each append, in order.
     fn store_group(&mut self, group: &[Pending]) -> Result<Vec<Appended>, Error> {
-        let today = day_index(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        );
-        let keys: Vec<(&str, i64, Option<i64>)> = group
-            .iter()
-            .map(|p| {
-                let fields = p.snapshot.fields();
-                (
-                    p.snapshot.host(),
-                    fields.captured_at.map_or(p.received_ms, |c| c.epoch_ms()),
-                    fields.seq.map(signed),
-                )
-            })
-            .collect();
+        match self.try_group(group) {
+            Ok(done) => Ok(done),
+            Err(GroupError::Failed(e)) => Err(e),
+            Err(GroupError::Raced) => match self.try_group(group) {
+                Ok(done) => Ok(done),
+                Err(GroupError::Failed(e)) => Err(e),
+                Err(GroupError::Raced) => Err(Error::Postgres(
+                    "other servers kept storing the same snapshots at the same moment; they \
+                     are sent again"
+                        .to_owned(),
+                )),
+            },
+        }
+    }
+
+    fn try_group(&mut self, group: &[Pending]) -> Result<Vec<Appended>, GroupError> {
+        let keys: Vec<Key<'_>> = group.iter().map(Key::of).collect();
+        let today = day_index(now_ms());
         let days = keys
             .iter()
-            .map(|(_, captured, _)| day_index(*captured))
+            .map(|k| day_index(k.captured_ms))
             .chain([today, today + 1]);
         let Self {
             config,
@@ -270,82 +201,34 @@ impl Writer {
         partitions.ensure(&mut connection.client, days)?;
         let what = "storing a group of snapshots";
         let mut tx = connection.client.transaction().map_err(|e| pg(what, &e))?;
-
-        // Host ids, creating the new hosts in this transaction.
-        let mut unknown: Vec<&str> = keys
-            .iter()
-            .map(|(h, _, _)| *h)
-            .filter(|h| !hosts.contains_key(*h))
-            .collect();
-        unknown.sort_unstable();
-        unknown.dedup();
-        let mut new_hosts = HashMap::new();
-        if !unknown.is_empty() {
-            tx.execute(
-                "INSERT INTO hosts (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING",
-                &[&unknown],
-            )
-            .map_err(|e| pg("adding new hosts", &e))?;
-            for row in tx
-                .query(
-                    "SELECT id, name FROM hosts WHERE name = ANY($1)",
-                    &[&unknown],
-                )
-                .map_err(|e| pg("reading host ids", &e))?
-            {
-                new_hosts.insert(row.get::<_, String>(1), row.get::<_, i32>(0));
-            }
-        }
-        let id_of = |host: &str| {
-            hosts
-                .get(host)
-                .or_else(|| new_hosts.get(host))
-                .copied()
-                .ok_or_else(|| Error::Postgres(format!("host {host:?} has no id")))
-        };
+        let new_hosts = add_hosts(&mut tx, hosts, &keys)?;
         let ids = keys
             .iter()
-            .map(|(h, _, _)| id_of(h))
+            .map(|k| {
+                hosts
+                    .get(k.host)
+                    .or_else(|| new_hosts.get(k.host))
+                    .copied()
+                    .ok_or_else(|| Error::Postgres(format!("host {:?} has no id", k.host)))
+            })
             .collect::<Result<Vec<i32>, Error>>()?;
-
-        // Snapshots stored before (resent by their agent, to this server or another).
-        let mut stored: HashMap<(i32, i64, i64), i64> = HashMap::new();
-        let with_seq: Vec<usize> = (0..keys.len()).filter(|i| keys[*i].2.is_some()).collect();
-        if !with_seq.is_empty() {
-            let h: Vec<i32> = with_seq.iter().map(|i| ids[*i]).collect();
-            let c: Vec<i64> = with_seq.iter().map(|i| keys[*i].1).collect();
-            let a: Vec<i64> = with_seq.iter().filter_map(|i| keys[*i].2).collect();
-            for row in tx
-                .query(&connection.resent, &[&h, &c, &a])
-                .map_err(|e| pg("looking for resent snapshots", &e))?
-            {
-                stored.insert((row.get(0), row.get(1), row.get(2)), row.get(3));
-            }
-        }
-
-        // Sequence numbers for the new ones.
-        let mut outcomes = Vec::with_capacity(group.len());
+        lock_hosts(&mut tx, &ids)?;
+        let mut stored = resent(&mut tx, &connection.resent, &keys, &ids)?;
         let fresh = keys
             .iter()
             .zip(&ids)
-            .filter(|((_, c, a), id)| a.is_none_or(|a| !stored.contains_key(&(**id, *c, a))))
+            .filter(|(k, id)| {
+                k.agent_seq
+                    .is_none_or(|a| !stored.contains_key(&(**id, k.captured_ms, a)))
+            })
             .count();
-        let mut seqs: Vec<i64> = tx
-            .query(
-                "SELECT nextval('snapshot_seq') FROM generate_series(1, $1::int8)",
-                &[&i64::try_from(fresh).unwrap_or(i64::MAX)],
-            )
-            .map_err(|e| pg("taking sequence numbers", &e))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        seqs.sort_unstable();
-        let mut seqs = seqs.into_iter();
+        let mut seqs = take_seqs(&mut tx, fresh)?.into_iter();
 
         let mut columns = Columns::default();
-        for ((pending, (_, captured_ms, agent_seq)), id) in group.iter().zip(&keys).zip(&ids) {
-            if let Some(a) = agent_seq
-                && let Some(seq) = stored.get(&(*id, *captured_ms, *a))
+        let mut outcomes = Vec::with_capacity(group.len());
+        for ((pending, key), id) in group.iter().zip(&keys).zip(&ids) {
+            if let Some(a) = key.agent_seq
+                && let Some(seq) = stored.get(&(*id, key.captured_ms, a))
             {
                 outcomes.push(Outcome::Resent(*seq));
                 continue;
@@ -353,124 +236,42 @@ impl Writer {
             let seq = seqs
                 .next()
                 .ok_or_else(|| Error::Postgres("too few sequence numbers".to_owned()))?;
-            if let Some(a) = agent_seq {
+            if let Some(a) = key.agent_seq {
                 // The same snapshot twice in one group is stored once.
-                stored.insert((*id, *captured_ms, *a), seq);
+                stored.insert((*id, key.captured_ms, a), seq);
             }
-            let day = day_index(*captured_ms);
-            let json = pending.snapshot.raw().get().as_bytes();
-            let base = cursors
-                .get(id)
-                .filter(|c| c.day == day && c.n % KEYFRAME_INTERVAL != 0);
-            let header = RecordHeader {
-                seq: unsigned(seq),
-                host: id.unsigned_abs(),
-                n: base.map_or(0, |c| c.n),
-                base: base.map(|c| unsigned(c.seq)),
-                received_ms: pending.received_ms,
-                captured_ms: *captured_ms,
-                agent_seq: agent_seq.map(unsigned),
-            };
-            let base_json = base.map(|c| c.json.unpack());
-            let summary = Summary::of(pending.snapshot.fields());
-            let (record, index) = encoder
-                .encode_indexed(
-                    &header,
-                    Some(&summary),
-                    json,
-                    base_json
-                        .as_deref()
-                        .map(|j| (j, base.and_then(|c| c.index.as_ref()))),
-                )
-                .map_err(|e| corrupt_encoding(&e))?;
-            columns.host.push(*id);
-            columns.captured.push(*captured_ms);
-            columns.seq.push(seq);
-            columns.received.push(pending.received_ms);
-            columns.agent_seq.push(*agent_seq);
-            columns.base.push(base.map(|c| c.seq));
-            columns.push_summary(&summary);
-            columns.record.push(record);
-            let next_n = base.map_or(1, |c| c.n + 1);
-            cursors.insert(
-                *id,
-                Cursor {
-                    seq,
-                    day,
-                    n: next_n,
-                    json: pending
-                        .packed
-                        .clone()
-                        .unwrap_or_else(|| Arc::new(PackedJson::pack(json))),
-                    index,
-                },
-            );
+            let (row, summary) = encode(encoder, cursors, pending, key, *id, seq)?;
+            columns.push(row, &summary);
             outcomes.push(Outcome::New(seq));
         }
 
-        let inserted: std::collections::HashSet<i64> = if columns.seq.is_empty() {
-            std::collections::HashSet::new()
-        } else {
-            let c = &columns;
-            tx.query(
-                &connection.insert,
-                &[
-                    &c.host,
-                    &c.captured,
-                    &c.seq,
-                    &c.received,
-                    &c.agent_seq,
-                    &c.base,
-                    &c.idle,
-                    &c.active,
-                    &c.cpu,
-                    &c.memory,
-                    &c.processes,
-                    &c.foreground,
-                    &c.login_user,
-                    &c.logon,
-                    &c.apps,
-                    &c.record,
-                ],
-            )
-            .map_err(|e| pg(what, &e))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect()
-        };
-        // A snapshot another server stored between the lookup and the insert: answer with
-        // its seq; the host's next record here is a keyframe (this one is not a base).
-        let mut raced = Vec::new();
-        for (i, outcome) in outcomes.iter().enumerate() {
-            if let Outcome::New(seq) = outcome
-                && !inserted.contains(seq)
-            {
-                raced.push(i);
+        if !columns.is_empty() {
+            let inserted: HashSet<i64> = tx
+                .query(&connection.insert, &columns.params())
+                .map_err(|e| pg(what, &e))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let raced = outcomes
+                .iter()
+                .any(|o| matches!(o, Outcome::New(seq) if !inserted.contains(seq)));
+            if raced {
+                // A record of this group may be the base of another: store none of them.
+                drop(tx);
+                for id in &ids {
+                    cursors.remove(id);
+                }
+                return Err(GroupError::Raced);
             }
-        }
-        let mut late: HashMap<usize, i64> = HashMap::new();
-        for i in raced {
-            cursors.remove(&ids[i]);
-            let (_, captured_ms, agent_seq) = keys[i];
-            let row = tx
-                .query_one(
-                    "SELECT seq FROM snapshots WHERE host_id = $1 AND captured_ms = $2 \
-                     AND agent_seq IS NOT DISTINCT FROM $3",
-                    &[&ids[i], &captured_ms, &agent_seq],
-                )
-                .map_err(|e| pg("reading a snapshot another server stored", &e))?;
-            late.insert(i, row.get(0));
         }
         tx.commit().map_err(|e| pg(what, &e))?;
         hosts.extend(new_hosts);
         Ok(outcomes
             .into_iter()
-            .enumerate()
-            .map(|(i, outcome)| {
-                let (seq, duplicate) = match (outcome, late.get(&i)) {
-                    (_, Some(seq)) => (*seq, true),
-                    (Outcome::Resent(seq), None) => (seq, true),
-                    (Outcome::New(seq), None) => (seq, false),
+            .map(|outcome| {
+                let (seq, duplicate) = match outcome {
+                    Outcome::Resent(seq) => (seq, true),
+                    Outcome::New(seq) => (seq, false),
                 };
                 Appended {
                     seq: unsigned(seq),
@@ -515,8 +316,4 @@ fn connect<'c>(
     }
     slot.as_mut()
         .ok_or_else(|| Error::Postgres("no connection".to_owned()))
-}
-
-fn corrupt_encoding(e: &idlewatch_format::Error) -> Error {
-    Error::Corrupt(format!("a snapshot could not be encoded: {e}"))
 }

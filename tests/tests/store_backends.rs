@@ -367,6 +367,42 @@ fn two_servers_on_one_database_store_a_resent_snapshot_once_and_read_each_others
 }
 
 #[test]
+fn two_servers_storing_the_same_snapshots_at_once_store_each_once_and_every_record_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let a = PgStore::open(&url, PgOptions::default()).unwrap();
+    let b = PgStore::open(&url, PgOptions::default()).unwrap();
+    // Every snapshot sent to both at once (an agent resending everything after a failover,
+    // as the other server commits it): groups race on the same rows, each host's records in a
+    // group chained to each other.
+    let hosts = ["race-1", "race-2", "race-3"];
+    let all = series(&hosts, DAY0, 400);
+    let texts = received(&all);
+    let (on_a, on_b) = std::thread::scope(|s| {
+        let on_a = s.spawn(|| append(&a, &texts));
+        let on_b = s.spawn(|| append(&b, &texts));
+        (on_a.join().unwrap(), on_b.join().unwrap())
+    });
+    for (i, (x, y)) in on_a.iter().zip(&on_b).enumerate() {
+        assert_eq!(x.seq, y.seq, "snapshot {i} has one seq");
+        assert_ne!(
+            x.duplicate, y.duplicate,
+            "snapshot {i} was stored by exactly one"
+        );
+    }
+    assert_eq!(a.snapshot_count().unwrap(), texts.len() as u64);
+    for host in hosts {
+        let want: Vec<String> = all
+            .iter()
+            .filter(|s| s.0 == host)
+            .map(|s| s.2.clone())
+            .collect();
+        assert_eq!(all_history(&b, host, 64, usize::MAX), want, "{host}");
+    }
+}
+
+#[test]
 fn postgres_store_says_what_is_wrong_with_its_url_and_server() {
     let Err(err) = PgStore::open("mysql://x", PgOptions::default()) else {
         panic!("a MySQL URL was accepted");
