@@ -18,7 +18,6 @@ use idlewatch_server::stores::Stores;
 use idlewatch_server::tls::Tls;
 use idlewatch_server::{App, restore_live_state, run};
 use idlewatch_store::{OpenOptions, Store};
-use idlewatch_store_pg::{PgOptions, PgStore};
 use tracing::{error, info, warn};
 
 /// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
@@ -135,30 +134,12 @@ fn start(args: Args) -> anyhow::Result<()> {
             outcome.applied.join(", ")
         );
     }
-    let stores = if config.cluster.postgres_url.is_empty() {
-        Stores::from(store)
-    } else {
-        let pg_options = PgOptions {
-            queue: config.limits.store_queue,
-            deltas: config.retention.deltas.kind(),
-            ca_file: Some(config.cluster.postgres_ca_file.clone())
-                .filter(|f| !f.as_os_str().is_empty()),
-            ..PgOptions::default()
-        };
-        let shared =
-            PgStore::open(&config.cluster.postgres_url, pg_options).with_context(|| {
-                format!(
-                    "cannot open the shared store at {}",
-                    without_password(&config.cluster.postgres_url)
-                )
-            })?;
-        info!(
-            "snapshots are stored in PostgreSQL at {} (schema {})",
-            without_password(&config.cluster.postgres_url),
-            idlewatch_store_pg::schema::latest()
-        );
-        Stores::with_shared(store, shared)
-    };
+    let stores = Stores::open(store, &config).with_context(|| {
+        format!(
+            "cannot open the shared store at {}",
+            without_password(&config.cluster.postgres_url)
+        )
+    })?;
     let state = AppState::new(config, auth, stores);
     if let Some(e) = state.sheets.setup_error() {
         anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");
