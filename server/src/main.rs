@@ -18,6 +18,7 @@ use idlewatch_server::stores::Stores;
 use idlewatch_server::tls::Tls;
 use idlewatch_server::{App, restore_live_state, run};
 use idlewatch_store::{OpenOptions, Store};
+use idlewatch_store_pg::PgOptions;
 use tracing::{error, info, warn};
 
 /// Idlewatch server: live state of lab and office machines over Socket.IO and HTTP.
@@ -134,12 +135,22 @@ fn start(args: Args) -> anyhow::Result<()> {
             outcome.applied.join(", ")
         );
     }
-    let stores = Stores::open(store, &config).with_context(|| {
-        format!(
-            "cannot open the shared store at {}",
-            without_password(&config.cluster.postgres_url)
-        )
-    })?;
+    let cluster = &config.cluster;
+    let pg_options = PgOptions {
+        queue: config.limits.store_queue,
+        deltas: config.retention.deltas.kind(),
+        ca_file: Some(cluster.postgres_ca_file.clone()).filter(|f| !f.as_os_str().is_empty()),
+        ..PgOptions::default()
+    };
+    let shared_at = without_password(&cluster.postgres_url);
+    let stores = Stores::open(store, &cluster.postgres_url, pg_options)
+        .with_context(|| format!("cannot open the shared store at {shared_at}"))?;
+    if stores.shared() {
+        info!(
+            "snapshots are stored in PostgreSQL at {shared_at} (schema {})",
+            idlewatch_store_pg::schema::latest()
+        );
+    }
     let state = AppState::new(config, auth, stores);
     if let Some(e) = state.sheets.setup_error() {
         anyhow::bail!("Google Sheets uploads are enabled but cannot work: {e}");

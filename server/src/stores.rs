@@ -16,9 +16,6 @@ use idlewatch_store::{
 };
 use idlewatch_store_pg::{PgOptions, PgStore};
 
-use crate::config::Config;
-use crate::config::cluster::without_password;
-
 /// The server's stores; cheap to clone.
 #[derive(Clone)]
 pub struct Stores {
@@ -44,29 +41,19 @@ impl Deref for Stores {
 }
 
 impl Stores {
-    /// The redb store, and the shared PostgreSQL store when `[cluster] postgres_url` names one
-    /// (connected, its schema brought up to date).
+    /// The redb store, and the shared PostgreSQL store at `postgres_url` unless it is empty
+    /// (`[cluster] postgres_url`; connected, its schema brought up to date).
     ///
     /// # Errors
     /// When the PostgreSQL store cannot be opened (its error says why).
-    pub fn open(local: Store, config: &Config) -> Result<Self, Error> {
-        let cluster = &config.cluster;
-        if cluster.postgres_url.is_empty() {
+    pub fn open(local: Store, postgres_url: &str, options: PgOptions) -> Result<Self, Error> {
+        if postgres_url.is_empty() {
             return Ok(Self::from(local));
         }
-        let options = PgOptions {
-            queue: config.limits.store_queue,
-            deltas: config.retention.deltas.kind(),
-            ca_file: Some(cluster.postgres_ca_file.clone()).filter(|f| !f.as_os_str().is_empty()),
-            ..PgOptions::default()
-        };
-        let shared = PgStore::open(&cluster.postgres_url, options)?;
-        tracing::info!(
-            "snapshots are stored in PostgreSQL at {} (schema {})",
-            without_password(&cluster.postgres_url),
-            idlewatch_store_pg::schema::latest()
-        );
-        Ok(Self::with_shared(local, shared))
+        Ok(Self::with_shared(
+            local,
+            PgStore::open(postgres_url, options)?,
+        ))
     }
 
     /// The redb store, with snapshots kept in `shared`.

@@ -131,6 +131,21 @@ fn servers_on_one_postgres_answer_for_every_host_and_store_each_snapshot_once_th
         data.to_string().contains("pg-pc"),
         "/data of the survivor lacks the host: {data}"
     );
+    // The status names the shared store (without a password) and counts what it holds.
+    let status = servers[other].get("/api/v1/status", None).json();
+    let shared = status["store"]["shared"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        shared.starts_with("postgres://") && shared.contains("/idlewatch"),
+        "{status}"
+    );
+    assert_eq!(status["store"]["snapshots"], seqs.len(), "{status}");
+    assert!(
+        status["retention_snapshots_seconds"].is_null(),
+        "kept whole: {status}"
+    );
     // Deleting a host's snapshots is not offered on the shared store: the answer says how.
     let answer = idlewatch_tests::request(
         servers[other].addr,

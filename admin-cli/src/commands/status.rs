@@ -67,7 +67,19 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
             Cell::text(online.to_string()).tone(if online > 0 { Tone::Good } else { Tone::Plain }),
         ),
         ("hosts offline", Cell::text(v.hosts.offline.to_string())),
-        ("store", Cell::with(output::bytes(bytes), bytes.to_string())),
+        (
+            "store",
+            match &v.store.shared {
+                Some(shared) => Cell::with(
+                    format!(
+                        "PostgreSQL {shared} (this server's file: {})",
+                        output::bytes(bytes)
+                    ),
+                    shared.clone(),
+                ),
+                None => Cell::with(output::bytes(bytes), bytes.to_string()),
+            },
+        ),
         (
             "snapshots",
             Cell::text(v.store.snapshots.map(|n| n.to_string()).unwrap_or_default()),

@@ -66,4 +66,9 @@ pub struct StoreInfo {
     pub file_bytes: u64,
     /// Snapshots stored (`null` when it could not be counted just now).
     pub snapshots: Option<u64>,
+    /// In a cluster with `postgres_url`: the PostgreSQL store that holds the snapshots (and
+    /// that `snapshots` counts), its address without the password; `path` and `file_bytes`
+    /// are then this server's own file (tokens, alerts, licence polls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<String>,
 }

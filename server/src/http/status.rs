@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use idlewatch_protocol::api::{ClusterStatus, HostCounts, ServerStatus, StoreInfo};
 
 use super::access::Viewer;
+use crate::config::cluster::without_password;
 use crate::state::AppState;
 use idlewatch_protocol::time::rfc3339;
 
@@ -46,9 +47,19 @@ async fn status(
             path: state.store.path().display().to_string(),
             file_bytes: state.store.file_size(),
             snapshots,
+            shared: state
+                .store
+                .shared()
+                .then(|| without_password(&state.config.cluster.postgres_url)),
         },
         retention_days: state.config.retention.days,
-        retention_snapshots_seconds: state.config.retention.snapshots().map(|d| d.as_secs()),
+        // The shared store keeps snapshots whole until `days`.
+        retention_snapshots_seconds: state
+            .config
+            .retention
+            .snapshots()
+            .filter(|_| !state.store.shared())
+            .map(|d| d.as_secs()),
         retention_minutes_seconds: state.config.retention.minutes().map(|d| d.as_secs()),
         sheets: state.sheets.status(),
         time_zone: state.config.report.time_zone.clone(),
