@@ -54,12 +54,6 @@ impl<'p> Key<'p> {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// The ids of the group's hosts `known` lacks, adding the new ones in `tx`.
 pub(crate) fn add_hosts(
     tx: &mut Transaction<'_>,

@@ -93,10 +93,6 @@ impl Decoding {
     }
 }
 
-fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error> {
-    StoredSnapshot::decoded(header, json)
-}
-
 /// A read-only transaction that sees one state of the database throughout.
 pub(crate) fn begin(client: &mut postgres::Client) -> Result<Transaction<'_>, Error> {
     client
@@ -156,7 +152,7 @@ pub(crate) fn history_bounded(
             let seq = unsigned(row.get(0));
             let captured_ms: i64 = row.get(1);
             let (header, json) = decoding.decode(tx, seq, captured_ms, row.get(2))?;
-            let snapshot = stored(&header, json)?;
+            let snapshot = StoredSnapshot::decoded(&header, json)?;
             bytes = bytes.saturating_add(snapshot.json.len());
             stop = bytes >= max_bytes;
             snapshots.push(snapshot);
@@ -278,7 +274,7 @@ fn latest_of_id(
     };
     let (header, json) =
         Decoding::new(id).decode(tx, unsigned(row.get(0)), row.get(1), row.get(2))?;
-    stored(&header, json).map(Some)
+    StoredSnapshot::decoded(&header, json).map(Some)
 }
 
 pub(crate) fn latest_of(

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver};
 
 use idlewatch_format::{Appended, DeltaKind, Encoder};
+use idlewatch_protocol::time::now_ms;
 use idlewatch_store::Error;
 use postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -18,9 +19,7 @@ use tracing::{info, warn};
 
 use crate::columns::{Columns, INSERT, unsigned};
 use crate::error::pg;
-use crate::group::{
-    Cursor, Key, Pending, add_hosts, encode, lock_hosts, now_ms, resent, take_seqs,
-};
+use crate::group::{Cursor, Key, Pending, add_hosts, encode, lock_hosts, resent, take_seqs};
 use crate::partitions::{Partitions, day_index};
 
 /// Appends committed in one transaction, at most.

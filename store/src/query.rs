@@ -74,10 +74,6 @@ impl StoredSnapshot {
     }
 }
 
-fn stored(header: &RecordHeader, json: Vec<u8>) -> Result<StoredSnapshot, Error> {
-    StoredSnapshot::decoded(header, json)
-}
-
 /// A stored snapshot's times and summary (what reports read).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
@@ -193,7 +189,7 @@ impl Store {
             },
             |records, chain, seq| {
                 let (header, json) = chain.get(records, seq)?;
-                stored(&header, json)
+                StoredSnapshot::decoded(&header, json)
             },
         )?;
         Ok(HistoryPage { snapshots, next })
@@ -250,7 +246,7 @@ impl Store {
             {
                 out.push(LatestOfHost {
                     host: name.value().to_owned(),
-                    snapshot: stored(&header, json)?,
+                    snapshot: StoredSnapshot::decoded(&header, json)?,
                 });
             }
         }
@@ -274,7 +270,7 @@ impl Store {
         let records = txn.open_table(RECORDS)?;
         let by_time = txn.open_table(BY_TIME)?;
         latest_of_host(&records, &by_time, id, not_after_ms)?
-            .map(|(header, json)| stored(&header, json))
+            .map(|(header, json)| StoredSnapshot::decoded(&header, json))
             .transpose()
     }
 
