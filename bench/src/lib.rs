@@ -12,6 +12,7 @@
 /// The Socket.IO client the simulated peers use (the `idlewatch-client` crate).
 pub use idlewatch_client as client;
 pub mod abuse;
+pub mod age_bench;
 pub mod cli;
 pub mod connections;
 pub mod ingest;

@@ -162,13 +162,7 @@ async fn retention(state: AppState) {
 /// snapshots captured more than `[retention] snapshots` ago into minute rows (and whole days
 /// into day rows), then deletes the minute rows older than `[retention] minutes`.
 async fn age_snapshots(state: AppState) {
-    // The shared PostgreSQL store keeps snapshots whole (until `[retention] days`).
-    let Some(keep) = state
-        .config
-        .retention
-        .snapshots()
-        .filter(|_| !state.store.shared())
-    else {
+    let Some(keep) = state.config.retention.snapshots() else {
         return std::future::pending().await;
     };
     let keep_ms = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
@@ -185,6 +179,10 @@ async fn age_snapshots(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // A cluster's shared store is aged once, by the server holding the lead.
+        if state.store.shared() && !state.leads() {
+            continue;
+        }
         let now = now_ms();
         let before_ms = now.saturating_sub(keep_ms);
         let minutes_before_ms = minutes_ms.map(|m| now.saturating_sub(m));

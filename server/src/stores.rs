@@ -11,8 +11,8 @@ use std::sync::Arc;
 use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{
-    AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots,
-    Store, StoredSnapshot, SummaryPage, SummaryRow,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
+    Snapshots, Store, StoredSnapshot, SummaryPage, SummaryRow,
 };
 use idlewatch_store_pg::{PgOptions, PgStore};
 
@@ -65,8 +65,8 @@ impl Stores {
         }
     }
 
-    /// Whether snapshots live in a shared PostgreSQL store (no tiers nor rollups are built
-    /// there by this version: snapshots are kept whole until `[retention] days`).
+    /// Whether snapshots, and their minute and day rows, live in a shared PostgreSQL store (no
+    /// host-day rollups are kept there: the licence views read the summaries).
     #[must_use]
     pub fn shared(&self) -> bool {
         self.shared.is_some()
@@ -173,19 +173,91 @@ impl Stores {
         self.snapshots().prune_before(cutoff_ms);
     }
 
-    /// Deletes a host's snapshots (see [`Store::delete`]).
+    /// Folds old snapshots into minute and day rows (see [`Snapshots::age_tiers`]).
     ///
     /// # Errors
-    /// As [`Store::delete`]; [`Error::Unsupported`] on the PostgreSQL store.
+    /// Storage errors.
+    pub fn age_tiers(
+        &self,
+        before_ms: i64,
+        cover_ms: i64,
+        minutes_before_ms: Option<i64>,
+    ) -> Result<Aged, Error> {
+        self.snapshots()
+            .age_tiers(before_ms, cover_ms, minutes_before_ms)
+    }
+
+    /// Where a host's snapshots start to count (see [`Snapshots::detail_from`]).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn detail_from(&self, host: &str) -> Result<Option<i64>, Error> {
+        self.snapshots().detail_from(host)
+    }
+
+    /// A host's usage rows over a range (see [`Snapshots::each_tier_row`]).
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode.
+    pub fn tier_rows(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: impl Fn(i64) -> bool,
+    ) -> Result<Vec<MinuteRow>, Error> {
+        let mut out = Vec::new();
+        self.each_tier_row(host, from_ms, to_ms, fine, |row| {
+            out.push(row);
+            Ok::<bool, Error>(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with a host's usage rows over a range, in order, until it answers false
+    /// (see [`Snapshots::each_tier_row`]).
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode; the first error `each` returns.
+    pub fn each_tier_row<E: From<Error>>(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: impl Fn(i64) -> bool,
+        mut each: impl FnMut(MinuteRow) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        // The caller's own error stops the walk and is given back as it was.
+        let mut stopped = None;
+        self.snapshots().each_tier_row(
+            host,
+            from_ms,
+            to_ms,
+            &fine,
+            &mut |row| match each(row) {
+                Ok(more) => Ok(more),
+                Err(e) => {
+                    stopped = Some(e);
+                    Ok(false)
+                }
+            },
+        )?;
+        stopped.map_or(Ok(()), Err)
+    }
+
+    /// A host's first minute with anything in it (see [`Snapshots::first_minute`]).
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode.
+    pub fn first_minute(&self, host: &str) -> Result<Option<i64>, Error> {
+        self.snapshots().first_minute(host)
+    }
+
+    /// Deletes a host's snapshots (see [`Snapshots::delete`]).
+    ///
+    /// # Errors
+    /// As [`Snapshots::delete`].
     pub fn delete(&self, query: DeleteQuery) -> Result<u64, Error> {
-        if self.shared() {
-            return Err(Error::Unsupported(
-                "deleting a host's snapshots from the shared PostgreSQL store is not available \
-                 in this version; delete all of the host's rows with SQL: DELETE FROM snapshots \
-                 WHERE host_id = (SELECT id FROM hosts WHERE name = '...') (not part of a day: \
-                 a record may need earlier ones of its day)",
-            ));
-        }
-        self.local.delete(query)
+        self.snapshots().delete(query)
     }
 }

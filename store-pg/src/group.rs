@@ -28,6 +28,9 @@ pub(crate) struct Cursor {
     seq: i64,
     day: i64,
     n: u64,
+    /// The host's `deletions` when this record was stored: once it changed, the record may be
+    /// gone and the next is a keyframe.
+    deletions: i32,
     json: Arc<PackedJson>,
     /// Where the parts of that JSON are, when structural deltas are written.
     index: Option<RowIndex>,
@@ -89,20 +92,32 @@ pub(crate) fn add_hosts(
 }
 
 /// The advisory locks' first key for hosts (the second is the host's id).
-const HOST_LOCKS: i32 = 0x4957_4854;
+pub(crate) const HOST_LOCKS: i32 = 0x4957_4854;
 
 /// Locks the group's hosts until the transaction ends, in id order (no deadlock between two
 /// groups): a server storing snapshots of a host another server is storing waits for its
 /// commit, then finds them stored — the rare case of an agent moving on while its server
 /// still commits. Uncontended (each agent on one server) it costs one statement.
-pub(crate) fn lock_hosts(tx: &mut Transaction<'_>, ids: &[i32]) -> Result<(), Error> {
+pub(crate) fn lock_hosts(
+    tx: &mut Transaction<'_>,
+    ids: &[i32],
+) -> Result<HashMap<i32, i32>, Error> {
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, h) FROM \
          (SELECT DISTINCT h FROM unnest($2::int4[]) AS h ORDER BY h) AS hosts",
         &[&HOST_LOCKS, &ids],
     )
     .map_err(|e| pg("locking the group's hosts", &e))?;
-    Ok(())
+    // Read once the locks are held: a deletion committed while this waited is seen.
+    Ok(tx
+        .query(
+            "SELECT id, deletions FROM hosts WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .map_err(|e| pg("reading the group's hosts", &e))?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect())
 }
 
 /// The seqs of the group's snapshots already stored (resent by their agent, to this server or
@@ -158,14 +173,14 @@ pub(crate) fn encode(
     cursors: &mut HashMap<i32, Cursor>,
     pending: &Pending,
     key: &Key<'_>,
-    id: i32,
+    (id, deletions): (i32, i32),
     seq: i64,
 ) -> Result<(Row, Summary), Error> {
     let day = day_index(key.captured_ms);
     let json = pending.snapshot.raw().get().as_bytes();
     let base = cursors
         .get(&id)
-        .filter(|c| c.day == day && c.n % KEYFRAME_INTERVAL != 0);
+        .filter(|c| c.day == day && c.n % KEYFRAME_INTERVAL != 0 && c.deletions == deletions);
     let header = RecordHeader {
         seq: unsigned(seq),
         host: id.unsigned_abs(),
@@ -203,6 +218,7 @@ pub(crate) fn encode(
             seq,
             day,
             n,
+            deletions,
             json: pending
                 .packed
                 .clone()

@@ -9,12 +9,15 @@
 //! to date when the store opens. Methods block: call them off the async runtime (opening too:
 //! a blocking connection runs a small runtime of its own).
 
+mod age;
 mod columns;
+mod delete;
 mod error;
 mod group;
 mod partitions;
 mod read;
 pub mod schema;
+mod tiers;
 mod tls;
 mod writer;
 
@@ -25,9 +28,10 @@ use std::time::Duration;
 
 use idlewatch_format::{DeltaKind, PackedJson};
 use idlewatch_protocol::Snapshot;
+use idlewatch_store::tier_walk;
 use idlewatch_store::{
-    AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Snapshots, StoredSnapshot,
-    SummaryPage, SummaryRow,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
+    Snapshots, StoredSnapshot, SummaryPage, SummaryRow, TierSizes,
 };
 use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -35,6 +39,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::error::pg;
 use crate::group::Pending;
 use crate::writer::{Command, Writer};
+
+pub use crate::tiers::TableBytes;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 
@@ -129,13 +135,28 @@ impl PgStore {
         })
     }
 
+    /// What the store's tables take on disk.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn table_bytes(&self) -> Result<TableBytes, Error> {
+        self.read(tiers::table_bytes)
+    }
+
+    /// A pooled connection.
+    fn connection(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>, Error> {
+        let pool = self.readers.0.as_ref().ok_or(Error::Closed)?;
+        pool.get().map_err(|e| error::pool(&e))
+    }
+
     /// Runs `read` in a read-only transaction on a pooled connection.
     fn read<T>(
         &self,
         read: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let pool = self.readers.0.as_ref().ok_or(Error::Closed)?;
-        let mut connection = pool.get().map_err(|e| error::pool(&e))?;
+        let mut connection = self.connection()?;
         let mut tx = read::begin(&mut connection)?;
         let out = read(&mut tx)?;
         tx.commit().map_err(|e| pg("ending a read", &e))?;
@@ -215,5 +236,62 @@ impl Snapshots for PgStore {
     fn prune_before(&self, cutoff_ms: i64) {
         // A full queue means the writer is busy with ingest; pruning can wait a round.
         let _ = self.commands.try_send(Command::Prune { cutoff_ms });
+    }
+
+    fn delete(&self, query: DeleteQuery) -> Result<u64, Error> {
+        delete::delete(&mut *self.connection()?, &query)
+    }
+
+    fn age_tiers(
+        &self,
+        before_ms: i64,
+        cover_ms: i64,
+        minutes_before_ms: Option<i64>,
+    ) -> Result<Aged, Error> {
+        age::age(
+            &mut *self.connection()?,
+            before_ms,
+            cover_ms,
+            minutes_before_ms,
+        )
+    }
+
+    fn detail_from(&self, host: &str) -> Result<Option<i64>, Error> {
+        self.read(|tx| match read::host_id(tx, host)? {
+            Some(id) => tier_walk::TierSource::detail_from(&mut tiers::PgTiers { tx, id }),
+            None => Ok(None),
+        })
+    }
+
+    fn each_tier_row(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: &dyn Fn(i64) -> bool,
+        each: &mut dyn FnMut(MinuteRow) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        self.read(|tx| match read::host_id(tx, host)? {
+            Some(id) => tier_walk::each_tier_row(
+                &mut tiers::PgTiers { tx, id },
+                host,
+                from_ms,
+                to_ms,
+                fine,
+                each,
+            ),
+            None => Ok(()),
+        })
+    }
+
+    fn first_minute(&self, host: &str) -> Result<Option<i64>, Error> {
+        self.read(|tx| match read::host_id(tx, host)? {
+            Some(id) => tier_walk::first_minute(&mut tiers::PgTiers { tx, id }, host),
+            None => Ok(None),
+        })
+    }
+
+    fn tier_sizes(&self) -> Result<TierSizes, Error> {
+        self.read(tiers::sizes)
     }
 }

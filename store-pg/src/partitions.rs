@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use idlewatch_format::DAY_MS;
 use idlewatch_store::Error;
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use crate::error::pg;
 
@@ -35,6 +35,98 @@ fn day_of_name(name: &str) -> Option<i64> {
         Some(neg) => neg.parse::<i64>().ok().map(|d| -d),
         None => rest.parse().ok(),
     }
+}
+
+/// Bumps every host's `deletions`: a dropped day may hold the record a writer would next write
+/// a delta on, so each writer starts every host's next record as a keyframe.
+fn forget_bases(tx: &mut Transaction<'_>, what: &str) -> Result<(), Error> {
+    tx.execute("UPDATE hosts SET deletions = deletions + 1", &[])
+        .map_err(|e| pg(what, &e))?;
+    Ok(())
+}
+
+/// The days that have a partition, in order.
+fn days(tx: &mut Transaction<'_>, what: &str) -> Result<Vec<i64>, Error> {
+    let mut days: Vec<i64> = tx
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'snapshots'::regclass",
+            &[],
+        )
+        .map_err(|e| pg(what, &e))?
+        .iter()
+        .filter_map(|row| day_of_name(row.get(0)))
+        .collect();
+    days.sort_unstable();
+    Ok(days)
+}
+
+/// Drops the partitions of the days before `before_ms` whose snapshots no host reads any
+/// more: every host with a snapshot in the day counts its time from at least `cover_ms` after
+/// the day's end (the last snapshot before a host's `detail_from` may cover the minutes after
+/// it). Returns the snapshots dropped with them. One transaction per day, so that ingest
+/// never waits long.
+pub(crate) fn drop_folded(
+    client: &mut Client,
+    before_ms: i64,
+    cover_ms: i64,
+) -> Result<u64, Error> {
+    let what = "dropping day partitions of snapshots folded into minutes";
+    let listed = {
+        let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
+        let listed = days(&mut tx, what)?;
+        tx.commit().map_err(|e| pg(what, &e))?;
+        listed
+    };
+    let mut removed = 0u64;
+    for day in listed {
+        let end = day.saturating_add(1).saturating_mul(DAY_MS);
+        if end > before_ms {
+            break;
+        }
+        let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+            .map_err(|e| pg(what, &e))?;
+        let table = name(day);
+        // Hosts that may still read the day: few once aging has passed it.
+        let readers: Vec<i32> = tx
+            .query(
+                "SELECT id FROM hosts WHERE detail_from IS NULL OR detail_from < $1",
+                &[&end.saturating_add(cover_ms)],
+            )
+            .map_err(|e| pg(what, &e))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mut read = false;
+        for id in readers {
+            let row = tx
+                .query_opt(
+                    &format!("SELECT 1 FROM {table} WHERE host_id = $1 LIMIT 1"),
+                    &[&id],
+                )
+                .map_err(|e| pg(what, &e))?;
+            if row.is_some() {
+                read = true;
+                break;
+            }
+        }
+        if read {
+            // A host still reading this day has not folded the next ones either: dropping
+            // goes on from here once it has.
+            break;
+        }
+        let rows: i64 = tx
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .map_err(|e| pg(what, &e))?
+            .get(0);
+        tx.batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+            .map_err(|e| pg(what, &e))?;
+        forget_bases(&mut tx, what)?;
+        tx.commit().map_err(|e| pg(what, &e))?;
+        removed += rows.unsigned_abs();
+    }
+    Ok(removed)
 }
 
 /// The days known to have a partition.
@@ -87,24 +179,16 @@ impl Partitions {
         let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
             .map_err(|e| pg(what, &e))?;
-        let rows = tx
-            .query(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-                 WHERE i.inhparent = 'snapshots'::regclass",
-                &[],
-            )
-            .map_err(|e| pg(what, &e))?;
         let mut dropped = Vec::new();
-        for row in rows {
-            let table: String = row.get(0);
-            let Some(day) = day_of_name(&table) else {
-                continue;
-            };
+        for day in days(&mut tx, what)? {
             if day.saturating_add(1).saturating_mul(DAY_MS) <= cutoff_ms {
                 tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", name(day)))
                     .map_err(|e| pg(what, &e))?;
                 dropped.push(day);
             }
+        }
+        if !dropped.is_empty() {
+            forget_bases(&mut tx, what)?;
         }
         tx.commit().map_err(|e| pg(what, &e))?;
         for day in &dropped {

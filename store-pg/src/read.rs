@@ -42,14 +42,14 @@ impl RecordSource for Fetched {
 
 /// Decodes one host's records in order, fetching a chain only when a record's base is not the
 /// record decoded just before.
-struct Decoding {
+pub(crate) struct Decoding {
     host: i32,
     chain: HostChain,
     last: Option<u64>,
 }
 
 impl Decoding {
-    fn new(host: i32) -> Self {
+    pub(crate) fn new(host: i32) -> Self {
         Self {
             host,
             chain: HostChain::new(),
@@ -57,7 +57,7 @@ impl Decoding {
         }
     }
 
-    fn decode(
+    pub(crate) fn decode(
         &mut self,
         tx: &mut Transaction<'_>,
         seq: u64,
@@ -103,7 +103,7 @@ pub(crate) fn begin(client: &mut postgres::Client) -> Result<Transaction<'_>, Er
         .map_err(|e| pg("starting a read", &e))
 }
 
-fn host_id(tx: &mut Transaction<'_>, host: &str) -> Result<Option<i32>, Error> {
+pub(crate) fn host_id(tx: &mut Transaction<'_>, host: &str) -> Result<Option<i32>, Error> {
     Ok(tx
         .query_opt("SELECT id FROM hosts WHERE name = $1", &[&host])
         .map_err(|e| pg("reading a host's id", &e))?
@@ -191,10 +191,10 @@ fn summary_of(row: &Row) -> Result<Summary, Error> {
 }
 
 /// The columns a [`SummaryRow`] is read from, in [`summary_row`]'s order.
-const SUMMARY_COLUMNS: &str = "seq, received_ms, captured_ms, idle_seconds, user_active, \
+pub(crate) const SUMMARY_COLUMNS: &str = "seq, received_ms, captured_ms, idle_seconds, user_active, \
      cpu_percent, memory_percent, processes, foreground, login_user, logon_ms, apps::text";
 
-fn summary_row(row: &Row) -> Result<SummaryRow, Error> {
+pub(crate) fn summary_row(row: &Row) -> Result<SummaryRow, Error> {
     Ok(SummaryRow {
         seq: unsigned(row.get(0)),
         received_ms: row.get(1),
@@ -317,7 +317,13 @@ pub(crate) fn snapshot_count(tx: &mut Transaction<'_>) -> Result<u64, Error> {
 
 pub(crate) fn host_names(tx: &mut Transaction<'_>) -> Result<Vec<String>, Error> {
     Ok(tx
-        .query("SELECT name FROM hosts ORDER BY name COLLATE \"C\"", &[])
+        .query(
+            "SELECT name FROM hosts h WHERE EXISTS (SELECT 1 FROM snapshots WHERE host_id = h.id) \
+             OR EXISTS (SELECT 1 FROM minutes WHERE host_id = h.id) \
+             OR EXISTS (SELECT 1 FROM days WHERE host_id = h.id) \
+             ORDER BY name COLLATE \"C\"",
+            &[],
+        )
         .map_err(|e| pg("reading host names", &e))?
         .iter()
         .map(|r| r.get(0))

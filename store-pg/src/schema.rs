@@ -9,11 +9,18 @@ use idlewatch_store::Error;
 use crate::error::pg;
 
 /// Every step: its version, name and SQL.
-const STEPS: &[(i32, &str, &str)] = &[(
-    1,
-    "snapshots",
-    include_str!("../../migrations/sql/postgres/0001_snapshots.sql"),
-)];
+const STEPS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "snapshots",
+        include_str!("../../migrations/sql/postgres/0001_snapshots.sql"),
+    ),
+    (
+        2,
+        "tiers",
+        include_str!("../../migrations/sql/postgres/0002_tiers.sql"),
+    ),
+];
 
 /// The advisory lock held while migrating ("idlewatch" in ASCII, truncated).
 const LOCK: i64 = 0x6964_6c65_7761_7463;

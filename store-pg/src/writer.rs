@@ -211,7 +211,7 @@ impl Writer {
                     .ok_or_else(|| Error::Postgres(format!("host {:?} has no id", k.host)))
             })
             .collect::<Result<Vec<i32>, Error>>()?;
-        lock_hosts(&mut tx, &ids)?;
+        let deletions = lock_hosts(&mut tx, &ids)?;
         let mut stored = resent(&mut tx, &connection.resent, &keys, &ids)?;
         let fresh = keys
             .iter()
@@ -239,7 +239,8 @@ impl Writer {
                 // The same snapshot twice in one group is stored once.
                 stored.insert((*id, key.captured_ms, a), seq);
             }
-            let (row, summary) = encode(encoder, cursors, pending, key, *id, seq)?;
+            let epoch = deletions.get(id).copied().unwrap_or_default();
+            let (row, summary) = encode(encoder, cursors, pending, key, (*id, epoch), seq)?;
             columns.push(row, &summary);
             outcomes.push(Outcome::New(seq));
         }

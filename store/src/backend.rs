@@ -10,9 +10,22 @@ use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 
 use crate::{
-    AppendDone, Busy, Error, HistoryPage, HistoryQuery, LatestOfHost, Store, StoredSnapshot,
-    SummaryPage, SummaryRow,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
+    Store, StoredSnapshot, SummaryPage, SummaryRow,
 };
+
+/// How much the minute and day tiers hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TierSizes {
+    /// Host-days of day rows.
+    pub day_rows: u64,
+    /// Bytes of their values.
+    pub day_bytes: u64,
+    /// Host-hours of minute rows.
+    pub minute_hours: u64,
+    /// Bytes of their values.
+    pub minute_bytes: u64,
+}
 
 /// A durable store of snapshots.
 pub trait Snapshots: Send + Sync {
@@ -89,6 +102,60 @@ pub trait Snapshots: Send + Sync {
     /// redb store by receive time, a few at a time; PostgreSQL whole UTC days of capture time,
     /// by dropping their partitions).
     fn prune_before(&self, cutoff_ms: i64);
+
+    /// Deletes `query.host`'s snapshots captured in the range (all of them without one), with
+    /// the minute rows of the hours it touches and those hours of the host's day rows; returns
+    /// how many snapshots went. Kept records stay readable.
+    ///
+    /// # Errors
+    /// [`Error::UnknownHost`] when nothing of the host is stored; storage errors.
+    fn delete(&self, query: DeleteQuery) -> Result<u64, Error>;
+
+    /// Folds snapshots captured before `before_ms` into minute rows (each covering at most
+    /// `cover_ms`), whole days into day rows, deletes the snapshots folded and the minute rows
+    /// of the whole days before `minutes_before_ms` (when given); returns when done.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn age_tiers(
+        &self,
+        before_ms: i64,
+        cover_ms: i64,
+        minutes_before_ms: Option<i64>,
+    ) -> Result<Aged, Error>;
+
+    /// Where `host`'s snapshots start to count: what was captured before is in its minute
+    /// and day rows. `None` when nothing of the host has aged (or the host is unknown).
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn detail_from(&self, host: &str) -> Result<Option<i64>, Error>;
+
+    /// Calls `each` with `host`'s usage rows over `[from_ms, to_ms)`, in order, until it
+    /// answers false ([`crate::tier_walk::each_tier_row`] says which rows).
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode; the first error `each` returns.
+    fn each_tier_row(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: &dyn Fn(i64) -> bool,
+        each: &mut dyn FnMut(MinuteRow) -> Result<bool, Error>,
+    ) -> Result<(), Error>;
+
+    /// `host`'s first minute with anything in it ([`crate::tier_walk::first_minute`]).
+    ///
+    /// # Errors
+    /// Storage errors; a row that does not decode.
+    fn first_minute(&self, host: &str) -> Result<Option<i64>, Error>;
+
+    /// How much the minute and day tiers hold.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn tier_sizes(&self) -> Result<TierSizes, Error>;
 }
 
 impl Snapshots for Store {
@@ -145,5 +212,48 @@ impl Snapshots for Store {
 
     fn prune_before(&self, cutoff_ms: i64) {
         Store::prune_before(self, cutoff_ms);
+    }
+
+    fn delete(&self, query: DeleteQuery) -> Result<u64, Error> {
+        Store::delete(self, query)
+    }
+
+    fn age_tiers(
+        &self,
+        before_ms: i64,
+        cover_ms: i64,
+        minutes_before_ms: Option<i64>,
+    ) -> Result<Aged, Error> {
+        Store::age_tiers(self, before_ms, cover_ms, minutes_before_ms)
+    }
+
+    fn detail_from(&self, host: &str) -> Result<Option<i64>, Error> {
+        Store::detail_from(self, host)
+    }
+
+    fn each_tier_row(
+        &self,
+        host: &str,
+        from_ms: i64,
+        to_ms: i64,
+        fine: &dyn Fn(i64) -> bool,
+        each: &mut dyn FnMut(MinuteRow) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
+        Store::each_tier_row(self, host, from_ms, to_ms, fine, each)
+    }
+
+    fn first_minute(&self, host: &str) -> Result<Option<i64>, Error> {
+        Store::first_minute(self, host)
+    }
+
+    fn tier_sizes(&self) -> Result<TierSizes, Error> {
+        let (day_rows, day_bytes) = Store::day_sizes(self)?;
+        let (minute_hours, minute_bytes) = Store::minute_sizes(self)?;
+        Ok(TierSizes {
+            day_rows,
+            day_bytes,
+            minute_hours,
+            minute_bytes,
+        })
     }
 }

@@ -59,9 +59,6 @@ pub enum Error {
     /// The PostgreSQL store (cluster mode) refused a read or a write, or cannot be reached.
     #[error("PostgreSQL: {0}")]
     Postgres(String),
-    /// What was asked is not available with this store (says what to do instead).
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The requested host has no stored snapshots.
     #[error("no host named {0:?} is known")]
     UnknownHost(String),

@@ -20,11 +20,12 @@ mod open;
 mod prune;
 mod query;
 mod slot;
+pub mod tier_walk;
 mod tiers;
 mod tokens;
 mod trim;
 
-pub use backend::Snapshots;
+pub use backend::{Snapshots, TierSizes};
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};

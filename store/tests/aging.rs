@@ -130,15 +130,21 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
         // The first day was folded whole: a day row per host.
         assert_eq!(store.day_sizes().unwrap().0, 2);
         let hours = |host| -> Vec<i64> {
+            let mut hours = Vec::new();
             store
-                .tier_rows(host, DAY0, DAY0 + DAY, |_| false)
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    assert_eq!(r.span_ms, HOUR);
-                    (r.at_ms - DAY0) / HOUR
-                })
-                .collect()
+                .each_tier_row(
+                    host,
+                    DAY0,
+                    DAY0 + DAY,
+                    |_| false,
+                    |r| {
+                        assert_eq!(r.span_ms, HOUR);
+                        hours.push((r.at_ms - DAY0) / HOUR);
+                        Ok::<bool, idlewatch_store::Error>(true)
+                    },
+                )
+                .unwrap();
+            hours
         };
         assert_eq!(hours("pc2"), (0..24).collect::<Vec<_>>());
 

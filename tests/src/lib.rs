@@ -21,6 +21,7 @@ mod script;
 mod send;
 mod server;
 pub mod smtp;
+pub mod stored;
 mod waiting;
 pub mod wine;
 mod xvfb;

@@ -74,13 +74,6 @@ async fn remove(
                 "no host named {host:?} has stored snapshots"
             )));
         }
-        Err(StoreError::Unsupported(what)) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
-                idlewatch_protocol::ErrorCode::NotConfigured,
-                what,
-            ));
-        }
         Err(e) => {
             error!(%host, "deleting snapshots failed: {e}");
             return Err(ApiError::unavailable(

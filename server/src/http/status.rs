@@ -53,13 +53,7 @@ async fn status(
                 .then(|| without_password(&state.config.cluster.postgres_url)),
         },
         retention_days: state.config.retention.days,
-        // The shared store keeps snapshots whole until `days`.
-        retention_snapshots_seconds: state
-            .config
-            .retention
-            .snapshots()
-            .filter(|_| !state.store.shared())
-            .map(|d| d.as_secs()),
+        retention_snapshots_seconds: state.config.retention.snapshots().map(|d| d.as_secs()),
         retention_minutes_seconds: state.config.retention.minutes().map(|d| d.as_secs()),
         sheets: state.sheets.status(),
         time_zone: state.config.report.time_zone.clone(),
