@@ -30,7 +30,8 @@ rate="${2:-1000}"
 bench=target/release/idlewatch-bench
 server=target/release/idlewatch-server
 [[ -x $bench && -x $server ]] || { echo "build first: cargo build --release -p idlewatch-bench -p idlewatch-server" >&2; exit 1; }
-command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 # shellcheck source=bench/pg.sh
 source bench/pg.sh
 
@@ -45,12 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-redis_port="$(free_port)"
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
+redis_start "$work/redis.log"
+redis_port="$REDIS_PORT"
 printf '[cluster]\nredis_url = "redis://127.0.0.1:%s/0"\n' "$redis_port" >"$work/cluster.toml"
 
 # Tokens of the storm's servers: with `--open` every socket is a dashboard until it registers,
@@ -71,7 +68,7 @@ start_member() {
     IDLEWATCH_LOG=warn "$server" "${access[@]}" --listen "127.0.0.1:$port" --data-dir "$work/$name-$RANDOM" \
     --config "$work/cluster.toml" >"$work/$name.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$port"
   echo "$pid http://127.0.0.1:$port"
 }
 

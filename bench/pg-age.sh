@@ -17,6 +17,8 @@ hosts="${1:-10}"
 hours="${2:-26}"
 bench=target/release/idlewatch-age-bench
 [[ -x $bench ]] || { echo "build first: cargo build --release -p idlewatch-bench" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 # shellcheck source=bench/pg.sh
 source bench/pg.sh
 

@@ -1,4 +1,4 @@
-# Sourced by the bench scripts: a throwaway PostgreSQL cluster on loopback (Debian's server,
+# Sourced by the bench scripts (after bench/lib.sh): a throwaway PostgreSQL cluster on loopback (Debian's server,
 # apt-get install postgresql) with its default durability (fsync and synchronous_commit on), as
 # the postgres user when run as root.
 #
@@ -15,7 +15,7 @@ pg_as=()
 pg_start() {
   local dir="$1"
   [[ -x $pg_bin/postgres ]] || { echo "PostgreSQL is missing: apt-get install postgresql" >&2; return 1; }
-  PG_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  PG_PORT="$(free_port)"
   mkdir -p "$dir"
   [[ ${#pg_as[@]} -gt 0 ]] && chown postgres: "$dir"
   "${pg_as[@]}" "$pg_bin/initdb" -D "$dir" -U postgres -A trust -E UTF8 --locale=C >/dev/null

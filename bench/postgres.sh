@@ -15,15 +15,19 @@
 #
 #   bench/postgres.sh [ROUNDS] [SECONDS]
 #
+# IDLEWATCH_SERVER_BIN=PATH measures another build of the server (an earlier version, to set
+# beside this one).
+#
 # Build first: cargo build --release -p idlewatch-bench -p idlewatch-server
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-2}"
 seconds="${2:-15}"
 bench=target/release/idlewatch-bench
-server=target/release/idlewatch-server
+server="${IDLEWATCH_SERVER_BIN:-target/release/idlewatch-server}"
 [[ -x $bench && -x $server ]] || { echo "build first: cargo build --release -p idlewatch-bench -p idlewatch-server" >&2; exit 1; }
-command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 # shellcheck source=bench/pg.sh
 source bench/pg.sh
 
@@ -38,13 +42,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-redis_port="$(free_port)"
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >"$work/redis.log" 2>&1 &
-pids+=($!)
+redis_start "$work/redis.log"
+redis_port="$REDIS_PORT"
 pg_start "$work/pg"
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break; sleep 0.1; done
 
 # A fresh database per measurement, so that each starts from an empty store.
 database() {
@@ -64,7 +64,7 @@ start_server() {
   IDLEWATCH_SNAPSHOT_RATE=0 IDLEWATCH_LOG=warn "$server" --open --listen "127.0.0.1:$port" \
     --data-dir "$work/$name-$RANDOM" "${config[@]}" >"$work/$name.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$port"
   echo "$pid http://127.0.0.1:$port"
 }
 

@@ -13,7 +13,7 @@ use idlewatch_format::days::DayBlock;
 use idlewatch_format::minutes::{FoldPoint, HOUR_MS, HourBlock};
 use idlewatch_format::{DAY_MS, day_of};
 use idlewatch_store::{Aged, Error, SummaryRow};
-use postgres::{Client, Transaction};
+use postgres::{Client, IsolationLevel, Transaction};
 
 use crate::error::{corrupt, pg};
 use crate::partitions;
@@ -93,7 +93,13 @@ fn fold_step(
     cover_ms: i64,
 ) -> Result<Option<u64>, Error> {
     let what = "folding an hour of snapshots into minutes";
-    let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
+    // Read committed: `detail_from` is read once the lock is held, as another server's aging
+    // left it.
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .map_err(|e| pg(what, &e))?;
     tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&AGE_LOCK, &id])
         .map_err(|e| pg(what, &e))?;
     let detail_from: Option<i64> = tx

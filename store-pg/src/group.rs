@@ -28,9 +28,9 @@ pub(crate) struct Cursor {
     seq: i64,
     day: i64,
     n: u64,
-    /// The host's `deletions` when this record was stored: once it changed, the record may be
-    /// gone and the next is a keyframe.
-    deletions: i32,
+    /// The host's deletions (its own and partition drops) when this record was stored: once
+    /// they changed, the record may be gone and the next is a keyframe.
+    deletions: i64,
     json: Arc<PackedJson>,
     /// Where the parts of that JSON are, when structural deltas are written.
     index: Option<RowIndex>,
@@ -97,21 +97,25 @@ pub(crate) const HOST_LOCKS: i32 = 0x4957_4854;
 /// Locks the group's hosts until the transaction ends, in id order (no deadlock between two
 /// groups): a server storing snapshots of a host another server is storing waits for its
 /// commit, then finds them stored — the rare case of an agent moving on while its server
-/// still commits. Uncontended (each agent on one server) it costs one statement.
+/// still commits. Uncontended (each agent on one server) it costs one statement. Returns each
+/// host's deletions read under the locks (what [`encode`] needs to know whether its last record
+/// of the host may be gone).
 pub(crate) fn lock_hosts(
     tx: &mut Transaction<'_>,
     ids: &[i32],
-) -> Result<HashMap<i32, i32>, Error> {
+) -> Result<HashMap<i32, i64>, Error> {
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, h) FROM \
          (SELECT DISTINCT h FROM unnest($2::int4[]) AS h ORDER BY h) AS hosts",
         &[&HOST_LOCKS, &ids],
     )
     .map_err(|e| pg("locking the group's hosts", &e))?;
-    // Read once the locks are held: a deletion committed while this waited is seen.
+    // Read once the locks are held: a deletion committed while this waited is seen. Both
+    // counters only grow, so their sum changes whenever either does.
     Ok(tx
         .query(
-            "SELECT id, deletions FROM hosts WHERE id = ANY($1)",
+            "SELECT id, deletions::int8 + (SELECT n FROM partition_drops) FROM hosts \
+             WHERE id = ANY($1)",
             &[&ids],
         )
         .map_err(|e| pg("reading the group's hosts", &e))?
@@ -173,7 +177,7 @@ pub(crate) fn encode(
     cursors: &mut HashMap<i32, Cursor>,
     pending: &Pending,
     key: &Key<'_>,
-    (id, deletions): (i32, i32),
+    (id, deletions): (i32, i64),
     seq: i64,
 ) -> Result<(Row, Summary), Error> {
     let day = day_index(key.captured_ms);

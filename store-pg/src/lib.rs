@@ -11,6 +11,7 @@
 
 mod age;
 mod columns;
+mod counts;
 mod delete;
 mod error;
 mod group;

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use idlewatch_format::DAY_MS;
 use idlewatch_store::Error;
-use postgres::{Client, Transaction};
+use postgres::{Client, IsolationLevel, Transaction};
 
+use crate::counts;
 use crate::error::pg;
 
 /// The advisory lock held while partitions are created or dropped.
@@ -37,12 +38,25 @@ fn day_of_name(name: &str) -> Option<i64> {
     }
 }
 
-/// Bumps every host's `deletions`: a dropped day may hold the record a writer would next write
-/// a delta on, so each writer starts every host's next record as a keyframe.
+/// Counts a partition drop: a dropped day may hold the record a writer would next write a delta
+/// on, so each writer starts every host's next record as a keyframe.
 fn forget_bases(tx: &mut Transaction<'_>, what: &str) -> Result<(), Error> {
-    tx.execute("UPDATE hosts SET deletions = deletions + 1", &[])
+    tx.execute("UPDATE partition_drops SET n = n + 1", &[])
         .map_err(|e| pg(what, &e))?;
     Ok(())
+}
+
+/// A transaction for dropping partitions: holding the advisory lock, reading what others
+/// committed before it got it.
+fn dropping<'c>(client: &'c mut Client, what: &str) -> Result<Transaction<'c>, Error> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .map_err(|e| pg(what, &e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+        .map_err(|e| pg(what, &e))?;
+    Ok(tx)
 }
 
 /// The days that have a partition, in order.
@@ -84,10 +98,19 @@ pub(crate) fn drop_folded(
         if end > before_ms {
             break;
         }
-        let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-            .map_err(|e| pg(what, &e))?;
+        let mut tx = dropping(client, what)?;
         let table = name(day);
+        let exists: bool = tx
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .map_err(|e| pg(what, &e))?
+            .get(0);
+        if !exists {
+            // Another server dropped it meanwhile.
+            continue;
+        }
+        // No late snapshot may land in it between the checks and the drop.
+        tx.batch_execute(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            .map_err(|e| pg(what, &e))?;
         // Hosts that may still read the day: few once aging has passed it.
         let readers: Vec<i32> = tx
             .query(
@@ -116,15 +139,12 @@ pub(crate) fn drop_folded(
             // goes on from here once it has.
             break;
         }
-        let rows: i64 = tx
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-            .map_err(|e| pg(what, &e))?
-            .get(0);
+        let rows = counts::forget_day(&mut tx, day)?;
+        forget_bases(&mut tx, what)?;
         tx.batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
             .map_err(|e| pg(what, &e))?;
-        forget_bases(&mut tx, what)?;
         tx.commit().map_err(|e| pg(what, &e))?;
-        removed += rows.unsigned_abs();
+        removed += rows;
     }
     Ok(removed)
 }
@@ -176,19 +196,20 @@ impl Partitions {
         cutoff_ms: i64,
     ) -> Result<u64, Error> {
         let what = "dropping old day partitions of snapshots";
-        let mut tx = client.transaction().map_err(|e| pg(what, &e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-            .map_err(|e| pg(what, &e))?;
-        let mut dropped = Vec::new();
-        for day in days(&mut tx, what)? {
-            if day.saturating_add(1).saturating_mul(DAY_MS) <= cutoff_ms {
-                tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", name(day)))
-                    .map_err(|e| pg(what, &e))?;
-                dropped.push(day);
-            }
-        }
-        if !dropped.is_empty() {
+        let mut tx = dropping(client, what)?;
+        let doomed: Vec<i64> = days(&mut tx, what)?
+            .into_iter()
+            .filter(|day| day.saturating_add(1).saturating_mul(DAY_MS) <= cutoff_ms)
+            .collect();
+        if !doomed.is_empty() {
             forget_bases(&mut tx, what)?;
+        }
+        let mut dropped = Vec::new();
+        for day in doomed {
+            counts::forget_day(&mut tx, day)?;
+            tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", name(day)))
+                .map_err(|e| pg(what, &e))?;
+            dropped.push(day);
         }
         tx.commit().map_err(|e| pg(what, &e))?;
         for day in &dropped {

@@ -308,11 +308,7 @@ pub(crate) fn latest_per_host(
 }
 
 pub(crate) fn snapshot_count(tx: &mut Transaction<'_>) -> Result<u64, Error> {
-    let n: i64 = tx
-        .query_one("SELECT count(*) FROM snapshots", &[])
-        .map_err(|e| pg("counting snapshots", &e))?
-        .get(0);
-    Ok(unsigned(n))
+    crate::counts::total(tx)
 }
 
 pub(crate) fn host_names(tx: &mut Transaction<'_>) -> Result<Vec<String>, Error> {

@@ -7,17 +7,18 @@
 //! otherwise, and every [`idlewatch_format::KEYFRAME_INTERVAL`]th), so that a chain never crosses a partition
 //! that pruning may drop, and never depends on another server's cursor.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver};
 
 use idlewatch_format::{Appended, DeltaKind, Encoder};
 use idlewatch_protocol::time::now_ms;
 use idlewatch_store::Error;
-use postgres::{Client, Statement};
+use postgres::{Client, IsolationLevel, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::{info, warn};
 
 use crate::columns::{Columns, INSERT, unsigned};
+use crate::counts;
 use crate::error::pg;
 use crate::group::{Cursor, Key, Pending, add_hosts, encode, lock_hosts, resent, take_seqs};
 use crate::partitions::{Partitions, day_index};
@@ -199,7 +200,14 @@ impl Writer {
         let connection = connect(connection, config, tls)?;
         partitions.ensure(&mut connection.client, days)?;
         let what = "storing a group of snapshots";
-        let mut tx = connection.client.transaction().map_err(|e| pg(what, &e))?;
+        // Read committed: what other servers committed while this waited for the host locks is
+        // seen (their snapshots, deletions).
+        let mut tx = connection
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .map_err(|e| pg(what, &e))?;
         let new_hosts = add_hosts(&mut tx, hosts, &keys)?;
         let ids = keys
             .iter()
@@ -264,6 +272,14 @@ impl Writer {
                 return Err(GroupError::Raced);
             }
         }
+        // Every new snapshot was inserted (else the group was raced): count them by day.
+        let mut per_day: BTreeMap<i64, i64> = BTreeMap::new();
+        for (outcome, key) in outcomes.iter().zip(&keys) {
+            if matches!(outcome, Outcome::New(_)) {
+                *per_day.entry(day_index(key.captured_ms)).or_default() += 1;
+            }
+        }
+        counts::add(&mut tx, &per_day.into_iter().collect::<Vec<_>>())?;
         tx.commit().map_err(|e| pg(what, &e))?;
         hosts.extend(new_hosts);
         Ok(outcomes

@@ -13,6 +13,10 @@ use crate::{Error, MinuteRow};
 /// Hour blocks read per page.
 const PAGE: usize = 168;
 
+/// The earliest start of a range worked with: "from the beginning" (`i64::MIN`) rounded down
+/// to its hour or day would not fit in an `i64`.
+const EARLIEST: i64 = i64::MIN / 2;
+
 /// One host's minute and day rows in a store.
 pub trait TierSource {
     /// Where the host's full records start to count (`None`: nothing of it has aged).
@@ -92,6 +96,7 @@ pub fn each_minute<E: From<Error>>(
     to_ms: i64,
     each: &mut impl FnMut(MinuteRow) -> Result<bool, E>,
 ) -> Result<bool, E> {
+    let from_ms = from_ms.max(EARLIEST);
     let mut from_hour = from_ms.div_euclid(HOUR_MS) * HOUR_MS;
     while from_hour < to_ms {
         let page = source.hours(from_hour, to_ms, PAGE)?;
@@ -127,6 +132,7 @@ pub fn each_tier_row<E: From<Error>>(
     fine: impl Fn(i64) -> bool,
     mut each: impl FnMut(MinuteRow) -> Result<bool, E>,
 ) -> Result<(), E> {
+    let from_ms = from_ms.max(EARLIEST);
     if from_ms >= to_ms {
         return Ok(());
     }

@@ -92,6 +92,30 @@ impl Server {
         .unwrap_or_else(|f| panic!("server did not start ({}):\n{}", f.status, f.stderr))
     }
 
+    /// An open server listening on `listen`, configured by `config` (the text of a
+    /// `server.toml`, written in `dir` beside the data directory `dir/data`).
+    ///
+    /// # Errors
+    /// When the process exits before listening.
+    ///
+    /// # Panics
+    /// When `dir` or the file cannot be written, or as [`Server::try_start`].
+    pub fn try_start_configured(
+        dir: &Path,
+        config: &str,
+        listen: &str,
+    ) -> Result<Self, StartFailure> {
+        std::fs::create_dir_all(dir).expect("the server's dir");
+        let file = dir.join("server.toml");
+        std::fs::write(&file, config).expect("the server's config");
+        let file = file.to_str().expect("a UTF-8 path").to_owned();
+        Self::try_start(
+            &["--open", "--listen", listen, "--config", &file],
+            &[],
+            Some(&dir.join("data")),
+        )
+    }
+
     /// Starts a server; `data_dir` defaults to a fresh temporary directory.
     ///
     /// # Errors

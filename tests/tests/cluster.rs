@@ -28,30 +28,13 @@ fn start_with(dir: &Path, name: &str, redis: &Redis, extra: &str) -> Server {
 
 /// As [`start_with`], listening on `listen`.
 fn start_on(dir: &Path, name: &str, redis: &Redis, extra: &str, listen: &str) -> Server {
-    let dir = dir.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[cluster]\nredis_url = \"{}\"\nlease = \"{}s\"\n{extra}",
-            redis.url(),
-            LEASE.as_secs()
-        ),
-    )
-    .unwrap();
-    Server::try_start(
-        &[
-            "--open",
-            "--listen",
-            listen,
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &[],
-        Some(&dir.join("data")),
-    )
-    .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
+    let config = format!(
+        "[cluster]\nredis_url = \"{}\"\nlease = \"{}s\"\n{extra}",
+        redis.url(),
+        LEASE.as_secs()
+    );
+    Server::try_start_configured(&dir.join(name), &config, listen)
+        .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
 }
 
 fn snapshot(host: &str, seq: u64) -> Value {

@@ -9,37 +9,15 @@ use std::time::Duration;
 
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::redis::Redis;
-use idlewatch_tests::{Agent, Server, StartFailure, free_address, wait_until};
+use idlewatch_tests::{Agent, Server, free_address, wait_until};
 use serde_json::Value;
 
-/// An open server listening on `listen` with the configuration file `config`.
-fn try_start(config: &Path, listen: &str, data: &Path) -> Result<Server, StartFailure> {
-    Server::try_start(
-        &[
-            "--open",
-            "--listen",
-            listen,
-            "--config",
-            config.to_str().unwrap(),
-        ],
-        &[],
-        Some(data),
-    )
-}
-
 fn start(dir: &Path, name: &str, redis: &Redis, postgres_url: &str, listen: &str) -> Server {
-    let dir = dir.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("server.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\nlease = \"2s\"\n",
-            redis.url()
-        ),
-    )
-    .unwrap();
-    try_start(&config, listen, &dir.join("data"))
+    let config = format!(
+        "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\nlease = \"2s\"\n",
+        redis.url()
+    );
+    Server::try_start_configured(&dir.join(name), &config, listen)
         .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
 }
 
@@ -167,15 +145,13 @@ fn servers_on_one_postgres_answer_for_every_host_and_store_each_snapshot_once_th
 #[test]
 fn a_postgres_store_without_redis_or_with_a_wrong_address_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("server.toml");
-    std::fs::write(
-        &config,
+    let failed = Server::try_start_configured(
+        &dir.path().join("a"),
         "[cluster]\npostgres_url = \"postgres://x@127.0.0.1/x\"\n",
+        "127.0.0.1:0",
     )
-    .unwrap();
-    let failed = try_start(&config, "127.0.0.1:0", &dir.path().join("data"))
-        .err()
-        .expect("postgres_url without redis_url was accepted");
+    .err()
+    .expect("postgres_url without redis_url was accepted");
     assert!(
         failed.stderr.contains("needs cluster.redis_url"),
         "{}",
@@ -184,15 +160,11 @@ fn a_postgres_store_without_redis_or_with_a_wrong_address_is_refused_with_what_t
 
     let redis = Redis::start(&dir.path().join("redis"));
     let nowhere = format!("postgres://idlewatch@{}/idlewatch", free_address());
-    std::fs::write(
-        &config,
-        format!(
-            "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{nowhere}\"\n",
-            redis.url()
-        ),
-    )
-    .unwrap();
-    let failed = try_start(&config, "127.0.0.1:0", &dir.path().join("data2"))
+    let config = format!(
+        "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{nowhere}\"\n",
+        redis.url()
+    );
+    let failed = Server::try_start_configured(&dir.path().join("b"), &config, "127.0.0.1:0")
         .err()
         .expect("an unreachable PostgreSQL was accepted");
     assert!(

@@ -3,7 +3,8 @@
 //! middle of a day goes and every kept snapshot still reads back byte for byte (the records
 //! that leaned on deleted ones were rewritten); the tail of a host's history goes and the
 //! snapshots that arrive next are stored and read back (no writer builds on a deleted record);
-//! a host deleted whole is no longer listed, and deleting it again says it is unknown.
+//! a host deleted whole is no longer listed, and deleting it again says it is unknown; the
+//! store's count follows every deletion.
 
 use idlewatch_store::{DeleteQuery, DeltaKind, Error, OpenOptions, Snapshots, Store};
 use idlewatch_store_pg::{PgOptions, PgStore};
@@ -37,6 +38,11 @@ fn deleting_suite(store: &dyn Snapshots, name: &str) {
     assert_eq!(gone as usize, 1_440 - kept.len(), "{name}");
     assert_eq!(all_history(store, "pc1", 100, usize::MAX), kept, "{name}");
     assert_eq!(
+        store.snapshot_count().unwrap() as usize,
+        kept.len() + 1_440,
+        "{name}"
+    );
+    assert_eq!(
         all_history(store, "pc2", 100, usize::MAX),
         texts_of(&all, "pc2", |_| true),
         "{name}: the other host is untouched"
@@ -50,6 +56,11 @@ fn deleting_suite(store: &dyn Snapshots, name: &str) {
     let mut want = texts_of(&all, "pc1", |at| !(from..to).contains(&at) && at < tail);
     want.extend(more.iter().map(|(_, _, json)| json.clone()));
     assert_eq!(all_history(store, "pc1", 64, usize::MAX), want, "{name}");
+    assert_eq!(
+        store.snapshot_count().unwrap() as usize,
+        want.len() + 1_440,
+        "{name}"
+    );
 
     // A host deleted whole.
     assert_eq!(
@@ -58,6 +69,11 @@ fn deleting_suite(store: &dyn Snapshots, name: &str) {
         "{name}"
     );
     assert_eq!(store.host_names().unwrap(), ["pc1"], "{name}");
+    assert_eq!(
+        store.snapshot_count().unwrap() as usize,
+        want.len(),
+        "{name}"
+    );
     assert!(
         matches!(
             store.delete(range("pc2", None, None)),

@@ -127,6 +127,22 @@ fn both_stores_age_the_same_snapshots_into_the_same_tiers() {
         }
     }
     let pc1 = answer(&shared, "pc1");
+    // "From the beginning" reads the same rows as the three days.
+    for (store, name) in stores {
+        let mut all = Vec::new();
+        store
+            .each_tier_row("pc1", i64::MIN, i64::MAX, &|_| false, &mut |row| {
+                all.push(row);
+                Ok(true)
+            })
+            .unwrap();
+        assert!(
+            all == pc1.2,
+            "{name}: {} rows, not {}",
+            all.len(),
+            pc1.2.len()
+        );
+    }
     assert_eq!(pc1.1, Some(DAY0), "pc1's first minute");
     assert!(
         pc1.2.iter().all(|r| r.at_ms < DAY0 + 2 * DAY + HOUR_MS),
@@ -163,6 +179,22 @@ fn both_stores_age_the_same_snapshots_into_the_same_tiers() {
     );
     assert!(a.3.iter().any(|r| r.at_ms < DAY0 + 2 * HOUR_MS));
     assert_eq!(redb.tier_sizes().unwrap(), shared.tier_sizes().unwrap());
+    // Deleted whole, a host starts over: nothing of it has aged.
+    for (store, name) in stores {
+        let query = DeleteQuery {
+            host: "pc2".to_owned(),
+            from_ms: None,
+            to_ms: None,
+        };
+        store
+            .delete(query)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            answer(store, "pc2"),
+            (None, None, Vec::new(), Vec::new()),
+            "{name}"
+        );
+    }
 
     // A second round has nothing left to fold or drop.
     let again = age(&shared);

@@ -1,4 +1,5 @@
--- Idlewatch's cluster store on PostgreSQL, schema 2: the minute and day tiers, and deletions.
+-- Idlewatch's cluster store on PostgreSQL, schema 2: the minute and day tiers, deletions and
+-- snapshot counts.
 --
 -- Aging (run by the server holding the cluster's lead) folds each host's snapshots captured
 -- before `[retention] snapshots` into one row of minutes per host-hour (the redb store's hour
@@ -11,10 +12,14 @@
 -- Where the host's snapshots start to count (epoch ms); NULL while nothing of it has aged.
 ALTER TABLE hosts ADD COLUMN detail_from bigint;
 
--- Bumped in the transaction that deletes any of the host's snapshots (a deletion, or the drop
--- of a day partition): a writer that finds it changed since its last record of the host
--- starts the host's next record as a keyframe, never a delta on a deleted record.
+-- Bumped in each transaction that deletes some of the host's snapshots: a writer that finds it
+-- changed since its last record of the host starts the host's next record as a keyframe,
+-- never a delta on a deleted record.
 ALTER TABLE hosts ADD COLUMN deletions integer NOT NULL DEFAULT 0;
+
+-- The same for every host at once: bumped in each transaction that drops a day partition.
+CREATE TABLE partition_drops (n bigint NOT NULL);
+INSERT INTO partition_drops VALUES (0);
 
 CREATE TABLE minutes (
     host_id integer NOT NULL REFERENCES hosts (id),
@@ -25,6 +30,9 @@ CREATE TABLE minutes (
     PRIMARY KEY (host_id, hour_ms)
 );
 
+-- Trimming deletes the minute rows of one day of every host at a time.
+CREATE INDEX minutes_hour ON minutes (hour_ms);
+
 CREATE TABLE days (
     host_id integer NOT NULL REFERENCES hosts (id),
     -- The UTC day's start, epoch ms.
@@ -33,3 +41,15 @@ CREATE TABLE days (
     block bytea NOT NULL,
     PRIMARY KEY (host_id, day_ms)
 );
+
+-- Snapshots stored per UTC day (days since 1970-01-01) and writing connection, kept by the
+-- transactions that store, delete or drop them: the store's count is their sum, read without
+-- counting rows. Counted once here for what schema 1 stored.
+CREATE TABLE snapshot_counts (
+    day bigint NOT NULL,
+    writer integer NOT NULL,
+    n bigint NOT NULL,
+    PRIMARY KEY (day, writer)
+);
+INSERT INTO snapshot_counts (day, writer, n)
+    SELECT floor(captured_ms / 86400000.0)::bigint, 0, count(*) FROM snapshots GROUP BY 1;
