@@ -14,7 +14,7 @@ use idlewatch_store::{
     Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
     Snapshots, Store, StoredSnapshot, SummaryPage, SummaryRow,
 };
-use idlewatch_store_pg::{PgOptions, PgStore};
+use idlewatch_store_pg::{PgOptions, PgStore, TableBytes};
 
 /// The server's stores; cheap to clone.
 #[derive(Clone)]
@@ -70,6 +70,14 @@ impl Stores {
     #[must_use]
     pub fn shared(&self) -> bool {
         self.shared.is_some()
+    }
+
+    /// What the shared store's tables take on disk; `None` on a server on its own.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn shared_bytes(&self) -> Option<Result<TableBytes, Error>> {
+        self.shared.as_ref().map(PgStore::table_bytes)
     }
 
     fn snapshots(&self) -> &dyn Snapshots {

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use idlewatch_tests::admin::admin_in;
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::redis::Redis;
 use idlewatch_tests::{Agent, Server, free_address, wait_until};
@@ -120,6 +121,22 @@ fn servers_on_one_postgres_answer_for_every_host_and_store_each_snapshot_once_th
         "{status}"
     );
     assert_eq!(status["store"]["snapshots"], seqs.len(), "{status}");
+    // And what its tables take on disk.
+    let bytes = &status["store"]["shared_bytes"];
+    assert!(bytes["snapshots"].as_u64().unwrap_or(0) > 0, "{status}");
+    assert!(
+        bytes["minutes"].is_u64() && bytes["days"].is_u64(),
+        "{status}"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", servers[other].addr);
+    let shown = admin_in(home.path(), &["--server", &url, "status"], &[]);
+    assert!(
+        shown.stdout.contains("PostgreSQL postgres://") && shown.stdout.contains(", day rows "),
+        "{}{}",
+        shown.stdout,
+        shown.stderr
+    );
     // The shared store ages as the redb file does.
     assert_eq!(
         status["retention_snapshots_seconds"],

@@ -72,7 +72,16 @@ pub fn run(api: &Api, out: &Output) -> Result<(), CliError> {
             match &v.store.shared {
                 Some(shared) => Cell::with(
                     format!(
-                        "PostgreSQL {shared} (this server's file: {})",
+                        "PostgreSQL {shared}{} (this server's file: {})",
+                        v.store
+                            .shared_bytes
+                            .map(|t| format!(
+                                ": snapshots {}, minute rows {}, day rows {}",
+                                output::bytes(t.snapshots),
+                                output::bytes(t.minutes),
+                                output::bytes(t.days)
+                            ))
+                            .unwrap_or_default(),
                         output::bytes(bytes)
                     ),
                     shared.clone(),

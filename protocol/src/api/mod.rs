@@ -30,7 +30,7 @@ pub use sheets::{
     SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
     SheetsStatusAnswer, SheetsTrigger,
 };
-pub use status::{ClusterStatus, HostCounts, ServerStatus, StoreInfo};
+pub use status::{ClusterStatus, HostCounts, ServerStatus, SharedBytes, StoreInfo};
 pub use timeline::{Band, Timeline};
 pub use tokens::{IssueToken, IssuedToken, MAX_TOKEN_GROUPS, Revoked, TokenInfo, TokenList};
 pub use usage::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};

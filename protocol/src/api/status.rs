@@ -71,4 +71,18 @@ pub struct StoreInfo {
     /// are then this server's own file (tokens, alerts, licence polls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared: Option<String>,
+    /// With `shared`: what its tables take on disk (`null` when it could not be read just now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_bytes: Option<SharedBytes>,
+}
+
+/// What the shared PostgreSQL store's tables take on disk (heap, TOAST and indexes), bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedBytes {
+    /// Every day partition of whole snapshots.
+    pub snapshots: u64,
+    /// The minute rows.
+    pub minutes: u64,
+    /// The day rows.
+    pub days: u64,
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use idlewatch_protocol::api::{ClusterStatus, HostCounts, ServerStatus, StoreInfo};
+use idlewatch_protocol::api::{ClusterStatus, HostCounts, ServerStatus, SharedBytes, StoreInfo};
 
 use super::access::Viewer;
 use crate::config::cluster::without_password;
@@ -31,10 +31,19 @@ async fn status(
     let online = views.iter().filter(|v| v.online).count();
     let uptime = state.started.elapsed();
     let store = state.store.clone();
-    let snapshots = tokio::task::spawn_blocking(move || store.snapshot_count().ok())
-        .await
-        .ok()
-        .flatten();
+    let (snapshots, shared_bytes) = tokio::task::spawn_blocking(move || {
+        let bytes = store
+            .shared_bytes()
+            .and_then(Result::ok)
+            .map(|b| SharedBytes {
+                snapshots: b.snapshots,
+                minutes: b.minutes,
+                days: b.days,
+            });
+        (store.snapshot_count().ok(), bytes)
+    })
+    .await
+    .unwrap_or_default();
     Ok(Json(ServerStatus {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: rfc3339(now.checked_sub(uptime).unwrap_or(now)),
@@ -51,6 +60,7 @@ async fn status(
                 .store
                 .shared()
                 .then(|| without_password(&state.config.cluster.postgres_url)),
+            shared_bytes,
         },
         retention_days: state.config.retention.days,
         retention_snapshots_seconds: state.config.retention.snapshots().map(|d| d.as_secs()),
