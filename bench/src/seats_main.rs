@@ -130,7 +130,7 @@ fn from_rollups(hosts: &[Vec<StateSpan>], days: i64, tz: &TimeZone) -> anyhow::R
                 Ok((day_ms, encoded))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        store.put_host_days(name, 0, &rows)?;
+        store.local().put_host_days(name, 0, &rows)?;
     }
     let rules = Rules {
         interval_ms: cover_ms / 3,

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         };
         // Utilization over a range from the distant past would count every day since then:
         // bound it by the data instead.
-        let request = bound_to_data(&store, request)?;
+        let request = bound_to_data(store.local(), request)?;
         let counts = write_report(&store, &request, &rules, std::io::BufWriter::new(file))?;
         let secs = started.elapsed().as_secs_f64();
         writer.stop();

@@ -87,8 +87,8 @@ pub fn run(dir: &Path, options: &YearBenchOptions) -> anyhow::Result<YearReport>
     let write_s = started.elapsed().as_secs_f64();
     let (store, writer, _) = Store::open(dir, &OpenOptions::default())?;
     let store = idlewatch_server::stores::Stores::from(store);
-    let (day_rows, day_bytes) = store.day_sizes()?;
-    let (minute_hours, minute_bytes) = store.minute_sizes()?;
+    let (day_rows, day_bytes) = store.local().day_sizes()?;
+    let (minute_hours, minute_bytes) = store.local().minute_sizes()?;
     let hosts: Vec<String> = (0..options.hosts).map(host_name).collect();
     let (from, to) = (START_MS, START_MS + i64::from(options.days) * DAY_MS);
     let utc = Rules {
@@ -136,7 +136,7 @@ pub fn run(dir: &Path, options: &YearBenchOptions) -> anyhow::Result<YearReport>
             let mut window = from;
             while window < to {
                 let end = (window + 7 * DAY_MS).min(to);
-                let rows = store.minutes(host, window, end)?;
+                let rows = store.local().minutes(host, window, end)?;
                 total += active_hours(&minute_days(&rows, window, end, &utc)?);
                 window = end;
             }

@@ -140,8 +140,8 @@ async fn retention(state: AppState) {
         let before = cutoff(events);
         let pruned = tokio::task::spawn_blocking(move || {
             Ok::<_, idlewatch_store::Error>((
-                store.prune_alerts_before(before)?,
-                store.prune_licence_polls_before(before)?,
+                store.local().prune_alerts_before(before)?,
+                store.local().prune_licence_polls_before(before)?,
             ))
         })
         .await;

@@ -177,7 +177,7 @@ fn start(args: Args) -> anyhow::Result<()> {
     let restored = restore_live_state(&state).context("cannot read the store")?;
     info!(
         "store {} open: {restored} hosts restored",
-        state.store.path().display()
+        state.store.local().path().display()
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

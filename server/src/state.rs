@@ -71,7 +71,7 @@ impl AppState {
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: impl Into<Stores>) -> Self {
         let store: Stores = store.into();
-        let tokens = IssuedTokens::load(&store).unwrap_or_else(|e| {
+        let tokens = IssuedTokens::load(store.local()).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             IssuedTokens::default()
         });
@@ -97,7 +97,7 @@ impl AppState {
         ));
         let licence_servers = Arc::new(LicenceServers::new(
             &config.licence_servers,
-            Some((*store).clone()),
+            Some(store.local().clone()),
         ));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still

@@ -2,10 +2,9 @@
 //! licence polls, rollups and tiers — and the snapshots of a server on its own. In a cluster
 //! with `[cluster] postgres_url`, snapshots live in the PostgreSQL store every server shares
 //! instead: [`Stores`] answers the snapshot operations (ingest, history, summaries, latest
-//! states, host names, pruning) from it, and gives the redb store for the rest (it derefs to
-//! it, so a function that needs snapshots takes `&Stores`, never `&Store`).
+//! states, host names, pruning, tiers, deletion) from it, and gives the redb store for the rest
+//! only by name ([`Stores::local`]), so no snapshot read can reach the wrong store unnoticed.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use idlewatch_format::PackedJson;
@@ -32,14 +31,6 @@ impl From<Store> for Stores {
     }
 }
 
-impl Deref for Stores {
-    type Target = Store;
-
-    fn deref(&self) -> &Store {
-        &self.local
-    }
-}
-
 impl Stores {
     /// The redb store, and the shared PostgreSQL store at `postgres_url` unless it is empty
     /// (`[cluster] postgres_url`; connected, its schema brought up to date).
@@ -63,6 +54,14 @@ impl Stores {
             local,
             shared: Some(shared),
         }
+    }
+
+    /// This server's own redb store: its tokens, alerts, licence polls and host-day rollups
+    /// (and, on its own, its snapshots — read those through the methods of [`Stores`], which
+    /// answer from the shared store in a cluster).
+    #[must_use]
+    pub fn local(&self) -> &Store {
+        &self.local
     }
 
     /// Whether snapshots, and their minute and day rows, live in a shared PostgreSQL store (no

@@ -289,6 +289,7 @@ async fn aged_snapshots_give_the_same_utilization_and_licences_and_the_snapshots
     // still covers the first seconds after 10:00 (pc-1's; pc-2 stopped at 09:30).
     let aged = state
         .store
+        .local()
         .age(MONDAY + 10 * HOUR + 30 * 60_000, 15_000)
         .unwrap();
     assert_eq!(aged.folded_hours, 2, "09:00 of both PCs");

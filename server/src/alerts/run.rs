@@ -136,7 +136,7 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
 /// without a new notification; the others are resolved quietly (their rule was removed).
 async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
     let store = src.store.clone();
-    let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
+    let stored = match tokio::task::spawn_blocking(move || store.local().alerts()).await {
         Ok(Ok(alerts)) => alerts,
         Ok(Err(e)) => {
             error!("cannot read the stored alerts ({e}); firing alerts may be notified again");
@@ -165,7 +165,9 @@ async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
         alert.resolved_at = Some(rfc3339_ms(now));
         alert.summary = format!("{} (its rule was removed)", alert.summary);
         let store = src.store.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.update_alert(&alert)).await {
+        if let Ok(Err(e)) =
+            tokio::task::spawn_blocking(move || store.local().update_alert(&alert)).await
+        {
             warn!("cannot resolve an alert of a removed rule: {e}");
         }
     }
@@ -371,7 +373,9 @@ impl Task<'_> {
         }
         let store = self.src.store.clone();
         let mut copy = alert.clone();
-        match tokio::task::spawn_blocking(move || store.add_alert(&mut copy).map(|_| copy)).await {
+        match tokio::task::spawn_blocking(move || store.local().add_alert(&mut copy).map(|_| copy))
+            .await
+        {
             Ok(Ok(stored)) => {
                 *alert = stored;
                 true
@@ -390,7 +394,7 @@ impl Task<'_> {
     async fn store_update(&self, alert: &Alert) {
         let store = self.src.store.clone();
         let copy = alert.clone();
-        match tokio::task::spawn_blocking(move || store.update_alert(&copy)).await {
+        match tokio::task::spawn_blocking(move || store.local().update_alert(&copy)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 error!(alert = %alert.alert, id = alert.id, "cannot store the alert: {e}")

@@ -57,7 +57,7 @@ async fn alerts(
     let wanted = state_filter(&pairs)?;
     let (from_ms, to_ms) = selection::time_range(&pairs, DEFAULT_SPAN_MS)?;
     let store = state.store.clone();
-    let mut alerts = blocking("reading the alerts", move || store.alerts()).await?;
+    let mut alerts = blocking("reading the alerts", move || store.local().alerts()).await?;
     alerts.retain(|a| {
         wanted.is_none_or(|s| a.state == s)
             && overlaps(a, from_ms, to_ms)

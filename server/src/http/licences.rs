@@ -56,7 +56,7 @@ async fn history(
     let app = config.app.clone();
     let store = state.store.clone();
     let points = blocking("reading the licence polls", move || {
-        store.licence_polls(&config.name, from_ms, to_ms)
+        store.local().licence_polls(&config.name, from_ms, to_ms)
     })
     .await?;
     let peak = points

@@ -38,7 +38,7 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
     };
     let text = state.metrics.render(Readings {
         hosts,
-        store_bytes: state.store.file_size(),
+        store_bytes: state.store.local().file_size(),
         disk_free_bytes: state.disk_floor.free_bytes(),
         uptime_secs: state.started.elapsed().as_secs_f64(),
     });

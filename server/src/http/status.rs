@@ -53,8 +53,8 @@ async fn status(
             offline: views.len() - online,
         },
         store: StoreInfo {
-            path: state.store.path().display().to_string(),
-            file_bytes: state.store.file_size(),
+            path: state.store.local().path().display().to_string(),
+            file_bytes: state.store.local().file_size(),
             snapshots,
             shared: state
                 .store

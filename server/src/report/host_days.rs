@@ -55,6 +55,7 @@ pub fn pending(
             continue;
         }
         let built: Vec<i64> = store
+            .local()
             .host_days(&host, first, last + DAY_MS)?
             .into_iter()
             .filter(|(_, bytes)| HostDay::cover_of(bytes) == Some(cover_ms))
@@ -84,7 +85,7 @@ pub fn build(
     cover_ms: i64,
 ) -> Result<usize, idlewatch_store::Error> {
     // Read before the summaries: anything that changes them afterwards moves it.
-    let generation = store.host_day_generation(host)?;
+    let generation = store.local().host_day_generation(host)?;
     let mut rows = Vec::with_capacity(days.len());
     for &day_ms in days {
         let spans = host_spans_from_summaries(store, host, day_ms, day_ms + DAY_MS, cover_ms)?;
@@ -97,7 +98,7 @@ pub fn build(
         })?;
         rows.push((day_ms, bytes));
     }
-    Ok(if store.put_host_days(host, generation, &rows)? {
+    Ok(if store.local().put_host_days(host, generation, &rows)? {
         rows.len()
     } else {
         0

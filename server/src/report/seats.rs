@@ -264,7 +264,7 @@ pub fn host_spans(
         to_ms.div_euclid(DAY_MS).saturating_mul(DAY_MS),
     );
     let rows = if first_day < end_day {
-        store.host_days(host, first_day, end_day)?
+        store.local().host_days(host, first_day, end_day)?
     } else {
         Vec::new()
     };

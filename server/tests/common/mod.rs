@@ -45,6 +45,7 @@ pub fn store(state: &AppState, text: &str, received_ms: i64) {
     let (tx, rx) = std::sync::mpsc::channel();
     state
         .store
+        .local()
         .try_append(
             Arc::new(Snapshot::parse(text).unwrap()),
             received_ms,

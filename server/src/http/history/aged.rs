@@ -138,7 +138,7 @@ mod tests {
             })
             .collect();
         append_all(&store, &snapshots);
-        store.age(DAY0 + 2 * HOUR, 90_000).unwrap();
+        store.local().age(DAY0 + 2 * HOUR, 90_000).unwrap();
 
         let (minutes, shots, pages) = walk(&store, DAY0 + HOUR, 50);
         assert_eq!(
@@ -212,6 +212,7 @@ mod tests {
             .unwrap();
         assert!(
             store
+                .local()
                 .minutes("pc1", DAY0, DAY0 + 24 * HOUR)
                 .unwrap()
                 .is_empty()

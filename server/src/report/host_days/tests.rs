@@ -128,6 +128,7 @@ fn views_read_from_rollups_give_the_spans_the_summaries_give() {
     );
     assert_eq!(
         store
+            .local()
             .host_days("pc2", DAY0, DAY0 + 3 * DAY_MS)
             .unwrap()
             .len(),
@@ -167,6 +168,7 @@ fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
     let late = DAY0 + 2 * DAY_MS - 20_000;
     append(&store, vec![(snapshot("pc1", late, "computing"), now)]);
     let left: Vec<i64> = store
+        .local()
         .host_days("pc1", DAY0, now)
         .unwrap()
         .into_iter()
@@ -214,13 +216,14 @@ fn a_late_snapshot_or_a_deletion_has_its_days_rolled_up_again() {
         .unwrap();
     assert_eq!(
         store
+            .local()
             .host_days("pc1", DAY0 + DAY_MS, DAY0 + 2 * DAY_MS)
             .unwrap()
             .len(),
         0
     );
     build_all(&store, now);
-    assert_eq!(store.host_days("pc1", DAY0, now).unwrap().len(), 3);
+    assert_eq!(store.local().host_days("pc1", DAY0, now).unwrap().len(), 3);
     assert_eq!(
         pc1(view(&store, DAY0, DAY0 + 3 * DAY_MS)),
         from_summaries(&store)

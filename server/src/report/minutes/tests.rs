@@ -147,6 +147,7 @@ pub(crate) fn append_all(store: &crate::stores::Stores, snapshots: &[(Arc<Snapsh
         for (snapshot, received_ms) in chunk {
             let tx = tx.clone();
             store
+                .local()
                 .try_append(
                     snapshot.clone(),
                     *received_ms,
@@ -233,6 +234,7 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
 
     // Everything before 01:00 on the second day, and the minute of 00:59:59.999 with it.
     let aged = store
+        .local()
         .age(DAY0 + DAY + HOUR + 59 * 60_000, rules.interval_ms * 3)
         .unwrap();
     assert_eq!(aged.folded_hours, 25, "from the first hour with a snapshot");
@@ -260,6 +262,7 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
 
     // History starts where the detail does.
     let page = store
+        .local()
         .history(&HistoryQuery {
             host: "pc1".to_owned(),
             from_ms: Some(DAY0),
@@ -271,9 +274,15 @@ fn a_range_gives_the_same_seconds_before_and_after_its_snapshots_age_into_minute
     assert!(page.snapshots[0].captured_ms >= DAY0 + DAY + HOUR);
 
     // A second round has nothing more to fold; a later one folds on from there.
-    let again = store.age(DAY0 + DAY + HOUR, rules.interval_ms * 3).unwrap();
+    let again = store
+        .local()
+        .age(DAY0 + DAY + HOUR, rules.interval_ms * 3)
+        .unwrap();
     assert_eq!(again.folded_hours, 0);
-    store.age(DAY0 + 2 * DAY, rules.interval_ms * 3).unwrap();
+    store
+        .local()
+        .age(DAY0 + 2 * DAY, rules.interval_ms * 3)
+        .unwrap();
     for (i, &(from, to)) in ranges.iter().enumerate() {
         assert_eq!(
             usage(from, to)[0].days,
@@ -317,8 +326,12 @@ fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cu
     let before: Vec<_> = whole.iter().map(|&(f, t)| usage(f, t, &utc)).collect();
     let before_bands: Vec<_> = whole.iter().map(|&(f, t)| bands(f, t)).collect();
 
-    store.age(DAY0 + 2 * DAY, 60_000).unwrap();
-    assert_eq!(store.day_sizes().unwrap().0, 2, "both days folded whole");
+    store.local().age(DAY0 + 2 * DAY, 60_000).unwrap();
+    assert_eq!(
+        store.local().day_sizes().unwrap().0,
+        2,
+        "both days folded whole"
+    );
     // Cut hours read their minutes: the local days and opening hours add up to the second.
     assert_eq!(usage(DAY0, DAY0 + 3 * DAY, &kolkata), before_local);
 
@@ -327,9 +340,16 @@ fn day_rows_answer_for_whole_hours_and_minutes_for_the_hours_a_day_or_opening_cu
         .age_tiers(DAY0 + 2 * DAY, 60_000, Some(DAY0 + DAY + 12 * HOUR))
         .unwrap();
     assert!(aged.trimmed_hours >= 20, "{aged:?}");
-    assert!(store.minutes("pc1", DAY0, DAY0 + DAY).unwrap().is_empty());
+    assert!(
+        store
+            .local()
+            .minutes("pc1", DAY0, DAY0 + DAY)
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         !store
+            .local()
             .minutes("pc1", DAY0 + DAY, DAY0 + 2 * DAY)
             .unwrap()
             .is_empty()
