@@ -196,6 +196,39 @@ async fn age_snapshots(state: AppState) {
     }
 }
 
+/// How often a server of a cluster on PostgreSQL takes the issued tokens again from the
+/// database: a token issued or revoked on another server holds here within this.
+pub const SHARED_TOKENS_PERIOD: Duration = Duration::from_secs(2);
+
+/// In a cluster on PostgreSQL, takes the issued tokens from the shared store every
+/// [`SHARED_TOKENS_PERIOD`]; on a server on its own there is nothing to follow.
+async fn follow_shared_tokens(state: AppState) {
+    if !state.store.shared() {
+        return std::future::pending().await;
+    }
+    let mut tick = tokio::time::interval(SHARED_TOKENS_PERIOD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let worker = state.clone();
+        let reloaded =
+            tokio::task::spawn_blocking(move || worker.tokens.reload(&worker.store)).await;
+        match flatten(reloaded) {
+            Ok(()) if failing => {
+                info!("the shared store's tokens are read again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) if !failing => {
+                warn!("cannot read the tokens from the shared store, keeping those known: {e}");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// Rolls up every PC's settled days every `[retention] rollup_every` (the first round a minute
 /// after start at most, out of start-up's way): each round finds the days missing and builds
 /// them a week of one PC at a time off the runtime.
@@ -346,6 +379,7 @@ pub async fn run(
     let pruning = tokio::spawn(retention(app.state.clone()));
     let aging = tokio::spawn(age_snapshots(app.state.clone()));
     let rollups = tokio::spawn(host_day_rollups(app.state.clone()));
+    let shared_tokens = tokio::spawn(follow_shared_tokens(app.state.clone()));
     let agent_lists = tokio::spawn(socket::agent_list_broadcaster(
         app.io.clone(),
         app.state.clone(),
@@ -379,6 +413,7 @@ pub async fn run(
         pruning,
         aging,
         rollups,
+        shared_tokens,
         agent_lists,
         uploads,
         disk,

@@ -150,6 +150,14 @@ fn start(args: Args) -> anyhow::Result<()> {
             "snapshots are stored in PostgreSQL at {shared_at} (schema {})",
             idlewatch_store_pg::schema::latest()
         );
+        let copied = stores
+            .share_local_tokens()
+            .with_context(|| format!("cannot share this server's tokens at {shared_at}"))?;
+        if copied > 0 {
+            info!(
+                "{copied} tokens issued on this server are now in the shared store, with new                  ids (idlewatch-admin tokens list shows them)"
+            );
+        }
     }
     let state = AppState::new(config, auth, stores);
     if let Some(e) = state.sheets.setup_error() {

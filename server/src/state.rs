@@ -71,7 +71,7 @@ impl AppState {
     #[must_use]
     pub fn new(config: Config, auth: Auth, store: impl Into<Stores>) -> Self {
         let store: Stores = store.into();
-        let tokens = IssuedTokens::load(store.local()).unwrap_or_else(|e| {
+        let tokens = IssuedTokens::load(&store).unwrap_or_else(|e| {
             tracing::error!("cannot read the agent tokens from the store ({e}); none accepted");
             IssuedTokens::default()
         });

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::{
-    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
-    Snapshots, Store, StoredSnapshot, SummaryPage, SummaryRow,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, Holder, LatestOfHost,
+    MinuteRow, Snapshots, Store, StoredSnapshot, StoredToken, SummaryPage, SummaryRow, TokenStore,
 };
 use idlewatch_store_pg::{PgOptions, PgStore, TableBytes};
 
@@ -266,5 +266,54 @@ impl Stores {
     /// As [`Snapshots::delete`].
     pub fn delete(&self, query: DeleteQuery) -> Result<u64, Error> {
         self.snapshots().delete(query)
+    }
+}
+
+/// Tokens live where snapshots do: in a cluster on PostgreSQL, in the database every server
+/// shares (each server reloads them every few seconds), else in the server's own file.
+impl TokenStore for Stores {
+    fn tokens(&self) -> Result<Vec<StoredToken>, Error> {
+        match &self.shared {
+            Some(shared) => shared.tokens(),
+            None => self.local.tokens(),
+        }
+    }
+
+    fn add_token(&self, holder: &Holder, hash: &[u8], created_ms: i64) -> Result<u64, Error> {
+        match &self.shared {
+            Some(shared) => shared.add_token(holder, hash, created_ms),
+            None => self.local.add_token(holder, hash, created_ms),
+        }
+    }
+
+    fn remove_token(&self, id: u64) -> Result<bool, Error> {
+        match &self.shared {
+            Some(shared) => shared.remove_token(id),
+            None => self.local.remove_token(id),
+        }
+    }
+}
+
+impl Stores {
+    /// Copies the tokens of the server's own file that the shared store lacks (by hash) into
+    /// it, so that tokens issued before the server joined a cluster on PostgreSQL keep working
+    /// there (with new ids); returns how many. Nothing on a server on its own.
+    ///
+    /// # Errors
+    /// When either store cannot be read, or the shared one written.
+    pub fn share_local_tokens(&self) -> Result<usize, Error> {
+        let Some(shared) = &self.shared else {
+            return Ok(0);
+        };
+        let known: std::collections::HashSet<Vec<u8>> =
+            shared.tokens()?.into_iter().map(|t| t.hash).collect();
+        let mut copied = 0;
+        for token in self.local.tokens()? {
+            if !known.contains(&token.hash) {
+                shared.add_token(&token.holder, &token.hash, token.created_ms)?;
+                copied += 1;
+            }
+        }
+        Ok(copied)
     }
 }

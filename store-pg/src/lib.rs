@@ -20,6 +20,7 @@ mod read;
 pub mod schema;
 mod tiers;
 mod tls;
+mod tokens;
 mod writer;
 
 use std::path::PathBuf;
@@ -31,8 +32,9 @@ use idlewatch_format::{DeltaKind, PackedJson};
 use idlewatch_protocol::Snapshot;
 use idlewatch_store::tier_walk;
 use idlewatch_store::{
-    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
-    Snapshots, StoredSnapshot, SummaryPage, SummaryRow, TierSizes,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, Holder, LatestOfHost,
+    MinuteRow, Snapshots, StoredSnapshot, StoredToken, SummaryPage, SummaryRow, TierSizes,
+    TokenStore,
 };
 use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -294,5 +296,19 @@ impl Snapshots for PgStore {
 
     fn tier_sizes(&self) -> Result<TierSizes, Error> {
         self.read(tiers::sizes)
+    }
+}
+
+impl TokenStore for PgStore {
+    fn tokens(&self) -> Result<Vec<StoredToken>, Error> {
+        self.read(tokens::all)
+    }
+
+    fn add_token(&self, holder: &Holder, hash: &[u8], created_ms: i64) -> Result<u64, Error> {
+        tokens::add(&mut *self.connection()?, holder, hash, created_ms)
+    }
+
+    fn remove_token(&self, id: u64) -> Result<bool, Error> {
+        tokens::remove(&mut *self.connection()?, id)
     }
 }

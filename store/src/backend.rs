@@ -10,9 +10,46 @@ use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
 
 use crate::{
-    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, LatestOfHost, MinuteRow,
-    Store, StoredSnapshot, SummaryPage, SummaryRow,
+    Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, Holder, LatestOfHost,
+    MinuteRow, Store, StoredSnapshot, StoredToken, SummaryPage, SummaryRow,
 };
+
+/// Where the tokens an admin issues are kept: a server's redb file, or in a cluster on
+/// PostgreSQL the database every server shares (so a token issued or revoked on one server
+/// holds on all).
+pub trait TokenStore: Send + Sync {
+    /// Every token, by id.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn tokens(&self) -> Result<Vec<StoredToken>, Error>;
+
+    /// Stores a new token's hash for `holder`; returns its id.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn add_token(&self, holder: &Holder, hash: &[u8], created_ms: i64) -> Result<u64, Error>;
+
+    /// Deletes token `id`; whether it existed.
+    ///
+    /// # Errors
+    /// Storage errors.
+    fn remove_token(&self, id: u64) -> Result<bool, Error>;
+}
+
+impl TokenStore for Store {
+    fn tokens(&self) -> Result<Vec<StoredToken>, Error> {
+        Store::tokens(self)
+    }
+
+    fn add_token(&self, holder: &Holder, hash: &[u8], created_ms: i64) -> Result<u64, Error> {
+        Store::add_token(self, holder, hash, created_ms)
+    }
+
+    fn remove_token(&self, id: u64) -> Result<bool, Error> {
+        Store::remove_token(self, id)
+    }
+}
 
 /// How much the minute and day tiers hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

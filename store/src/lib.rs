@@ -25,7 +25,7 @@ mod tiers;
 mod tokens;
 mod trim;
 
-pub use backend::{Snapshots, TierSizes};
+pub use backend::{Snapshots, TierSizes, TokenStore};
 pub use delete::DeleteQuery;
 pub use error::Error;
 pub use host_days::{SETTLE_MS, first_kept_day, settled};

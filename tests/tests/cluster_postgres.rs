@@ -3,6 +3,8 @@
 //! agent is on the other; when the agent's server is SIGKILLed under load, the agent goes on
 //! through the other, and every snapshot is stored exactly once (the agent's seqs contiguous,
 //! none twice) and read the same from the survivor, which then deletes them from the database.
+//! A per-host token issued on one server lets its agent into the other, and revoked there, no
+//! longer into the first.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use idlewatch_tests::admin::admin_in;
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::redis::Redis;
-use idlewatch_tests::{Agent, Server, free_address, wait_until};
+use idlewatch_tests::{Agent, Connect, Peer, PeerKind, Server, free_address, wait_until};
 use serde_json::Value;
 
 fn start(dir: &Path, name: &str, redis: &Redis, postgres_url: &str, listen: &str) -> Server {
@@ -190,4 +192,81 @@ fn a_postgres_store_without_redis_or_with_a_wrong_address_is_refused_with_what_t
         "{}",
         failed.stderr
     );
+}
+
+/// A server of the cluster with tokens (not open), listening on a free port.
+fn start_secured(dir: &Path, name: &str, redis: &Redis, postgres_url: &str) -> Server {
+    let dir = dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\n",
+            redis.url()
+        ),
+    )
+    .unwrap();
+    let listen = free_address();
+    Server::try_start(
+        &["--listen", &listen, "--config", config.to_str().unwrap()],
+        &[],
+        Some(&dir.join("data")),
+    )
+    .unwrap_or_else(|f| panic!("{name} did not start: {}", f.stderr))
+}
+
+/// Whether an agent connecting to `server` with `token` is let in.
+fn admitted(server: &Server, token: &str) -> bool {
+    let mut peer = Peer::start(PeerKind::Python);
+    let answer = peer.connect(server, &Connect::websocket().token(token));
+    let admitted = answer["type"] == "connected";
+    if admitted {
+        peer.disconnect();
+    }
+    admitted
+}
+
+#[test]
+fn a_token_issued_on_one_server_of_a_postgres_cluster_is_accepted_and_revoked_on_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let a = start_secured(dir.path(), "a", &redis, &url);
+    let b = start_secured(dir.path(), "b", &redis, &url);
+    let admin = |server: &Server| format!("Bearer {}", server.tokens().admin);
+
+    // Issued on A: B lets the host's agent in, and lists the token.
+    let issued = idlewatch_tests::request(
+        a.addr,
+        "POST",
+        "/api/v1/tokens",
+        &[("Authorization", &admin(&a))],
+        Some(r#"{"host": "pg-pc"}"#),
+    );
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let issued: Value = issued.json();
+    let token = issued["token"].as_str().unwrap().to_owned();
+    wait_until("B to accept A's token", Duration::from_secs(20), || {
+        admitted(&b, &token)
+    });
+    let listed = b.get("/api/v1/tokens", Some(&b.tokens().admin)).json();
+    assert!(listed.to_string().contains("pg-pc"), "{listed}");
+
+    // Revoked on B: A refuses it.
+    let revoked = idlewatch_tests::request(
+        b.addr,
+        "DELETE",
+        &format!("/api/v1/tokens/{}", issued["id"]),
+        &[("Authorization", &admin(&b))],
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    wait_until(
+        "A to refuse the revoked token",
+        Duration::from_secs(20),
+        || !admitted(&a, &token),
+    );
+    assert!(!admitted(&b, &token));
 }

@@ -4,12 +4,12 @@
 //! summaries are the snapshots' own; a resent snapshot is stored once; latest snapshots and
 //! host names agree; pruning removes old days. Then what only the shared database does: two
 //! servers' writers on one database store a snapshot resent to both once, and each reads the
-//! other's delta chains.
+//! other's delta chains. Issued tokens are kept alike by both.
 
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_store::{DeltaKind, OpenOptions, Snapshots, Store, Summary};
+use idlewatch_store::{DeltaKind, Holder, OpenOptions, Snapshots, Store, Summary, TokenStore};
 use idlewatch_store_pg::{PgOptions, PgStore};
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::stored::{
@@ -320,4 +320,46 @@ fn postgres_store_says_what_is_wrong_with_its_url_and_server() {
         err.to_string().contains("connecting to PostgreSQL"),
         "{err}"
     );
+}
+
+/// Tokens kept alike by both stores: listed by id with their holders and hashes, removed once.
+fn token_suite(store: &dyn TokenStore, name: &str) {
+    let host = Holder::Host("pc-07".to_owned());
+    let groups = Holder::Groups(vec!["lab-a".to_owned(), "lab b".to_owned()]);
+    let first = store.add_token(&host, &[1; 32], 10).unwrap();
+    let second = store.add_token(&groups, &[2; 32], 20).unwrap();
+    assert!(second > first, "{name}");
+    let listed: Vec<_> = store
+        .tokens()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.holder, t.hash, t.created_ms))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (first, host, vec![1; 32], 10),
+            (second, groups.clone(), vec![2; 32], 20)
+        ],
+        "{name}"
+    );
+    assert!(store.remove_token(first).unwrap(), "{name}");
+    assert!(!store.remove_token(first).unwrap(), "{name}");
+    let left: Vec<_> = store.tokens().unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(left, [second], "{name}");
+}
+
+#[test]
+fn both_stores_keep_issued_tokens_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let (redb, _writer, _) =
+        Store::open(&dir.path().join("redb"), &OpenOptions::default()).unwrap();
+    token_suite(&redb, "redb");
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let shared = PgStore::open(
+        &pg.create_database("idlewatch_tokens"),
+        PgOptions::default(),
+    )
+    .unwrap();
+    token_suite(&shared, "postgres");
 }

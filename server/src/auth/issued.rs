@@ -5,10 +5,10 @@
 //! stops working at once, also on connections already open.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use base64::Engine;
-use idlewatch_store::{Holder, Store};
+use idlewatch_store::{Holder, TokenStore};
 
 use super::scope::Scope;
 
@@ -77,8 +77,22 @@ pub enum IssueError {
 #[derive(Default)]
 pub struct IssuedTokens {
     by_hash: RwLock<HashMap<[u8; 32], Grant>>,
+    /// Held while the store and the map change together (issuing, revoking, reloading), so a
+    /// reload never brings back a token revoked meanwhile nor drops one just issued.
+    changes: Mutex<()>,
     /// Woken when a viewer token is revoked, so its open connections are closed at once.
     scope_revoked: tokio::sync::Notify,
+}
+
+/// What each of the store's tokens grants, by hash.
+fn grants(store: &dyn TokenStore) -> Result<HashMap<[u8; 32], Grant>, idlewatch_store::Error> {
+    let mut by_hash = HashMap::new();
+    for t in store.tokens()? {
+        if let Ok(h) = <[u8; 32]>::try_from(t.hash.as_slice()) {
+            by_hash.insert(h, Grant::of(t.id, &t.holder));
+        }
+    }
+    Ok(by_hash)
 }
 
 fn hash(token: &str) -> [u8; 32] {
@@ -93,17 +107,46 @@ impl IssuedTokens {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub fn load(store: &Store) -> Result<Self, idlewatch_store::Error> {
-        let mut by_hash = HashMap::new();
-        for t in store.tokens()? {
-            if let Ok(h) = <[u8; 32]>::try_from(t.hash.as_slice()) {
-                by_hash.insert(h, Grant::of(t.id, &t.holder));
-            }
-        }
+    pub fn load(store: &dyn TokenStore) -> Result<Self, idlewatch_store::Error> {
         Ok(Self {
-            by_hash: RwLock::new(by_hash),
+            by_hash: RwLock::new(grants(store)?),
+            changes: Mutex::new(()),
             scope_revoked: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Takes the store's tokens again (in a cluster on PostgreSQL, where other servers issue
+    /// and revoke them): the ones gone stop working at once, also on connections already open.
+    ///
+    /// # Errors
+    /// When the store cannot be read (the tokens known stay as they were).
+    pub fn reload(&self, store: &dyn TokenStore) -> Result<(), idlewatch_store::Error> {
+        let _serial = self.lock_changes();
+        let fresh = grants(store)?;
+        let mut scoped = false;
+        {
+            let mut by_hash = self
+                .by_hash
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (h, grant) in by_hash.iter() {
+                if let Grant::Labs(scope) = grant
+                    && !fresh.contains_key(h)
+                {
+                    scope.revoke();
+                    scoped = true;
+                }
+            }
+            // The grants kept are the same objects: open connections hold their scopes.
+            by_hash.retain(|h, _| fresh.contains_key(h));
+            for (h, grant) in fresh {
+                by_hash.entry(h).or_insert(grant);
+            }
+        }
+        if scoped {
+            self.scope_revoked.notify_one();
+        }
+        Ok(())
     }
 
     /// What `token` grants, if it is a live issued token.
@@ -119,6 +162,12 @@ impl IssuedTokens {
         self.read().values().any(|g| g.id() == id)
     }
 
+    fn lock_changes(&self) -> MutexGuard<'_, ()> {
+        self.changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<[u8; 32], Grant>> {
         self.by_hash
             .read()
@@ -130,7 +179,12 @@ impl IssuedTokens {
     ///
     /// # Errors
     /// When no random bytes can be had or the store cannot be written.
-    pub fn issue(&self, store: &Store, holder: Holder, now_ms: i64) -> Result<Issued, IssueError> {
+    pub fn issue(
+        &self,
+        store: &dyn TokenStore,
+        holder: Holder,
+        now_ms: i64,
+    ) -> Result<Issued, IssueError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(IssueError::Random)?;
         let prefix = match holder {
@@ -142,6 +196,7 @@ impl IssuedTokens {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
         );
         let h = hash(&token);
+        let _serial = self.lock_changes();
         let id = store.add_token(&holder, &h, now_ms)?;
         self.by_hash
             .write()
@@ -165,7 +220,8 @@ impl IssuedTokens {
     ///
     /// # Errors
     /// When the store cannot be written.
-    pub fn revoke(&self, store: &Store, id: u64) -> Result<bool, idlewatch_store::Error> {
+    pub fn revoke(&self, store: &dyn TokenStore, id: u64) -> Result<bool, idlewatch_store::Error> {
+        let _serial = self.lock_changes();
         let existed = store.remove_token(id)?;
         let mut scoped = false;
         self.by_hash
@@ -191,7 +247,7 @@ impl IssuedTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use idlewatch_store::OpenOptions;
+    use idlewatch_store::{OpenOptions, Store};
 
     fn host(grant: Option<Grant>) -> Option<Bound> {
         match grant {
@@ -267,6 +323,32 @@ mod tests {
         // Open connections holding the scope see it revoked.
         assert!(scope.is_revoked());
         assert!(reloaded.is_live(agent.id));
+        writer.stop();
+    }
+
+    #[test]
+    fn a_reload_follows_tokens_another_server_issued_and_revoked() {
+        let (store, writer) = Store::in_memory(&OpenOptions::default()).unwrap();
+        // Two servers sharing one store: `a` issues and revokes, `b` reloads.
+        let (a, b) = (IssuedTokens::default(), IssuedTokens::default());
+        let viewer = a
+            .issue(&store, Holder::Groups(vec!["Lab CTI".to_owned()]), 1)
+            .unwrap();
+        let agent = a.issue(&store, Holder::Host("pc-1".to_owned()), 2).unwrap();
+        assert!(b.lookup(&viewer.token).is_none());
+        b.reload(&store).unwrap();
+        let Some(Grant::Labs(held)) = b.lookup(&viewer.token) else {
+            panic!("b does not know a's viewer token");
+        };
+        assert!(b.is_live(agent.id));
+        // A reload keeps the scope a connection holds: revoking reaches it.
+        b.reload(&store).unwrap();
+        assert!(a.revoke(&store, viewer.id).unwrap());
+        assert!(a.revoke(&store, agent.id).unwrap());
+        assert!(!held.is_revoked() && b.is_live(agent.id));
+        b.reload(&store).unwrap();
+        assert!(held.is_revoked(), "b's open viewer connection is told");
+        assert!(!b.is_live(agent.id) && b.lookup(&viewer.token).is_none());
         writer.stop();
     }
 }

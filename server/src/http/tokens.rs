@@ -127,7 +127,7 @@ async fn issue(
     let holder = holder(&state, asked)?;
     let worker = state.clone();
     let issued = super::blocking("issuing the token", move || {
-        worker.tokens.issue(worker.store.local(), holder, now_ms())
+        worker.tokens.issue(&worker.store, holder, now_ms())
     })
     .await?;
     let (host, groups) = split(issued.holder);
@@ -146,7 +146,10 @@ async fn issue(
 
 async fn list(_: Admin, State(state): State<AppState>) -> Result<Json<TokenList>, ApiError> {
     let store = state.store.clone();
-    let tokens = super::blocking("listing tokens", move || store.local().tokens()).await?;
+    let tokens = super::blocking("listing tokens", move || {
+        idlewatch_store::TokenStore::tokens(&store)
+    })
+    .await?;
     Ok(Json(TokenList {
         tokens: tokens
             .into_iter()
@@ -175,7 +178,7 @@ async fn revoke(
     })?;
     let worker = state.clone();
     let existed = super::blocking("revoking the token", move || {
-        worker.tokens.revoke(worker.store.local(), id)
+        worker.tokens.revoke(&worker.store, id)
     })
     .await?;
     if !existed {
