@@ -59,7 +59,7 @@ pub(crate) fn age(
     Ok(aged)
 }
 
-/// The summaries of host `id`'s snapshots that `sql` (a WHERE clause on `$1` the host and
+/// The summaries of host `id`'s snapshots that `clause` (a WHERE clause on `$1` the host and
 /// `$2` a time) selects.
 fn points(
     tx: &mut Transaction<'_>,
