@@ -33,6 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::serve::ListenerExt;
 use idlewatch_protocol::Snapshot;
+use idlewatch_store::RecordStore;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
@@ -130,9 +131,19 @@ async fn retention(state: AppState) {
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
     };
-    let mut tick = tokio::time::interval(RETENTION_PERIOD);
+    // A cluster's shared store is pruned once, by the server holding the lead: its first
+    // round waits until a lead is taken.
+    let first = if state.store.shared() {
+        state.config.cluster.lease * 2
+    } else {
+        Duration::ZERO
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, RETENTION_PERIOD);
     loop {
         tick.tick().await;
+        if state.store.shared() && !state.leads() {
+            continue;
+        }
         if let Some(keep) = snapshots {
             state.store.prune_before(cutoff(keep));
         }
@@ -140,8 +151,8 @@ async fn retention(state: AppState) {
         let before = cutoff(events);
         let pruned = tokio::task::spawn_blocking(move || {
             Ok::<_, idlewatch_store::Error>((
-                store.local().prune_alerts_before(before)?,
-                store.local().prune_licence_polls_before(before)?,
+                store.prune_alerts_before(before)?,
+                store.prune_licence_polls_before(before)?,
             ))
         })
         .await;
@@ -304,6 +315,20 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
 
+/// Whose turn it is to poll the licence servers: this server's on its own; in a cluster, the
+/// lead's, which tells the others each poll.
+fn licence_turn(state: &AppState) -> licences::Turn {
+    let (leads, told) = (state.clone(), state.clone());
+    licences::Turn {
+        leads: Box::new(move || leads.leads()),
+        tell: Box::new(move |name, poll, interval| {
+            if let Some(cluster) = told.cluster() {
+                cluster.licence_poll(name, poll, interval);
+            }
+        }),
+    }
+}
+
 /// What the alerts task reads, and its way to the dashboards.
 fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
     let (io, shown) = (io.clone(), state.clone());
@@ -328,6 +353,7 @@ fn alert_sources(io: &SocketIo, state: &AppState) -> alerts::run::Sources {
         },
         // A leader alive tells within a second; one that died is replaced within a lease.
         untold_window: (state.config.cluster.lease * 3).max(Duration::from_secs(60)),
+        shared: state.store.shared(),
     }
 }
 
@@ -402,7 +428,12 @@ pub async fn run(
         app.io.clone(),
         app.state.clone(),
     ));
-    let licence_polls = tokio::spawn(app.state.licence_servers.clone().poll_forever());
+    let licence_polls = tokio::spawn(
+        app.state
+            .licence_servers
+            .clone()
+            .poll_forever(licence_turn(&app.state)),
+    );
     let seat_changes = tokio::spawn(seats::live::run(app.io.clone(), app.state.seats.clone()));
     let directory = tokio::spawn(app.state.directory.clone().run());
     let alerts = tokio::spawn(alerts::run::run(

@@ -247,6 +247,17 @@ async fn join_cluster(state: &AppState) -> anyhow::Result<()> {
         cluster.id(),
         without_password(&state.config.cluster.redis_url)
     );
+    match cluster.licence_polls().await {
+        Ok(polls) => {
+            for poll in polls {
+                state
+                    .licence_servers
+                    .told_elsewhere(&poll.server, poll.poll)
+                    .await;
+            }
+        }
+        Err(e) => warn!("cannot read the licence servers' latest polls from Redis: {e}"),
+    }
     let _ = state.cluster.set(cluster);
     Ok(())
 }

@@ -97,7 +97,7 @@ impl AppState {
         ));
         let licence_servers = Arc::new(LicenceServers::new(
             &config.licence_servers,
-            Some(store.local().clone()),
+            Some(store.clone()),
         ));
         let connect_limits = PerIp::new(limits.connect_rate, limits.connect_burst);
         // A session the Socket.IO library has not closed yet after its connect timeout still

@@ -1,17 +1,19 @@
-//! Where the server's data lives. Its redb store holds its agent and viewer tokens, alerts,
-//! licence polls, rollups and tiers — and the snapshots of a server on its own. In a cluster
-//! with `[cluster] postgres_url`, snapshots live in the PostgreSQL store every server shares
-//! instead: [`Stores`] answers the snapshot operations (ingest, history, summaries, latest
-//! states, host names, pruning, tiers, deletion) from it, and gives the redb store for the rest
-//! only by name ([`Stores::local`]), so no snapshot read can reach the wrong store unnoticed.
+//! Where the server's data lives. A server on its own keeps everything in its redb store. In a
+//! cluster with `[cluster] postgres_url`, snapshots and their tiers, issued tokens, alerts and
+//! licence polls live in the PostgreSQL store every server shares instead: [`Stores`] answers
+//! those from it (as its methods and as [`TokenStore`] and [`RecordStore`]), and gives the redb
+//! store for the rest (host-day rollups, its path and size) only by name ([`Stores::local`]),
+//! so no shared read can reach the wrong store unnoticed.
 
 use std::sync::Arc;
 
 use idlewatch_format::PackedJson;
 use idlewatch_protocol::Snapshot;
+use idlewatch_protocol::api::Alert;
 use idlewatch_store::{
     Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, Holder, LatestOfHost,
-    MinuteRow, Snapshots, Store, StoredSnapshot, StoredToken, SummaryPage, SummaryRow, TokenStore,
+    MinuteRow, PoolPoint, RecordStore, Snapshots, Store, StoredSnapshot, StoredToken, SummaryPage,
+    SummaryRow, TokenStore,
 };
 use idlewatch_store_pg::{PgOptions, PgStore, TableBytes};
 
@@ -56,9 +58,9 @@ impl Stores {
         }
     }
 
-    /// This server's own redb store: its tokens, alerts, licence polls and host-day rollups
-    /// (and, on its own, its snapshots — read those through the methods of [`Stores`], which
-    /// answer from the shared store in a cluster).
+    /// This server's own redb store: its host-day rollups, and on its own everything else
+    /// (read snapshots, tokens, alerts and licence polls through [`Stores`], which answers them
+    /// from the shared store in a cluster).
     #[must_use]
     pub fn local(&self) -> &Store {
         &self.local
@@ -80,6 +82,13 @@ impl Stores {
     }
 
     fn snapshots(&self) -> &dyn Snapshots {
+        match &self.shared {
+            Some(shared) => shared,
+            None => &self.local,
+        }
+    }
+
+    fn records(&self) -> &dyn RecordStore {
         match &self.shared {
             Some(shared) => shared,
             None => &self.local,
@@ -315,5 +324,43 @@ impl Stores {
             }
         }
         Ok(copied)
+    }
+}
+
+/// Alerts and licence polls live where snapshots do: in a cluster on PostgreSQL, in the
+/// database every server shares (the server holding the lead writes them), else in the
+/// server's own file.
+impl RecordStore for Stores {
+    fn alerts(&self) -> Result<Vec<Alert>, Error> {
+        self.records().alerts()
+    }
+
+    fn add_alert(&self, alert: &mut Alert) -> Result<u64, Error> {
+        self.records().add_alert(alert)
+    }
+
+    fn update_alert(&self, alert: &Alert) -> Result<(), Error> {
+        self.records().update_alert(alert)
+    }
+
+    fn prune_alerts_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
+        self.records().prune_alerts_before(cutoff_ms)
+    }
+
+    fn add_licence_poll(&self, server: &str, point: PoolPoint) -> Result<(), Error> {
+        self.records().add_licence_poll(server, point)
+    }
+
+    fn licence_polls(
+        &self,
+        server: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<PoolPoint>, Error> {
+        self.records().licence_polls(server, from_ms, to_ms)
+    }
+
+    fn prune_licence_polls_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
+        self.records().prune_licence_polls_before(cutoff_ms)
     }
 }

@@ -5,7 +5,9 @@
 //! Built as the redb store is: a clonable handle queuing appends for this server's writer
 //! thread, which commits them in groups and runs each append's completion after COMMIT (an
 //! ack still means "durable"); reads run on a small pool of connections. It implements
-//! [`idlewatch_store::Snapshots`]; the schema is in `migrations/sql/postgres/` and is brought up
+//! [`idlewatch_store::Snapshots`], and keeps the cluster's issued tokens, alerts and licence
+//! polls ([`idlewatch_store::TokenStore`], [`idlewatch_store::RecordStore`]); the schema is in
+//! `migrations/sql/postgres/` and is brought up
 //! to date when the store opens. Methods block: call them off the async runtime (opening too:
 //! a blocking connection runs a small runtime of its own).
 
@@ -17,6 +19,7 @@ mod error;
 mod group;
 mod partitions;
 mod read;
+mod records;
 pub mod schema;
 mod tiers;
 mod tls;
@@ -33,8 +36,8 @@ use idlewatch_protocol::Snapshot;
 use idlewatch_store::tier_walk;
 use idlewatch_store::{
     Aged, AppendDone, Busy, DeleteQuery, Error, HistoryPage, HistoryQuery, Holder, LatestOfHost,
-    MinuteRow, Snapshots, StoredSnapshot, StoredToken, SummaryPage, SummaryRow, TierSizes,
-    TokenStore,
+    MinuteRow, PoolPoint, RecordStore, Snapshots, StoredSnapshot, StoredToken, SummaryPage,
+    SummaryRow, TierSizes, TokenStore,
 };
 use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -310,5 +313,40 @@ impl TokenStore for PgStore {
 
     fn remove_token(&self, id: u64) -> Result<bool, Error> {
         tokens::remove(&mut *self.connection()?, id)
+    }
+}
+
+impl RecordStore for PgStore {
+    fn alerts(&self) -> Result<Vec<idlewatch_protocol::api::Alert>, Error> {
+        self.read(records::alerts)
+    }
+
+    fn add_alert(&self, alert: &mut idlewatch_protocol::api::Alert) -> Result<u64, Error> {
+        records::add_alert(&mut *self.connection()?, alert)
+    }
+
+    fn update_alert(&self, alert: &idlewatch_protocol::api::Alert) -> Result<(), Error> {
+        records::update_alert(&mut *self.connection()?, alert)
+    }
+
+    fn prune_alerts_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
+        records::prune_alerts(&mut *self.connection()?, cutoff_ms)
+    }
+
+    fn add_licence_poll(&self, server: &str, point: PoolPoint) -> Result<(), Error> {
+        records::add_poll(&mut *self.connection()?, server, point)
+    }
+
+    fn licence_polls(
+        &self,
+        server: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<PoolPoint>, Error> {
+        self.read(|tx| records::polls(tx, server, from_ms, to_ms))
+    }
+
+    fn prune_licence_polls_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
+        records::prune_polls(&mut *self.connection()?, cutoff_ms)
     }
 }

@@ -20,6 +20,11 @@ const STEPS: &[(i32, &str, &str)] = &[
         "tiers",
         include_str!("../../migrations/sql/postgres/0002_tiers.sql"),
     ),
+    (
+        3,
+        "records",
+        include_str!("../../migrations/sql/postgres/0003_records.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("idlewatch" in ASCII, truncated).

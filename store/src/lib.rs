@@ -19,6 +19,7 @@ mod offline;
 mod open;
 mod prune;
 mod query;
+mod records;
 mod slot;
 pub mod tier_walk;
 mod tiers;
@@ -39,6 +40,7 @@ pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,
 };
+pub use records::RecordStore;
 pub use tiers::MinuteRow;
 pub use tokens::{Holder, StoredToken};
 

@@ -4,20 +4,37 @@
 //! through the other, and every snapshot is stored exactly once (the agent's seqs contiguous,
 //! none twice) and read the same from the survivor, which then deletes them from the database.
 //! A per-host token issued on one server lets its agent into the other, and revoked there, no
-//! longer into the first.
+//! longer into the first. A licence server is polled by the lead alone, its answer and pool
+//! history the same on both servers, and an alert the lead recorded is one record listed by
+//! both, resolved in place by the survivor after the lead is killed.
 
 use std::path::Path;
 use std::time::Duration;
 
 use idlewatch_tests::admin::admin_in;
 use idlewatch_tests::postgres::Postgres;
+use idlewatch_tests::receiver::Receiver;
 use idlewatch_tests::redis::Redis;
-use idlewatch_tests::{Agent, Connect, Peer, PeerKind, Server, free_address, wait_until};
+use idlewatch_tests::{
+    Agent, Connect, Peer, PeerKind, Server, free_address, wait_until, wait_until_explained,
+};
 use serde_json::Value;
 
 fn start(dir: &Path, name: &str, redis: &Redis, postgres_url: &str, listen: &str) -> Server {
+    start_with(dir, name, redis, postgres_url, listen, "")
+}
+
+/// As [`start`], with more configuration after the `[cluster]` table.
+fn start_with(
+    dir: &Path,
+    name: &str,
+    redis: &Redis,
+    postgres_url: &str,
+    listen: &str,
+    more: &str,
+) -> Server {
     let config = format!(
-        "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\nlease = \"2s\"\n",
+        "[cluster]\nredis_url = \"{}\"\npostgres_url = \"{postgres_url}\"\nlease = \"2s\"\n{more}",
         redis.url()
     );
     Server::try_start_configured(&dir.join(name), &config, listen)
@@ -269,4 +286,159 @@ fn a_token_issued_on_one_server_of_a_postgres_cluster_is_accepted_and_revoked_on
         || !admitted(&a, &token),
     );
     assert!(!admitted(&b, &token));
+}
+
+/// lmstat's answer while a PC no agent reports holds an Ansys seat.
+const HELD: &str = "lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.
+License server status: 1055@lic1
+Users of aa_r:  (Total of 10 licenses issued;  Total of 1 license in use)
+
+  \"aa_r\" v2024.0630, vendor: ansyslmd, expiry: 31-dec-2026
+  floating license
+
+    cy LAB-GHOST LAB-GHOST (v2024.0630) (lic1/1055 103), start Mon 11/30 9:07
+";
+
+/// lmstat's answer once the seat is released.
+const RELEASED: &str = "lmutil - Copyright (c) 1989-2023 Flexera. All Rights Reserved.
+License server status: 1055@lic1
+Users of aa_r:  (Total of 10 licenses issued;  Total of 0 licenses in use)
+";
+
+fn get_json(server: &Server, path: &str) -> Value {
+    let answer = server.get(path, None);
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    answer.json()
+}
+
+/// The licence server's latest poll time as `server` shows it.
+fn polled_at(server: &Server) -> Option<String> {
+    get_json(server, "/api/v1/licences/servers")["servers"][0]["polled_at"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn alerts(server: &Server) -> Vec<Value> {
+    get_json(server, "/api/v1/alerts")["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The pid of the server process behind each poll, in order.
+fn pollers(log: &Path) -> Vec<u32> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().parse().expect("a pid"))
+        .collect()
+}
+
+#[test]
+fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Redis::start(&dir.path().join("redis"));
+    let pg = Postgres::start(&dir.path().join("pg"), false);
+    let url = pg.create_database("idlewatch");
+    let (answer, log) = (dir.path().join("lmstat.txt"), dir.path().join("polls.log"));
+    std::fs::write(&answer, HELD).unwrap();
+    let hook = Receiver::start(&[]);
+    let lmutil = dir.path().join("lmutil");
+    idlewatch_tests::write_script(
+        &lmutil,
+        &format!(
+            "echo $PPID >> '{}'\ncat '{}'\n",
+            log.display(),
+            answer.display()
+        ),
+    );
+    let more = format!(
+        "[[licence_servers]]\nname = \"ansys\"\ncommand = [\"{}\"]\ninterval = \"10s\"\n\
+         app = \"ansys\"\n\n[[alerts]]\nname = \"orphans\"\nkind = \"licence_orphaned\"\n\
+         app = \"ansys\"\nnotify = [\"hook\"]\n\n[notifiers.hook]\nwebhook = \"{}\"\n\
+         format = \"json\"\n",
+        lmutil.display(),
+        hook.url()
+    );
+    let listens = [free_address(), free_address()];
+    let mut servers = [
+        start_with(dir.path(), "a", &redis, &url, &listens[0], &more),
+        start_with(dir.path(), "b", &redis, &url, &listens[1], &more),
+    ];
+    // One poll, shown by both; the orphaned seat's alert one record, listed by both.
+    wait_until(
+        "both servers to show one poll and one alert",
+        Duration::from_secs(40),
+        || {
+            polled_at(&servers[0]).is_some()
+                && polled_at(&servers[0]) == polled_at(&servers[1])
+                && alerts(&servers[0]).len() == 1
+                && alerts(&servers[0]) == alerts(&servers[1])
+        },
+    );
+    let fired = alerts(&servers[0]).remove(0);
+    assert_eq!(fired["state"], "firing", "{fired}");
+    assert!(
+        fired["summary"].as_str().unwrap().contains("LAB-GHOST"),
+        "{fired}"
+    );
+    // The next poll (10 s on) is the lead's again: the licence server is asked once a round.
+    wait_until("a second poll", Duration::from_secs(30), || {
+        pollers(&log).len() >= 2
+    });
+    let polls = pollers(&log);
+    assert!(
+        polls.iter().all(|&pid| pid == polls[0]),
+        "more than one server polled: {polls:?}"
+    );
+    let lead = servers
+        .iter()
+        .position(|s| s.pid() == polls[0])
+        .expect("a server polled");
+    // Each poll's seats are in the one pool history both servers read.
+    let history =
+        |s: &Server| get_json(s, "/api/v1/licences/servers/ansys/history")["points"].clone();
+    wait_until(
+        "both servers to read every poll in the pool's history",
+        Duration::from_secs(10),
+        || {
+            let points = history(&servers[0]);
+            points.as_array().map(Vec::len) == Some(pollers(&log).len())
+                && points == history(&servers[1])
+        },
+    );
+
+    // The seat is released and the lead killed: the survivor polls, and resolves the lead's
+    // record rather than writing another.
+    std::fs::write(&answer, RELEASED).unwrap();
+    servers[lead].signal_and_wait("KILL", Duration::from_secs(10));
+    let survivor = &servers[1 - lead];
+    wait_until(
+        "the survivor to poll and resolve the alert",
+        Duration::from_secs(40),
+        || {
+            alerts(survivor)
+                .first()
+                .is_some_and(|a| a["state"] == "resolved")
+        },
+    );
+    assert!(
+        pollers(&log).contains(&survivor.pid()),
+        "the survivor polled"
+    );
+    let after = alerts(survivor);
+    assert_eq!(after.len(), 1, "one record per alert: {after:?}");
+    assert_eq!(after[0]["id"], fired["id"], "{after:?}");
+    // Told once each, firing by the lead and resolved by the survivor.
+    wait_until_explained(
+        "the resolution notified",
+        Duration::from_secs(10),
+        || hook.told().len() >= 2,
+        || format!("{:?}", hook.told()),
+    );
+    assert_eq!(
+        hook.told(),
+        ["\"orphans\" \"firing\"", "\"orphans\" \"resolved\""],
+        "each change notified once"
+    );
 }

@@ -4,12 +4,15 @@
 //! summaries are the snapshots' own; a resent snapshot is stored once; latest snapshots and
 //! host names agree; pruning removes old days. Then what only the shared database does: two
 //! servers' writers on one database store a snapshot resent to both once, and each reads the
-//! other's delta chains. Issued tokens are kept alike by both.
+//! other's delta chains. Issued tokens, alerts and licence polls are kept alike by both.
 
 use std::time::Duration;
 
 use idlewatch_protocol::Snapshot;
-use idlewatch_store::{DeltaKind, Holder, OpenOptions, Snapshots, Store, Summary, TokenStore};
+use idlewatch_protocol::api::{Alert, AlertKind, AlertState};
+use idlewatch_store::{
+    DeltaKind, Holder, OpenOptions, PoolPoint, RecordStore, Snapshots, Store, Summary, TokenStore,
+};
 use idlewatch_store_pg::{PgOptions, PgStore};
 use idlewatch_tests::postgres::Postgres;
 use idlewatch_tests::stored::{
@@ -350,11 +353,12 @@ fn token_suite(store: &dyn TokenStore, name: &str) {
 }
 
 #[test]
-fn both_stores_keep_issued_tokens_alike() {
+fn both_stores_keep_issued_tokens_alerts_and_licence_polls_alike() {
     let dir = tempfile::tempdir().unwrap();
     let (redb, _writer, _) =
         Store::open(&dir.path().join("redb"), &OpenOptions::default()).unwrap();
     token_suite(&redb, "redb");
+    records_suite(&redb, "redb");
     let pg = Postgres::start(&dir.path().join("pg"), false);
     let shared = PgStore::open(
         &pg.create_database("idlewatch_tokens"),
@@ -362,4 +366,77 @@ fn both_stores_keep_issued_tokens_alike() {
     )
     .unwrap();
     token_suite(&shared, "postgres");
+    records_suite(&shared, "postgres");
+}
+
+fn alert(host: &str) -> Alert {
+    Alert {
+        id: 0,
+        alert: "orphans".to_owned(),
+        kind: AlertKind::LicenceOrphaned,
+        state: AlertState::Firing,
+        host: Some(host.to_owned()),
+        group: None,
+        app: Some("ansys".to_owned()),
+        since: "2026-12-01T10:00:00.000Z".to_owned(),
+        fired_at: "2026-12-01T10:00:00.000Z".to_owned(),
+        notified_at: "2026-12-01T10:00:00.000Z".to_owned(),
+        resolved_at: None,
+        summary: format!("a checkout of ansys on {host}"),
+    }
+}
+
+/// Alerts and licence polls kept alike by both stores: ids given in order, rewritten in place,
+/// listed oldest first; only alerts resolved before the cut-off pruned; polls read by range,
+/// the same instant replaced, pruned by time.
+fn records_suite(store: &dyn RecordStore, name: &str) {
+    let (mut first, mut second, mut third) = (alert("pc-1"), alert("pc-2"), alert("pc-3"));
+    let id1 = store.add_alert(&mut first).unwrap();
+    let id2 = store.add_alert(&mut second).unwrap();
+    store.add_alert(&mut third).unwrap();
+    assert!(id2 > id1 && first.id == id1 && second.id == id2, "{name}");
+    first.state = AlertState::Resolved;
+    first.resolved_at = Some("2026-12-01T11:00:00.000Z".to_owned());
+    first.summary = "released".to_owned();
+    store.update_alert(&first).unwrap();
+    second.state = AlertState::Resolved;
+    second.resolved_at = Some("2026-12-01T13:00:00.000Z".to_owned());
+    store.update_alert(&second).unwrap();
+    assert_eq!(
+        store.alerts().unwrap(),
+        [first.clone(), second.clone(), third.clone()],
+        "{name}"
+    );
+    let noon = idlewatch_protocol::time::parse_rfc3339_ms("2026-12-01T12:00:00Z").unwrap();
+    assert_eq!(store.prune_alerts_before(noon).unwrap(), 1, "{name}");
+    assert_eq!(store.alerts().unwrap(), [second, third], "{name}");
+
+    let point = |at_ms, in_use| PoolPoint {
+        at_ms,
+        issued: 10,
+        in_use,
+    };
+    for (server, at_ms, in_use) in [("lic1", 300, 3), ("lic1", 100, 1), ("lic2", 200, 9)] {
+        store
+            .add_licence_poll(server, point(at_ms, in_use))
+            .unwrap();
+    }
+    store.add_licence_poll("lic1", point(300, 4)).unwrap();
+    assert_eq!(
+        store.licence_polls("lic1", 0, 1_000).unwrap(),
+        [point(100, 1), point(300, 4)],
+        "{name}"
+    );
+    assert_eq!(
+        store.licence_polls("lic1", 100, 300).unwrap(),
+        [point(100, 1)],
+        "{name}: [from, to)"
+    );
+    assert_eq!(store.prune_licence_polls_before(250).unwrap(), 2, "{name}");
+    assert_eq!(
+        store.licence_polls("lic1", 0, 1_000).unwrap(),
+        [point(300, 4)],
+        "{name}"
+    );
+    assert_eq!(store.licence_polls("lic2", 0, 1_000).unwrap(), [], "{name}");
 }

@@ -2,12 +2,12 @@
 
 use jiff::civil::{Date, DateTime, Weekday};
 use jiff::{Timestamp, ZonedDateTime};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Checkout, Pool, Reservation};
 
 /// When a checkout started, as lmstat prints it: weekday, month/day and time, no year.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Start {
     /// Day of the week (Monday = 1 … Sunday = 7), when printed.
     pub weekday: Option<u8>,

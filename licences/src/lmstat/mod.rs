@@ -43,12 +43,12 @@ mod line;
 #[cfg(test)]
 mod tests;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use line::Start;
 
 /// What one `lmstat -a` run said.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// Each feature's pool, in the order listed.
     pub pools: Vec<Pool>,
@@ -57,7 +57,7 @@ pub struct Status {
 }
 
 /// One feature's licences (a `Users of FEATURE:` section).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pool {
     /// The feature's name.
     pub feature: String,
@@ -80,7 +80,7 @@ pub struct Pool {
 }
 
 /// One checkout (or one queued request).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkout {
     /// The user who holds it.
     pub user: String,
@@ -103,7 +103,7 @@ pub struct Checkout {
 }
 
 /// Licences reserved for someone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     /// How many.
     pub count: u32,

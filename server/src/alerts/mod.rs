@@ -14,12 +14,14 @@
 //! - [`run`]: the task.
 //! - [`notify`]: webhooks and e-mail.
 //! - [`untold`]: in a cluster, the changes a server that does not lead keeps until told.
+//! - [`shared`]: in a cluster on a shared store, one record per alert across changes of lead.
 
 pub mod evaluate;
 pub mod lifecycle;
 pub mod notify;
 pub mod record;
 pub mod run;
+pub mod shared;
 pub mod untold;
 
 use std::sync::{Arc, Mutex};

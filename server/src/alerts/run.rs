@@ -11,12 +11,14 @@ use prometheus_client::metrics::gauge::Gauge;
 use idlewatch_licences::join::host_key;
 use idlewatch_protocol::api::{Alert, AlertNotification, AlertState, Seen};
 use idlewatch_protocol::time::{epoch_ms, now_ms, parse_rfc3339_ms, rfc3339_ms};
+use idlewatch_store::RecordStore;
 use jiff::tz::TimeZone;
 use tracing::{error, info, warn};
 
 use super::evaluate::{Change, Evaluator, HostState, Orphan};
 use super::lifecycle::Transition;
 use super::record::{self, Detail};
+use super::shared::{Firing, Key, LeadRecords, key_of};
 use super::untold::Untold;
 use super::{Alerts, Pending, QUEUE};
 use crate::groups::HostGroups;
@@ -26,9 +28,6 @@ use crate::stores::Stores;
 
 /// How often the observations queued by ingest are taken and evaluated.
 const DRAIN_EVERY: Duration = Duration::from_millis(100);
-
-/// The alerts that are firing now, by rule name and subject.
-type Firing = HashMap<(String, String), Alert>;
 
 /// What the alerts task reads, and where it shows alerts.
 pub struct Sources {
@@ -55,6 +54,9 @@ pub struct Sources {
     pub leads: Box<dyn Fn() -> bool + Send + Sync>,
     /// How long a change not told here waits for the leader's telling it ([`Untold`]).
     pub untold_window: Duration,
+    /// Whether alerts are kept in a store every server of the cluster shares (the lead's
+    /// records are then every server's: [`LeadRecords`]).
+    pub shared: bool,
 }
 
 /// Runs `alerts` until aborted (call once; a second call returns at once).
@@ -83,7 +85,9 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
         src: &src,
         alerts: &alerts,
         untold: Untold::new(src.untold_window),
+        records: LeadRecords::default(),
     };
+    let mut leading = false;
     let mut tick = tokio::time::interval(alerts.tick());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut polls = src.licence_servers.subscribe();
@@ -118,13 +122,21 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
             _ = tick.tick() => task.tick(&mut evaluator),
             Ok(()) = polls.changed() => task.licences(&mut evaluator),
             Some(alert) = told.recv() => {
+                if src.shared {
+                    task.records.told(&alert, &mut firing);
+                }
                 task.untold.told_elsewhere(&alert);
                 Vec::new()
             }
         };
-        if !task.untold.is_empty() && (src.leads)() {
-            task.tell_untold(&evaluator, &mut firing).await;
+        let leads = (src.leads)();
+        if leads && !leading && src.shared {
+            task.take_lead(&evaluator, &mut firing).await;
+        } else if leads && !task.untold.is_empty() {
+            task.tell_untold(&evaluator, &mut firing, &mut Firing::new())
+                .await;
         }
+        leading = leads;
         if !changes.is_empty() {
             task.apply(&evaluator, changes, &mut firing).await;
             src.firing.set(firing.len() as i64);
@@ -136,7 +148,7 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
 /// without a new notification; the others are resolved quietly (their rule was removed).
 async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
     let store = src.store.clone();
-    let stored = match tokio::task::spawn_blocking(move || store.local().alerts()).await {
+    let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
         Ok(Ok(alerts)) => alerts,
         Ok(Err(e)) => {
             error!("cannot read the stored alerts ({e}); firing alerts may be notified again");
@@ -150,24 +162,22 @@ async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
     let mut firing = Firing::new();
     let now = now_ms();
     for mut alert in stored.into_iter().filter(|a| a.state == AlertState::Firing) {
-        let subject = alert
-            .host
-            .clone()
-            .or_else(|| alert.group.clone())
-            .unwrap_or_default();
+        let key = key_of(&alert);
         let since = parse_rfc3339_ms(&alert.since).unwrap_or(now);
         let notified = parse_rfc3339_ms(&alert.notified_at).unwrap_or(now);
-        if evaluator.restore(&alert.alert, &subject, since, notified) {
-            firing.insert((alert.alert.clone(), subject), alert);
+        if evaluator.restore(&key.0, &key.1, since, notified) {
+            firing.insert(key, alert);
+            continue;
+        }
+        // On a shared store the lead resolves it (LeadRecords::reconcile).
+        if src.shared {
             continue;
         }
         alert.state = AlertState::Resolved;
         alert.resolved_at = Some(rfc3339_ms(now));
         alert.summary = format!("{} (its rule was removed)", alert.summary);
         let store = src.store.clone();
-        if let Ok(Err(e)) =
-            tokio::task::spawn_blocking(move || store.local().update_alert(&alert)).await
-        {
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.update_alert(&alert)).await {
             warn!("cannot resolve an alert of a removed rule: {e}");
         }
     }
@@ -184,6 +194,7 @@ struct Task<'a> {
     src: &'a Sources,
     alerts: &'a Alerts,
     untold: Untold,
+    records: LeadRecords,
 }
 
 impl Task<'_> {
@@ -305,6 +316,8 @@ impl Task<'_> {
                             continue;
                         }
                         info!(alert = %alert.alert, id = alert.id, "alert firing: {}", alert.summary);
+                    } else if self.src.shared {
+                        alert.id = self.records.id_of(&key);
                     }
                     firing.insert(key.clone(), alert.clone());
                     (alert, false)
@@ -314,8 +327,9 @@ impl Task<'_> {
                         continue;
                     };
                     alert.notified_at = rfc3339_ms(now);
-                    // A record this server stored while it led is kept current all the same.
-                    if leads || alert.id != 0 {
+                    // A record this server stored in its own file while it led is kept current
+                    // all the same (a shared one is the lead's to write).
+                    if leads || (alert.id != 0 && !self.src.shared) {
                         self.store(alert).await;
                     }
                     (alert.clone(), true)
@@ -325,7 +339,7 @@ impl Task<'_> {
                         continue;
                     };
                     record::resolve(&mut alert, since_ms, now);
-                    if leads || alert.id != 0 {
+                    if leads || (alert.id != 0 && !self.src.shared) {
                         self.store(&mut alert).await;
                         info!(alert = %alert.alert, id = alert.id, "alert resolved: {}", alert.summary);
                     }
@@ -340,11 +354,54 @@ impl Task<'_> {
         }
     }
 
+    /// Now leading on a shared store: takes the ids of the alerts stored as firing, tells what
+    /// the former leader did not, and resolves the stored alerts no longer firing.
+    async fn take_lead(&mut self, evaluator: &Evaluator, firing: &mut Firing) {
+        let store = self.src.store.clone();
+        let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
+            Ok(Ok(alerts)) => alerts,
+            Ok(Err(e)) => {
+                error!(
+                    "cannot read the stored alerts on taking the lead ({e}); alerts may be recorded twice"
+                );
+                Vec::new()
+            }
+            Err(e) => {
+                error!("cannot read the stored alerts on taking the lead ({e})");
+                Vec::new()
+            }
+        };
+        let stored = stored
+            .into_iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .collect();
+        let mut ended = self.records.reconcile(stored, firing);
+        self.tell_untold(evaluator, firing, &mut ended).await;
+        let now = now_ms();
+        for (_, mut alert) in ended {
+            let since = parse_rfc3339_ms(&alert.since).unwrap_or(now);
+            record::resolve(&mut alert, since, now);
+            let rule = evaluator.rules().iter().find(|r| r.name == alert.alert);
+            if rule.is_none() {
+                alert.summary = format!("{} (its rule was removed)", alert.summary);
+            }
+            self.store_update(&alert).await;
+            info!(alert = %alert.alert, id = alert.id, "alert resolved on taking the lead: {}", alert.summary);
+            self.tell(&alert, false, rule.map_or(&[][..], |r| &r.notify));
+        }
+    }
+
     /// Now leading: tells (and stores) what the former leader saw but did not tell before it
-    /// died, oldest first.
-    async fn tell_untold(&mut self, evaluator: &Evaluator, firing: &mut Firing) {
+    /// died, oldest first. A change of an alert in `ended` (stored as firing, no longer firing
+    /// here) rewrites that record.
+    async fn tell_untold(
+        &mut self,
+        evaluator: &Evaluator,
+        firing: &mut Firing,
+        ended: &mut Firing,
+    ) {
         // Ids given here, so a firing and its resolution told together are one record.
-        let mut stored: HashMap<(String, String), u64> = HashMap::new();
+        let mut stored: HashMap<Key, u64> = HashMap::new();
         for item in self.untold.take() {
             let mut alert = item.alert;
             // The same firing only: one that resolved and fired again since is another record.
@@ -355,7 +412,11 @@ impl Task<'_> {
                 self.store(kept).await;
                 alert.id = kept.id;
             } else {
-                alert.id = stored.get(&item.key).copied().unwrap_or(0);
+                alert.id = stored
+                    .get(&item.key)
+                    .copied()
+                    .or_else(|| ended.remove(&item.key).map(|a| a.id))
+                    .unwrap_or(0);
                 self.store(&mut alert).await;
             }
             stored.insert(item.key, alert.id);
@@ -373,9 +434,7 @@ impl Task<'_> {
         }
         let store = self.src.store.clone();
         let mut copy = alert.clone();
-        match tokio::task::spawn_blocking(move || store.local().add_alert(&mut copy).map(|_| copy))
-            .await
-        {
+        match tokio::task::spawn_blocking(move || store.add_alert(&mut copy).map(|_| copy)).await {
             Ok(Ok(stored)) => {
                 *alert = stored;
                 true
@@ -394,7 +453,7 @@ impl Task<'_> {
     async fn store_update(&self, alert: &Alert) {
         let store = self.src.store.clone();
         let copy = alert.clone();
-        match tokio::task::spawn_blocking(move || store.local().update_alert(&copy)).await {
+        match tokio::task::spawn_blocking(move || store.update_alert(&copy)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 error!(alert = %alert.alert, id = alert.id, "cannot store the alert: {e}")

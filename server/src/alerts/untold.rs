@@ -114,11 +114,12 @@ impl Untold {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use idlewatch_protocol::api::AlertKind;
 
-    fn alert(host: &str, state: AlertState) -> Alert {
+    /// An `ansys-idle` alert about `host` (in group Lab A), id 0.
+    pub(crate) fn alert(host: &str, state: AlertState) -> Alert {
         Alert {
             id: 0,
             alert: "ansys-idle".to_owned(),

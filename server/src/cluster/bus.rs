@@ -1,5 +1,6 @@
 //! What servers of a cluster tell each other over one Redis channel: each snapshot a server
-//! accepted, each alert it showed, and the hosts whose agents it holds. The same bytes of a
+//! accepted, each alert it showed, each licence-server poll it made, and the hosts whose
+//! agents it holds. The same bytes of a
 //! snapshot are kept under the host's key, so a server that starts later reads every host's
 //! latest state from Redis.
 //!
@@ -9,15 +10,18 @@
 //! snapshot as the server already holds it, compressed (~4 KB instead of ~30 KB of JSON):
 //!
 //! ```text
-//! version (1) | kind (b'T', b'A' or b'L') | id length (1) | id | body
+//! version (1) | kind (b'T', b'A', b'L' or b'P') | id length (1) | id | body
 //! T body: received_ms (i64 LE) | compressed (0 or 1) | zstd frame of the JSON (or the JSON)
 //! A body: the alert as JSON          L body: the agent list as JSON ({"seq", "hosts"})
+//! P body: a licence server's poll as JSON ({"server", "poll"})
 //! ```
 
 use std::sync::Arc;
 
 use idlewatch_format::PackedJson;
 use idlewatch_protocol::api::Alert;
+
+use crate::licences::Poll;
 
 /// The layout's version: a server meeting another version skips the message.
 const VERSION: u8 = 1;
@@ -45,6 +49,17 @@ pub enum Event {
     Alert(Box<Alert>),
     /// The hosts with an agent connected to it now.
     Agents(super::presence::AgentList),
+    /// A licence server it polled (the lead polls for every server).
+    LicencePoll(Box<LicencePoll>),
+}
+
+/// One poll of one `[[licence_servers]]` entry.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct LicencePoll {
+    /// The entry's name.
+    pub server: String,
+    /// What it answered.
+    pub poll: Poll,
 }
 
 /// Why a message was skipped.
@@ -77,6 +92,7 @@ impl Envelope {
             // Strings and numbers only: serialising cannot fail.
             Event::Alert(alert) => (b'A', serde_json::to_vec(alert).unwrap_or_default()),
             Event::Agents(list) => (b'L', serde_json::to_vec(list).unwrap_or_default()),
+            Event::LicencePoll(poll) => (b'P', serde_json::to_vec(poll).unwrap_or_default()),
         };
         let id = &self.from.as_bytes()[..self.from.len().min(255)];
         let mut out = Vec::with_capacity(3 + id.len() + body.len());
@@ -115,6 +131,7 @@ impl Envelope {
             }
             b'A' => Event::Alert(Box::new(serde_json::from_slice(body)?)),
             b'L' => Event::Agents(serde_json::from_slice(body)?),
+            b'P' => Event::LicencePoll(serde_json::from_slice(body)?),
             _ => return Err(DecodeError::Layout),
         };
         Ok(Self { from, event })
@@ -137,6 +154,12 @@ pub fn host_key(prefix: &str, host: &str) -> String {
 #[must_use]
 pub fn server_key(prefix: &str, id: &str) -> String {
     format!("{prefix}server:{id}")
+}
+
+/// The key holding licence server `name`'s latest [`Event::LicencePoll`].
+#[must_use]
+pub fn licence_key(prefix: &str, name: &str) -> String {
+    format!("{prefix}licence:{name}")
 }
 
 /// The key of the lead: who does the work that must run once.
@@ -194,6 +217,37 @@ mod tests {
                 assert_eq!(list.hosts, ["lab-01", "lab-02"]);
             }
             other => panic!("decoded as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn licence_polls_travel() {
+        let status = idlewatch_licences::lmstat::parse(
+            "Users of ansys:  (Total of 4 licenses issued;  Total of 1 license in use)\n\n  \
+             \"ansys\" v2024.1, vendor: ansyslmd\n\n    maria lab1-pc07 lab1-pc07 (v2024.1) \
+             (lic1/1055 101), start Tue 12/1 9:05\n",
+        );
+        assert_eq!(status.pools.len(), 1, "the sample parses");
+        for outcome in [Ok(status), Err("lmutil failed".to_owned())] {
+            let sent = Envelope {
+                from: "c".to_owned(),
+                event: Event::LicencePoll(Box::new(LicencePoll {
+                    server: "lic1".to_owned(),
+                    poll: Poll {
+                        at_ms: 1_764_600_000_000,
+                        took_ms: 120,
+                        outcome: outcome.clone(),
+                    },
+                })),
+            };
+            match Envelope::decode(&sent.encode(), 0).unwrap().event {
+                Event::LicencePoll(got) => {
+                    assert_eq!(got.server, "lic1");
+                    assert_eq!((got.poll.at_ms, got.poll.took_ms), (1_764_600_000_000, 120));
+                    assert_eq!(got.poll.outcome, outcome);
+                }
+                other => panic!("decoded as {other:?}"),
+            }
         }
     }
 

@@ -98,6 +98,7 @@ impl Cluster {
                 }
             }
             Event::Alert(alert) => arrivals.alert(&alert),
+            Event::LicencePoll(poll) => arrivals.licence_poll(*poll),
             Event::Agents(list) => {
                 self.peers.update(&envelope.from, list);
                 self.apply_peers(arrivals);

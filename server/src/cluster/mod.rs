@@ -7,10 +7,12 @@
 //!   host's key (with a time to live), which servers that start later read.
 //! - Each server keeps the list of hosts whose agents it holds under its own key, leased
 //!   ([`presence`]): every server's `agent_list` and online states are the union.
-//! - The work that must happen once (alerts' records and notifications, Google Sheets uploads)
-//!   is done by the server holding the lead ([`lead`]).
+//! - The work that must happen once (alerts' records and notifications, Google Sheets uploads,
+//!   licence-server polls, and with a shared store retention and aging) is done by the server
+//!   holding the lead ([`lead`]); its licence polls reach the others as events too.
 //!
-//! Each server keeps its own redb store: history, reports and exports answer from what that
+//! With `[cluster] postgres_url` every server reads and writes one PostgreSQL store; without
+//! it each keeps its own redb store, and history, reports and exports answer from what that
 //! server stored (docs/SCALING.md).
 
 pub mod bus;
@@ -36,6 +38,7 @@ use tracing::warn;
 
 use crate::config::ClusterConfig;
 use crate::config::cluster::without_password;
+use crate::licences::Poll;
 use crate::registry::{HostRegistry, Latest};
 use bus::{Envelope, Event};
 use lead::Lead;
@@ -71,12 +74,14 @@ pub trait Arrivals: Send + Sync {
     fn alert(&self, alert: &Alert);
     /// The hosts with an agent on some server changed.
     fn agents_changed(&self);
+    /// Another server (the lead) polled a licence server.
+    fn licence_poll(&self, poll: bus::LicencePoll);
 }
 
-/// One event to publish, and the key to keep it under.
+/// One event to publish, and the key to keep it under with its time to live in ms.
 struct Outgoing {
     payload: Vec<u8>,
-    keep_as: Option<String>,
+    keep_as: Option<(String, u64)>,
 }
 
 /// This server's part in a cluster.
@@ -178,7 +183,10 @@ impl Cluster {
         };
         self.send(Outgoing {
             payload: envelope.encode(),
-            keep_as: Some(bus::host_key(&self.config.prefix, host)),
+            keep_as: Some((
+                bus::host_key(&self.config.prefix, host),
+                millis(self.config.host_ttl),
+            )),
         });
     }
 
@@ -192,6 +200,47 @@ impl Cluster {
             payload: envelope.encode(),
             keep_as: None,
         });
+    }
+
+    /// Tells the others licence server `name` answered `poll`, and keeps it under the licence
+    /// server's key for three of its poll `interval`s (servers that start meanwhile read it).
+    pub fn licence_poll(&self, name: &str, poll: &Poll, interval: Duration) {
+        let envelope = Envelope {
+            from: self.id.clone(),
+            event: Event::LicencePoll(Box::new(bus::LicencePoll {
+                server: name.to_owned(),
+                poll: poll.clone(),
+            })),
+        };
+        self.send(Outgoing {
+            payload: envelope.encode(),
+            keep_as: Some((
+                bus::licence_key(&self.config.prefix, name),
+                millis(interval * 3),
+            )),
+        });
+    }
+
+    /// The licence servers' latest polls kept in Redis (at start: a server that does not lead
+    /// shows them until the next).
+    ///
+    /// # Errors
+    /// When Redis cannot be read.
+    pub async fn licence_polls(&self) -> anyhow::Result<Vec<bus::LicencePoll>> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}licence:*", self.config.prefix);
+        let polls = scan_values(&mut conn, &pattern).await?;
+        Ok(polls
+            .into_iter()
+            .flatten()
+            .filter_map(|value| match Envelope::decode(&value, 0) {
+                Ok(Envelope {
+                    event: Event::LicencePoll(poll),
+                    ..
+                }) => Some(*poll),
+                _ => None,
+            })
+            .collect())
     }
 
     /// The hosts with an agent on this server may have changed.
@@ -282,7 +331,6 @@ impl Cluster {
 
     async fn publish(&self, mut pending: mpsc::Receiver<Outgoing>) {
         let channel = bus::channel(&self.config.prefix);
-        let ttl = millis(self.config.host_ttl);
         let mut conn = self.conn.clone();
         let mut batch = Vec::with_capacity(BATCH);
         let outage = outage::Outage::new("publish this server's events");
@@ -290,7 +338,7 @@ impl Cluster {
             let mut pipe = redis::pipe();
             for out in &batch {
                 pipe.cmd("PUBLISH").arg(&channel).arg(&out.payload).ignore();
-                if let Some(key) = &out.keep_as {
+                if let Some((key, ttl)) = &out.keep_as {
                     pipe.cmd("SET")
                         .arg(key)
                         .arg(&out.payload)

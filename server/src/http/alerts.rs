@@ -8,6 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use idlewatch_protocol::api::{Alert, AlertState, AlertsAnswer};
 use idlewatch_protocol::time::parse_rfc3339_ms;
+use idlewatch_store::RecordStore;
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -57,7 +58,7 @@ async fn alerts(
     let wanted = state_filter(&pairs)?;
     let (from_ms, to_ms) = selection::time_range(&pairs, DEFAULT_SPAN_MS)?;
     let store = state.store.clone();
-    let mut alerts = blocking("reading the alerts", move || store.local().alerts()).await?;
+    let mut alerts = blocking("reading the alerts", move || RecordStore::alerts(&store)).await?;
     alerts.retain(|a| {
         wanted.is_none_or(|s| a.state == s)
             && overlaps(a, from_ms, to_ms)

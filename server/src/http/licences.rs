@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use idlewatch_protocol::api::{LicenceServersAnswer, PeakView, PoolHistory, PoolPollPoint};
 use idlewatch_protocol::time::rfc3339_ms;
+use idlewatch_store::RecordStore;
 
 use super::access::Viewer;
 use super::error::ApiError;
@@ -56,7 +57,7 @@ async fn history(
     let app = config.app.clone();
     let store = state.store.clone();
     let points = blocking("reading the licence polls", move || {
-        store.local().licence_polls(&config.name, from_ms, to_ms)
+        store.licence_polls(&config.name, from_ms, to_ms)
     })
     .await?;
     let peak = points

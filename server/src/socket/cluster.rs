@@ -1,8 +1,9 @@
 //! What this server does with another server's events (cluster mode): a snapshot goes to its
 //! dashboards (scoped ones narrowed) and to its alert rules, so the lead, whoever holds it, has
 //! seen every host; an alert goes to its dashboards, and to its alert task as told (so that,
-//! leading next, it does not tell it again); a change of the hosts connected anywhere
-//! makes a new `agent_list`.
+//! leading next, it does not tell it again); a licence server's poll becomes the latest here
+//! (the lead polls for all); a change of the hosts connected anywhere makes a new
+//! `agent_list`.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use idlewatch_protocol::{Snapshot, events};
 use socketioxide::SocketIo;
 
 use crate::cluster::Arrivals;
+use crate::cluster::bus::LicencePoll;
 use crate::registry::Latest;
 use crate::state::AppState;
 
@@ -42,6 +44,11 @@ impl Arrivals for Relayed {
     fn alert(&self, alert: &Alert) {
         super::alert(&self.io, &self.state, alert);
         self.state.alerts.told_elsewhere(alert);
+    }
+
+    fn licence_poll(&self, poll: LicencePoll) {
+        let servers = self.state.licence_servers.clone();
+        tokio::spawn(async move { servers.told_elsewhere(&poll.server, poll.poll).await });
     }
 
     fn agents_changed(&self) {

@@ -1,0 +1,134 @@
+//! Alerts and licence-server polls in the database every server of the cluster shares: the
+//! server holding the lead writes them, every server lists the same. An alert is kept as the
+//! JSON the API lists (as the redb store keeps it), beside the columns pruning needs.
+
+use idlewatch_protocol::api::{Alert, AlertState};
+use idlewatch_protocol::time::parse_rfc3339_ms;
+use idlewatch_store::{Error, PoolPoint};
+use postgres::{Client, Transaction};
+
+use crate::columns::{signed, unsigned};
+use crate::error::pg;
+
+/// When `alert` resolved, epoch ms (`None` while it fires).
+fn resolved_ms(alert: &Alert) -> Option<i64> {
+    (alert.state == AlertState::Resolved)
+        .then(|| {
+            alert
+                .resolved_at
+                .as_deref()
+                .and_then(|t| parse_rfc3339_ms(t).ok())
+        })
+        .flatten()
+}
+
+fn body(alert: &Alert) -> String {
+    // An `Alert` is strings and numbers: it always serializes.
+    serde_json::to_string(alert).unwrap_or_default()
+}
+
+pub(crate) fn alerts(tx: &mut Transaction<'_>) -> Result<Vec<Alert>, Error> {
+    let rows = tx
+        .query("SELECT id, body FROM alerts ORDER BY id", &[])
+        .map_err(|e| pg("reading the alerts", &e))?;
+    rows.iter()
+        .map(|row| {
+            let id = unsigned(row.get(0));
+            let mut alert: Alert = serde_json::from_str(row.get(1))
+                .map_err(|e| Error::Corrupt(format!("alert {id}: {e}")))?;
+            alert.id = id;
+            Ok(alert)
+        })
+        .collect()
+}
+
+pub(crate) fn add_alert(client: &mut Client, alert: &mut Alert) -> Result<u64, Error> {
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO alerts (body, firing, resolved_ms) VALUES ($1, $2, $3) RETURNING id",
+            &[
+                &body(alert),
+                &(alert.state == AlertState::Firing),
+                &resolved_ms(alert),
+            ],
+        )
+        .map_err(|e| pg("storing an alert", &e))?
+        .get(0);
+    alert.id = unsigned(id);
+    Ok(alert.id)
+}
+
+pub(crate) fn update_alert(client: &mut Client, alert: &Alert) -> Result<(), Error> {
+    client
+        .execute(
+            "INSERT INTO alerts (id, body, firing, resolved_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body, firing = excluded.firing, \
+             resolved_ms = excluded.resolved_ms",
+            &[
+                &signed(alert.id),
+                &body(alert),
+                &(alert.state == AlertState::Firing),
+                &resolved_ms(alert),
+            ],
+        )
+        .map_err(|e| pg("storing an alert", &e))?;
+    Ok(())
+}
+
+pub(crate) fn prune_alerts(client: &mut Client, cutoff_ms: i64) -> Result<usize, Error> {
+    let n = client
+        .execute(
+            "DELETE FROM alerts WHERE NOT firing AND resolved_ms < $1",
+            &[&cutoff_ms],
+        )
+        .map_err(|e| pg("deleting old alerts", &e))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+pub(crate) fn add_poll(client: &mut Client, server: &str, point: PoolPoint) -> Result<(), Error> {
+    client
+        .execute(
+            "INSERT INTO licence_polls (server, at_ms, issued, in_use) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (server, at_ms) DO UPDATE SET issued = excluded.issued, \
+             in_use = excluded.in_use",
+            &[
+                &server,
+                &point.at_ms,
+                &i64::from(point.issued),
+                &i64::from(point.in_use),
+            ],
+        )
+        .map_err(|e| pg("storing a licence poll", &e))?;
+    Ok(())
+}
+
+pub(crate) fn polls(
+    tx: &mut Transaction<'_>,
+    server: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Vec<PoolPoint>, Error> {
+    let rows = tx
+        .query(
+            "SELECT at_ms, issued, in_use FROM licence_polls \
+             WHERE server = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms",
+            &[&server, &from_ms, &to_ms],
+        )
+        .map_err(|e| pg("reading a licence server's polls", &e))?;
+    let seats = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(rows
+        .iter()
+        .map(|row| PoolPoint {
+            at_ms: row.get(0),
+            issued: seats(row.get(1)),
+            in_use: seats(row.get(2)),
+        })
+        .collect())
+}
+
+pub(crate) fn prune_polls(client: &mut Client, cutoff_ms: i64) -> Result<usize, Error> {
+    let n = client
+        .execute("DELETE FROM licence_polls WHERE at_ms < $1", &[&cutoff_ms])
+        .map_err(|e| pg("deleting old licence polls", &e))?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
