@@ -7,9 +7,9 @@
 //! ack still means "durable"); reads run on a small pool of connections. It implements
 //! [`idlewatch_store::Snapshots`], and keeps the cluster's issued tokens, alerts and licence
 //! polls ([`idlewatch_store::TokenStore`], [`idlewatch_store::RecordStore`]); the schema is in
-//! `migrations/sql/postgres/` and is brought up
-//! to date when the store opens. Methods block: call them off the async runtime (opening too:
-//! a blocking connection runs a small runtime of its own).
+//! `migrations/sql/postgres/` and is brought up to date when the store opens. Methods block:
+//! call them off the async runtime (opening too: a blocking connection runs a small runtime of
+//! its own).
 
 mod age;
 mod columns;
