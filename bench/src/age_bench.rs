@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use crate::snapshot_gen::SnapshotGenerator;
 
-/// 2025-09-01T00:00:00Z: the generated snapshots start there.
-const START_MS: i64 = 1_756_684_800_000;
+/// 2025-09-01T00:00:00Z, a Monday: the generated snapshots start there.
+pub const START_MS: i64 = 1_756_684_800_000;
 /// Snapshots 5 s apart.
-const INTERVAL_MS: i64 = 5_000;
+pub const INTERVAL_MS: i64 = 5_000;
 const HOUR_MS: i64 = 3_600_000;
 
 /// What to generate.
@@ -74,31 +74,37 @@ pub struct AgeReport {
     pub tiers: TierSizes,
 }
 
+/// One generator of snapshots per host (`lab-000`, `lab-001`, …), each seeded from `seed`.
+#[must_use]
+pub fn generators(hosts: usize, processes: usize, seed: u64) -> Vec<SnapshotGenerator> {
+    (0..hosts)
+        .map(|i| SnapshotGenerator::new(format!("lab-{i:03}"), processes, seed + i as u64))
+        .collect()
+}
+
+/// Every host's snapshot of `step` (captured `step` intervals after [`START_MS`]).
+pub fn step_snapshots(
+    generators: &mut [SnapshotGenerator],
+    step: i64,
+) -> Vec<anyhow::Result<(i64, Arc<Snapshot>)>> {
+    let captured = START_MS + step * INTERVAL_MS;
+    generators
+        .iter_mut()
+        .map(|generator| {
+            let json = generator.next_json(u64::try_from(captured)?);
+            Ok((captured, Arc::new(Snapshot::parse(&json)?)))
+        })
+        .collect()
+}
+
 /// The generated snapshots, in capture order, one at a time (a run's snapshots would not fit
 /// in memory at once): the same ones at every call.
 fn generate(
     options: &AgeBenchOptions,
 ) -> impl Iterator<Item = anyhow::Result<(i64, Arc<Snapshot>)>> + use<> {
-    let mut generators: Vec<SnapshotGenerator> = (0..options.hosts)
-        .map(|i| {
-            SnapshotGenerator::new(
-                format!("lab-{i:03}"),
-                options.processes,
-                options.seed + i as u64,
-            )
-        })
-        .collect();
+    let mut generators = generators(options.hosts, options.processes, options.seed);
     let steps = options.hours * HOUR_MS / INTERVAL_MS;
-    (0..steps).flat_map(move |step| {
-        let captured = START_MS + step * INTERVAL_MS;
-        generators
-            .iter_mut()
-            .map(|generator| {
-                let json = generator.next_json(u64::try_from(captured)?);
-                Ok((captured, Arc::new(Snapshot::parse(&json)?)))
-            })
-            .collect::<Vec<_>>()
-    })
+    (0..steps).flat_map(move |step| step_snapshots(&mut generators, step))
 }
 
 /// Takes one completion: a commit (one fewer in flight), or an append refused as busy (it was
@@ -117,14 +123,20 @@ fn settle(
     }
 }
 
-/// Appends every generated snapshot, keeping up to 2,048 in flight; returns how many and the
-/// seconds it took.
-fn append(store: &dyn Snapshots, options: &AgeBenchOptions) -> anyhow::Result<(u64, f64)> {
+/// Appends every snapshot of `snapshots` (each with its capture time, which is also given as
+/// its arrival time), keeping up to 2,048 in flight; returns how many and the seconds it took.
+///
+/// # Errors
+/// A snapshot that could not be generated or stored.
+pub fn append_all(
+    store: &dyn Snapshots,
+    snapshots: impl Iterator<Item = anyhow::Result<(i64, Arc<Snapshot>)>>,
+) -> anyhow::Result<(u64, f64)> {
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<Result<(), StoreError>>();
     let mut in_flight = 0usize;
     let mut appended = 0u64;
-    for generated in generate(options) {
+    for generated in snapshots {
         let (captured, snapshot) = generated?;
         appended += 1;
         loop {
@@ -159,7 +171,7 @@ fn run_on(
     appended: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<(u64, AgedStore, TierSizes)> {
     let before_ms = START_MS + options.hours * HOUR_MS;
-    let (snapshots, append_s) = append(store, options)?;
+    let (snapshots, append_s) = append_all(store, generate(options))?;
     appended()?;
     let started = Instant::now();
     let aged = store.age_tiers(before_ms, 3 * INTERVAL_MS, None)?;

@@ -6,7 +6,9 @@
 //!   built from the simulated [`peers`] and the [`measure`] clock and histograms;
 //! - [`resources`] and [`spawn`]: watching (or starting) the server process under test;
 //! - [`store_bench`]: the durable store measured on its own (`idlewatch-store-bench`), and
-//!   [`year_bench`] its minute and day tiers over a generated year (`idlewatch-year-bench`);
+//!   [`year_bench`] its minute and day tiers over a generated year (`idlewatch-year-bench`),
+//!   [`year_age`] a generated year of snapshots appended and aged day by day
+//!   (`idlewatch-year-age-bench`);
 //! - [`abuse`]: what hostile clients can make a server spend (`idlewatch-abuse-bench`).
 
 /// The Socket.IO client the simulated peers use (the `idlewatch-client` crate).
@@ -23,4 +25,5 @@ pub mod resources;
 pub mod snapshot_gen;
 pub mod spawn;
 pub mod store_bench;
+pub mod year_age;
 pub mod year_bench;

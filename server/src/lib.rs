@@ -208,20 +208,35 @@ async fn age_snapshots(state: AppState) {
 }
 
 /// How often a server of a cluster on PostgreSQL takes the issued tokens again from the
-/// database: a token issued or revoked on another server holds here within this.
-pub const SHARED_TOKENS_PERIOD: Duration = Duration::from_secs(2);
+/// database even when it was not told of a change (in case a notification was lost).
+pub const SHARED_TOKENS_PERIOD: Duration = Duration::from_secs(60);
 
-/// In a cluster on PostgreSQL, takes the issued tokens from the shared store every
-/// [`SHARED_TOKENS_PERIOD`]; on a server on its own there is nothing to follow.
+/// In a cluster on PostgreSQL, takes the issued tokens from the shared store each time the
+/// database says they changed (a token issued or revoked on any server holds here at once),
+/// and every [`SHARED_TOKENS_PERIOD`]; on a server on its own there is nothing to follow.
 async fn follow_shared_tokens(state: AppState) {
-    if !state.store.shared() {
-        return std::future::pending().await;
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let told = changed.clone();
+    match state.store.watch_tokens(move || {
+        told.notify_one();
+        true
+    }) {
+        None => return std::future::pending().await,
+        Some(Ok(())) => {}
+        Some(Err(e)) => warn!(
+            "cannot listen for token changes ({e}); tokens issued or revoked on other servers \
+             hold here within {} s",
+            SHARED_TOKENS_PERIOD.as_secs()
+        ),
     }
     let mut tick = tokio::time::interval(SHARED_TOKENS_PERIOD);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = changed.notified() => {}
+        }
         let worker = state.clone();
         let reloaded =
             tokio::task::spawn_blocking(move || worker.tokens.reload(&worker.store)).await;

@@ -155,7 +155,17 @@ fn start(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot share this server's tokens at {shared_at}"))?;
         if copied > 0 {
             info!(
-                "{copied} tokens issued on this server are now in the shared store, with new                  ids (idlewatch-admin tokens list shows them)"
+                "{copied} tokens issued on this server are now in the shared store, with new \
+                 ids (idlewatch-admin tokens list shows them)"
+            );
+        }
+        let (alerts, polls) = stores.share_local_records().with_context(|| {
+            format!("cannot move this server's alerts and licence polls to {shared_at}")
+        })?;
+        if alerts + polls > 0 {
+            info!(
+                "{alerts} alerts and {polls} licence polls kept by this server are now in the \
+                 shared store (the alerts with new ids)"
             );
         }
     }

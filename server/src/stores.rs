@@ -73,6 +73,15 @@ impl Stores {
         self.shared.is_some()
     }
 
+    /// Calls `changed` whenever a token of the shared store is issued or revoked (see
+    /// [`PgStore::watch_tokens`]); `None` on a server on its own.
+    pub fn watch_tokens(
+        &self,
+        changed: impl Fn() -> bool + Send + 'static,
+    ) -> Option<Result<(), Error>> {
+        self.shared.as_ref().map(|s| s.watch_tokens(changed))
+    }
+
     /// What the shared store's tables take on disk; `None` on a server on its own.
     ///
     /// # Errors
@@ -362,5 +371,32 @@ impl RecordStore for Stores {
 
     fn prune_licence_polls_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
         self.records().prune_licence_polls_before(cutoff_ms)
+    }
+}
+
+impl Stores {
+    /// Moves the alerts and licence polls of the server's own file into the shared store (the
+    /// alerts with new ids), so that a cluster that kept them per server before lists them all
+    /// from the database; returns how many of each. Nothing on a server on its own.
+    ///
+    /// # Errors
+    /// When either store cannot be read or written (the file keeps its records then).
+    pub fn share_local_records(&self) -> Result<(usize, usize), Error> {
+        let Some(shared) = &self.shared else {
+            return Ok((0, 0));
+        };
+        let alerts = self.local.alerts()?;
+        let polls = self.local.all_licence_polls()?;
+        if alerts.is_empty() && polls.is_empty() {
+            return Ok((0, 0));
+        }
+        for mut alert in alerts.iter().cloned() {
+            shared.add_alert(&mut alert)?;
+        }
+        for (server, point) in &polls {
+            shared.add_licence_poll(server, *point)?;
+        }
+        self.local.clear_records()?;
+        Ok((alerts.len(), polls.len()))
     }
 }

@@ -17,6 +17,7 @@ mod counts;
 mod delete;
 mod error;
 mod group;
+mod listen;
 mod partitions;
 mod read;
 mod records;
@@ -98,6 +99,9 @@ impl Default for PgOptions {
 pub struct PgStore {
     commands: SyncSender<Command>,
     readers: Arc<Readers>,
+    /// How to connect again (for listening).
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
 }
 
 impl PgStore {
@@ -133,11 +137,13 @@ impl PgStore {
             .max_size(options.readers.max(1))
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            .build(PostgresConnectionManager::new(config, tls))
+            .build(PostgresConnectionManager::new(config.clone(), tls.clone()))
             .map_err(|e| error::pool(&e))?;
         Ok(Self {
             commands,
             readers: Arc::new(Readers(Some(pool))),
+            config,
+            tls,
         })
     }
 
@@ -155,6 +161,21 @@ impl PgStore {
     ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>, Error> {
         let pool = self.readers.0.as_ref().ok_or(Error::Closed)?;
         pool.get().map_err(|e| error::pool(&e))
+    }
+
+    /// Calls `changed` whenever another server (or anyone) issues or revokes a token, and once
+    /// each time listening starts, on a thread of its own holding one connection, until
+    /// `changed` returns false.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn watch_tokens(&self, changed: impl Fn() -> bool + Send + 'static) -> Result<(), Error> {
+        listen::spawn(
+            self.config.clone(),
+            self.tls.clone(),
+            listen::TOKENS,
+            Box::new(changed),
+        )
     }
 
     /// Runs `read` in a read-only transaction on a pooled connection.

@@ -59,20 +59,38 @@ pub(crate) fn add_alert(client: &mut Client, alert: &mut Alert) -> Result<u64, E
 }
 
 pub(crate) fn update_alert(client: &mut Client, alert: &Alert) -> Result<(), Error> {
-    client
+    let row: [&(dyn postgres::types::ToSql + Sync); 4] = [
+        &signed(alert.id),
+        &body(alert),
+        &(alert.state == AlertState::Firing),
+        &resolved_ms(alert),
+    ];
+    let updated = client
         .execute(
-            "INSERT INTO alerts (id, body, firing, resolved_ms) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body, firing = excluded.firing, \
-             resolved_ms = excluded.resolved_ms",
-            &[
-                &signed(alert.id),
-                &body(alert),
-                &(alert.state == AlertState::Firing),
-                &resolved_ms(alert),
-            ],
+            "UPDATE alerts SET body = $2, firing = $3, resolved_ms = $4 WHERE id = $1",
+            &row,
         )
         .map_err(|e| pg("storing an alert", &e))?;
-    Ok(())
+    if updated > 0 {
+        return Ok(());
+    }
+    // An id this table never gave: kept under it, and the ids given next moved past it.
+    let mut tx = client
+        .transaction()
+        .map_err(|e| pg("storing an alert", &e))?;
+    tx.execute(
+        "INSERT INTO alerts (id, body, firing, resolved_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, firing = excluded.firing, \
+         resolved_ms = excluded.resolved_ms",
+        &row,
+    )
+    .map_err(|e| pg("storing an alert", &e))?;
+    tx.execute(
+        "SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT max(id) FROM alerts))",
+        &[],
+    )
+    .map_err(|e| pg("moving the alerts' ids on", &e))?;
+    tx.commit().map_err(|e| pg("storing an alert", &e))
 }
 
 pub(crate) fn prune_alerts(client: &mut Client, cutoff_ms: i64) -> Result<usize, Error> {

@@ -25,6 +25,11 @@ const STEPS: &[(i32, &str, &str)] = &[
         "records",
         include_str!("../../migrations/sql/postgres/0003_records.sql"),
     ),
+    (
+        4,
+        "token_changes",
+        include_str!("../../migrations/sql/postgres/0004_token_changes.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating ("idlewatch" in ASCII, truncated).

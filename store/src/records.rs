@@ -4,7 +4,9 @@
 //! care which, and one suite of tests (`tests/tests/store_backends.rs`) holds both alike.
 //! Every method blocks: call it off the async runtime.
 
+use idlewatch_format::{ALERTS, LICENCE_POLLS};
 use idlewatch_protocol::api::Alert;
+use redb::{ReadableDatabase, ReadableTable};
 
 use crate::{Error, PoolPoint, Store};
 
@@ -91,5 +93,43 @@ impl RecordStore for Store {
 
     fn prune_licence_polls_before(&self, cutoff_ms: i64) -> Result<usize, Error> {
         Store::prune_licence_polls_before(self, cutoff_ms)
+    }
+}
+
+impl Store {
+    /// Every licence server's polls, by server then time.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn all_licence_polls(&self) -> Result<Vec<(String, PoolPoint)>, Error> {
+        let txn = self.db()?.begin_read()?;
+        let table = txn.open_table(LICENCE_POLLS)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let (server, at_ms) = key.value();
+            let (issued, in_use) = value.value();
+            out.push((
+                server.to_owned(),
+                PoolPoint {
+                    at_ms,
+                    issued,
+                    in_use,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Deletes every alert and licence poll (once moved to a cluster's shared store).
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn clear_records(&self) -> Result<(), Error> {
+        let txn = self.db()?.begin_write()?;
+        txn.open_table(ALERTS)?.retain(|_, _| false)?;
+        txn.open_table(LICENCE_POLLS)?.retain(|_, _| false)?;
+        txn.commit()?;
+        Ok(())
     }
 }

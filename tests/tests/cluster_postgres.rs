@@ -325,6 +325,47 @@ fn alerts(server: &Server) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The alerts of the `orphans` rule `server` lists.
+fn orphans(server: &Server) -> Vec<Value> {
+    alerts(server)
+        .into_iter()
+        .filter(|a| a["alert"] == "orphans")
+        .collect()
+}
+
+/// Writes into server `dir`'s own file what it kept before joining the cluster: a resolved
+/// alert and one poll of the licence server `ansys`, an hour ago.
+fn kept_before_joining(dir: &Path) {
+    let (store, writer, _) =
+        idlewatch_store::Store::open(&dir.join("data"), &idlewatch_store::OpenOptions::default())
+            .unwrap();
+    let at = idlewatch_protocol::time::now_ms() - 3_600_000;
+    let stamp = idlewatch_protocol::time::rfc3339_ms(at);
+    let mut alert = idlewatch_protocol::api::Alert {
+        id: 0,
+        alert: "before".to_owned(),
+        kind: idlewatch_protocol::api::AlertKind::HostOffline,
+        state: idlewatch_protocol::api::AlertState::Resolved,
+        host: Some("lab-old".to_owned()),
+        group: None,
+        app: None,
+        since: stamp.clone(),
+        fired_at: stamp.clone(),
+        notified_at: stamp.clone(),
+        resolved_at: Some(stamp),
+        summary: "lab-old reports again".to_owned(),
+    };
+    store.add_alert(&mut alert).unwrap();
+    let point = idlewatch_store::PoolPoint {
+        at_ms: at,
+        issued: 10,
+        in_use: 7,
+    };
+    store.add_licence_poll("ansys", point).unwrap();
+    drop(store);
+    drop(writer);
+}
+
 /// The pid of the server process behind each poll, in order.
 fn pollers(log: &Path) -> Vec<u32> {
     std::fs::read_to_string(log)
@@ -361,22 +402,29 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
         hook.url()
     );
     let listens = [free_address(), free_address()];
+    kept_before_joining(&dir.path().join("a"));
     let mut servers = [
         start_with(dir.path(), "a", &redis, &url, &listens[0], &more),
         start_with(dir.path(), "b", &redis, &url, &listens[1], &more),
     ];
-    // One poll, shown by both; the orphaned seat's alert one record, listed by both.
+    // One poll, shown by both; the orphaned seat's alert one record, listed by both beside
+    // the alert server a kept in its own file before it joined.
     wait_until(
         "both servers to show one poll and one alert",
         Duration::from_secs(40),
         || {
             polled_at(&servers[0]).is_some()
                 && polled_at(&servers[0]) == polled_at(&servers[1])
-                && alerts(&servers[0]).len() == 1
+                && orphans(&servers[0]).len() == 1
+                && alerts(&servers[0]).len() == 2
                 && alerts(&servers[0]) == alerts(&servers[1])
         },
     );
-    let fired = alerts(&servers[0]).remove(0);
+    assert!(
+        alerts(&servers[1]).iter().any(|a| a["alert"] == "before"),
+        "the alert kept before joining is listed by the other server"
+    );
+    let fired = orphans(&servers[0]).remove(0);
     assert_eq!(fired["state"], "firing", "{fired}");
     assert!(
         fired["summary"].as_str().unwrap().contains("LAB-GHOST"),
@@ -395,7 +443,8 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
         .iter()
         .position(|s| s.pid() == polls[0])
         .expect("a server polled");
-    // Each poll's seats are in the one pool history both servers read.
+    // Each poll's seats are in the one pool history both servers read, after the poll server
+    // a kept before joining.
     let history =
         |s: &Server| get_json(s, "/api/v1/licences/servers/ansys/history")["points"].clone();
     wait_until(
@@ -403,7 +452,8 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
         Duration::from_secs(10),
         || {
             let points = history(&servers[0]);
-            points.as_array().map(Vec::len) == Some(pollers(&log).len())
+            points.as_array().map(Vec::len) == Some(pollers(&log).len() + 1)
+                && points[0]["in_use"] == 7
                 && points == history(&servers[1])
         },
     );
@@ -417,7 +467,7 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
         "the survivor to poll and resolve the alert",
         Duration::from_secs(40),
         || {
-            alerts(survivor)
+            orphans(survivor)
                 .first()
                 .is_some_and(|a| a["state"] == "resolved")
         },
@@ -426,7 +476,7 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
         pollers(&log).contains(&survivor.pid()),
         "the survivor polled"
     );
-    let after = alerts(survivor);
+    let after = orphans(survivor);
     assert_eq!(after.len(), 1, "one record per alert: {after:?}");
     assert_eq!(after[0]["id"], fired["id"], "{after:?}");
     // Told once each, firing by the lead and resolved by the survivor.

@@ -2,7 +2,7 @@
 //! snapshot, the timer and each licence-server poll; each alert that fires, repeats or resolves
 //! is written to the store, sent to dashboards as `alert` and queued for its notifiers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,10 +15,12 @@ use idlewatch_store::RecordStore;
 use jiff::tz::TimeZone;
 use tracing::{error, info, warn};
 
+mod takeover;
+
 use super::evaluate::{Change, Evaluator, HostState, Orphan};
 use super::lifecycle::Transition;
 use super::record::{self, Detail};
-use super::shared::{Firing, Key, LeadRecords, key_of};
+use super::shared::{Firing, LeadRecords, key_of};
 use super::untold::Untold;
 use super::{Alerts, Pending, QUEUE};
 use crate::groups::HostGroups;
@@ -87,7 +89,10 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
         untold: Untold::new(src.untold_window),
         records: LeadRecords::default(),
     };
+    // Whether this server leads and has taken stock of the stored alerts (shared store), and
+    // when it last tried.
     let mut leading = false;
+    let mut last_try = None;
     let mut tick = tokio::time::interval(alerts.tick());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut polls = src.licence_servers.subscribe();
@@ -131,12 +136,17 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
         };
         let leads = (src.leads)();
         if leads && !leading && src.shared {
-            task.take_lead(&evaluator, &mut firing).await;
-        } else if leads && !task.untold.is_empty() {
-            task.tell_untold(&evaluator, &mut firing, &mut Firing::new())
-                .await;
+            if takeover::due(last_try) {
+                last_try = Some(Instant::now());
+                leading = task.take_lead(&mut evaluator, &mut firing).await;
+            }
+        } else {
+            if leads && !task.untold.is_empty() {
+                task.tell_untold(&evaluator, &mut firing, &mut Firing::new())
+                    .await;
+            }
+            leading = leads;
         }
-        leading = leads;
         if !changes.is_empty() {
             task.apply(&evaluator, changes, &mut firing).await;
             src.firing.set(firing.len() as i64);
@@ -351,77 +361,6 @@ impl Task<'_> {
             } else {
                 self.untold.saw(alert, repeat, change.rule, key);
             }
-        }
-    }
-
-    /// Now leading on a shared store: takes the ids of the alerts stored as firing, tells what
-    /// the former leader did not, and resolves the stored alerts no longer firing.
-    async fn take_lead(&mut self, evaluator: &Evaluator, firing: &mut Firing) {
-        let store = self.src.store.clone();
-        let stored = match tokio::task::spawn_blocking(move || store.alerts()).await {
-            Ok(Ok(alerts)) => alerts,
-            Ok(Err(e)) => {
-                error!(
-                    "cannot read the stored alerts on taking the lead ({e}); alerts may be recorded twice"
-                );
-                Vec::new()
-            }
-            Err(e) => {
-                error!("cannot read the stored alerts on taking the lead ({e})");
-                Vec::new()
-            }
-        };
-        let stored = stored
-            .into_iter()
-            .filter(|a| a.state == AlertState::Firing)
-            .collect();
-        let mut ended = self.records.reconcile(stored, firing);
-        self.tell_untold(evaluator, firing, &mut ended).await;
-        let now = now_ms();
-        for (_, mut alert) in ended {
-            let since = parse_rfc3339_ms(&alert.since).unwrap_or(now);
-            record::resolve(&mut alert, since, now);
-            let rule = evaluator.rules().iter().find(|r| r.name == alert.alert);
-            if rule.is_none() {
-                alert.summary = format!("{} (its rule was removed)", alert.summary);
-            }
-            self.store_update(&alert).await;
-            info!(alert = %alert.alert, id = alert.id, "alert resolved on taking the lead: {}", alert.summary);
-            self.tell(&alert, false, rule.map_or(&[][..], |r| &r.notify));
-        }
-    }
-
-    /// Now leading: tells (and stores) what the former leader saw but did not tell before it
-    /// died, oldest first. A change of an alert in `ended` (stored as firing, no longer firing
-    /// here) rewrites that record.
-    async fn tell_untold(
-        &mut self,
-        evaluator: &Evaluator,
-        firing: &mut Firing,
-        ended: &mut Firing,
-    ) {
-        // Ids given here, so a firing and its resolution told together are one record.
-        let mut stored: HashMap<Key, u64> = HashMap::new();
-        for item in self.untold.take() {
-            let mut alert = item.alert;
-            // The same firing only: one that resolved and fired again since is another record.
-            if let Some(kept) = firing
-                .get_mut(&item.key)
-                .filter(|kept| kept.fired_at == alert.fired_at)
-            {
-                self.store(kept).await;
-                alert.id = kept.id;
-            } else {
-                alert.id = stored
-                    .get(&item.key)
-                    .copied()
-                    .or_else(|| ended.remove(&item.key).map(|a| a.id))
-                    .unwrap_or(0);
-                self.store(&mut alert).await;
-            }
-            stored.insert(item.key, alert.id);
-            info!(alert = %alert.alert, id = alert.id, "alert told by this server, now leading: {}", alert.summary);
-            self.tell(&alert, item.repeat, &evaluator.rules()[item.rule].notify);
         }
     }
 

@@ -4,8 +4,10 @@
 //! stored from its `alert` event ([`LeadRecords::told`]), so that, leading next, it repeats and
 //! resolves that record rather than a new one; and on taking the lead it reads the alerts
 //! stored as firing ([`LeadRecords::reconcile`]): those it knows firing take their stored ids
-//! (an event may have been lost), and those it does not are resolved, the condition having
-//! ended while no server told it.
+//! (an event may have been lost); a second record of an alert firing here is resolved
+//! quietly; and those it does not know firing are restored into its rules, as at start (the
+//! rules resolve them at their next look if the condition ended, or keep them firing if this
+//! server was only late to see it).
 
 use std::collections::HashMap;
 
@@ -56,23 +58,32 @@ impl LeadRecords {
     }
 
     /// This server takes the lead: `stored` are the alerts the store holds as firing. Those
-    /// firing here keep the stored id (unless they have one); the others are returned, to be
-    /// resolved.
-    pub fn reconcile(&mut self, stored: Vec<Alert>, firing: &mut Firing) -> Firing {
+    /// firing here keep the stored id (unless they have one).
+    pub fn reconcile(&mut self, stored: Vec<Alert>, firing: &mut Firing) -> Reconciled {
         self.ids.clear();
-        let mut ended = Firing::new();
+        let mut out = Reconciled::default();
         for alert in stored {
             let key = key_of(&alert);
             match firing.get_mut(&key) {
                 Some(kept) if kept.id == 0 => kept.id = alert.id,
-                Some(_) => {}
+                Some(kept) if kept.id == alert.id => {}
+                Some(_) => out.duplicates.push(alert),
                 None => {
-                    ended.insert(key, alert);
+                    out.missing.insert(key, alert);
                 }
             }
         }
-        ended
+        out
     }
+}
+
+/// What a server taking the lead finds stored as firing beyond what fires here.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    /// Alerts not firing here: restored into the rules (or resolved when their rule is gone).
+    pub missing: Firing,
+    /// Second records of alerts firing here under another record: resolved quietly.
+    pub duplicates: Vec<Alert>,
 }
 
 #[cfg(test)]
@@ -115,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn taking_the_lead_adopts_stored_ids_and_returns_what_ended_unseen() {
+    fn taking_the_lead_adopts_stored_ids_and_returns_what_is_missing_or_twice() {
         let mut records = LeadRecords::default();
         let mut firing = Firing::new();
         firing.insert(
@@ -126,17 +137,23 @@ mod tests {
             key_of(&alert(3, "pc3", AlertState::Firing)),
             alert(3, "pc3", AlertState::Firing),
         );
-        let ended = records.reconcile(
+        let found = records.reconcile(
             vec![
                 alert(5, "pc1", AlertState::Firing),
                 alert(6, "pc2", AlertState::Firing),
                 alert(3, "pc3", AlertState::Firing),
+                alert(4, "pc3", AlertState::Firing),
             ],
             &mut firing,
         );
         assert_eq!(firing[&key_of(&alert(0, "pc1", AlertState::Firing))].id, 5);
         assert_eq!(firing[&key_of(&alert(0, "pc3", AlertState::Firing))].id, 3);
-        assert_eq!(ended.len(), 1);
-        assert_eq!(ended[&key_of(&alert(0, "pc2", AlertState::Firing))].id, 6);
+        assert_eq!(found.missing.len(), 1);
+        assert_eq!(
+            found.missing[&key_of(&alert(0, "pc2", AlertState::Firing))].id,
+            6
+        );
+        let twice: Vec<u64> = found.duplicates.iter().map(|a| a.id).collect();
+        assert_eq!(twice, [4]);
     }
 }

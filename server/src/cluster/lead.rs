@@ -1,7 +1,8 @@
 //! The lead: one Redis key naming the server that does the work which must happen once in a
-//! cluster (alert notifications and their records, Google Sheets uploads). One script takes it
-//! when free (`SET … PX`) or extends it when it names this server, a few times per lease; a
-//! compare-and-delete script gives it up at shutdown. A server that dies loses it when its
+//! cluster (alert notifications and their records, Google Sheets uploads, licence-server polls,
+//! and on a shared store retention and aging). One script takes it when free (`SET … PX`) or
+//! extends it when it names this server, a few times per lease; a compare-and-delete script
+//! gives it up at shutdown. A server that dies loses it when its
 //! lease runs out, and another takes it at its next try.
 //!
 //! A server counts itself the holder only until the lease it last took or extended would run
@@ -146,7 +147,7 @@ impl Lead {
         }
         let now = held.now(Instant::now());
         if now && !was {
-            info!("this server now leads the cluster (alerts, Sheets uploads)");
+            info!("this server now leads the cluster (alerts, licence polls, Sheets uploads)");
         }
         now
     }

@@ -216,7 +216,7 @@ impl Cluster {
             payload: envelope.encode(),
             keep_as: Some((
                 bus::licence_key(&self.config.prefix, name),
-                millis(interval * 3),
+                millis(interval.saturating_mul(3)),
             )),
         });
     }

@@ -127,15 +127,18 @@ impl LicenceServers {
         self.polls.send_modify(|n| *n += 1);
     }
 
-    /// How long until `entry` is due a poll: its interval after the latest (made here or told
-    /// by another server), or now.
+    /// How long until `entry` is due a poll: its interval after the start of the latest (made
+    /// here or told by another server), or now.
     fn until_due(entry: &Entry) -> Duration {
         let latest = entry
             .latest
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
-            .map(|p| p.at_ms);
+            .map(|p| {
+                p.at_ms
+                    .saturating_sub(i64::try_from(p.took_ms).unwrap_or(i64::MAX))
+            });
         latest.map_or(Duration::ZERO, |at_ms| {
             let due = at_ms.saturating_add(
                 i64::try_from(entry.config.interval.as_millis()).unwrap_or(i64::MAX),
