@@ -291,8 +291,9 @@ pub enum TokensCommand {
 pub enum DbCommand {
     /// Verify every record and index of the store.
     Check(DbArgs),
-    /// Sizes and counts, per host.
-    Stats(DbArgs),
+    /// Sizes and counts, per host: a stopped server's file (--data-dir), or the database a
+    /// cluster on PostgreSQL shares (--shared, through the server).
+    Stats(DbStatsArgs),
     /// Delete one host's stored snapshots (all, or those captured in --from/--to) through the
     /// running server; its other data and other hosts are untouched.
     Delete(DbDeleteArgs),
@@ -313,6 +314,18 @@ pub struct DbDeleteArgs {
     /// Delete for good: without it, nothing is deleted and the command says what would be.
     #[arg(long)]
     pub yes: bool,
+}
+
+/// `db stats`: which store.
+#[derive(Debug, Args)]
+pub struct DbStatsArgs {
+    /// The stopped server's data dir.
+    #[arg(long, value_name = "DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The database of a cluster on PostgreSQL instead, through the running server given by
+    /// --server.
+    #[arg(long, conflicts_with = "data_dir")]
+    pub shared: bool,
 }
 
 /// Where the store is.

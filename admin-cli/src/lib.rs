@@ -77,6 +77,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Tokens { command } => commands::tokens::run(&api()?, &out, command),
         Command::Db { command } => match command {
             DbCommand::Check(args) => commands::db::check(&out, &args.data_dir),
+            DbCommand::Stats(args) if args.shared => commands::db::shared_stats(&api()?, &out),
             DbCommand::Stats(args) => commands::db::stats(&out, &args.data_dir),
             DbCommand::Delete(args) => commands::delete::run(&api()?, &out, args),
         },

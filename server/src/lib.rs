@@ -216,11 +216,12 @@ pub const SHARED_TOKENS_PERIOD: Duration = Duration::from_secs(60);
 /// and every [`SHARED_TOKENS_PERIOD`]; on a server on its own there is nothing to follow.
 async fn follow_shared_tokens(state: AppState) {
     let changed = Arc::new(tokio::sync::Notify::new());
-    let told = changed.clone();
-    match state.store.watch_tokens(move || {
-        told.notify_one();
-        true
-    }) {
+    // The listening thread ends once this task is gone.
+    let told = Arc::downgrade(&changed);
+    match state
+        .store
+        .watch_tokens(move || told.upgrade().inspect(|c| c.notify_one()).is_some())
+    {
         None => return std::future::pending().await,
         Some(Ok(())) => {}
         Some(Err(e)) => warn!(

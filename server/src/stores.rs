@@ -82,6 +82,12 @@ impl Stores {
         self.shared.as_ref().map(|s| s.watch_tokens(changed))
     }
 
+    /// What the shared store holds, per tier and per host (its `path` left empty); `None` on a
+    /// server on its own.
+    pub fn shared_stats(&self) -> Option<Result<idlewatch_protocol::api::StoreStats, Error>> {
+        self.shared.as_ref().map(PgStore::stats)
+    }
+
     /// What the shared store's tables take on disk; `None` on a server on its own.
     ///
     /// # Errors
@@ -377,7 +383,9 @@ impl RecordStore for Stores {
 impl Stores {
     /// Moves the alerts and licence polls of the server's own file into the shared store (the
     /// alerts with new ids), so that a cluster that kept them per server before lists them all
-    /// from the database; returns how many of each. Nothing on a server on its own.
+    /// from the database; returns how many of each. An alert still firing is moved resolved:
+    /// this server does not lead yet, and the lead's rules fire it again if its condition
+    /// holds. Nothing on a server on its own.
     ///
     /// # Errors
     /// When either store cannot be read or written (the file keeps its records then).
@@ -385,17 +393,21 @@ impl Stores {
         let Some(shared) = &self.shared else {
             return Ok((0, 0));
         };
-        let alerts = self.local.alerts()?;
+        let mut alerts = self.local.alerts()?;
         let polls = self.local.all_licence_polls()?;
         if alerts.is_empty() && polls.is_empty() {
             return Ok((0, 0));
         }
-        for mut alert in alerts.iter().cloned() {
-            shared.add_alert(&mut alert)?;
+        let now = idlewatch_protocol::time::now_ms();
+        for alert in alerts
+            .iter_mut()
+            .filter(|a| a.state == idlewatch_protocol::api::AlertState::Firing)
+        {
+            alert.state = idlewatch_protocol::api::AlertState::Resolved;
+            alert.resolved_at = Some(idlewatch_protocol::time::rfc3339_ms(now));
+            alert.summary = format!("{} (moved into the cluster's store)", alert.summary);
         }
-        for (server, point) in &polls {
-            shared.add_licence_poll(server, *point)?;
-        }
+        shared.import_records(&alerts, &polls)?;
         self.local.clear_records()?;
         Ok((alerts.len(), polls.len()))
     }

@@ -22,6 +22,7 @@ mod partitions;
 mod read;
 mod records;
 pub mod schema;
+mod stats;
 mod tiers;
 mod tls;
 mod tokens;
@@ -170,12 +171,38 @@ impl PgStore {
     /// # Errors
     /// When the thread cannot be started.
     pub fn watch_tokens(&self, changed: impl Fn() -> bool + Send + 'static) -> Result<(), Error> {
-        listen::spawn(
-            self.config.clone(),
-            self.tls.clone(),
-            listen::TOKENS,
-            Box::new(changed),
-        )
+        let mut config = self.config.clone();
+        // A connection that died without a word (a peer gone, a NAT that forgot it) is noticed
+        // within a minute or so, not after the system's two hours.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
+        listen::spawn(config, self.tls.clone(), listen::TOKENS, Box::new(changed))
+    }
+
+    /// Stores the alerts (with new ids) and licence polls a server kept in its own file before
+    /// it joined the cluster, all in one transaction (an alert already moved is skipped, a
+    /// poll already stored kept).
+    ///
+    /// # Errors
+    /// When the database cannot be written (nothing is stored then).
+    pub fn import_records(
+        &self,
+        alerts: &[idlewatch_protocol::api::Alert],
+        polls: &[(String, PoolPoint)],
+    ) -> Result<(), Error> {
+        records::import(&mut *self.connection()?, alerts, polls)
+    }
+
+    /// What the database holds, per tier and per host (`idlewatch-admin db stats --shared`);
+    /// `path` is left empty for the caller to name the database.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub fn stats(&self) -> Result<idlewatch_protocol::api::StoreStats, Error> {
+        self.read(stats::read)
     }
 
     /// Runs `read` in a read-only transaction on a pooled connection.

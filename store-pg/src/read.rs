@@ -288,21 +288,29 @@ pub(crate) fn latest_of(
     }
 }
 
+/// Every host's latest record in one query (each host's found by its index); a record that is
+/// a delta then fetches its chain.
 pub(crate) fn latest_per_host(
     tx: &mut Transaction<'_>,
     not_after_ms: i64,
 ) -> Result<Vec<LatestOfHost>, Error> {
-    let hosts = tx
-        .query("SELECT id, name FROM hosts", &[])
-        .map_err(|e| pg("reading hosts", &e))?;
-    let mut out = Vec::with_capacity(hosts.len());
-    for row in hosts {
-        if let Some(snapshot) = latest_of_id(tx, row.get(0), not_after_ms)? {
-            out.push(LatestOfHost {
-                host: row.get(1),
-                snapshot,
-            });
-        }
+    let rows = tx
+        .query(
+            "SELECT h.id, h.name, l.seq, l.captured_ms, l.record FROM hosts h \
+             CROSS JOIN LATERAL (SELECT seq, captured_ms, record FROM snapshots s \
+               WHERE s.host_id = h.id AND s.captured_ms <= $1 \
+               ORDER BY s.captured_ms DESC, s.seq DESC LIMIT 1) l",
+            &[&not_after_ms],
+        )
+        .map_err(|e| pg("reading every host's latest snapshot", &e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (header, json) =
+            Decoding::new(row.get(0)).decode(tx, unsigned(row.get(2)), row.get(3), row.get(4))?;
+        out.push(LatestOfHost {
+            host: row.get(1),
+            snapshot: StoredSnapshot::decoded(&header, json)?,
+        });
     }
     Ok(out)
 }

@@ -85,8 +85,10 @@ pub(crate) fn update_alert(client: &mut Client, alert: &Alert) -> Result<(), Err
         &row,
     )
     .map_err(|e| pg("storing an alert", &e))?;
+    // Never backwards: ids given before and since rolled back or pruned stay given.
     tx.execute(
-        "SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT max(id) FROM alerts))",
+        "SELECT setval(s, greatest((SELECT max(id) FROM alerts), pg_sequence_last_value(s))) \
+         FROM (SELECT pg_get_serial_sequence('alerts', 'id')::regclass AS s) q",
         &[],
     )
     .map_err(|e| pg("moving the alerts' ids on", &e))?;
@@ -149,4 +151,42 @@ pub(crate) fn prune_polls(client: &mut Client, cutoff_ms: i64) -> Result<usize, 
         .execute("DELETE FROM licence_polls WHERE at_ms < $1", &[&cutoff_ms])
         .map_err(|e| pg("deleting old licence polls", &e))?;
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Stores `alerts` (with new ids) and `polls` in one transaction: all or none. An alert whose
+/// JSON is already stored word for word (a move that failed after committing, tried again) is
+/// skipped.
+pub(crate) fn import(
+    client: &mut Client,
+    alerts: &[Alert],
+    polls: &[(String, PoolPoint)],
+) -> Result<(), Error> {
+    let mut tx = client
+        .transaction()
+        .map_err(|e| pg("moving alerts and licence polls in", &e))?;
+    for alert in alerts {
+        tx.execute(
+            "INSERT INTO alerts (body, firing, resolved_ms) SELECT $1, $2, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE body = $1)",
+            &[
+                &body(alert),
+                &(alert.state == AlertState::Firing),
+                &resolved_ms(alert),
+            ],
+        )
+        .map_err(|e| pg("moving an alert in", &e))?;
+    }
+    let servers: Vec<&str> = polls.iter().map(|(s, _)| s.as_str()).collect();
+    let at: Vec<i64> = polls.iter().map(|(_, p)| p.at_ms).collect();
+    let issued: Vec<i64> = polls.iter().map(|(_, p)| i64::from(p.issued)).collect();
+    let in_use: Vec<i64> = polls.iter().map(|(_, p)| i64::from(p.in_use)).collect();
+    tx.execute(
+        "INSERT INTO licence_polls (server, at_ms, issued, in_use) \
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[]) \
+         ON CONFLICT (server, at_ms) DO NOTHING",
+        &[&servers, &at, &issued, &in_use],
+    )
+    .map_err(|e| pg("moving licence polls in", &e))?;
+    tx.commit()
+        .map_err(|e| pg("moving alerts and licence polls in", &e))
 }

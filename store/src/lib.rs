@@ -35,7 +35,7 @@ pub use idlewatch_format::minutes::{HOUR_MS, Level, MINUTE_MS, Minute};
 pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
 pub use journal::{Aged, AppendDone, Appended};
 pub use licence_polls::PoolPoint;
-pub use offline::{CheckReport, HostStats, Offline, OfflineStats};
+pub use offline::{CheckReport, Offline};
 pub use open::{OpenOptions, STORE_FILE, create_private_dir};
 pub use query::{
     HistoryPage, HistoryQuery, LatestOfHost, StoreStats, StoredSnapshot, SummaryPage, SummaryRow,

@@ -10,6 +10,8 @@ use idlewatch_format::{
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
 use idlewatch_protocol::SnapshotFields;
+use idlewatch_protocol::api::{HostStoreStats, StoreStats};
+use idlewatch_protocol::time::rfc3339_ms;
 use redb::{
     DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata,
 };
@@ -21,52 +23,6 @@ use crate::open::{STORE_FILE, read_pid};
 pub struct Offline {
     db: ReadOnlyDatabase,
     path: PathBuf,
-}
-
-/// One host's share of the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostStats {
-    /// The host.
-    pub host: String,
-    /// Its stored snapshots (from `detail_from`).
-    pub snapshots: u64,
-    /// Capture time of its first and last snapshot (from `detail_from`), epoch ms.
-    pub first_ms: Option<i64>,
-    /// See `first_ms`.
-    pub last_ms: Option<i64>,
-    /// Where its snapshots start to count: what was captured before is in minute rows.
-    pub detail_from: Option<i64>,
-    /// Its hours of minute rows.
-    pub minute_hours: u64,
-}
-
-/// What `db stats` shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfflineStats {
-    /// The file.
-    pub path: PathBuf,
-    /// Its size.
-    pub file_bytes: u64,
-    /// Its schema version.
-    pub schema_version: u64,
-    /// Stored snapshots.
-    pub snapshots: u64,
-    /// Bytes of the stored records (compressed snapshots).
-    pub record_bytes: u64,
-    /// Host-hours of minute rows stored (the minute tier).
-    pub minute_hours: u64,
-    /// Bytes of those rows.
-    pub minute_bytes: u64,
-    /// Host-days of day rows stored (the day tier).
-    pub day_rows: u64,
-    /// Bytes of those rows.
-    pub day_bytes: u64,
-    /// Host-day rollups stored.
-    pub host_days: u64,
-    /// Bytes of those rollups.
-    pub host_day_bytes: u64,
-    /// Per host, sorted by name.
-    pub hosts: Vec<HostStats>,
 }
 
 /// What `db check` found.
@@ -121,7 +77,7 @@ impl Offline {
     ///
     /// # Errors
     /// Storage errors, or a file of another schema version.
-    pub fn stats(&self) -> Result<OfflineStats, Error> {
+    pub fn stats(&self) -> Result<StoreStats, Error> {
         let version = self.current_version()?;
         let txn = self.db.begin_read()?;
         let names = txn.open_table(HOST_NAMES)?;
@@ -156,28 +112,29 @@ impl Offline {
             let (id, name) = entry?;
             let id = id.value();
             let detail_from = detail.get(id)?.map(|v| v.value());
-            let mut stats = HostStats {
-                host: name.value().to_owned(),
-                snapshots: 0,
-                first_ms: None,
-                last_ms: None,
-                detail_from,
-                minute_hours: minutes_of.get(&id).copied().unwrap_or(0),
-            };
+            let (mut snapshots, mut first_ms, mut last_ms) = (0, None, None);
             // Records before the detail are kept only as delta bases: not counted.
             let from = detail_from.unwrap_or(i64::MIN);
             for key in by_time.range((id, from, 0)..=(id, i64::MAX, u64::MAX))? {
                 let (_, captured, _) = key?.0.value();
-                stats.snapshots += 1;
-                stats.first_ms.get_or_insert(captured);
-                stats.last_ms = Some(captured);
+                snapshots += 1;
+                first_ms.get_or_insert(captured);
+                last_ms = Some(captured);
             }
-            hosts.push(stats);
+            let time = |ms: Option<i64>| ms.map(rfc3339_ms).unwrap_or_default();
+            hosts.push(HostStoreStats {
+                host: name.value().to_owned(),
+                snapshots,
+                first: time(first_ms),
+                last: time(last_ms),
+                detail_from: detail_from.map(rfc3339_ms),
+                minute_hours: minutes_of.get(&id).copied().unwrap_or(0),
+            });
         }
         hosts.sort_by(|a, b| a.host.cmp(&b.host));
-        Ok(OfflineStats {
+        Ok(StoreStats {
             file_bytes: std::fs::metadata(&self.path).map_or(0, |m| m.len()),
-            path: self.path.clone(),
+            path: self.path.display().to_string(),
             schema_version: version,
             snapshots: records.len()?,
             record_bytes,

@@ -205,8 +205,9 @@ fn aged_stores_keep_every_later_snapshot_exact_and_show_their_tiers() {
         assert!(stats.minute_hours > 0 && stats.minute_bytes > 0);
         assert!(stats.day_rows == 2 && stats.day_bytes > 0);
         let pc1 = stats.hosts.iter().find(|h| h.host == "pc1").unwrap();
-        assert_eq!(pc1.detail_from, Some(DAY0 + DAY + 6 * HOUR));
-        assert_eq!(pc1.first_ms, Some(DAY0 + DAY + 6 * HOUR));
+        let at = idlewatch_protocol::time::rfc3339_ms(DAY0 + DAY + 6 * HOUR);
+        assert_eq!(pc1.detail_from.as_deref(), Some(at.as_str()));
+        assert_eq!(pc1.first, at);
         assert_eq!(pc1.snapshots as i64, (18 * HOUR) / STEP);
     }
 }

@@ -44,8 +44,9 @@ fn stats_and_check_of_a_closed_store() {
     assert_eq!(stats.hosts[0].host, "pc-a");
     assert_eq!(stats.hosts[0].snapshots, 200);
     assert_eq!(stats.hosts[1].snapshots, 100);
-    assert_eq!(stats.hosts[1].first_ms, Some(1_000_000));
-    assert_eq!(stats.hosts[1].last_ms, Some(1_000_000 + 297 * 5000));
+    let at = idlewatch_protocol::time::rfc3339_ms;
+    assert_eq!(stats.hosts[1].first, at(1_000_000));
+    assert_eq!(stats.hosts[1].last, at(1_000_000 + 297 * 5000));
     assert!(stats.record_bytes > 0 && stats.file_bytes >= stats.record_bytes);
     let report = offline.check().unwrap();
     assert_eq!(report.records_checked, 300);

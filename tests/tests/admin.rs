@@ -363,6 +363,15 @@ fn db_commands_inspect_a_stopped_servers_store() {
         "{}",
         run.stderr
     );
+    // --shared is for a cluster's database: a server on its own says what to run instead.
+    let run = lab.admin(&["db", "stats", "--shared"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("keeps its snapshots in its own file")
+            && run.stderr.contains("db stats --data-dir"),
+        "{}",
+        run.stderr
+    );
 
     lab.server.signal_and_wait("TERM", Duration::from_secs(20));
     let text = lab.ok(&["db", "stats", "--data-dir", d]);

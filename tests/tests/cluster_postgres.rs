@@ -156,6 +156,28 @@ fn servers_on_one_postgres_answer_for_every_host_and_store_each_snapshot_once_th
         shown.stdout,
         shown.stderr
     );
+    // What the database holds, per host, through either server.
+    let stats = admin_in(
+        home.path(),
+        &[
+            "--server", &url, "db", "stats", "--shared", "--format", "json",
+        ],
+        &[],
+    );
+    let stats: Value = serde_json::from_str(&stats.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stats.stdout, stats.stderr));
+    assert_eq!(stats["snapshots"], seqs.len(), "{stats}");
+    assert_eq!(stats["hosts"][0]["host"], "pg-pc", "{stats}");
+    assert_eq!(stats["hosts"][0]["snapshots"], seqs.len(), "{stats}");
+    assert!(
+        stats["path"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("postgres://")
+            && stats["schema_version"].as_u64() >= Some(4)
+            && stats["record_bytes"].as_u64() > Some(0),
+        "{stats}"
+    );
     // The shared store ages as the redb file does.
     assert_eq!(
         status["retention_snapshots_seconds"],
@@ -334,7 +356,7 @@ fn orphans(server: &Server) -> Vec<Value> {
 }
 
 /// Writes into server `dir`'s own file what it kept before joining the cluster: a resolved
-/// alert and one poll of the licence server `ansys`, an hour ago.
+/// alert, one still firing, and one poll of the licence server `ansys`, an hour ago.
 fn kept_before_joining(dir: &Path) {
     let (store, writer, _) =
         idlewatch_store::Store::open(&dir.join("data"), &idlewatch_store::OpenOptions::default())
@@ -355,6 +377,10 @@ fn kept_before_joining(dir: &Path) {
         resolved_at: Some(stamp),
         summary: "lab-old reports again".to_owned(),
     };
+    store.add_alert(&mut alert.clone()).unwrap();
+    alert.alert = "before-firing".to_owned();
+    alert.state = idlewatch_protocol::api::AlertState::Firing;
+    alert.resolved_at = None;
     store.add_alert(&mut alert).unwrap();
     let point = idlewatch_store::PoolPoint {
         at_ms: at,
@@ -416,13 +442,23 @@ fn the_lead_alone_polls_licence_servers_and_records_alerts_which_every_server_li
             polled_at(&servers[0]).is_some()
                 && polled_at(&servers[0]) == polled_at(&servers[1])
                 && orphans(&servers[0]).len() == 1
-                && alerts(&servers[0]).len() == 2
+                && alerts(&servers[0]).len() == 3
                 && alerts(&servers[0]) == alerts(&servers[1])
         },
     );
+    let listed = alerts(&servers[1]);
     assert!(
-        alerts(&servers[1]).iter().any(|a| a["alert"] == "before"),
-        "the alert kept before joining is listed by the other server"
+        listed.iter().any(|a| a["alert"] == "before"),
+        "the alert kept before joining is listed by the other server: {listed:?}"
+    );
+    // One firing when its server joined is moved resolved (its server did not lead).
+    assert!(
+        listed.iter().any(|a| a["alert"] == "before-firing"
+            && a["state"] == "resolved"
+            && a["summary"]
+                .as_str()
+                .is_some_and(|s| s.ends_with("(moved into the cluster's store)"))),
+        "{listed:?}"
     );
     let fired = orphans(&servers[0]).remove(0);
     assert_eq!(fired["state"], "firing", "{fired}");

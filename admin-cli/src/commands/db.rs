@@ -1,14 +1,16 @@
-//! `db stats` and `db check --data-dir DIR`: a stopped server's store, opened read-only.
+//! `db stats` and `db check --data-dir DIR`: a stopped server's store, opened read-only; and
+//! `db stats --shared`: the database a cluster on PostgreSQL shares, through a running server.
 
 use std::path::Path;
 
+use idlewatch_protocol::api::StoreStats;
 use idlewatch_store::{Error as StoreError, Offline};
 use serde_json::json;
 
+use crate::api::Api;
 use crate::cli::Format;
 use crate::error::{CliError, failed};
 use crate::output::{self, Cell, Output, Tone};
-use idlewatch_protocol::time::rfc3339_ms;
 
 fn open(data_dir: &Path) -> Result<Offline, CliError> {
     Offline::open(data_dir).map_err(|e| match e {
@@ -22,33 +24,28 @@ fn open(data_dir: &Path) -> Result<Offline, CliError> {
     })
 }
 
-/// Runs `db stats`.
+/// Runs `db stats --data-dir`: a stopped server's file.
 ///
 /// # Errors
 /// The store missing, in use or unreadable.
 pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
     let s = open(data_dir)?.stats().map_err(|e| failed(e.to_string()))?;
-    let time = |ms: Option<i64>| ms.map(rfc3339_ms).unwrap_or_default();
+    print_stats(out, "file", &s)
+}
+
+/// Runs `db stats --shared`: the database a cluster on PostgreSQL shares, through a server.
+///
+/// # Errors
+/// The server unreachable or refusing (a server on its own says to use `--data-dir`).
+pub fn shared_stats(api: &Api, out: &Output) -> Result<(), CliError> {
+    let stats: StoreStats = api.get_as("/api/v1/store/stats", &[])?;
+    print_stats(out, "database", &stats)
+}
+
+/// Prints `s`, whose `path` is a `place` (a file or a database).
+fn print_stats(out: &Output, place: &str, s: &StoreStats) -> Result<(), CliError> {
     if out.format == Format::Json {
-        let hosts: Vec<_> = s
-            .hosts
-            .iter()
-            .map(|h| json!({"host": h.host, "snapshots": h.snapshots, "first": time(h.first_ms), "last": time(h.last_ms), "detail_from": h.detail_from.map(rfc3339_ms), "minute_hours": h.minute_hours}))
-            .collect();
-        return output::print(&output::json(&json!({
-            "path": s.path.display().to_string(),
-            "file_bytes": s.file_bytes,
-            "schema_version": s.schema_version,
-            "snapshots": s.snapshots,
-            "record_bytes": s.record_bytes,
-            "minute_hours": s.minute_hours,
-            "minute_bytes": s.minute_bytes,
-            "day_rows": s.day_rows,
-            "day_bytes": s.day_bytes,
-            "host_days": s.host_days,
-            "host_day_bytes": s.host_day_bytes,
-            "hosts": hosts,
-        })));
+        return output::print(&output::json(&serde_json::to_value(s).unwrap_or_default()));
     }
     let per = s.record_bytes.checked_div(s.snapshots).unwrap_or(0);
     let rows: Vec<Vec<Cell>> = s
@@ -58,16 +55,16 @@ pub fn stats(out: &Output, data_dir: &Path) -> Result<(), CliError> {
             vec![
                 Cell::text(&h.host),
                 Cell::text(h.snapshots.to_string()),
-                Cell::text(time(h.first_ms)),
-                Cell::text(time(h.last_ms)),
-                Cell::text(time(h.detail_from)),
+                Cell::text(&h.first),
+                Cell::text(&h.last),
+                Cell::text(h.detail_from.clone().unwrap_or_default()),
             ]
         })
         .collect();
     let mut text = String::new();
     if out.format == Format::Table {
         text.push_str(&out.pairs(&[
-            ("file", Cell::text(s.path.display().to_string())),
+            (place, Cell::text(&s.path)),
             (
                 "size",
                 Cell::with(output::bytes(s.file_bytes), s.file_bytes.to_string()),

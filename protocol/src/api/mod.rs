@@ -30,7 +30,9 @@ pub use sheets::{
     SheetsCounts, SheetsFailure, SheetsOutcome, SheetsRun, SheetsRunError, SheetsStatus,
     SheetsStatusAnswer, SheetsTrigger,
 };
-pub use status::{ClusterStatus, HostCounts, ServerStatus, SharedBytes, StoreInfo};
+pub use status::{
+    ClusterStatus, HostCounts, HostStoreStats, ServerStatus, SharedBytes, StoreInfo, StoreStats,
+};
 pub use timeline::{Band, Timeline};
 pub use tokens::{IssueToken, IssuedToken, MAX_TOKEN_GROUPS, Revoked, TokenInfo, TokenList};
 pub use usage::{AppHours, GroupDay, HostUsage, UsageAnswer, UsageDay};

@@ -86,3 +86,51 @@ pub struct SharedBytes {
     /// The day rows.
     pub days: u64,
 }
+
+/// `GET /api/v1/store/stats` and `idlewatch-admin db stats`: what a store holds, per tier and
+/// per host — a stopped server's file (`db stats --data-dir`), or the database a cluster on
+/// PostgreSQL shares (`db stats --shared`, through any of its servers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// The file, or the database's address (without password).
+    pub path: String,
+    /// The file's size, or what the database's snapshot, minute and day tables take on disk.
+    pub file_bytes: u64,
+    /// The schema version.
+    pub schema_version: u64,
+    /// Snapshots stored whole.
+    pub snapshots: u64,
+    /// Bytes of their records (compressed snapshots).
+    pub record_bytes: u64,
+    /// Host-hours of minute rows.
+    pub minute_hours: u64,
+    /// Bytes of those rows.
+    pub minute_bytes: u64,
+    /// Host-days of day rows.
+    pub day_rows: u64,
+    /// Bytes of those rows.
+    pub day_bytes: u64,
+    /// Host-day rollups (a server's own file only).
+    pub host_days: u64,
+    /// Bytes of those rollups.
+    pub host_day_bytes: u64,
+    /// Per host, by name.
+    pub hosts: Vec<HostStoreStats>,
+}
+
+/// One host in [`StoreStats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostStoreStats {
+    /// The host.
+    pub host: String,
+    /// Its snapshots stored whole (from `detail_from`).
+    pub snapshots: u64,
+    /// The capture time of the first of them (RFC 3339), empty when none.
+    pub first: String,
+    /// Of the last.
+    pub last: String,
+    /// Until when it is kept as minute rows (RFC 3339), `null` when nothing has aged.
+    pub detail_from: Option<String>,
+    /// Its hours of minute rows.
+    pub minute_hours: u64,
+}

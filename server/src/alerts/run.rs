@@ -135,10 +135,14 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
             }
         };
         let leads = (src.leads)();
+        if !leads {
+            last_try = None;
+        }
         if leads && !leading && src.shared {
             if takeover::due(last_try) {
                 last_try = Some(Instant::now());
                 leading = task.take_lead(&mut evaluator, &mut firing).await;
+                src.firing.set(firing.len() as i64);
             }
         } else {
             if leads && !task.untold.is_empty() {
@@ -148,7 +152,10 @@ pub async fn run(alerts: Arc<Alerts>, src: Sources) {
             leading = leads;
         }
         if !changes.is_empty() {
-            task.apply(&evaluator, changes, &mut firing).await;
+            // On a shared store, a server tells only once it has taken stock of the stored
+            // alerts; until then it keeps what it sees as one that does not lead.
+            let tells = leads && (leading || !src.shared);
+            task.apply(&evaluator, changes, &mut firing, tells).await;
             src.firing.set(firing.len() as i64);
         }
     }
@@ -179,7 +186,7 @@ async fn restore(src: &Sources, evaluator: &mut Evaluator) -> Firing {
             firing.insert(key, alert);
             continue;
         }
-        // On a shared store the lead resolves it (LeadRecords::reconcile).
+        // On a shared store the server that takes the lead next resolves it (take_lead).
         if src.shared {
             continue;
         }
@@ -298,8 +305,13 @@ impl Task<'_> {
     /// A server that does not lead keeps the alerts firing in memory all the same (not
     /// stored: id 0), so that once it leads it repeats and resolves the ones the former
     /// leader fired, storing them then.
-    async fn apply(&mut self, evaluator: &Evaluator, changes: Vec<Change>, firing: &mut Firing) {
-        let leads = (self.src.leads)();
+    async fn apply(
+        &mut self,
+        evaluator: &Evaluator,
+        changes: Vec<Change>,
+        firing: &mut Firing,
+        leads: bool,
+    ) {
         let now = now_ms();
         for change in changes {
             let rule = &evaluator.rules()[change.rule];

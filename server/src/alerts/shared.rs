@@ -58,7 +58,8 @@ impl LeadRecords {
     }
 
     /// This server takes the lead: `stored` are the alerts the store holds as firing. Those
-    /// firing here keep the stored id (unless they have one).
+    /// firing here keep the stored id (unless they have one); returned are those not firing
+    /// here, and second records of alerts firing here under another.
     pub fn reconcile(&mut self, stored: Vec<Alert>, firing: &mut Firing) -> Reconciled {
         self.ids.clear();
         let mut out = Reconciled::default();

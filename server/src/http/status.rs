@@ -1,6 +1,7 @@
 //! `GET /api/v1/status` (viewer): what `idlewatch-admin status` shows — version, uptime, hosts
 //! online and offline, the store's size and snapshot count, the Sheets uploader's state and the
-//! server's part in a cluster.
+//! server's part in a cluster. `GET /api/v1/store/stats` (viewer): what the database a cluster
+//! on PostgreSQL shares holds, per tier and per host (`idlewatch-admin db stats --shared`).
 //! Not for a token scoped to labs: all of it is the whole server's.
 
 use std::time::SystemTime;
@@ -8,7 +9,9 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use idlewatch_protocol::api::{ClusterStatus, HostCounts, ServerStatus, SharedBytes, StoreInfo};
+use idlewatch_protocol::api::{
+    ClusterStatus, HostCounts, ServerStatus, SharedBytes, StoreInfo, StoreStats,
+};
 
 use super::access::Viewer;
 use crate::config::cluster::without_password;
@@ -17,7 +20,31 @@ use idlewatch_protocol::time::rfc3339;
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/status", get(status))
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/store/stats", get(store_stats))
+}
+
+async fn store_stats(
+    viewer: Viewer,
+    State(state): State<AppState>,
+) -> Result<Json<StoreStats>, super::error::ApiError> {
+    viewer.whole_server("the store's stats")?;
+    let store = state.store.clone();
+    let Some(stats) = super::error::blocking("reading the shared store's stats", move || {
+        store.shared_stats().transpose()
+    })
+    .await?
+    else {
+        return Err(super::error::ApiError::not_found(
+            "this server keeps its snapshots in its own file, not in a shared database; run \
+             idlewatch-admin db stats --data-dir DIR on its data directory while it is stopped",
+        ));
+    };
+    Ok(Json(StoreStats {
+        path: without_password(&state.config.cluster.postgres_url),
+        ..stats
+    }))
 }
 
 async fn status(

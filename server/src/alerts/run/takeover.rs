@@ -61,6 +61,7 @@ impl Task<'_> {
             record::resolve(&mut alert, since, now);
             alert.summary = format!("{} (its rule was removed)", alert.summary);
             self.store_update(&alert).await;
+            info!(alert = %alert.alert, id = alert.id, "alert resolved on taking the lead: {}", alert.summary);
             (self.src.show)(&alert);
         }
         for mut alert in duplicates {
@@ -71,6 +72,7 @@ impl Task<'_> {
                 alert.summary
             );
             self.store_update(&alert).await;
+            info!(alert = %alert.alert, id = alert.id, "a second record resolved on taking the lead");
         }
         true
     }
