@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use idlewatch_licences::lmstat::Status;
 use idlewatch_protocol::time::now_ms;
-
 use idlewatch_store::RecordStore;
 
 use crate::config::LicenceServerConfig;
