@@ -97,6 +97,8 @@ pub struct StoreReport {
     pub summaries: usize,
     /// See `summaries`.
     pub summaries_ms: f64,
+    /// Summary hours, gathered after the reads above.
+    pub hours: HoursReport,
     /// Snapshots returned by the one-host-day history read.
     pub history_snapshots: usize,
     /// Time to read them all (pages of 10,000), milliseconds.
@@ -178,9 +180,12 @@ impl Filler {
 /// # Errors
 /// Any store failure.
 pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreReport> {
+    // Summary hours are gathered once, after the fill and the reads from records, and
+    // measured on their own.
     let open = OpenOptions {
         cache_bytes: options.cache_bytes,
         deltas: options.deltas,
+        summary_hours: false,
         ..OpenOptions::default()
     };
     let (store, writer, _) = Store::open(dir, &open)?;
@@ -228,6 +233,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
     }
     let history_ms = history_started.elapsed().as_secs_f64() * 1000.0;
     let (history_page_ms, summaries_ms, summaries) = reads(&store)?;
+    let hours = gather(&store, appended)?;
     let aging = if options.age {
         Some(age(&store, filler.step, appended)?)
     } else {
@@ -277,6 +283,7 @@ pub fn run(dir: &Path, options: &StoreBenchOptions) -> anyhow::Result<StoreRepor
         history_page_ms,
         summaries,
         summaries_ms,
+        hours,
         reopen_file_bytes,
         reopen_ms,
     })
@@ -297,6 +304,15 @@ fn reads(store: &Store) -> anyhow::Result<(f64, f64, usize)> {
     })?;
     let page_ms = started.elapsed().as_secs_f64() * 1000.0;
     anyhow::ensure!(!page.snapshots.is_empty(), "the history page is empty");
+    let (fastest_ms, summaries) = time_summaries(store)?;
+    Ok((page_ms, fastest_ms, summaries))
+}
+
+/// The summaries of the first host-day of `lab-000`: the fastest of [`SUMMARY_READS`] reads,
+/// ms, and how many.
+fn time_summaries(store: &Store) -> anyhow::Result<(f64, usize)> {
+    let start = i64::try_from(START_MS)?;
+    let day = i64::try_from(HOST_DAY * INTERVAL_MS)?;
     // The fastest of a few reads: one read of ~30 ms varies by a third between runs here.
     let (mut fastest_ms, mut summaries) = (f64::INFINITY, 0);
     for _ in 0..SUMMARY_READS {
@@ -319,7 +335,38 @@ fn reads(store: &Store) -> anyhow::Result<(f64, f64, usize)> {
         }
         fastest_ms = fastest_ms.min(started.elapsed().as_secs_f64() * 1000.0);
     }
-    Ok((page_ms, fastest_ms, summaries))
+    Ok((fastest_ms, summaries))
+}
+
+/// Summary hours gathered over the whole fill, and the host-day's summaries read through them.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct HoursReport {
+    /// Host-hours gathered.
+    pub host_hours: u64,
+    /// Time to gather them all, ms (on the writer thread, as its rounds do).
+    pub gather_ms: f64,
+    /// Pages they added, per snapshot gathered.
+    pub disk_bytes_per_snapshot: f64,
+    /// The host-day's summaries read again (fastest of [`SUMMARY_READS`]), ms.
+    pub summaries_ms: f64,
+}
+
+/// Gathers every settled hour of the fill into summary hours, then times the host-day's
+/// summaries again.
+fn gather(store: &Store, appended: u64) -> anyhow::Result<HoursReport> {
+    let before = store.stats()?.allocated_bytes;
+    let started = Instant::now();
+    let host_hours = store.gather_summary_hours(idlewatch_protocol::time::now_ms())?;
+    let gather_ms = started.elapsed().as_secs_f64() * 1000.0;
+    store.flush();
+    let after = store.stats()?.allocated_bytes;
+    let (summaries_ms, _) = time_summaries(store)?;
+    Ok(HoursReport {
+        host_hours,
+        gather_ms,
+        disk_bytes_per_snapshot: after.saturating_sub(before) as f64 / appended.max(1) as f64,
+        summaries_ms,
+    })
 }
 
 /// Reads of the host-day's summaries; the fastest is reported.
@@ -360,6 +407,7 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
          \x20 durable appends  {:.0}/s (acked after commit; {} busy retries)\n\
          \x20 disk per snapshot {:.0} B at steady state, {:.0} B overall ({:.0} B of keys and values; file {:.1} MiB)\n\
          \x20 history          {} snapshots of one host-day read in {:.1} ms; a page of 100 in {:.2} ms; {} summaries of the host-day in {:.1} ms (fastest of 5)\n\
+         \x20 summary hours    {} host-hours gathered in {:.0} ms ({:.1} B of pages per snapshot); the host-day's summaries then read in {:.2} ms (fastest of 5)\n\
          \x20 reopen           {:.1} ms for a {:.1} MiB store ({} hosts restored){}",
         options.hosts,
         options.per_host,
@@ -378,6 +426,10 @@ pub fn summary(r: &StoreReport, options: &StoreBenchOptions) -> String {
         r.history_page_ms,
         r.summaries,
         r.summaries_ms,
+        r.hours.host_hours,
+        r.hours.gather_ms,
+        r.hours.disk_bytes_per_snapshot,
+        r.hours.summaries_ms,
         r.reopen_ms,
         mib(r.reopen_file_bytes),
         options.hosts,

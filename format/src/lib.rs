@@ -3,8 +3,9 @@
 //! goes through. The schema steps that bring an older file to this layout live in
 //! `idlewatch-migrations`; this crate knows only the current one and runs no threads.
 //!
-//! The layout (schema version 12; records may be structural deltas since 10, folded into
-//! minutes as they age since 11, and minutes summed into day rows since 12):
+//! The layout (schema version 13; records may be structural deltas since 10, folded into
+//! minutes as they age since 11, minutes summed into day rows since 12, and settled hours'
+//! summaries gathered into one row each since 13):
 //!
 //!
 //! - `meta`: `schema_version`, `next_seq` (the next server sequence number).
@@ -40,6 +41,11 @@
 //!   before is in `minutes`.
 //! - `days` (schema 12): `(host_id, UTC day start)` → a [`days::DayBlock`], the host's minutes of
 //!   a day it folded whole summed hour by hour, kept after the minutes are deleted.
+//! - `summary_hours` (schema 13): `(host_id, UTC hour start)` → the summaries of the host's
+//!   records captured in that hour ([`summary_hours`]), built once the hour has settled and
+//!   removed when a record of the hour is added or deleted; absent means read the records.
+//! - `summary_hours_to` (schema 13): `host_id` → where building them resumes: every hour
+//!   before it that has records has its row, unless one was removed since.
 
 mod codec;
 pub mod days;
@@ -51,6 +57,7 @@ mod reader;
 mod slots;
 pub mod structural;
 mod summary;
+pub mod summary_hours;
 mod varint;
 mod writer;
 
@@ -103,6 +110,12 @@ pub const MINUTES: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("mi
 /// day summed hour by hour, built when the day has been folded whole and kept after its
 /// minute rows are deleted.
 pub const DAYS: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("days");
+/// `(host_id, UTC hour start ms)` → the summaries of the host's records captured in that hour
+/// ([`summary_hours::encode_hour`]): a cache of the records, absent when not built.
+pub const SUMMARY_HOURS: TableDefinition<(u32, i64), &[u8]> = TableDefinition::new("summary_hours");
+/// `host_id` → the hour [`SUMMARY_HOURS`] are built from next: every earlier hour with records
+/// has its row unless one was removed since (a removal moves this back to it).
+pub const SUMMARY_HOURS_TO: TableDefinition<u32, i64> = TableDefinition::new("summary_hours_to");
 /// `host_id` → the capture time its records count from: earlier ones were folded into
 /// [`MINUTES`], and any left are kept only as delta bases (and the last of them for the
 /// coverage of the first minutes after).

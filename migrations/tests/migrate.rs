@@ -39,7 +39,8 @@ fn a_new_file_gets_every_version_in_order() {
             "v9_viewer_tokens",
             "v10_structural_deltas",
             "v11_minutes",
-            "v12_days"
+            "v12_days",
+            "v13_summary_hours"
         ]
     );
     assert_eq!(schema_version(&db).unwrap(), CURRENT_VERSION);
@@ -68,7 +69,7 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
     assert_eq!(v1_rows.len(), 5);
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!((outcome.from, outcome.to), (1, 12));
+    assert_eq!((outcome.from, outcome.to), (1, 13));
     assert_eq!(
         outcome.applied,
         [
@@ -82,14 +83,15 @@ fn the_v1_fixture_upgrades_keeping_every_snapshot_byte_for_byte() {
             "v9_viewer_tokens",
             "v10_structural_deltas",
             "v11_minutes",
-            "v12_days"
+            "v12_days",
+            "v13_summary_hours"
         ]
     );
 
     let txn = db.begin_read().unwrap();
     assert!(txn.open_table(V1_SNAPSHOTS).is_err(), "v1 table dropped");
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 12);
+    assert_eq!(meta.get(SCHEMA_VERSION_KEY).unwrap().unwrap().value(), 13);
     let max_seq = v1_rows.iter().map(|r| r.0).max().unwrap();
     assert_eq!(
         meta.get(NEXT_SEQ_KEY).unwrap().unwrap().value(),
@@ -189,7 +191,7 @@ fn version_12_builds_the_day_rows_of_the_days_folded_whole() {
     txn.commit().unwrap();
 
     let outcome = migrate(&db).unwrap();
-    assert_eq!(outcome.applied, ["v12_days"]);
+    assert_eq!(outcome.applied, ["v12_days", "v13_summary_hours"]);
     let txn = db.begin_read().unwrap();
     let days = txn.open_table(DAYS).unwrap();
     assert_eq!(days.len().unwrap(), 1, "only the day folded whole");

@@ -62,6 +62,8 @@ pub(crate) fn read(tx: &mut Transaction<'_>) -> Result<StoreStats, Error> {
         day_bytes,
         host_days: 0,
         host_day_bytes: 0,
+        summary_hours: 0,
+        summary_hour_bytes: 0,
         hosts: Vec::new(),
     };
     let time = |ms: Option<i64>| ms.map(rfc3339_ms).unwrap_or_default();

@@ -20,9 +20,10 @@ use idlewatch_format::{
 };
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+use crate::Error;
 use crate::delete::{DeleteQuery, Deleter};
+use crate::summary_hours::summary_of;
 use crate::trim::{Trimmer, folded_whole};
-use crate::{Error, Summary};
 
 /// Progress of one aging round.
 pub(crate) struct Ager {
@@ -220,24 +221,4 @@ fn sweep_of(db: &Database, id: u32, name: &str) -> Result<Option<Deleter>, Error
         from_ms: None,
         to_ms: Some(lead_ms),
     })))
-}
-
-/// The summary of record `seq` (summarized from its JSON when written before summaries were).
-pub(crate) fn summary_of<T>(records: &T, chain: &mut HostChain, seq: u64) -> Result<Summary, Error>
-where
-    T: ReadableTable<u64, &'static [u8]>,
-{
-    let bytes = records
-        .get(seq)?
-        .ok_or_else(|| Error::Corrupt(format!("record {seq} is indexed but missing")))?;
-    if let Some(summary) = idlewatch_format::read_summary(seq, bytes.value())? {
-        return Ok(summary);
-    }
-    drop(bytes);
-    let (_, json) = chain.get(records, seq)?;
-    Ok(std::str::from_utf8(&json)
-        .ok()
-        .and_then(|text| idlewatch_protocol::SnapshotFields::parse(text).ok())
-        .map(|fields| Summary::of(&fields))
-        .unwrap_or_default())
 }

@@ -16,6 +16,7 @@ use idlewatch_format::minutes::HOUR_MS;
 
 use crate::Error;
 use crate::host_days;
+use crate::summary_hours;
 use crate::trim::remove_day_hours;
 
 /// Records deleted per transaction.
@@ -139,6 +140,7 @@ impl Deleter {
                     .encode(&keyframe, summary.as_ref(), &json, None)?;
                 records.insert(seq, encoded.as_slice())?;
             }
+            let mut changes = summary_hours::Changes::open(&txn)?;
             for seq in chunk {
                 let Some(bytes) = records.remove(*seq)? else {
                     continue;
@@ -146,6 +148,7 @@ impl Deleter {
                 let header = read_header(*seq, bytes.value())?;
                 drop(bytes);
                 by_time.remove((header.host, header.captured_ms, header.seq))?;
+                changes.records(header.host, header.captured_ms, header.captured_ms)?;
                 if let Some(agent_seq) = header.agent_seq
                     && dedup.get((header.host, agent_seq))?.map(|v| v.value()) == Some(header.seq)
                 {
@@ -181,6 +184,7 @@ impl Deleter {
                     None => {
                         host_last.remove(plan.id)?;
                         if !minutes_left {
+                            changes.host_removed(plan.id)?;
                             txn.open_table(DETAIL_FROM)?.remove(plan.id)?;
                             txn.open_table(HOST_IDS)?.remove(self.query.host.as_str())?;
                             txn.open_table(HOST_NAMES)?.remove(plan.id)?;

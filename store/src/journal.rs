@@ -12,12 +12,15 @@ use idlewatch_protocol::Snapshot;
 use redb::{Durability, ReadableTable, WriteTransaction};
 use tracing::{debug, error, info};
 
-use crate::Error;
 use crate::age::Ager;
 use crate::delete::{DeleteQuery, Deleter};
 use crate::host_days;
 use crate::prune::Pruner;
 use crate::slot::DbSlot;
+use crate::summary_hours::{self, HourBuilder};
+use crate::{Error, OpenOptions};
+
+mod steps;
 
 /// What happened to an append.
 pub type Appended = idlewatch_format::Appended;
@@ -45,6 +48,10 @@ pub(crate) enum Command {
         cover_ms: i64,
         minutes_before_ms: Option<i64>,
         done: AgeDone,
+    },
+    Hours {
+        now_ms: i64,
+        done: mpsc::Sender<Result<u64, Error>>,
     },
     Flush(mpsc::Sender<()>),
     Stop,
@@ -104,21 +111,17 @@ impl Drop for Writer {
     }
 }
 
-/// Starts the writer thread: at most `queue` appends wait, at most `max_batch` are committed in
-/// one transaction.
-pub(crate) fn start(
-    db: Arc<DbSlot>,
-    queue: usize,
-    max_batch: usize,
-    deltas: DeltaKind,
-) -> (SyncSender<Command>, Writer) {
-    let (tx, rx) = mpsc::sync_channel(queue.max(1));
-    let max_batch = max_batch.max(1);
+/// Starts the writer thread: at most `options.queue` appends wait, at most `options.max_batch`
+/// are committed in one transaction.
+pub(crate) fn start(db: Arc<DbSlot>, options: &OpenOptions) -> (SyncSender<Command>, Writer) {
+    let (tx, rx) = mpsc::sync_channel(options.queue.max(1));
+    let max_batch = options.max_batch.max(1);
+    let (deltas, summary_hours) = (options.deltas, options.summary_hours);
     let thread = std::thread::Builder::new()
         .name("idlewatch-store".to_owned())
         .spawn({
             let db = db.clone();
-            move || Journal::new(db, max_batch, deltas).run(&rx)
+            move || Journal::new(db, max_batch, deltas, summary_hours).run(&rx)
         })
         .ok();
     if thread.is_none() {
@@ -142,6 +145,9 @@ struct Failure {
     next_try: Instant,
 }
 
+/// How often the writer looks for settled hours whose summaries are not gathered yet.
+const HOURS_EVERY: Duration = Duration::from_secs(60);
+
 /// How often a failed store is reopened and tried again.
 pub const REOPEN_EVERY: Duration = Duration::from_secs(2);
 
@@ -152,11 +158,15 @@ struct Journal {
     pruner: Option<Pruner>,
     ager: Option<(Ager, AgeDone)>,
     deletions: std::collections::VecDeque<(Deleter, DeleteDone)>,
+    /// Building summary hours, between rounds `None`.
+    hours: Option<HourBuilder>,
+    /// When the next round of summary hours starts (`None`: only when asked).
+    next_hours: Option<Instant>,
     max_batch: usize,
 }
 
 impl Journal {
-    fn new(db: Arc<DbSlot>, max_batch: usize, deltas: DeltaKind) -> Self {
+    fn new(db: Arc<DbSlot>, max_batch: usize, deltas: DeltaKind, summary_hours: bool) -> Self {
         Self {
             failure: None,
             db,
@@ -164,6 +174,8 @@ impl Journal {
             pruner: None,
             ager: None,
             deletions: std::collections::VecDeque::new(),
+            hours: None,
+            next_hours: summary_hours.then(Instant::now),
             max_batch,
         }
     }
@@ -172,24 +184,29 @@ impl Journal {
         loop {
             // With pruning or a deletion pending, wait briefly and work on it while idle;
             // otherwise block.
-            let first =
-                if self.pruner.is_some() || self.ager.is_some() || !self.deletions.is_empty() {
-                    match rx.recv_timeout(Duration::from_millis(20)) {
-                        Ok(c) => c,
-                        Err(RecvTimeoutError::Timeout) => {
-                            self.delete_step();
-                            self.prune_step();
-                            self.age_step();
-                            continue;
-                        }
-                        Err(RecvTimeoutError::Disconnected) => return,
-                    }
-                } else {
-                    match rx.recv() {
-                        Ok(c) => c,
-                        Err(_) => return,
-                    }
-                };
+            let busy = self.pruner.is_some()
+                || self.ager.is_some()
+                || !self.deletions.is_empty()
+                || self.hours.is_some();
+            // Idle, it still wakes for the next round of summary hours.
+            let wait = if busy {
+                Duration::from_millis(20)
+            } else {
+                self.next_hours.map_or(Duration::MAX, |at| {
+                    at.saturating_duration_since(Instant::now())
+                })
+            };
+            let first = match rx.recv_timeout(wait) {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.delete_step();
+                    self.prune_step();
+                    self.age_step();
+                    self.hours_step();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            };
             let mut appends = Vec::new();
             let mut flushes = Vec::new();
             let mut stop = false;
@@ -224,6 +241,9 @@ impl Journal {
                         }
                         self.ager = Some((Ager::new(before_ms, cover_ms, minutes_before_ms), done));
                     }
+                    Command::Hours { now_ms, done } => {
+                        let _ = done.send(self.gather_hours(now_ms));
+                    }
                     Command::Flush(reply) => flushes.push(reply),
                     Command::Stop => stop = true,
                 }
@@ -236,6 +256,7 @@ impl Journal {
                 // A deletion advances one chunk per group, so it finishes under steady ingest.
                 self.delete_step();
                 self.age_step();
+                self.hours_step();
             }
             for reply in flushes {
                 let _ = reply.send(());
@@ -344,123 +365,35 @@ impl Journal {
             results
         };
         let mut results = results;
+        let ids = txn.open_table(HOST_IDS)?;
+        let mut changes = summary_hours::Changes::open(&txn)?;
         for (pending, appended) in appends.iter().zip(&mut results) {
+            if appended.duplicate {
+                continue;
+            }
             let captured_ms = pending
                 .snapshot
                 .fields()
                 .captured_at
                 .map_or(pending.received_ms, |c| c.epoch_ms());
-            if !appended.duplicate && host_days::is_late(captured_ms, pending.received_ms) {
+            let id = ids.get(pending.snapshot.host())?.map(|v| v.value());
+            if let Some(id) = id {
+                // Its hour's summaries may be gathered already: they are gathered again.
+                changes.records(id, captured_ms, captured_ms)?;
+            }
+            if host_days::is_late(captured_ms, pending.received_ms) {
                 // Its day may be rolled up already: the rollups it changes are built again.
                 host_days::invalidate(&txn, pending.snapshot.host(), captured_ms, captured_ms)?;
                 // Its time may be folded into minutes already (only late snapshots can be).
-                appended.uncounted = folded_before(&txn, pending.snapshot.host(), captured_ms)?;
+                appended.uncounted = match id {
+                    Some(id) => folded_before(&txn, id, captured_ms)?,
+                    None => false,
+                };
             }
         }
+        drop((ids, changes));
         txn.commit()?;
         Ok(results)
-    }
-
-    fn delete_step(&mut self) {
-        if self.failure.is_some() {
-            return;
-        }
-        let Some((deleter, _)) = self.deletions.front_mut() else {
-            return;
-        };
-        let result = self.db.get().and_then(|db| deleter.step(&db));
-        // Records and cursors changed under the writer's cache.
-        self.writer.forget();
-        match result {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Some((deleter, done)) = self.deletions.pop_front() {
-                    done(Ok(deleter.removed()));
-                }
-            }
-            Err(e) => {
-                if let Some((_, done)) = self.deletions.pop_front() {
-                    done(Err(e));
-                }
-            }
-        }
-    }
-
-    fn age_step(&mut self) {
-        if self.failure.is_some() {
-            return;
-        }
-        let Some((ager, _)) = self.ager.as_mut() else {
-            return;
-        };
-        let removed = ager.removed();
-        let result = self.db.get().and_then(|db| ager.step(&db));
-        if ager.removed() != removed {
-            // A sweep rewrote records under the writer's cache.
-            self.writer.forget();
-        }
-        match result {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Some((ager, done)) = self.ager.take() {
-                    let aged = Aged {
-                        folded_hours: ager.folded_hours(),
-                        removed: ager.removed(),
-                        trimmed_hours: ager.trimmed_hours(),
-                    };
-                    if aged.trimmed_hours > 0 {
-                        info!(
-                            "aging: deleted {} host-hours of minutes kept as day rows",
-                            aged.trimmed_hours
-                        );
-                    }
-                    if aged.folded_hours > 0 {
-                        info!(
-                            "aging: folded {} host-hours into minutes, deleted {} records",
-                            aged.folded_hours, aged.removed
-                        );
-                    }
-                    done(Ok(aged));
-                }
-            }
-            Err(e) => {
-                error!("aging failed, will retry next round: {e}");
-                if let Some((_, done)) = self.ager.take() {
-                    done(Err(e));
-                }
-            }
-        }
-    }
-
-    fn prune_step(&mut self) {
-        if self.failure.is_some() {
-            // Deleting needs a commit too; retention waits until the store writes again.
-            return;
-        }
-        let Some(pruner) = self.pruner.as_mut() else {
-            return;
-        };
-        let before = pruner.removed();
-        let result = self.db.get().and_then(|db| pruner.step(&db));
-        if pruner.removed() > before {
-            // A host whose whole history was old may have lost the record its cached cursor
-            // would use as the next delta's base: reload cursors from the file.
-            self.writer.forget();
-        }
-        match result {
-            Ok(true) => {}
-            Ok(false) => {
-                let removed = pruner.removed();
-                if removed > 0 {
-                    info!("retention: removed {removed} old snapshots");
-                }
-                self.pruner = None;
-            }
-            Err(e) => {
-                error!("retention pruning failed, will retry next round: {e}");
-                self.pruner = None;
-            }
-        }
     }
 }
 
@@ -474,11 +407,8 @@ fn refuse(appends: Vec<Pending>, failure: &Failure) {
     }
 }
 
-/// Whether `host`'s records captured at `captured_ms` were folded into minute rows already.
-fn folded_before(txn: &WriteTransaction, host: &str, captured_ms: i64) -> Result<bool, Error> {
-    let Some(id) = txn.open_table(HOST_IDS)?.get(host)?.map(|v| v.value()) else {
-        return Ok(false);
-    };
+/// Whether host `id`'s records captured at `captured_ms` were folded into minute rows already.
+fn folded_before(txn: &WriteTransaction, id: u32, captured_ms: i64) -> Result<bool, Error> {
     let detail_from = txn.open_table(DETAIL_FROM)?.get(id)?.map(|v| v.value());
     Ok(detail_from.is_some_and(|from| captured_ms < from))
 }

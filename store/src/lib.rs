@@ -21,6 +21,7 @@ mod prune;
 mod query;
 mod records;
 mod slot;
+mod summary_hours;
 pub mod tier_walk;
 mod tiers;
 mod tokens;
@@ -33,7 +34,7 @@ pub use host_days::{SETTLE_MS, first_kept_day, settled};
 pub use idlewatch_format::days::QUARTER_MS;
 pub use idlewatch_format::minutes::{HOUR_MS, Level, MINUTE_MS, Minute};
 pub use idlewatch_format::{DAY_MS, DeltaKind, HostDay, SessionSummary, Summary, day_of};
-pub use journal::{Aged, AppendDone, Appended};
+pub use journal::{Aged, AppendDone, Appended, Writer};
 pub use licence_polls::PoolPoint;
 pub use offline::{CheckReport, Offline};
 pub use open::{OpenOptions, STORE_FILE, create_private_dir};
@@ -170,6 +171,20 @@ impl Store {
                 minutes_before_ms,
                 done,
             })
+            .map_err(|_| Error::Closed)?;
+        rx.recv().map_err(|_| Error::Stopping)?
+    }
+
+    /// Gathers now the summaries of every host's hours settled at `now_ms` that have no
+    /// summary hour yet (the writer does it in the background every minute); blocks until done.
+    /// Returns the host-hours gathered.
+    ///
+    /// # Errors
+    /// Storage errors; the writer stopping first.
+    pub fn gather_summary_hours(&self, now_ms: i64) -> Result<u64, Error> {
+        let (done, rx) = std::sync::mpsc::channel();
+        self.commands
+            .send(Command::Hours { now_ms, done })
             .map_err(|_| Error::Closed)?;
         rx.recv().map_err(|_| Error::Stopping)?
     }

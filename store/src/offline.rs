@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use idlewatch_format::{
     BY_TIME, DAYS, DETAIL_FROM, HOST_DAYS, HOST_IDS, HOST_LAST, HOST_NAMES, HostChain, META,
-    MINUTES, NEXT_SEQ_KEY, RECORDS, Summary, read_summary,
+    MINUTES, NEXT_SEQ_KEY, RECORDS, SUMMARY_HOURS, Summary, read_summary,
 };
 use idlewatch_migrations::{CURRENT_VERSION, schema_version};
 use idlewatch_protocol::SnapshotFields;
@@ -18,6 +18,7 @@ use redb::{
 
 use crate::Error;
 use crate::open::{STORE_FILE, read_pid};
+use crate::summary_hours;
 
 /// A store file opened read-only.
 pub struct Offline {
@@ -107,6 +108,11 @@ impl Offline {
             host_days += 1;
             host_day_bytes += entry?.1.value().len() as u64;
         }
+        let (mut summary_hours, mut summary_hour_bytes) = (0u64, 0u64);
+        for entry in txn.open_table(SUMMARY_HOURS)?.iter()? {
+            summary_hours += 1;
+            summary_hour_bytes += entry?.1.value().len() as u64;
+        }
         let mut hosts = Vec::new();
         for entry in names.iter()? {
             let (id, name) = entry?;
@@ -144,6 +150,8 @@ impl Offline {
             day_bytes,
             host_days,
             host_day_bytes,
+            summary_hours,
+            summary_hour_bytes,
             hosts,
         })
     }
@@ -291,6 +299,14 @@ impl Offline {
             }
             if let Err(e) = idlewatch_format::days::DayBlock::decode(value.value()) {
                 problem(&mut report, format!("{name}: day row of {day}: {e}"));
+            }
+        }
+        for entry in txn.open_table(SUMMARY_HOURS)?.iter()? {
+            let (key, value) = entry?;
+            let (id, hour) = key.value();
+            let name = name_of.get(&id).map_or("?", String::as_str);
+            if let Some(what) = summary_hours::differs(&txn, id, hour, value.value())? {
+                problem(&mut report, format!("{name}: summary hour {hour}: {what}"));
             }
         }
         let next = meta.get(NEXT_SEQ_KEY)?.map_or(0, |v| v.value());

@@ -28,6 +28,9 @@ pub struct OpenOptions {
     pub cache_bytes: usize,
     /// How deltas are written (zstd; structural only to measure it).
     pub deltas: DeltaKind,
+    /// Gather settled hours' summaries in the background, every minute (the default); off
+    /// only to measure reads without them ([`Store::gather_summary_hours`] still does).
+    pub summary_hours: bool,
 }
 
 impl Default for OpenOptions {
@@ -37,6 +40,7 @@ impl Default for OpenOptions {
             max_batch: 2048,
             cache_bytes: 16 << 20,
             deltas: DeltaKind::default(),
+            summary_hours: true,
         }
     }
 }
@@ -76,8 +80,7 @@ impl Store {
         let outcome = migrate(&db)?;
         write_pid(data_dir);
         let db = Arc::new(DbSlot::new(db, Some((path.clone(), options.cache_bytes))));
-        let (commands, writer) =
-            journal::start(db.clone(), options.queue, options.max_batch, options.deltas);
+        let (commands, writer) = journal::start(db.clone(), options);
         Ok((Self { db, commands, path }, writer, outcome))
     }
 
@@ -94,8 +97,7 @@ impl Store {
             })?;
         migrate(&db)?;
         let db = Arc::new(DbSlot::new(db, None));
-        let (commands, writer) =
-            journal::start(db.clone(), options.queue, options.max_batch, options.deltas);
+        let (commands, writer) = journal::start(db.clone(), options);
         Ok((
             Self {
                 db,

@@ -17,6 +17,7 @@ use redb::{Database, ReadableTable};
 
 use crate::Error;
 use crate::host_days;
+use crate::summary_hours;
 use crate::trim::remove_day_hours;
 
 /// Most records examined per transaction.
@@ -89,9 +90,11 @@ impl Pruner {
                     }
                 }
             }
+            let mut changes = summary_hours::Changes::open(&txn)?;
             for header in &doomed {
                 records.remove(header.seq)?;
                 by_time.remove((header.host, header.captured_ms, header.seq))?;
+                changes.records(header.host, header.captured_ms, header.captured_ms)?;
                 if let Some(agent_seq) = header.agent_seq
                     && dedup.get((header.host, agent_seq))?.map(|v| v.value()) == Some(header.seq)
                 {

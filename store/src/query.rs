@@ -4,12 +4,11 @@
 //! concurrently with the writer; call them off the async runtime.
 
 use idlewatch_format::{
-    BY_TIME, DETAIL_FROM, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, Summary,
-    latest_of_host, read_header,
+    BY_TIME, DETAIL_FROM, HOST_IDS, HOST_NAMES, HostChain, RECORDS, RecordHeader, latest_of_host,
 };
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
-use crate::age::summary_of;
+use crate::summary_hours;
 use crate::{Error, Store};
 
 /// One stored snapshot.
@@ -75,17 +74,7 @@ impl StoredSnapshot {
 }
 
 /// A stored snapshot's times and summary (what reports read).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SummaryRow {
-    /// Server sequence number.
-    pub seq: u64,
-    /// When the server received it, epoch ms.
-    pub received_ms: i64,
-    /// The agent's capture time (or the receive time), epoch ms.
-    pub captured_ms: i64,
-    /// Its summary.
-    pub summary: Summary,
-}
+pub use idlewatch_format::summary_hours::SummaryRow;
 
 /// A page of summaries, oldest first.
 #[derive(Debug, Clone)]
@@ -103,18 +92,8 @@ type Cursor = Option<(i64, u64)>;
 
 impl Store {
     /// Calls `each` with the `(captured_ms, seq)` of up to `query.limit` of the host's
-    /// snapshots in capture-time order, in one read transaction; returns where the next page
-    /// starts.
-    fn walk<T>(
-        &self,
-        query: &HistoryQuery,
-        each: impl FnMut(&Records<'_>, &mut HostChain, u64) -> Result<T, Error>,
-    ) -> Result<(Vec<T>, Cursor), Error> {
-        self.walk_while(query, |_| true, each)
-    }
-
-    /// As [`Store::walk`], ending the page early (with a cursor) when `more` says no after an
-    /// item.
+    /// snapshots in capture-time order, in one read transaction, ending the page early (with a
+    /// cursor) when `more` says no after an item; returns where the next page starts.
     fn walk_while<T>(
         &self,
         query: &HistoryQuery,
@@ -195,36 +174,33 @@ impl Store {
         Ok(HistoryPage { snapshots, next })
     }
 
-    /// A page of `query.host`'s snapshot summaries in capture-time order: read from each
-    /// record's header without decompressing it (records written before schema 3 are
-    /// decompressed and summarized from their JSON).
+    /// A page of `query.host`'s snapshot summaries in capture-time order: read from the
+    /// host's summary hours where they are built, else from each record's header without
+    /// decompressing it (records written before schema 3 are decompressed and summarized from
+    /// their JSON).
     ///
     /// # Errors
     /// As [`Store::history`].
     pub fn summaries(&self, query: &HistoryQuery) -> Result<SummaryPage, Error> {
-        let (rows, next) = self.walk(query, |records, chain, seq| {
-            // One lookup for the header and the summary: a host-day reads 17,280 of them.
-            let (header, summary) = {
-                let bytes = records.get(seq)?.ok_or_else(|| {
-                    Error::Corrupt(format!("record {seq} is indexed but missing"))
-                })?;
-                (
-                    read_header(seq, bytes.value())?,
-                    idlewatch_format::read_summary(seq, bytes.value())?,
-                )
-            };
-            // Records written before summaries were are summarized from their JSON.
-            let summary = match summary {
-                Some(summary) => summary,
-                None => summary_of(records, chain, seq)?,
-            };
-            Ok(SummaryRow {
-                seq,
-                received_ms: header.received_ms,
-                captured_ms: header.captured_ms,
-                summary,
-            })
-        })?;
+        let txn = self.db()?.begin_read()?;
+        let Some(id) = txn
+            .open_table(HOST_IDS)?
+            .get(query.host.as_str())?
+            .map(|v| v.value())
+        else {
+            return Err(Error::UnknownHost(query.host.clone()));
+        };
+        let detail_from = txn
+            .open_table(DETAIL_FROM)?
+            .get(id)?
+            .map_or(i64::MIN, |v| v.value());
+        let start = match query.after {
+            Some((t, n)) => (t, n.saturating_add(1)),
+            None => (query.from_ms.unwrap_or(i64::MIN), 0),
+        }
+        .max((detail_from, 0));
+        let end = (query.to_ms.unwrap_or(i64::MAX), 0);
+        let (rows, next) = summary_hours::read_summaries(&txn, id, start, end, query.limit)?;
         Ok(SummaryPage { rows, next })
     }
 

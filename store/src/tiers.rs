@@ -12,7 +12,7 @@ use idlewatch_format::{
 };
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable};
 
-use crate::age::summary_of;
+use crate::summary_hours::summary_of;
 use crate::tier_walk::{self, TierSource};
 use crate::{Error, Store, SummaryRow};
 

@@ -83,7 +83,8 @@ fn schema_2_records_are_summarized_from_their_json_and_new_ones_carry_a_summary(
             "v9_viewer_tokens",
             "v10_structural_deltas",
             "v11_minutes",
-            "v12_days"
+            "v12_days",
+            "v13_summary_hours"
         ]
     );
     let old = summaries(&store);

@@ -394,7 +394,7 @@ fn db_commands_inspect_a_stopped_servers_store() {
         serde_json::from_str(&lab.ok(&["db", "stats", "--data-dir", d, "--format", "json"]))
             .unwrap();
     assert_eq!(stats["hosts"].as_array().unwrap().len(), 3);
-    assert_eq!(stats["schema_version"], 12);
+    assert_eq!(stats["schema_version"], 13);
     assert!(
         stats["host_days"].is_u64()
             && stats["host_day_bytes"].is_u64()

@@ -104,6 +104,17 @@ fn print_stats(out: &Output, place: &str, s: &StoreStats) -> Result<(), CliError
                     s.host_days.to_string(),
                 ),
             ),
+            (
+                "summary hours",
+                Cell::with(
+                    format!(
+                        "{} host-hours ({})",
+                        s.summary_hours,
+                        output::bytes(s.summary_hour_bytes)
+                    ),
+                    s.summary_hours.to_string(),
+                ),
+            ),
         ]));
         text.push('\n');
     }

@@ -5,6 +5,7 @@ pub mod v1;
 mod v10;
 mod v11;
 mod v12;
+mod v13;
 mod v2;
 mod v3;
 mod v4;
@@ -20,7 +21,7 @@ use idlewatch_format::Error;
 use idlewatch_format::{META, SCHEMA_VERSION_KEY};
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u64 = 12;
+pub const CURRENT_VERSION: u64 = 13;
 
 type Upgrade = fn(&WriteTransaction) -> Result<(), Error>;
 
@@ -38,6 +39,7 @@ const UPGRADES: [(&str, Upgrade); CURRENT_VERSION as usize] = [
     ("v10_structural_deltas", v10::v10_structural_deltas),
     ("v11_minutes", v11::v11_minutes),
     ("v12_days", v12::v12_days),
+    ("v13_summary_hours", v13::v13_summary_hours),
 ];
 
 /// What [`migrate`] did.

@@ -114,6 +114,13 @@ pub struct StoreStats {
     pub host_days: u64,
     /// Bytes of those rollups.
     pub host_day_bytes: u64,
+    /// Host-hours of summary hours: settled hours' record summaries gathered into one row
+    /// each (a server's own file only; a cache of the records).
+    #[serde(default)]
+    pub summary_hours: u64,
+    /// Bytes of those rows.
+    #[serde(default)]
+    pub summary_hour_bytes: u64,
     /// Per host, by name.
     pub hosts: Vec<HostStoreStats>,
 }
